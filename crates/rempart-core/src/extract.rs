@@ -1,0 +1,741 @@
+//! Extraction of stated quantities: sizes, power, voltage, volume, energy,
+//! mass, concentration, counts and ages, each converted to one canonical
+//! unit and tied to its exact span in the original text.
+//!
+//! Written by hand rather than as one regular expression: the grammar has
+//! ranges (`8-10 ans` gives both ends), compound forms (`3'2"`,
+//! `4ft 1in`, `1m05`), multi-word units (`millions de volts`, `pack of`)
+//! and number formats that depend on what follows (`10.000` vs `1,5`).
+//! A single left-to-right scan does all of it without backtracking and
+//! touches a field only where it has a digit.
+
+use serde::Serialize;
+
+/// The kinds of quantity the policy language can compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityKind {
+    /// Any length or size, in cm.
+    Length,
+    /// A length that states how tall the product is, in cm: lengths in the
+    /// title, in a height-like attribute, or after a height word.
+    Height,
+    /// Optical or electrical power, in mW.
+    Power,
+    /// Voltage, in V.
+    Voltage,
+    /// Volume, in ml.
+    Volume,
+    /// Energy (muzzle energy), in J.
+    Energy,
+    /// Draw weight of bows and crossbows, in lb.
+    DrawWeight,
+    /// Mass, in g.
+    Mass,
+    /// Concentration, in %.
+    Concentration,
+    /// Number of puffs of a vaping device.
+    Puffs,
+    /// Number of pieces in a pack.
+    Pieces,
+    /// Age, in years.
+    Age,
+}
+
+impl QuantityKind {
+    /// All kinds, in a stable order.
+    pub const ALL: [QuantityKind; 12] = [
+        QuantityKind::Length,
+        QuantityKind::Height,
+        QuantityKind::Power,
+        QuantityKind::Voltage,
+        QuantityKind::Volume,
+        QuantityKind::Energy,
+        QuantityKind::DrawWeight,
+        QuantityKind::Mass,
+        QuantityKind::Concentration,
+        QuantityKind::Puffs,
+        QuantityKind::Pieces,
+        QuantityKind::Age,
+    ];
+
+    /// The name used in policy expressions.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuantityKind::Length => "length",
+            QuantityKind::Height => "height",
+            QuantityKind::Power => "power",
+            QuantityKind::Voltage => "voltage",
+            QuantityKind::Volume => "volume",
+            QuantityKind::Energy => "energy",
+            QuantityKind::DrawWeight => "draw_weight",
+            QuantityKind::Mass => "mass",
+            QuantityKind::Concentration => "concentration",
+            QuantityKind::Puffs => "puffs",
+            QuantityKind::Pieces => "pieces",
+            QuantityKind::Age => "age",
+        }
+    }
+
+    /// Parses a policy-expression name.
+    pub fn from_name(name: &str) -> Option<QuantityKind> {
+        QuantityKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The canonical unit values are expressed in.
+    pub fn canonical_unit(self) -> &'static str {
+        match self {
+            QuantityKind::Length | QuantityKind::Height => "cm",
+            QuantityKind::Power => "mW",
+            QuantityKind::Voltage => "V",
+            QuantityKind::Volume => "ml",
+            QuantityKind::Energy => "J",
+            QuantityKind::DrawWeight => "lb",
+            QuantityKind::Mass => "g",
+            QuantityKind::Concentration => "%",
+            QuantityKind::Puffs | QuantityKind::Pieces => "",
+            QuantityKind::Age => "years",
+        }
+    }
+}
+
+/// One stated quantity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantity {
+    pub kind: QuantityKind,
+    /// Value in the kind's canonical unit.
+    pub value: f64,
+    /// Byte span in the original field text.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Where a text comes from, which decides whether its lengths are heights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeightContext {
+    /// Every length is a height (titles, height-like attributes).
+    Always,
+    /// A length is a height only after a height word (descriptions).
+    AfterHeightWord,
+    /// Never (categories, other attributes).
+    Never,
+}
+
+/// Converts a unit (already lower-cased and accent-folded) given a value
+/// into canonical quantities. A unit can mean two kinds (`lb`).
+fn unit_kinds(unit: &str, value: f64) -> Vec<(QuantityKind, f64)> {
+    use QuantityKind::*;
+    let one = |k, v| vec![(k, v)];
+    match unit {
+        "mm" => one(Length, value / 10.0),
+        "cm" => one(Length, value),
+        "m" | "metre" | "metres" | "meter" | "meters" | "metro" | "metri" | "metros" => {
+            one(Length, value * 100.0)
+        }
+        "in" | "inch" | "inches" | "\"" | "''" | "zoll" | "pouce" | "pouces" | "cali" => {
+            one(Length, value * 2.54)
+        }
+        "ft" | "feet" | "foot" | "'" | "pieds" | "pies" | "stopy" => one(Length, value * 30.48),
+        "mw" | "milliwatt" | "milliwatts" => one(Power, value),
+        "w" | "watt" | "watts" => one(Power, value * 1000.0),
+        "kw" | "kilowatt" | "kilowatts" => one(Power, value * 1_000_000.0),
+        "v" | "volt" | "volts" | "voltios" | "volti" | "wolt" | "woltow" => one(Voltage, value),
+        "kv" | "kilovolt" | "kilovolts" => one(Voltage, value * 1000.0),
+        "ml" | "millilitre" | "millilitres" | "milliliter" | "milliliters" => one(Volume, value),
+        "cl" => one(Volume, value * 10.0),
+        "dl" => one(Volume, value * 100.0),
+        "l" | "litre" | "litres" | "liter" | "liters" | "litro" | "litros" | "litri" | "litrow" => {
+            one(Volume, value * 1000.0)
+        }
+        "floz" => one(Volume, value * 29.5735),
+        "j" | "joule" | "joules" | "julios" => one(Energy, value),
+        "mg" => one(Mass, value / 1000.0),
+        "g" | "gr" | "gram" | "grams" | "gramme" | "grammes" | "gramos" | "grammi" | "gramm" => {
+            one(Mass, value)
+        }
+        "kg" | "kilo" | "kilos" | "kilogram" | "kilograms" | "kilogramme" | "kilogrammes" => {
+            one(Mass, value * 1000.0)
+        }
+        "lb" | "lbs" | "pound" | "pounds" => vec![(DrawWeight, value), (Mass, value * 453.592)],
+        "%" => one(Concentration, value),
+        "puff" | "puffs" | "taffe" | "taffes" | "bouffee" | "bouffees" | "zuge" | "zug"
+        | "calada" | "caladas" | "tiri" | "tiro" | "trekje" | "trekjes" | "zaciagniec"
+        | "zaciagniecia" | "hits" => one(Puffs, value),
+        "pcs" | "pc" | "piece" | "pieces" | "stuck" | "pezzi" | "piezas" | "stuks" | "sztuk"
+        | "cartridge" | "cartridges" | "cartouche" | "cartouches" | "capsule" | "capsules"
+        | "charger" | "chargers" | "kapseln" | "patronen" | "cartuchos" | "cartucce" | "naboje"
+        | "bulbs" => one(Pieces, value),
+        "ans" | "an" | "year" | "years" | "yrs" | "yr" | "yo" | "jahre" | "jahr" | "jahrige"
+        | "anos" | "ano" | "anni" | "anno" | "jaar" | "lat" | "lata" | "rok" => one(Age, value),
+        "mois" | "month" | "months" | "monate" | "monat" | "meses" | "mesi" | "maanden"
+        | "miesiecy" | "miesiace" => one(Age, value / 12.0),
+        _ => Vec::new(),
+    }
+}
+
+/// Words after which a number is an age (`age 8`, `âge : 12`).
+const AGE_WORDS: &[&str] = &[
+    "age", "ages", "alter", "edad", "eta", "leeftijd", "wiek", "aged",
+];
+/// Words that make the next length a height.
+const HEIGHT_WORDS: &[&str] = &[
+    "height",
+    "tall",
+    "hauteur",
+    "taille",
+    "grosse",
+    "hohe",
+    "korpergrosse",
+    "altura",
+    "estatura",
+    "altezza",
+    "hoogte",
+    "lengte",
+    "wzrost",
+    "wysokosc",
+    "body",
+    "size",
+];
+/// Words before a number that make it a count of pieces (`pack of 24`).
+const PACK_WORDS: &[&str] = &[
+    "pack",
+    "lot",
+    "set",
+    "box",
+    "boite",
+    "coffret",
+    "packung",
+    "caja",
+    "confezione",
+    "doos",
+];
+
+/// Extracts every quantity stated in `text`.
+pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
+    let bytes = text.as_bytes();
+    if !bytes.iter().any(u8::is_ascii_digit) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i))
+        {
+            i += 1;
+            continue;
+        }
+        let number_start = i;
+        let Some((value, after_number)) = parse_number(bytes, i) else {
+            i += 1;
+            continue;
+        };
+        i = scan_quantity(text, number_start, value, after_number, context, &mut out);
+    }
+    out
+}
+
+/// `x10`, `x 10`: the number after an `x` prefix is a pack count.
+fn after_x(bytes: &[u8], i: usize) -> bool {
+    i >= 1
+        && (bytes[i - 1] == b'x' || bytes[i - 1] == b'X')
+        && (i < 2 || !is_word_byte(bytes[i - 2]))
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// Reads a number at `i`: `10`, `10 000`, `10.000`, `10,000`, `1,5`, `1.5`.
+/// Returns its value and the byte after it.
+fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let first = digits(i);
+    let mut int_part: String = String::from_utf8_lossy(&bytes[i..i + first]).into_owned();
+    i += first;
+    let mut frac = String::new();
+    let mut groups = 0;
+    // Thousands groups.
+    loop {
+        let sep = bytes.get(i).copied();
+        let sep_len = match sep {
+            Some(b' ') | Some(b'.') | Some(b',') => 1,
+            Some(0xC2) if bytes.get(i + 1) == Some(&0xA0) => 2, // no-break space
+            Some(0xE2) if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xAF) => 3, // narrow nbsp
+            _ => 0,
+        };
+        if sep_len == 0 {
+            break;
+        }
+        let group = digits(i + sep_len);
+        let followed_by_digit = bytes
+            .get(i + sep_len + group)
+            .is_some_and(u8::is_ascii_digit);
+        let is_thousands = group == 3
+            && !followed_by_digit
+            && int_part != "0"
+            && (groups > 0 || int_part.len() <= 3);
+        if is_thousands {
+            groups += 1;
+            int_part.push_str(std::str::from_utf8(&bytes[i + sep_len..i + sep_len + 3]).ok()?);
+            i += sep_len + 3;
+            continue;
+        }
+        if (sep == Some(b'.') || sep == Some(b',')) && group > 0 {
+            frac = String::from_utf8_lossy(&bytes[i + 1..i + 1 + group]).into_owned();
+            i += 1 + group;
+        }
+        break;
+    }
+    let literal = if frac.is_empty() {
+        int_part
+    } else {
+        format!("{int_part}.{frac}")
+    };
+    literal
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(|v| (v, i))
+}
+
+/// A unit word read after a number, already folded for lookup.
+struct UnitWord {
+    unit: String,
+    end: usize,
+}
+
+/// Reads the unit after a number: one optional space, then letters, or a
+/// symbol unit (`%`, `'`, `"`, `''`, `+`).
+fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
+    let bytes = text.as_bytes();
+    if bytes.get(i) == Some(&b' ')
+        || bytes.get(i) == Some(&b'-') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
+    {
+        i += 1;
+    }
+    match bytes.get(i)? {
+        b'%' => {
+            return Some(UnitWord {
+                unit: "%".into(),
+                end: i + 1,
+            })
+        }
+        b'"' => {
+            return Some(UnitWord {
+                unit: "\"".into(),
+                end: i + 1,
+            })
+        }
+        b'\'' if bytes.get(i + 1) == Some(&b'\'') => {
+            return Some(UnitWord {
+                unit: "''".into(),
+                end: i + 2,
+            })
+        }
+        b'\'' => {
+            return Some(UnitWord {
+                unit: "'".into(),
+                end: i + 1,
+            })
+        }
+        _ => {}
+    }
+    if text[i..].starts_with('’') || text[i..].starts_with('′') {
+        return Some(UnitWord {
+            unit: "'".into(),
+            end: i + 3,
+        });
+    }
+    if text[i..].starts_with('”') || text[i..].starts_with('″') {
+        return Some(UnitWord {
+            unit: "\"".into(),
+            end: i + 3,
+        });
+    }
+    let word_len: usize = text[i..]
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .map(char::len_utf8)
+        .sum();
+    if word_len == 0 {
+        return None;
+    }
+    let mut unit = fold_word(&text[i..i + word_len]);
+    let mut end = i + word_len;
+    // Two-word units.
+    if unit == "fl" {
+        if let Some(rest) = text[end..]
+            .strip_prefix(" oz")
+            .or_else(|| text[end..].strip_prefix(". oz"))
+        {
+            unit = "floz".into();
+            end = text.len() - rest.len();
+        }
+    }
+    Some(UnitWord { unit, end })
+}
+
+/// Lower-cases and strips accents from a short word, for unit lookup.
+fn fold_word(word: &str) -> String {
+    crate::normalize::Folded::new(word)
+        .as_str()
+        .replace(' ', "")
+}
+
+/// Having read a number, reads what it measures and records it. Returns
+/// where scanning continues.
+fn scan_quantity(
+    text: &str,
+    start: usize,
+    value: f64,
+    after: usize,
+    context: HeightContext,
+    out: &mut Vec<Quantity>,
+) -> usize {
+    let bytes = text.as_bytes();
+    let prefix = word_before(text, start);
+    let age_prefix = AGE_WORDS.contains(&prefix.as_str());
+    // Range: `8-10 ans`, `8 à 10 ans`, `8 to 10 years`, `age 8-10`.
+    if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix)
+    {
+        if age_prefix {
+            out.push(Quantity {
+                kind: QuantityKind::Age,
+                value,
+                start,
+                end: after,
+            });
+            out.push(Quantity {
+                kind: QuantityKind::Age,
+                value: second_value,
+                start: second_start,
+                end: second_after,
+            });
+            return second_after;
+        }
+        let before = out.len();
+        let next = scan_quantity(text, second_start, second_value, second_after, context, out);
+        let added: Vec<Quantity> = out[before..].to_vec();
+        for q in added.iter().filter(|q| q.start == second_start) {
+            let ratio = if second_value != 0.0 {
+                q.value / second_value
+            } else {
+                1.0
+            };
+            out.push(Quantity {
+                kind: q.kind,
+                value: value * ratio,
+                start,
+                end: q.end,
+            });
+        }
+        return next;
+    }
+    if after_x(bytes, start)
+        || PACK_WORDS.contains(&prefix.as_str())
+        || prefix == "of"
+            && PACK_WORDS.contains(&word_before(text, start.saturating_sub(3)).as_str())
+    {
+        out.push(Quantity {
+            kind: QuantityKind::Pieces,
+            value,
+            start: start.saturating_sub(1),
+            end: after,
+        });
+        return after;
+    }
+    if bytes.get(after) == Some(&b'+')
+        && !bytes.get(after + 1).is_some_and(u8::is_ascii_alphanumeric)
+    {
+        out.push(Quantity {
+            kind: QuantityKind::Age,
+            value,
+            start,
+            end: after + 1,
+        });
+        return after + 1;
+    }
+    let Some(unit) = read_unit(text, after) else {
+        if age_prefix {
+            out.push(Quantity {
+                kind: QuantityKind::Age,
+                value,
+                start,
+                end: after,
+            });
+        }
+        return after.max(start + 1);
+    };
+    // `1m05`, `1m50`: metres and centimetres.
+    if unit.unit == "m" && unit.end == after + 1 {
+        let cm_digits = bytes[unit.end..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if cm_digits == 2 {
+            let cm: f64 = text[unit.end..unit.end + 2].parse().unwrap_or(0.0);
+            push_length(out, text, value * 100.0 + cm, start, unit.end + 2, context);
+            return unit.end + 2;
+        }
+    }
+    // `million(s) de volts`, `1 million volts`.
+    if unit.unit == "million" || unit.unit == "millions" || unit.unit == "mln" {
+        if let Some(volts) = million_volts(text, unit.end) {
+            out.push(Quantity {
+                kind: QuantityKind::Voltage,
+                value: value * 1e6,
+                start,
+                end: volts,
+            });
+            return volts;
+        }
+    }
+    let kinds = unit_kinds(&unit.unit, value);
+    if kinds.is_empty() {
+        if age_prefix {
+            out.push(Quantity {
+                kind: QuantityKind::Age,
+                value,
+                start,
+                end: after,
+            });
+        }
+        return after;
+    }
+    let mut end = unit.end;
+    let mut kinds = kinds;
+    // Feet then inches: `3'2"`, `4ft 1in`, `5 feet 2 inches`.
+    if kinds[0].0 == QuantityKind::Length && (unit.unit == "'" || unit.unit.starts_with("f")) {
+        if let Some((inches, inches_end)) = trailing_inches(text, end) {
+            kinds = vec![(QuantityKind::Length, kinds[0].1 + inches * 2.54)];
+            end = inches_end;
+        }
+    }
+    for (kind, canonical) in kinds {
+        if kind == QuantityKind::Length {
+            push_length(out, text, canonical, start, end, context);
+        } else {
+            out.push(Quantity {
+                kind,
+                value: canonical,
+                start,
+                end,
+            });
+        }
+    }
+    // `12 years old`, `8 ans et plus`: the unit already said it.
+    end
+}
+
+fn push_length(
+    out: &mut Vec<Quantity>,
+    text: &str,
+    cm: f64,
+    start: usize,
+    end: usize,
+    context: HeightContext,
+) {
+    out.push(Quantity {
+        kind: QuantityKind::Length,
+        value: cm,
+        start,
+        end,
+    });
+    let is_height = match context {
+        HeightContext::Always => true,
+        HeightContext::Never => false,
+        HeightContext::AfterHeightWord => height_word_before(text, start),
+    };
+    if is_height {
+        out.push(Quantity {
+            kind: QuantityKind::Height,
+            value: cm,
+            start,
+            end,
+        });
+    }
+}
+
+/// A height word within the few words before `at`.
+fn height_word_before(text: &str, at: usize) -> bool {
+    let from = floor_char_boundary(text, at.saturating_sub(28));
+    let window = fold_word_list(&text[from..at]);
+    window
+        .iter()
+        .rev()
+        .take(3)
+        .any(|w| HEIGHT_WORDS.contains(&w.as_str()))
+}
+
+fn fold_word_list(text: &str) -> Vec<String> {
+    crate::normalize::Folded::new(text)
+        .as_str()
+        .split(' ')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The folded word right before `at` (skipping spaces and `:`).
+fn word_before(text: &str, at: usize) -> String {
+    let head = &text[..floor_char_boundary(text, at)];
+    let trimmed = head.trim_end_matches([' ', ':', '\u{a0}']);
+    let word_start = trimmed
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic())
+        .last()
+        .map_or(trimmed.len(), |(i, _)| i);
+    fold_word(&trimmed[word_start..])
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i.min(text.len())
+}
+
+/// After a first number ending at `after`: `-10`, ` - 10`, ` to 10`,
+/// ` à 10`, ` bis 10`, ` a 10`. Returns the second number.
+fn range_second(text: &str, after: usize, unitless_ok: bool) -> Option<(usize, f64, usize)> {
+    let rest = &text[after..];
+    let seps = [
+        "-", " - ", "–", " – ", " to ", " à ", " a ", " bis ", " tot ", " do ",
+    ];
+    let sep = seps.iter().find(|s| rest.starts_with(*s))?;
+    let second = after + sep.len();
+    if !text.as_bytes().get(second).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let (value, end) = parse_number(text.as_bytes(), second)?;
+    // Only a range if the second number carries a unit, or an age word
+    // came before the first.
+    if !unitless_ok {
+        read_unit(text, end)?;
+    }
+    Some((second, value, end))
+}
+
+fn million_volts(text: &str, after_million: usize) -> Option<usize> {
+    let rest = &text[after_million..];
+    for lead in [
+        " de volts",
+        " volts",
+        " volt",
+        " di volt",
+        " de voltios",
+        " volt.",
+        " wolt",
+    ] {
+        if rest.len() >= lead.len() && rest[..lead.len()].eq_ignore_ascii_case(lead) {
+            return Some(after_million + lead.len());
+        }
+    }
+    None
+}
+
+fn trailing_inches(text: &str, after_feet: usize) -> Option<(f64, usize)> {
+    let bytes = text.as_bytes();
+    let mut i = after_feet;
+    while bytes.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if !bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let (inches, end) = parse_number(bytes, i)?;
+    let unit = read_unit(text, end)?;
+    let is_inch = matches!(unit.unit.as_str(), "\"" | "''" | "in" | "inch" | "inches");
+    (is_inch && inches < 12.0).then_some((inches, unit.end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use QuantityKind::*;
+
+    fn values(text: &str, kind: QuantityKind) -> Vec<f64> {
+        extract(text, HeightContext::AfterHeightWord)
+            .into_iter()
+            .filter(|q| q.kind == kind)
+            .map(|q| (q.value * 100.0).round() / 100.0)
+            .collect()
+    }
+
+    #[test]
+    fn lengths_in_every_notation() {
+        assert_eq!(values("doll 100 cm", Length), vec![100.0]);
+        assert_eq!(values("doll 1m05", Length), vec![105.0]);
+        assert_eq!(values("doll 1,25 m", Length), vec![125.0]);
+        assert_eq!(values("3'2\" doll", Length), vec![96.52]);
+        assert_eq!(values("4ft 1in doll", Length), vec![124.46]);
+        assert_eq!(values("5 feet 2 inches", Length), vec![157.48]);
+        assert_eq!(values("850mm", Length), vec![85.0]);
+        assert_eq!(values("4’6” tall", Length), vec![137.16]);
+    }
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(values("10 000 mW", Power), vec![10000.0]);
+        assert_eq!(values("10.000mW", Power), vec![10000.0]);
+        assert_eq!(values("1,5 W", Power), vec![1500.0]);
+        assert_eq!(values("0,500 L", Volume), vec![500.0]);
+        assert_eq!(values("1,000,000 volts", Voltage), vec![1_000_000.0]);
+    }
+
+    #[test]
+    fn other_units() {
+        assert_eq!(
+            values("stun gun 5 millions de volts", Voltage),
+            vec![5_000_000.0]
+        );
+        assert_eq!(values("spray 300ml", Volume), vec![300.0]);
+        assert_eq!(values("50 cl", Volume), vec![500.0]);
+        assert_eq!(values("air rifle 24J", Energy), vec![24.0]);
+        assert_eq!(values("crossbow 150 lbs", DrawWeight), vec![150.0]);
+        assert_eq!(values("bonbonne 640g", Mass), vec![640.0]);
+        assert_eq!(values("hydroquinone 4%", Concentration), vec![4.0]);
+        assert_eq!(values("PUFF 9000 taffes", Puffs), vec![9000.0]);
+        assert_eq!(values("600 Züge", Puffs), vec![600.0]);
+        assert_eq!(values("pack of 24", Pieces), vec![24.0]);
+        assert_eq!(values("24 cartouches", Pieces), vec![24.0]);
+        assert_eq!(values("x50", Pieces), vec![50.0]);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(values("poupée 8 ans", Age), vec![8.0]);
+        assert_eq!(values("age 8-10", Age), vec![8.0, 10.0]);
+        assert_eq!(values("8-10 years", Age), vec![10.0, 8.0]);
+        assert_eq!(values("3+", Age), vec![3.0]);
+        assert_eq!(values("18 months", Age), vec![1.5]);
+        assert_eq!(values("Alter: 12", Age), vec![12.0]);
+        assert_eq!(values("12 Jahre", Age), vec![12.0]);
+    }
+
+    #[test]
+    fn heights_need_context_in_descriptions() {
+        assert_eq!(values("box 30 cm, height 158 cm", Height), vec![158.0]);
+        assert_eq!(values("box 30 cm", Height), Vec::<f64>::new());
+        let title = extract("Doll 100cm", HeightContext::Always);
+        assert!(title.iter().any(|q| q.kind == Height && q.value == 100.0));
+    }
+
+    #[test]
+    fn spans_cover_the_stated_text() {
+        let text = "Poupée 1m05 neuve";
+        let q = &extract(text, HeightContext::Always)[0];
+        assert_eq!(&text[q.start..q.end], "1m05");
+    }
+
+    #[test]
+    fn model_numbers_are_not_quantities() {
+        assert!(values("HSTNN-1836 mp3 ps4", Length).is_empty());
+        assert!(values("X26 taser", Length).is_empty());
+    }
+}

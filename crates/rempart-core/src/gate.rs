@@ -1,0 +1,400 @@
+//! The gate: a compiled pack plus the pure pipeline
+//! normalise → extract → signals → policy → decision.
+
+use std::sync::Arc;
+
+use crate::decision::{Decision, Evidence, RuleMatch};
+use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
+use crate::listing::Listing;
+use crate::matcher::{Hit, SetId};
+use crate::normalize::Folded;
+use crate::policy::expr::{Aggregate, FieldFilter};
+use crate::policy::{territory, Pack, PackError, Predicate};
+
+/// Signals computed outside the text pipeline (an image found in a hash
+/// bank, a near-duplicate of a removed listing), by name, with the
+/// evidence to show for them. Names must be declared in the pack's
+/// `external_signals`.
+#[derive(Clone, Debug, Default)]
+pub struct ExternalSignals {
+    fired: Vec<(String, Vec<Evidence>)>,
+}
+
+impl ExternalSignals {
+    /// Records that signal `name` fired, with its evidence.
+    pub fn fire(&mut self, name: impl Into<String>, evidence: Vec<Evidence>) {
+        self.fired.push((name.into(), evidence));
+    }
+
+    fn get(&self, name: &str) -> Option<&[Evidence]> {
+        self.fired
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.as_slice())
+    }
+}
+
+/// A compiled policy pack ready to screen listings.
+///
+/// `Gate` is immutable, `Send + Sync`, and cheap to share: screen from
+/// many threads through a reference or an [`Arc`], and swap in a new one
+/// atomically when a new pack is activated.
+///
+/// ```
+/// use rempart_core::{Gate, Listing, Action};
+///
+/// let gate = Gate::with_default_pack().expect("the embedded pack compiles");
+/// let decision = gate.screen(&Listing::new("L-1", "Tasse à café 350 ml"));
+/// assert_eq!(decision.verdict, Action::Allow);
+///
+/// let decision = gate.screen(&Listing::new("L-2", "Poing américain 4 doigts acier"));
+/// assert_eq!(decision.verdict, Action::Block);
+/// let evidence = &decision.matches[0].evidence[0];
+/// assert_eq!(evidence.text, "Poing américain");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pack: Arc<Pack>,
+}
+
+/// One text field of a listing, with its name for evidence.
+struct Field<'a> {
+    name: std::borrow::Cow<'a, str>,
+    text: std::borrow::Cow<'a, str>,
+    filter: FieldFilter,
+}
+
+/// What the pipeline found in one listing, before policies are applied.
+struct Signals<'a> {
+    fields: Vec<Field<'a>>,
+    hits: Vec<(usize, Hit, usize, usize)>, // field index, hit, original start, original end
+    quantities: Vec<(usize, Quantity)>,
+}
+
+/// A piece of evidence before it is turned into strings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ref {
+    Hit(usize),
+    Quantity(usize),
+    External(usize, usize),
+}
+
+impl Gate {
+    /// A gate over a compiled pack.
+    pub fn new(pack: Pack) -> Gate {
+        Gate {
+            pack: Arc::new(pack),
+        }
+    }
+
+    /// A gate over the default FR/EU pack embedded in the library.
+    #[cfg(feature = "default-pack")]
+    pub fn with_default_pack() -> Result<Gate, PackError> {
+        Pack::embedded().map(Gate::new)
+    }
+
+    /// The pack this gate screens with.
+    pub fn pack(&self) -> &Pack {
+        &self.pack
+    }
+
+    /// Screens one listing.
+    pub fn screen(&self, listing: &Listing) -> Decision {
+        self.screen_with(listing, &ExternalSignals::default())
+    }
+
+    /// Screens one listing with signals computed elsewhere.
+    pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
+        let signals = self.signals(listing);
+        let mut matches = Vec::new();
+        let external_names: Vec<&str> = external.fired.iter().map(|(n, _)| n.as_str()).collect();
+        for policy in &self.pack.policies {
+            if !territory::reaches(&listing.ship_to, &policy.countries) {
+                continue;
+            }
+            for rule in &policy.rules {
+                let mut refs = Vec::new();
+                if !self.eval(&rule.test, &signals, external, &mut refs) {
+                    continue;
+                }
+                refs.dedup();
+                let evidence = refs
+                    .iter()
+                    .flat_map(|r| signals.evidence(*r, &self.pack, external, &external_names))
+                    .collect();
+                matches.push(RuleMatch {
+                    policy: policy.id.clone(),
+                    rule: rule.id.clone(),
+                    action: rule.action,
+                    condition: rule.condition,
+                    legal_basis: policy.legal_basis.clone(),
+                    scope: policy.scope.clone(),
+                    dsa_category: policy.dsa_category.clone(),
+                    explain: rule.explain.clone(),
+                    evidence,
+                });
+            }
+        }
+        // Strictest first; stable, so pack order breaks ties.
+        matches.sort_by(|a, b| b.action.cmp(&a.action));
+        Decision {
+            id: listing.id.clone(),
+            verdict: Decision::verdict_of(&matches),
+            matches,
+            policy_version: self.pack.version.clone(),
+        }
+    }
+
+    fn signals<'a>(&self, listing: &'a Listing) -> Signals<'a> {
+        let mut fields = Vec::with_capacity(3 + listing.attributes.len());
+        let mut contexts = Vec::with_capacity(fields.capacity());
+        let mut push =
+            |name: std::borrow::Cow<'a, str>, text: std::borrow::Cow<'a, str>, filter, context| {
+                fields.push(Field { name, text, filter });
+                contexts.push(context);
+            };
+        push(
+            "title".into(),
+            listing.title.as_str().into(),
+            FieldFilter::Title,
+            HeightContext::Always,
+        );
+        if let Some(d) = &listing.description {
+            push(
+                "description".into(),
+                d.as_str().into(),
+                FieldFilter::Description,
+                HeightContext::AfterHeightWord,
+            );
+        }
+        if let Some(c) = &listing.category {
+            push(
+                "category".into(),
+                c.as_str().into(),
+                FieldFilter::Category,
+                HeightContext::Never,
+            );
+        }
+        for (key, value) in &listing.attributes {
+            let (text, context) = attribute_text(key, value);
+            push(
+                format!("attributes.{key}").into(),
+                text,
+                FieldFilter::Attributes,
+                context,
+            );
+        }
+        let mut hits = Vec::new();
+        let mut quantities = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            let folded = Folded::new(&field.text);
+            for hit in self.pack.matcher.find(&folded) {
+                let (s, e) = folded.original_span(hit.start, hit.end);
+                hits.push((i, hit, s, e));
+            }
+            quantities.extend(
+                extract(&field.text, contexts[i])
+                    .into_iter()
+                    .map(|q| (i, q)),
+            );
+        }
+        Signals {
+            fields,
+            hits,
+            quantities,
+        }
+    }
+
+    fn eval(
+        &self,
+        test: &Predicate,
+        s: &Signals,
+        external: &ExternalSignals,
+        out: &mut Vec<Ref>,
+    ) -> bool {
+        match test {
+            Predicate::Set { set, field } => {
+                let before = out.len();
+                out.extend(
+                    s.hits
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (f, h, _, _))| {
+                            h.set == *set && field.is_none_or(|want| s.fields[*f].filter == want)
+                        })
+                        .map(|(i, _)| Ref::Hit(i)),
+                );
+                out.len() > before
+            }
+            Predicate::External(name) => match external.get(name) {
+                Some(evidence) => {
+                    let idx = external
+                        .fired
+                        .iter()
+                        .position(|(n, _)| n == name)
+                        .unwrap_or(0);
+                    out.extend((0..evidence.len()).map(|e| Ref::External(idx, e)));
+                    true
+                }
+                None => false,
+            },
+            Predicate::Has(kind) => {
+                let before = out.len();
+                out.extend(s.of_kind(*kind).map(Ref::Quantity));
+                out.len() > before
+            }
+            Predicate::Compare {
+                kind,
+                aggregate,
+                op,
+                value,
+            } => {
+                let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
+                let chosen: Vec<usize> = match aggregate {
+                    Aggregate::Any => candidates
+                        .filter(|(_, v)| op.holds(*v, *value))
+                        .map(|(i, _)| i)
+                        .collect(),
+                    Aggregate::Max | Aggregate::Min => {
+                        let first = candidates.next();
+                        let best = candidates.fold(first, |best, c| match (best, aggregate) {
+                            (Some(b), Aggregate::Max) if c.1 > b.1 => Some(c),
+                            (Some(b), Aggregate::Min) if c.1 < b.1 => Some(c),
+                            (b, _) => b,
+                        });
+                        best.filter(|(_, v)| op.holds(*v, *value))
+                            .map(|(i, _)| vec![i])
+                            .unwrap_or_default()
+                    }
+                };
+                out.extend(chosen.iter().map(|&i| Ref::Quantity(i)));
+                !chosen.is_empty()
+            }
+            Predicate::Not(inner) => !self.eval(inner, s, external, &mut Vec::new()),
+            Predicate::All(items) => {
+                let mut scratch = Vec::new();
+                for item in items {
+                    if !self.eval(item, s, external, &mut scratch) {
+                        return false;
+                    }
+                }
+                out.extend(scratch);
+                true
+            }
+            Predicate::Any(items) => {
+                let mut any = false;
+                for item in items {
+                    any |= self.eval(item, s, external, out);
+                }
+                any
+            }
+        }
+    }
+}
+
+impl Signals<'_> {
+    fn of_kind(&self, kind: QuantityKind) -> impl Iterator<Item = usize> + '_ {
+        self.quantities
+            .iter()
+            .enumerate()
+            .filter(move |(_, (_, q))| q.kind == kind)
+            .map(|(i, _)| i)
+    }
+
+    fn evidence(
+        &self,
+        r: Ref,
+        pack: &Pack,
+        external: &ExternalSignals,
+        _names: &[&str],
+    ) -> Option<Evidence> {
+        match r {
+            Ref::Hit(i) => {
+                let (f, hit, s, e) = self.hits[i];
+                let set: SetId = hit.set;
+                let field = &self.fields[f];
+                Some(Evidence {
+                    field: field.name.to_string(),
+                    start: s,
+                    end: e,
+                    text: field.text.get(s..e).unwrap_or_default().to_string(),
+                    signal: pack.sets[set].name.clone(),
+                })
+            }
+            Ref::Quantity(i) => {
+                let (f, q) = &self.quantities[i];
+                let field = &self.fields[*f];
+                Some(Evidence {
+                    field: field.name.to_string(),
+                    start: q.start,
+                    end: q.end,
+                    text: field
+                        .text
+                        .get(q.start..q.end)
+                        .unwrap_or_default()
+                        .to_string(),
+                    signal: format!(
+                        "{}={}{}",
+                        q.kind.name(),
+                        round(q.value),
+                        q.kind.canonical_unit()
+                    ),
+                })
+            }
+            Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
+        }
+    }
+}
+
+fn round(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Attribute keys whose lengths state how tall the product is.
+const HEIGHT_KEYS: &[&str] = &[
+    "height",
+    "size",
+    "taille",
+    "hauteur",
+    "grosse",
+    "hohe",
+    "altura",
+    "altezza",
+    "hoogte",
+    "wzrost",
+    "wysokosc",
+    "body height",
+    "body size",
+    "tall",
+];
+
+/// The text to scan for an attribute, and whether its lengths are
+/// heights. A bare number under a key naming its unit (`height_cm: 100`)
+/// is read with that unit.
+fn attribute_text<'a>(key: &str, value: &'a str) -> (std::borrow::Cow<'a, str>, HeightContext) {
+    let folded_key = Folded::new(key);
+    let key_words: Vec<&str> = folded_key.as_str().split(' ').collect();
+    let is_height = HEIGHT_KEYS
+        .iter()
+        .any(|h| key_words.contains(h) || folded_key.as_str() == *h);
+    let context = if is_height {
+        HeightContext::Always
+    } else {
+        HeightContext::Never
+    };
+    let bare_number = !value.is_empty()
+        && value
+            .trim()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
+    if bare_number {
+        if let Some(unit) = key_words.iter().rev().find(|w| KEY_UNITS.contains(w)) {
+            return (format!("{} {unit}", value.trim()).into(), context);
+        }
+    }
+    (value.into(), context)
+}
+
+const KEY_UNITS: &[&str] = &[
+    "mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb",
+];

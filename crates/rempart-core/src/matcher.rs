@@ -1,0 +1,374 @@
+//! Term matching: every term of every set in one Aho-Corasick automaton,
+//! run over a field's canonical text (and its leet readings), keeping only
+//! whole-word matches.
+//!
+//! Why whole words, with declared exceptions: matching inside words is
+//! what makes naive filters find "sabre" in "Sabrent" or "teen" across
+//! "Cigarette en". A term matches only between word boundaries, with a
+//! final `s`/`es` accepted for plurals; compounds are opt-in per term
+//! (`sexpuppe*`, `*puppe`), because only some languages build them.
+//!
+//! Each term is registered in up to four spellings:
+//! * as written (folded): `sex doll`;
+//! * joined, for multi-word terms: `sexdoll` (sellers glue words);
+//! * with doubled letters single (`dol`), usable only where the text had a
+//!   run of three or more letters collapsed (`dolll`), so that `teen`'s
+//!   single-letter spelling `ten` never matches the number word.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::Regex;
+
+use crate::normalize::{leet_variants, Folded};
+
+/// Index of a term set in the compiled pack.
+pub type SetId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Term,
+    Exception,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PatternUse {
+    set: SetId,
+    role: Role,
+    open_left: bool,
+    open_right: bool,
+    needs_collapse: bool,
+}
+
+/// A term as a policy author wrote it, split into its matching parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TermSpec {
+    /// Folded text of the term.
+    pub folded: String,
+    /// `*term`: may be preceded by more letters.
+    pub open_left: bool,
+    /// `term*`: may be followed by more letters.
+    pub open_right: bool,
+}
+
+impl TermSpec {
+    /// Parses `*term*` notation and folds the term.
+    pub fn parse(raw: &str) -> TermSpec {
+        let trimmed = raw.trim();
+        let open_left = trimmed.starts_with('*');
+        let open_right = trimmed.len() > 1 && trimmed.ends_with('*');
+        let core = trimmed.trim_matches('*');
+        TermSpec {
+            folded: Folded::term(core),
+            open_left,
+            open_right,
+        }
+    }
+}
+
+/// A whole-word match of a term set in a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub set: SetId,
+    /// Byte span in the canonical text.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Builds a [`Matcher`].
+#[derive(Default)]
+pub struct MatcherBuilder {
+    patterns: Vec<String>,
+    uses: Vec<Vec<PatternUse>>,
+    index: std::collections::HashMap<String, usize>,
+    regexes: Vec<(Regex, SetId)>,
+}
+
+impl MatcherBuilder {
+    /// Adds a term to `set`. Empty terms are ignored (lint reports them).
+    pub fn term(&mut self, set: SetId, raw: &str) {
+        self.add(set, raw, Role::Term);
+    }
+
+    /// Adds an exception phrase to `set`.
+    pub fn exception(&mut self, set: SetId, raw: &str) {
+        self.add(set, raw, Role::Exception);
+    }
+
+    /// Adds a regular expression, matched on the canonical text, to `set`.
+    pub fn pattern(&mut self, set: SetId, regex: Regex) {
+        self.regexes.push((regex, set));
+    }
+
+    fn add(&mut self, set: SetId, raw: &str, role: Role) {
+        let spec = TermSpec::parse(raw);
+        if spec.folded.is_empty() {
+            return;
+        }
+        let base = PatternUse {
+            set,
+            role,
+            open_left: spec.open_left,
+            open_right: spec.open_right,
+            needs_collapse: false,
+        };
+        let mut spellings = vec![(spec.folded.clone(), false)];
+        if spec.folded.contains(' ') {
+            spellings.push((spec.folded.replace(' ', ""), false));
+        }
+        for (spelling, _) in spellings.clone() {
+            let single = single_letters(&spelling);
+            if single != spelling {
+                spellings.push((single, true));
+            }
+        }
+        for (spelling, needs_collapse) in spellings {
+            self.register(
+                spelling,
+                PatternUse {
+                    needs_collapse,
+                    ..base
+                },
+            );
+        }
+    }
+
+    fn register(&mut self, spelling: String, usage: PatternUse) {
+        let id = match self.index.get(&spelling) {
+            Some(&id) => id,
+            None => {
+                let id = self.patterns.len();
+                self.index.insert(spelling.clone(), id);
+                self.patterns.push(spelling);
+                self.uses.push(Vec::new());
+                id
+            }
+        };
+        self.uses[id].push(usage);
+    }
+
+    /// Compiles the automaton.
+    pub fn build(self) -> Result<Matcher, aho_corasick::BuildError> {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&self.patterns)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&self.patterns)
+            })?;
+        Ok(Matcher {
+            automaton,
+            uses: self.uses,
+            regexes: self.regexes,
+            patterns: self.patterns,
+        })
+    }
+}
+
+/// Collapses every run of a repeated ASCII letter to one letter.
+fn single_letters(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = None;
+    for c in s.chars() {
+        if c.is_ascii_alphabetic() && Some(c) == last {
+            continue;
+        }
+        out.push(c);
+        last = Some(c);
+    }
+    out
+}
+
+/// The compiled term matcher. Immutable and shareable across threads.
+pub struct Matcher {
+    automaton: AhoCorasick,
+    uses: Vec<Vec<PatternUse>>,
+    regexes: Vec<(Regex, SetId)>,
+    patterns: Vec<String>,
+}
+
+impl Matcher {
+    /// Number of distinct spellings in the automaton.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// All spellings, for the raw-scan baseline of the benchmark.
+    pub fn spellings(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Finds the whole-word hits of every set in one field.
+    pub fn find(&self, folded: &Folded) -> Vec<Hit> {
+        let text = folded.as_str();
+        let mut terms = Vec::new();
+        let mut exceptions = Vec::new();
+        self.scan(text, None, folded, &mut terms, &mut exceptions);
+        for variant in leet_variants(text) {
+            self.scan(&variant, Some(text), folded, &mut terms, &mut exceptions);
+        }
+        for (regex, set) in &self.regexes {
+            for m in regex.find_iter(text) {
+                if m.start() < m.end() {
+                    terms.push(Hit {
+                        set: *set,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+        }
+        if !exceptions.is_empty() {
+            terms.retain(|t| {
+                !exceptions
+                    .iter()
+                    .any(|x: &Hit| x.set == t.set && x.start <= t.start && t.end <= x.end)
+            });
+        }
+        terms.sort_by_key(|h| (h.set, h.start, h.end));
+        terms.dedup_by_key(|h| (h.set, h.start));
+        terms
+    }
+
+    /// `original` is the canonical text when `text` is a leet reading of
+    /// it: a match there must use a decoded character.
+    fn scan(
+        &self,
+        text: &str,
+        original: Option<&str>,
+        folded: &Folded,
+        terms: &mut Vec<Hit>,
+        exceptions: &mut Vec<Hit>,
+    ) {
+        let bytes = text.as_bytes();
+        for m in self.automaton.find_overlapping_iter(text) {
+            let (start, end) = (m.start(), m.end());
+            if let Some(canonical) = original {
+                if canonical.as_bytes()[start..end] == bytes[start..end] {
+                    continue;
+                }
+            }
+            for usage in &self.uses[m.pattern().as_usize()] {
+                if usage.needs_collapse && !folded.touches_collapsed(start, end) {
+                    continue;
+                }
+                let Some((start, end)) = accept(bytes, start, end, usage) else {
+                    continue;
+                };
+                let hit = Hit {
+                    set: usage.set,
+                    start,
+                    end,
+                };
+                match usage.role {
+                    Role::Term => terms.push(hit),
+                    Role::Exception => exceptions.push(hit),
+                }
+            }
+        }
+    }
+}
+
+/// Whole-word test with plural and compound allowances. Returns the span
+/// to report (extended to the whole word for compounds and plurals).
+fn accept(text: &[u8], start: usize, end: usize, usage: &PatternUse) -> Option<(usize, usize)> {
+    let at_word_start = start == 0 || text[start - 1] == b' ';
+    let start = if at_word_start {
+        start
+    } else if usage.open_left {
+        text[..start]
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(0, |p| p + 1)
+    } else {
+        return None;
+    };
+    let word_end = |from: usize| {
+        text[from..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(text.len(), |p| from + p)
+    };
+    if end == text.len() || text[end] == b' ' {
+        return Some((start, end));
+    }
+    if usage.open_right {
+        return Some((start, word_end(end)));
+    }
+    let rest = &text[end..word_end(end)];
+    if rest == b"s" || rest == b"es" {
+        return Some((start, end + rest.len()));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(terms: &[&str], exceptions: &[&str]) -> Matcher {
+        let mut b = MatcherBuilder::default();
+        for t in terms {
+            b.term(0, t);
+        }
+        for x in exceptions {
+            b.exception(0, x);
+        }
+        b.build().expect("automaton")
+    }
+
+    fn found(m: &Matcher, text: &str) -> Vec<String> {
+        let f = Folded::new(text);
+        m.find(&f)
+            .into_iter()
+            .map(|h| {
+                let (s, e) = f.original_span(h.start, h.end);
+                text[s..e].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn whole_words_only() {
+        let m = matcher(&["sabre", "teen", "loli"], &[]);
+        assert!(found(&m, "Sabrent USB hub").is_empty());
+        assert!(found(&m, "Cigarette en cuir").is_empty());
+        assert!(found(&m, "Lolly pop, Lolita dress").is_empty());
+        assert_eq!(found(&m, "Sabres de cavalerie"), vec!["Sabres"]);
+    }
+
+    #[test]
+    fn evasions_are_read() {
+        let m = matcher(&["sex doll", "loli"], &[]);
+        assert_eq!(found(&m, "SexDoll 100cm"), vec!["SexDoll"]);
+        assert_eq!(found(&m, "s3x d0ll"), vec!["s3x d0ll"]);
+        assert_eq!(found(&m, "l0li"), vec!["l0li"]);
+        assert_eq!(found(&m, "s e x d o l l"), vec!["s e x d o l l"]);
+        assert_eq!(found(&m, "seeex dolll"), vec!["seeex dolll"]);
+        assert_eq!(found(&m, "ѕех doll"), vec!["ѕех doll"]);
+        assert_eq!(found(&m, "sex\u{200B}doll"), vec!["sex\u{200B}doll"]);
+    }
+
+    #[test]
+    fn single_letter_spellings_need_a_collapsed_run() {
+        let m = matcher(&["teen"], &[]);
+        assert!(found(&m, "ten dolls").is_empty());
+        assert_eq!(found(&m, "teeeen"), vec!["teeeen"]);
+    }
+
+    #[test]
+    fn compounds_are_declared() {
+        let m = matcher(&["*puppe", "sexpuppe*"], &[]);
+        assert_eq!(found(&m, "Liebespuppe"), vec!["Liebespuppe"]);
+        assert_eq!(found(&m, "Sexpuppen-Set"), vec!["Sexpuppen"]);
+        let plain = matcher(&["puppe"], &[]);
+        assert!(found(&plain, "Liebespuppe").is_empty());
+    }
+
+    #[test]
+    fn exceptions_cancel_covered_matches() {
+        let m = matcher(&["ivory"], &["ivory white", "couleur ivoire"]);
+        assert!(found(&m, "Tablecloth ivory white").is_empty());
+        assert_eq!(found(&m, "Carved ivory tusk"), vec!["ivory"]);
+    }
+}

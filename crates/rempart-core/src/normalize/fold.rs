@@ -1,0 +1,212 @@
+//! What one character of seller text becomes in the matching stream.
+//!
+//! Folding is decided per code point and cached in a table for the Basic
+//! Multilingual Plane, so the hot path is one array index per non-ASCII
+//! character. `decancer` supplies the homoglyph and diacritic knowledge
+//! (Cyrillic `е` → `e`, `𝓼` → `s`, `é` → `e`, `œ` → `oe`); the few places
+//! where its "cure" is wrong for product text are overridden here first:
+//! it turns emoji into letters (`👧` → `o`), `ß` into `b`, some CJK
+//! ideographs into digits, `™`/`®` into letters, and zero-width characters
+//! into spaces, which would let an invisible character split a word.
+
+use std::sync::OnceLock;
+
+/// The fate of one input character.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fold {
+    /// Invisible: zero-width characters, soft hyphens, combining marks,
+    /// variation selectors. Removed without splitting the word.
+    Skip,
+    /// Separates words (space, punctuation, symbols).
+    Sep,
+    /// An emoji or pictograph: kept verbatim as a word of its own, so a
+    /// policy can list emoji stand-ins.
+    Token,
+    /// Word characters: up to six bytes of lower-case UTF-8.
+    Text { len: u8, buf: [u8; 6] },
+}
+
+impl Fold {
+    fn text(s: &str) -> Fold {
+        let bytes = s.as_bytes();
+        if bytes.is_empty() {
+            return Fold::Skip;
+        }
+        let mut buf = [0u8; 6];
+        // Longer cures (rare: "1/2" style expansions) keep their first
+        // whole characters; they never carry a policy term on their own.
+        let mut len = 0;
+        for ch in s.chars() {
+            let l = ch.len_utf8();
+            if len + l > buf.len() {
+                break;
+            }
+            ch.encode_utf8(&mut buf[len..len + l]);
+            len += l;
+        }
+        Fold::Text {
+            len: len as u8,
+            buf,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // The buffer is filled from whole `char`s only.
+            Fold::Text { len, buf } => std::str::from_utf8(&buf[..*len as usize]).unwrap_or(""),
+            _ => "",
+        }
+    }
+}
+
+/// Folds one character. ASCII callers should use their own fast path; this
+/// is correct for every `char`.
+pub(crate) fn fold_char(c: char) -> Fold {
+    let cp = c as u32;
+    if cp < 0x80 {
+        return fold_ascii(c as u8);
+    }
+    if cp <= 0xFFFF {
+        return bmp_table()[cp as usize - 0x80];
+    }
+    compute(c)
+}
+
+pub(crate) fn fold_ascii(b: u8) -> Fold {
+    if b.is_ascii_alphanumeric() {
+        let mut buf = [0u8; 6];
+        buf[0] = b.to_ascii_lowercase();
+        Fold::Text { len: 1, buf }
+    } else {
+        Fold::Sep
+    }
+}
+
+fn bmp_table() -> &'static [Fold] {
+    static TABLE: OnceLock<Vec<Fold>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0x80u32..=0xFFFF)
+            .map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute))
+            .collect()
+    })
+}
+
+fn is_invisible(cp: u32) -> bool {
+    matches!(cp,
+        0x00AD                      // soft hyphen
+        | 0x034F                    // combining grapheme joiner
+        | 0x061C
+        | 0x115F | 0x1160
+        | 0x17B4 | 0x17B5
+        | 0x180B..=0x180F           // Mongolian selectors and vowel separator
+        | 0x200B..=0x200F           // zero-width space/joiners, direction marks
+        | 0x202A..=0x202E
+        | 0x2060..=0x206F           // word joiner, invisible operators
+        | 0x3164
+        | 0xFE00..=0xFE0F           // variation selectors
+        | 0xFEFF                    // zero-width no-break space / BOM
+        | 0xFFA0
+        | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF         // tags and variation selectors supplement
+    )
+}
+
+fn is_combining(cp: u32) -> bool {
+    matches!(cp, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+fn is_pictograph(cp: u32) -> bool {
+    matches!(cp,
+        0x2600..=0x27BF             // misc symbols, dingbats
+        | 0x2B00..=0x2BFF
+        | 0x1F000..=0x1F0FF         // mahjong, domino, playing cards
+        | 0x1F200..=0x1FAFF         // pictographs, emoticons, transport, supplemental
+    )
+}
+
+/// Scripts that have no Latin look-alikes to fold into: kept as they are
+/// (lower-cased), so terms written in them still match themselves.
+fn is_unfolded_script(cp: u32) -> bool {
+    matches!(cp,
+        0x1100..=0x11FF | 0x2E80..=0x2FDF | 0x3040..=0x30FF | 0x3100..=0x31FF
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7AF
+        | 0xF900..=0xFAFF | 0x20000..=0x3134F
+    )
+}
+
+fn compute(c: char) -> Fold {
+    let cp = c as u32;
+    if is_invisible(cp) || is_combining(cp) {
+        return Fold::Skip;
+    }
+    if is_pictograph(cp) {
+        return Fold::Token;
+    }
+    if is_unfolded_script(cp) {
+        let mut s = String::new();
+        s.extend(c.to_lowercase());
+        return Fold::text(&s);
+    }
+    match c {
+        'ß' | 'ẞ' => return Fold::text("ss"),
+        '™' | '®' | '©' | '℠' | '℗' => return Fold::Sep,
+        _ => {}
+    }
+    if c.is_whitespace() {
+        return Fold::Sep;
+    }
+    match decancer::cure_char(c, decancer::Options::default()) {
+        decancer::Translation::None => Fold::Skip,
+        decancer::Translation::Character(out) => fold_cured(&out.to_string()),
+        decancer::Translation::String(out) => fold_cured(&out),
+    }
+}
+
+/// Keeps the word characters of decancer's output; anything else it
+/// produced (punctuation for dashes and bullets) separates words.
+fn fold_cured(out: &str) -> Fold {
+    let word: String = out
+        .chars()
+        .filter(|ch| ch.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if word.is_empty() {
+        Fold::Sep
+    } else {
+        Fold::text(&word)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(c: char) -> String {
+        match fold_char(c) {
+            f @ Fold::Text { .. } => f.as_str().to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn homoglyphs_and_diacritics_fold_to_latin() {
+        assert_eq!(folded('е'), "e"); // Cyrillic
+        assert_eq!(folded('Ο'), "o"); // Greek capital omicron
+        assert_eq!(folded('Ａ'), "a"); // full-width
+        assert_eq!(folded('𝓼'), "s"); // mathematical script
+        assert_eq!(folded('é'), "e");
+        assert_eq!(folded('Œ'), "oe");
+        assert_eq!(folded('ł'), "l");
+    }
+
+    #[test]
+    fn overrides_where_the_cure_is_wrong_for_products() {
+        assert_eq!(folded('ß'), "ss");
+        assert_eq!(fold_char('👧'), Fold::Token);
+        assert_eq!(fold_char('\u{200B}'), Fold::Skip);
+        assert_eq!(fold_char('\u{00AD}'), Fold::Skip);
+        assert_eq!(fold_char('™'), Fold::Sep);
+        assert_eq!(folded('日'), "日");
+        assert_eq!(fold_char('—'), Fold::Sep);
+    }
+}

@@ -1,0 +1,511 @@
+//! Normalisation: seller text → a canonical stream of words for matching,
+//! with every byte mapped back to the original text.
+//!
+//! The canonical stream is lower-case words separated by single spaces.
+//! It defeats the usual evasions without changing what words *mean*:
+//!
+//! * case, accents, ligatures and homoglyphs are folded ([`fold`]);
+//! * zero-width characters and soft hyphens vanish instead of splitting a word;
+//! * every run of separators (spaces, punctuation, dashes, dots, underscores)
+//!   becomes one space, so `Sex-Doll` and `sex.doll` read `sex doll`;
+//! * three or more single characters separated by single separators are
+//!   joined (`s e x`, `s.e.x`, `s-e-x` → `sex`);
+//! * a letter repeated three times or more is kept once (`seeex` → `sex`);
+//!   the position is remembered so that only terms that needed the collapse
+//!   (see [`crate::matcher`]) may use it;
+//! * `@ $ ! |` count as letters where they sit inside a word, so the leet
+//!   stream ([`leet_variants`]) can read `@dult` or `d!ldo`.
+//!
+//! Leetspeak is *not* applied to the main stream: `f4` stays `f4` and
+//! `mp3` stays `mp3`. It is applied to separate streams, only to tokens
+//! that look deliberately obfuscated, and a match found there must use a
+//! decoded character (see [`leet_variants`]).
+
+pub(crate) mod fold;
+
+use fold::{fold_ascii, fold_char, Fold};
+
+/// A field's text in canonical form, with the map back to the original.
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    text: String,
+    /// Per byte of `text`: byte offset in the original where it starts.
+    start: Vec<u32>,
+    /// Per byte of `text`: byte offset in the original where it ends.
+    end: Vec<u32>,
+    /// Byte ranges of `text` that stand for a collapsed run of letters.
+    collapsed: Vec<(u32, u32)>,
+}
+
+impl Folded {
+    /// Normalises `original` (see the module documentation).
+    pub fn new(original: &str) -> Folded {
+        let mut builder = Builder::with_capacity(original.len());
+        builder.push_all(original);
+        let mut folded = builder.finish();
+        folded.join_spaced_letters(original);
+        folded
+    }
+
+    /// Normalises a policy term: the same folding as [`Folded::new`], but
+    /// without the evasion repairs, which only make sense on seller text
+    /// (a term written `xxx` means three letters).
+    pub fn term(term: &str) -> String {
+        let mut builder = Builder::with_capacity(term.len());
+        builder.collapse_runs = false;
+        builder.push_all(term);
+        builder.finish().text
+    }
+
+    /// The canonical text: lower-case words separated by single spaces.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Maps a byte range of the canonical text to the original text.
+    /// `start < end` must hold and lie on the canonical text.
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        (self.start[start] as usize, self.end[end - 1] as usize)
+    }
+
+    /// Whether `start..end` covers a collapsed letter run.
+    pub fn touches_collapsed(&self, start: usize, end: usize) -> bool {
+        self.collapsed
+            .iter()
+            .any(|&(s, e)| (s as usize) < end && start < e as usize)
+    }
+
+    /// Joins runs of three or more one-character words separated by a
+    /// single character in the original (`s e x`, `s.e.x`), a classic way
+    /// of writing a term so that word filters miss it.
+    fn join_spaced_letters(&mut self, original: &str) {
+        let bytes = self.text.as_bytes();
+        // Quick reject: no single-character word followed by a space.
+        let has_candidate = bytes.windows(3).any(|w| w[1] == b' ' && w[2] != b' ')
+            && bytes.iter().enumerate().any(|(i, &b)| {
+                b != b' '
+                    && (i == 0 || bytes[i - 1] == b' ')
+                    && bytes.get(i + 1).is_none_or(|&n| n == b' ')
+            });
+        if !has_candidate {
+            return;
+        }
+        let words = word_spans(&self.text);
+        let mut drop_space = vec![false; bytes.len()];
+        let mut i = 0;
+        while i < words.len() {
+            let mut j = i;
+            while j + 1 < words.len()
+                && is_spelled_unit(bytes, words[j])
+                && is_spelled_unit(bytes, words[j + 1])
+                && self.single_char_gap(original, words[j].1, words[j + 1].0)
+            {
+                j += 1;
+            }
+            let run = &words[i..=j];
+            let letters = run
+                .iter()
+                .filter(|&&(s, _)| bytes[s].is_ascii_alphabetic())
+                .count();
+            if run.len() >= 3 && letters >= 2 {
+                for w in &run[..run.len() - 1] {
+                    drop_space[w.1] = true;
+                }
+            }
+            i = j + 1;
+        }
+        if !drop_space.iter().any(|&d| d) {
+            return;
+        }
+        let mut kept = Builder::with_capacity(bytes.len());
+        let mut shift: Vec<u32> = Vec::with_capacity(bytes.len() + 1);
+        let mut removed = 0u32;
+        for (k, &b) in bytes.iter().enumerate() {
+            shift.push(removed);
+            if drop_space[k] {
+                removed += 1;
+                continue;
+            }
+            kept.text.push(b);
+            kept.start.push(self.start[k]);
+            kept.end.push(self.end[k]);
+        }
+        shift.push(removed);
+        let collapsed = self
+            .collapsed
+            .iter()
+            .map(|&(s, e)| (s - shift[s as usize], e - shift[e as usize]))
+            .collect();
+        // Only ASCII spaces were removed, so the bytes stay valid UTF-8.
+        self.text = String::from_utf8(kept.text).unwrap_or_default();
+        self.start = kept.start;
+        self.end = kept.end;
+        self.collapsed = collapsed;
+    }
+
+    fn single_char_gap(&self, original: &str, space_at: usize, next_word: usize) -> bool {
+        let (from, to) = (
+            self.end[space_at - 1] as usize,
+            self.start[next_word] as usize,
+        );
+        original
+            .get(from..to)
+            .is_some_and(|gap| gap.chars().count() == 1)
+    }
+}
+
+fn is_spelled_unit(bytes: &[u8], (s, e): (usize, usize)) -> bool {
+    e - s == 1 && (bytes[s].is_ascii_alphanumeric() || bytes[s] == b'@' || bytes[s] == b'$')
+}
+
+/// Byte spans of the words of a canonical text.
+pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, b) in text.bytes().enumerate() {
+        match (b == b' ', start) {
+            (true, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+struct Builder {
+    text: Vec<u8>,
+    start: Vec<u32>,
+    end: Vec<u32>,
+    collapsed: Vec<(u32, u32)>,
+    /// A separator was seen since the last word character.
+    pending_space: Option<(u32, u32)>,
+    /// The ASCII letter being repeated, where its run starts in `text`,
+    /// and how long the run is.
+    run: (u8, usize, u32),
+    collapse_runs: bool,
+}
+
+impl Builder {
+    fn with_capacity(n: usize) -> Builder {
+        Builder {
+            text: Vec::with_capacity(n),
+            start: Vec::with_capacity(n),
+            end: Vec::with_capacity(n),
+            collapsed: Vec::new(),
+            pending_space: None,
+            run: (0, 0, 0),
+            collapse_runs: true,
+        }
+    }
+
+    fn push_all(&mut self, original: &str) {
+        let bytes = original.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                let fold = match b {
+                    b'@' | b'$' if self.letter_before() || next_is_letter(bytes, i + 1) => {
+                        leet_symbol(b)
+                    }
+                    b'!' | b'|' if self.letter_before() && next_is_letter(bytes, i + 1) => {
+                        leet_symbol(b)
+                    }
+                    _ => fold_ascii(b),
+                };
+                self.push(fold, i, i + 1, "");
+                i += 1;
+            } else {
+                // `original` is a &str, so a char starts here.
+                let ch = original[i..].chars().next().unwrap_or('\u{FFFD}');
+                let len = ch.len_utf8();
+                self.push(fold_char(ch), i, i + len, &original[i..i + len]);
+                i += len;
+            }
+        }
+    }
+
+    fn letter_before(&self) -> bool {
+        self.pending_space.is_none() && self.text.last().is_some_and(|b| b.is_ascii_alphabetic())
+    }
+
+    /// `source` is the original character, needed only for [`Fold::Token`].
+    fn push(&mut self, fold: Fold, from: usize, to: usize, source: &str) {
+        let (from, to) = (from as u32, to as u32);
+        match fold {
+            Fold::Skip => {
+                // An invisible character inside a word extends the
+                // previous character's span so the evidence covers it.
+                if self.pending_space.is_none() {
+                    if let Some(last) = self.end.last_mut() {
+                        *last = to;
+                    }
+                }
+            }
+            Fold::Sep => {
+                if self.pending_space.is_none() {
+                    self.pending_space = Some((from, to));
+                }
+                self.run = (0, 0, 0);
+            }
+            Fold::Token => {
+                self.pending_space.get_or_insert((from, from));
+                self.emit_word_bytes(source.as_bytes(), from, to);
+                self.pending_space = Some((to, to));
+                self.run = (0, 0, 0);
+            }
+            Fold::Text { .. } => {
+                let s = fold.as_str();
+                if self.collapse_runs
+                    && s.len() == 1
+                    && s.as_bytes()[0].is_ascii_alphabetic()
+                    && self.collapse_run(s.as_bytes()[0], to)
+                {
+                    return;
+                }
+                self.emit_word_bytes(s.as_bytes(), from, to);
+            }
+        }
+    }
+
+    /// Returns true when `letter` was absorbed into a run of three or more.
+    fn collapse_run(&mut self, letter: u8, to: u32) -> bool {
+        let (run_letter, run_start, run_len) = self.run;
+        let continues = self.pending_space.is_none()
+            && run_len > 0
+            && run_letter == letter
+            && self.text.len() == run_start + if run_len >= 3 { 1 } else { run_len as usize };
+        if !continues {
+            self.run = (
+                letter,
+                self.text.len()
+                    + usize::from(self.pending_space.is_some() && !self.text.is_empty()),
+                1,
+            );
+            return false;
+        }
+        let run_len = run_len + 1;
+        self.run.2 = run_len;
+        match run_len {
+            2 => false,
+            3 => {
+                // Drop the second letter; the first now stands for the run.
+                self.text.pop();
+                self.start.pop();
+                self.end.pop();
+                self.end[run_start] = to;
+                self.collapsed
+                    .push((run_start as u32, run_start as u32 + 1));
+                true
+            }
+            _ => {
+                self.end[run_start] = to;
+                true
+            }
+        }
+    }
+
+    fn emit_word_bytes(&mut self, out: &[u8], from: u32, to: u32) {
+        if let Some((s, e)) = self.pending_space.take() {
+            if !self.text.is_empty() {
+                self.text.push(b' ');
+                self.start.push(s);
+                self.end.push(e);
+            }
+        }
+        for &b in out {
+            self.text.push(b);
+            self.start.push(from);
+            self.end.push(to);
+        }
+    }
+
+    fn finish(self) -> Folded {
+        Folded {
+            // Built from whole folded chars and ASCII, so always valid.
+            text: String::from_utf8(self.text).unwrap_or_default(),
+            start: self.start,
+            end: self.end,
+            collapsed: self.collapsed,
+        }
+    }
+}
+
+fn next_is_letter(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i).is_some_and(|b| b.is_ascii_alphabetic())
+}
+
+fn leet_symbol(b: u8) -> Fold {
+    let mut buf = [0u8; 6];
+    buf[0] = b;
+    Fold::Text { len: 1, buf }
+}
+
+/// The alternative readings of a canonical text with leetspeak decoded.
+///
+/// Only tokens that look deliberately obfuscated are decoded: a digit or
+/// `@ $ ! |` with letters on both sides (`s3x`, `l0li`, `d!ldo`), or a
+/// leading one followed by three letters or more (`4dult`, `@dult`). Model
+/// numbers, sizes and units (`mp3`, `f4`, `ps4`, `100cm`, `1m05`) stay as
+/// they are. `1` reads as `i` in the first variant and as `l` in a second
+/// one, produced only when a decoded `1` exists: folding `l` into `i`
+/// everywhere is what makes other filters see "loli" in "Lolly".
+///
+/// Every variant has the same length as the canonical text, so the same
+/// offset map serves all of them.
+pub fn leet_variants(canonical: &str) -> Vec<String> {
+    let bytes = canonical.as_bytes();
+    if !bytes.iter().any(|&b| leet_letter(b, b'i').is_some()) {
+        return Vec::new();
+    }
+    let mut decode = vec![false; bytes.len()];
+    let mut any_one = false;
+    for (s, e) in word_spans(canonical) {
+        mark_leet(&bytes[s..e], &mut decode[s..e]);
+    }
+    if !decode.iter().any(|&d| d) {
+        return Vec::new();
+    }
+    let variant = |one: u8| -> String {
+        let out: Vec<u8> = bytes
+            .iter()
+            .zip(&decode)
+            .map(|(&b, &d)| {
+                if d {
+                    leet_letter(b, one).unwrap_or(b)
+                } else {
+                    b
+                }
+            })
+            .collect();
+        String::from_utf8(out).unwrap_or_default()
+    };
+    for (b, d) in bytes.iter().zip(&decode) {
+        any_one |= *d && *b == b'1';
+    }
+    let mut variants = vec![variant(b'i')];
+    if any_one {
+        variants.push(variant(b'l'));
+    }
+    variants
+}
+
+fn leet_letter(b: u8, one: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => one,
+        b'3' => b'e',
+        b'4' | b'@' => b'a',
+        b'5' | b'$' => b's',
+        b'7' => b't',
+        b'!' | b'|' => b'i',
+        _ => return None,
+    })
+}
+
+/// Marks which bytes of one word are leet characters to decode.
+fn mark_leet(word: &[u8], decode: &mut [bool]) {
+    let is_leet = |b: u8| leet_letter(b, b'i').is_some();
+    let mut i = 0;
+    while i < word.len() {
+        if !is_leet(word[i]) {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < word.len() && is_leet(word[i]) {
+            i += 1;
+        }
+        let letter_before = run_start > 0 && word[run_start - 1].is_ascii_alphabetic();
+        let letter_after = i < word.len() && word[i].is_ascii_alphabetic();
+        let letters_after = word[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let inside = letter_before && letter_after;
+        let leading = run_start == 0 && letters_after >= 3;
+        // A trailing symbol after a long word ("lol!") is punctuation, but
+        // a trailing digit after letters that already had a decoded
+        // character ("l0l1") belongs to the same obfuscation.
+        let trailing = i == word.len() && letter_before && decode[..run_start].iter().any(|&d| d);
+        if inside || leading || trailing {
+            decode[run_start..i].iter_mut().for_each(|d| *d = true);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(s: &str) -> String {
+        Folded::new(s).as_str().to_string()
+    }
+
+    #[test]
+    fn separators_case_and_accents() {
+        assert_eq!(canon("  Poupée—SEXUELLE_100cm!! "), "poupee sexuelle 100cm");
+        assert_eq!(canon("Sex-Doll"), "sex doll");
+        assert_eq!(canon("s\u{200B}e\u{00AD}x doll"), "sex doll");
+    }
+
+    #[test]
+    fn spaced_letters_are_joined() {
+        assert_eq!(canon("s e x d o l l 100 cm"), "sexdoll 100 cm");
+        assert_eq!(canon("S.E.X doll"), "sex doll");
+        assert_eq!(canon("a b"), "a b");
+        assert_eq!(canon("size S  M  L"), "size s m l");
+    }
+
+    #[test]
+    fn repeated_letters_collapse_and_are_remembered() {
+        let f = Folded::new("seeeex dolll");
+        assert_eq!(f.as_str(), "sex dol");
+        assert!(f.touches_collapsed(1, 2));
+        assert!(!f.touches_collapsed(0, 1));
+        assert_eq!(canon("doll"), "doll");
+    }
+
+    #[test]
+    fn offsets_point_into_the_original() {
+        let original = "Pоupée  SEX-doll";
+        let f = Folded::new(original);
+        let canonical = f.as_str();
+        let at = canonical.find("sex doll").unwrap_or(0);
+        let (s, e) = f.original_span(at, at + "sex doll".len());
+        assert_eq!(&original[s..e], "SEX-doll");
+        let (s, e) = f.original_span(0, "poupee".len());
+        assert_eq!(&original[s..e], "Pоupée");
+    }
+
+    #[test]
+    fn leet_is_decoded_only_where_it_is_obfuscation() {
+        assert_eq!(
+            leet_variants(&canon("s3x d0ll")),
+            vec!["sex doll".to_string()]
+        );
+        assert_eq!(leet_variants(&canon("l0li")), vec!["loli".to_string()]);
+        assert!(leet_variants(&canon("f4 fireworks mp3 ps4 100cm 1m05")).is_empty());
+        let v = leet_variants(&canon("sh0ta 1oli"));
+        assert!(v.is_empty() || v.iter().all(|s| s.starts_with("shota")));
+        assert_eq!(
+            leet_variants(&canon("@dult d!ldo")),
+            vec!["adult dildo".to_string()]
+        );
+        assert_eq!(
+            leet_variants(&canon("lo1i")),
+            vec!["loii".to_string(), "loli".to_string()]
+        );
+    }
+
+    #[test]
+    fn emoji_are_words() {
+        assert_eq!(canon("doll👧100cm"), "doll 👧 100cm");
+    }
+}

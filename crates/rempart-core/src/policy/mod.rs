@@ -1,0 +1,667 @@
+//! Policy packs: loading the TOML files, checking them, and compiling them
+//! into the read-only structure the gate screens with.
+//!
+//! A pack compiles or it does not: every problem that would make a
+//! decision wrong or unexplainable (unknown signal, missing legal basis,
+//! duplicate id, bad expression) is an error, all of them reported at once
+//! with the file they come from. Softer findings are lint warnings
+//! ([`lint`]).
+
+pub mod expr;
+pub mod lint;
+mod schema;
+pub mod territory;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::decision::{Action, Condition};
+use crate::extract::QuantityKind;
+use crate::listing::Listing;
+use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
+use expr::{Aggregate, CompareOp, Expr, FieldFilter};
+use schema::{PackFile, TestCaseDef};
+
+/// The DSA transparency-database categories (Commission enumeration,
+/// schema of 1 July 2025) a policy may map to.
+pub const DSA_CATEGORIES: [&str; 16] = [
+    "STATEMENT_CATEGORY_ANIMAL_WELFARE",
+    "STATEMENT_CATEGORY_CONSUMER_INFORMATION",
+    "STATEMENT_CATEGORY_CYBER_VIOLENCE",
+    "STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN",
+    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
+    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+    "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE",
+    "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+    "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
+    "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
+    "STATEMENT_CATEGORY_SELF_HARM",
+    "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
+    "STATEMENT_CATEGORY_VIOLENCE",
+];
+
+/// A problem in a pack, tied to its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackIssue {
+    pub file: String,
+    pub message: String,
+}
+
+impl fmt::Display for PackIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+/// A pack that could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("cannot read policy pack {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("policy pack has {} error(s):\n{}", .0.len(), .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<PackIssue>),
+}
+
+/// A term set as compiled.
+#[derive(Clone, Debug)]
+pub struct TermSet {
+    pub name: String,
+    pub file: String,
+    pub description: Option<String>,
+    /// (language, term as written) pairs.
+    pub terms: Vec<(String, String)>,
+    pub exceptions: Vec<String>,
+    pub patterns: Vec<String>,
+}
+
+/// A compiled rule expression: names resolved to set ids.
+#[derive(Clone, Debug)]
+pub enum Predicate {
+    Set {
+        set: SetId,
+        field: Option<FieldFilter>,
+    },
+    External(String),
+    Has(QuantityKind),
+    Compare {
+        kind: QuantityKind,
+        aggregate: Aggregate,
+        op: CompareOp,
+        value: f64,
+    },
+    Not(Box<Predicate>),
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+}
+
+/// A compiled rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: String,
+    pub action: Action,
+    pub condition: Option<Condition>,
+    pub explain: Option<String>,
+    /// The `when` expression as written.
+    pub when: String,
+    pub(crate) test: Predicate,
+    pub(crate) parsed: Expr,
+}
+
+/// A compiled policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub id: String,
+    pub title: String,
+    pub legal_basis: String,
+    pub scope: Vec<String>,
+    pub countries: BTreeSet<String>,
+    pub dsa_category: String,
+    pub dsa_keywords: Vec<String>,
+    pub notes: Option<String>,
+    pub file: String,
+    pub rules: Vec<Rule>,
+}
+
+/// A test case shipped with a policy.
+#[derive(Clone, Debug)]
+pub struct TestCase {
+    pub policy: String,
+    pub file: String,
+    /// 1-based position among the file's `[[test]]` tables.
+    pub number: usize,
+    pub listing: Listing,
+    pub expect: Action,
+    pub expect_rule: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A compiled, immutable policy pack.
+pub struct Pack {
+    pub name: String,
+    pub description: Option<String>,
+    /// `sha256:` + hex digest over the files' paths and contents.
+    pub version: String,
+    pub territories: Vec<String>,
+    pub external_signals: Vec<String>,
+    pub sets: Vec<TermSet>,
+    pub policies: Vec<Policy>,
+    pub tests: Vec<TestCase>,
+    pub(crate) matcher: Matcher,
+    pub(crate) warnings: Vec<PackIssue>,
+}
+
+impl fmt::Debug for Pack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pack")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("policies", &self.policies.len())
+            .field("sets", &self.sets.len())
+            .finish()
+    }
+}
+
+impl Pack {
+    /// Loads every `*.toml` file under `dir`, recursively.
+    pub fn from_dir(dir: &Path) -> Result<Pack, PackError> {
+        let mut files = Vec::new();
+        collect_toml(dir, dir, &mut files)?;
+        if files.is_empty() {
+            return Err(PackError::Invalid(vec![PackIssue {
+                file: dir.display().to_string(),
+                message: "no .toml policy files found".into(),
+            }]));
+        }
+        Pack::from_sources(files)
+    }
+
+    /// The default FR/EU pack embedded at build time from `policies/`.
+    #[cfg(feature = "default-pack")]
+    pub fn embedded() -> Result<Pack, PackError> {
+        static DIR: include_dir::Dir<'static> =
+            include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
+        let mut files = Vec::new();
+        collect_embedded(&DIR, &mut files);
+        Pack::from_sources(files)
+    }
+
+    /// Compiles a pack from `(relative path, contents)` pairs.
+    pub fn from_sources(mut files: Vec<(String, String)>) -> Result<Pack, PackError> {
+        files.sort();
+        let version = version_of(&files);
+        let mut compiler = Compiler::default();
+        let mut parsed = Vec::new();
+        for (path, text) in &files {
+            match toml::from_str::<PackFile>(text) {
+                Ok(file) => parsed.push((path.clone(), file)),
+                Err(e) => compiler.error(
+                    path,
+                    format!("not a valid policy file: {}", e.message().trim()),
+                ),
+            }
+        }
+        compiler.compile(parsed, version)
+    }
+
+    /// Problems that do not stop the pack from working.
+    pub fn warnings(&self) -> &[PackIssue] {
+        &self.warnings
+    }
+
+    /// Finds a policy by id.
+    pub fn policy(&self, id: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.id == id)
+    }
+
+    /// Every distinct term spelling, for the raw-scan benchmark baseline.
+    pub fn spellings(&self) -> &[String] {
+        self.matcher.spellings()
+    }
+}
+
+fn collect_toml(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), PackError> {
+    let io = |e: std::io::Error| PackError::Io {
+        path: dir.display().to_string(),
+        source: e,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_toml(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).map_err(|e| PackError::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, text));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "default-pack")]
+fn collect_embedded(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, String)>) {
+    for file in dir.files() {
+        let path = file.path().to_string_lossy().replace('\\', "/");
+        if path.ends_with(".toml") {
+            out.push((path, file.contents_utf8().unwrap_or_default().to_string()));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn version_of(files: &[(String, String)]) -> String {
+    let mut hasher = Sha256::new();
+    for (path, text) in files {
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[derive(Default)]
+struct Compiler {
+    errors: Vec<PackIssue>,
+    warnings: Vec<PackIssue>,
+}
+
+impl Compiler {
+    fn error(&mut self, file: &str, message: impl Into<String>) {
+        self.errors.push(PackIssue {
+            file: file.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, file: &str, message: impl Into<String>) {
+        self.warnings.push(PackIssue {
+            file: file.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn compile(
+        mut self,
+        files: Vec<(String, PackFile)>,
+        version: String,
+    ) -> Result<Pack, PackError> {
+        // Manifest.
+        let manifests: Vec<_> = files.iter().filter(|(_, f)| f.pack.is_some()).collect();
+        let (name, description, territories, external_signals) = match manifests.as_slice() {
+            [(_, f)] => {
+                let m = f.pack.as_ref().map(|m| {
+                    (
+                        m.name.clone(),
+                        m.description.clone(),
+                        m.territories.clone(),
+                        m.external_signals.clone(),
+                    )
+                });
+                m.unwrap_or_default()
+            }
+            [] => {
+                self.warn("pack.toml", "no [pack] manifest; the pack is unnamed");
+                ("unnamed".to_string(), None, Vec::new(), Vec::new())
+            }
+            many => {
+                for (path, _) in &many[1..] {
+                    self.error(
+                        path,
+                        "a second [pack] manifest (only one file may have [pack])",
+                    );
+                }
+                let m = many[0].1.pack.as_ref().map(|m| {
+                    (
+                        m.name.clone(),
+                        m.description.clone(),
+                        m.territories.clone(),
+                        m.external_signals.clone(),
+                    )
+                });
+                m.unwrap_or_default()
+            }
+        };
+
+        // Term sets, global by name.
+        let mut sets: Vec<TermSet> = Vec::new();
+        let mut set_ids: HashMap<String, SetId> = HashMap::new();
+        let mut builder = MatcherBuilder::default();
+        for (path, file) in &files {
+            for (set_name, def) in &file.terms {
+                if let Some(&other) = set_ids.get(set_name) {
+                    let first = sets[other].file.clone();
+                    self.error(
+                        path,
+                        format!("term set `{set_name}` is already defined in {first}"),
+                    );
+                    continue;
+                }
+                if QuantityKind::from_name(set_name).is_some()
+                    || set_name == "max"
+                    || set_name == "min"
+                {
+                    self.error(
+                        path,
+                        format!("term set `{set_name}` has the name of a quantity; rename it"),
+                    );
+                    continue;
+                }
+                let id = sets.len();
+                set_ids.insert(set_name.clone(), id);
+                let mut terms = Vec::new();
+                for (lang, list) in &def.languages {
+                    for term in list {
+                        if TermSpec::parse(term).folded.is_empty() {
+                            self.error(path, format!("term set `{set_name}` ({lang}): term {term:?} has no letters or digits"));
+                            continue;
+                        }
+                        builder.term(id, term);
+                        terms.push((lang.clone(), term.clone()));
+                    }
+                }
+                for x in &def.exceptions {
+                    builder.exception(id, x);
+                }
+                for p in &def.patterns {
+                    match regex::Regex::new(p) {
+                        Ok(re) => builder.pattern(id, re),
+                        Err(e) => self.error(
+                            path,
+                            format!(
+                                "term set `{set_name}`: pattern {p:?} is not a valid regex: {e}"
+                            ),
+                        ),
+                    }
+                }
+                if terms.is_empty() && def.patterns.is_empty() {
+                    self.error(
+                        path,
+                        format!("term set `{set_name}` has no terms and no patterns"),
+                    );
+                }
+                sets.push(TermSet {
+                    name: set_name.clone(),
+                    file: path.clone(),
+                    description: def.description.clone(),
+                    terms,
+                    exceptions: def.exceptions.clone(),
+                    patterns: def.patterns.clone(),
+                });
+            }
+        }
+        let matcher = match builder.build() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.error("pack", format!("cannot build the term automaton: {e}"));
+                None
+            }
+        };
+
+        // Policies and their rules.
+        let mut policies: Vec<Policy> = Vec::new();
+        let mut pending_tests: Vec<(String, String, Vec<TestCaseDef>)> = Vec::new();
+        for (path, file) in files {
+            let Some(meta) = file.policy else {
+                if !file.rule.is_empty() || !file.test.is_empty() {
+                    self.error(
+                        &path,
+                        "has [[rule]] or [[test]] tables but no [policy] table",
+                    );
+                }
+                continue;
+            };
+            if policies.iter().any(|p| p.id == meta.id) {
+                self.error(&path, format!("policy id `{}` is used twice", meta.id));
+                continue;
+            }
+            if !is_snake_case(&meta.id) {
+                self.error(&path, format!("policy id `{}` must be snake_case", meta.id));
+            }
+            if meta.legal_basis.trim().is_empty() {
+                self.error(&path, format!("policy `{}` has no legal_basis", meta.id));
+            }
+            if meta.scope.is_empty() {
+                self.error(
+                    &path,
+                    format!(
+                        "policy `{}` has no scope (e.g. scope = [\"FR\"] or [\"EU\"])",
+                        meta.id
+                    ),
+                );
+            }
+            let (countries, invalid) = territory::expand(&meta.scope);
+            for code in invalid {
+                self.error(
+                    &path,
+                    format!(
+                        "policy `{}`: scope `{code}` is not EU or an ISO 3166-1 alpha-2 code",
+                        meta.id
+                    ),
+                );
+            }
+            if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
+                self.error(&path, format!("policy `{}`: dsa_category `{}` is not a DSA transparency-database category", meta.id, meta.dsa_category));
+            }
+            if file.rule.is_empty() {
+                self.error(&path, format!("policy `{}` has no [[rule]]", meta.id));
+            }
+            let mut rules: Vec<Rule> = Vec::new();
+            for def in file.rule {
+                if rules.iter().any(|r| r.id == def.id) {
+                    self.error(
+                        &path,
+                        format!("rule id `{}` is used twice in policy `{}`", def.id, meta.id),
+                    );
+                    continue;
+                }
+                let parsed = match expr::parse(&def.when) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        self.error(&path, format!("rule `{}`: `when` {e}", def.id));
+                        continue;
+                    }
+                };
+                let test = match self.resolve(&parsed, &set_ids, &external_signals, &path, &def.id)
+                {
+                    Some(t) => t,
+                    None => continue,
+                };
+                if parsed.is_contradiction() {
+                    self.error(&path, format!("rule `{}` can never fire: its `when` requires a signal and its negation", def.id));
+                }
+                match (def.action, def.condition) {
+                    (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required)", def.id)),
+                    (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
+                    _ => {}
+                }
+                rules.push(Rule {
+                    id: def.id,
+                    action: def.action,
+                    condition: def.condition,
+                    explain: def.explain,
+                    when: def.when,
+                    test,
+                    parsed,
+                });
+            }
+            pending_tests.push((path.clone(), meta.id.clone(), file.test));
+            policies.push(Policy {
+                id: meta.id,
+                title: meta.title,
+                legal_basis: meta.legal_basis,
+                scope: meta.scope,
+                countries,
+                dsa_category: meta.dsa_category,
+                dsa_keywords: meta.dsa_keywords,
+                notes: meta.notes,
+                file: path,
+                rules,
+            });
+        }
+
+        let mut tests = Vec::new();
+        for (path, policy_id, defs) in pending_tests {
+            for (i, def) in defs.into_iter().enumerate() {
+                match test_case(&path, &policy_id, i + 1, def) {
+                    Ok(t) => {
+                        if let Some(rule) = &t.expect_rule {
+                            let known = policies.iter().any(|p| {
+                                p.id == policy_id && p.rules.iter().any(|r| &r.id == rule)
+                            });
+                            if !known {
+                                self.error(&path, format!("test {}: expect_rule `{rule}` is not a rule of policy `{policy_id}`", i + 1));
+                            }
+                        }
+                        tests.push(t);
+                    }
+                    Err(message) => self.error(&path, message),
+                }
+            }
+        }
+
+        match (self.errors.is_empty(), matcher) {
+            (true, Some(matcher)) => Ok(Pack {
+                name,
+                description,
+                version,
+                territories,
+                external_signals,
+                sets,
+                policies,
+                tests,
+                matcher,
+                warnings: self.warnings,
+            }),
+            _ => Err(PackError::Invalid(self.errors)),
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        e: &Expr,
+        sets: &HashMap<String, SetId>,
+        external: &[String],
+        file: &str,
+        rule: &str,
+    ) -> Option<Predicate> {
+        Some(match e {
+            Expr::Signal { name, field } => match sets.get(name) {
+                Some(&set) => Predicate::Set { set, field: *field },
+                None if external.contains(name) => Predicate::External(name.clone()),
+                None => {
+                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a quantity nor an external signal declared in pack.toml"));
+                    return None;
+                }
+            },
+            Expr::Has(kind) => Predicate::Has(*kind),
+            Expr::Compare {
+                kind,
+                aggregate,
+                op,
+                value,
+            } => Predicate::Compare {
+                kind: *kind,
+                aggregate: *aggregate,
+                op: *op,
+                value: *value,
+            },
+            Expr::Not(inner) => {
+                Predicate::Not(Box::new(self.resolve(inner, sets, external, file, rule)?))
+            }
+            Expr::And(items) => Predicate::All(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i, sets, external, file, rule))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            Expr::Or(items) => Predicate::Any(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i, sets, external, file, rule))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        })
+    }
+}
+
+fn is_snake_case(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && id.as_bytes()[0].is_ascii_lowercase()
+}
+
+fn test_case(
+    path: &str,
+    policy: &str,
+    number: usize,
+    def: TestCaseDef,
+) -> Result<TestCase, String> {
+    let attributes = def
+        .attributes
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect();
+    let listing = Listing {
+        id: format!("{path}#{number}"),
+        title: def.title,
+        description: def.description,
+        category: def.category,
+        attributes,
+        language: def.language,
+        ship_to: def
+            .ship_to
+            .into_iter()
+            .map(|s| s.to_ascii_uppercase())
+            .collect(),
+        ..Listing::default()
+    };
+    listing
+        .validate(&crate::listing::Limits::default())
+        .map_err(|e| format!("test {number}: {e}"))?;
+    Ok(TestCase {
+        policy: policy.to_string(),
+        file: path.to_string(),
+        number,
+        listing,
+        expect: def.expect,
+        expect_rule: def.expect_rule,
+        note: def.note,
+    })
+}
+
+/// Groups test cases by policy id, for reporting.
+pub fn tests_by_policy(pack: &Pack) -> BTreeMap<&str, Vec<&TestCase>> {
+    let mut out: BTreeMap<&str, Vec<&TestCase>> = BTreeMap::new();
+    for t in &pack.tests {
+        out.entry(t.policy.as_str()).or_default().push(t);
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! The on-disk form of a policy pack: what a compliance officer edits.
+//! Documented for authors in `policies/README.md`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::decision::{Action, Condition};
+
+/// One `.toml` file of a pack.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PackFile {
+    pub pack: Option<PackMeta>,
+    pub policy: Option<PolicyMeta>,
+    #[serde(default)]
+    pub terms: BTreeMap<String, TermSetDef>,
+    #[serde(default)]
+    pub rule: Vec<RuleDef>,
+    #[serde(default)]
+    pub test: Vec<TestCaseDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PackMeta {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub territories: Vec<String>,
+    /// Signals computed outside the text pipeline (image banks, relisting
+    /// indexes) that rules may name.
+    #[serde(default)]
+    pub external_signals: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyMeta {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub legal_basis: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    #[serde(default)]
+    pub dsa_category: String,
+    #[serde(default)]
+    pub dsa_keywords: Vec<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TermSetDef {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Language code → terms.
+    #[serde(flatten)]
+    pub languages: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDef {
+    pub id: String,
+    pub action: Action,
+    #[serde(default)]
+    pub condition: Option<Condition>,
+    pub when: String,
+    #[serde(default)]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestCaseDef {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub ship_to: Vec<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    pub expect: Action,
+    #[serde(default)]
+    pub expect_rule: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}

@@ -1,0 +1,167 @@
+//! `rempart explain`: decisions for a person, evidence highlighted in the
+//! seller's own words.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use anyhow::Result;
+use rempart_core::{Action, Decision, Listing};
+
+use crate::input::{self, InputArgs};
+use crate::PackArgs;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Prints, for each listing: its verdict, every rule that matched with its \
+legal basis and territorial scope, and each piece of evidence in its field with the matched words \
+marked «like this» (or in colour on a terminal).\n\nExit status: as for `rempart screen`."
+)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    pack: PackArgs,
+    /// Only explain decisions other than `allow`.
+    #[arg(long)]
+    only_flagged: bool,
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    let gate = super::load_gate(&args.pack)?;
+    let colour = io::stdout().is_terminal();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let only_flagged = args.only_flagged;
+    let stats = input::process(
+        &args.input,
+        "explain",
+        |listing| {
+            let decision = gate.screen(&listing);
+            if only_flagged && decision.verdict == Action::Allow {
+                return None;
+            }
+            Some(render(&listing, &decision, colour))
+        },
+        |text| {
+            if let Some(text) = text {
+                out.write_all(text.as_bytes())?;
+            }
+            Ok(())
+        },
+    )?;
+    out.flush()?;
+    Ok(input::exit_code(&stats))
+}
+
+fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {
+    match field {
+        "title" => Some(&listing.title),
+        "description" => listing.description.as_deref(),
+        "category" => listing.category.as_deref(),
+        other => {
+            let key = other.strip_prefix("attributes.")?;
+            listing
+                .attributes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+}
+
+/// Renders one decision as text.
+pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
+    let mut s = String::new();
+    let verdict = decision.verdict.as_str().to_uppercase();
+    s.push_str(&format!(
+        "{}  {}  {}\n",
+        decision.id, verdict, listing.title
+    ));
+    if decision.matches.is_empty() {
+        s.push_str("  no rule matched\n");
+    }
+    for m in &decision.matches {
+        let condition = m
+            .condition
+            .map(|c| {
+                format!(
+                    " ({})",
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "  {} {}{} — {} / {}\n",
+            marker(m.action),
+            m.action,
+            condition,
+            m.policy,
+            m.rule
+        ));
+        s.push_str(&format!(
+            "      legal basis: {}   scope: {}\n",
+            m.legal_basis,
+            m.scope.join(", ")
+        ));
+        if let Some(why) = &m.explain {
+            s.push_str(&format!("      why: {why}\n"));
+        }
+        for e in &m.evidence {
+            let context =
+                field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
+            s.push_str(&format!(
+                "      {} [{}]: {}\n",
+                e.field,
+                e.signal,
+                context.unwrap_or_else(|| e.text.clone())
+            ));
+        }
+    }
+    s.push_str(&format!("  policy version {}\n\n", decision.policy_version));
+    s
+}
+
+fn marker(action: Action) -> &'static str {
+    match action {
+        Action::Block => "✗",
+        Action::Review => "?",
+        Action::Restrict => "!",
+        Action::Allow => "✓",
+    }
+}
+
+/// The field text around the evidence, with the evidence marked. Long
+/// fields are cut to a window around it.
+fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
+    let (start, end) = (start.min(text.len()), end.min(text.len()));
+    let from = floor(text, start.saturating_sub(60));
+    let to = ceil(text, (end + 60).min(text.len()));
+    let (open, close) = if colour {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("«", "»")
+    };
+    let before = text.get(from..start).unwrap_or_default().replace('\n', " ");
+    let hit = text.get(start..end).unwrap_or_default();
+    let after = text.get(end..to).unwrap_or_default().replace('\n', " ");
+    format!(
+        "{}{before}{open}{hit}{close}{after}{}",
+        if from > 0 { "…" } else { "" },
+        if to < text.len() { "…" } else { "" }
+    )
+}
+
+fn floor(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}

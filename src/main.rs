@@ -1,0 +1,76 @@
+//! `rempart`: the command-line shell over `rempart-core`. No business rule
+//! lives here: commands read input, call the gate, and write output.
+
+mod commands;
+mod input;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status when every record was processed.
+pub const EXIT_OK: u8 = 0;
+/// Exit status when nothing could be done (unreadable input, invalid pack).
+pub const EXIT_FATAL: u8 = 1;
+/// Exit status when some input records were invalid (each reported on
+/// stderr) but every valid record was processed.
+pub const EXIT_INVALID_RECORDS: u8 = 2;
+/// Exit status when policy test cases fail (or lint finds problems with
+/// `--strict`).
+pub const EXIT_CHECKS_FAILED: u8 = 4;
+
+#[derive(Parser)]
+#[command(
+    name = "rempart",
+    version,
+    about = "Pre-publication compliance gate for online marketplaces",
+    long_about = "Screens product listings against a policy pack (the embedded FR/EU pack by default) \
+and answers allow / restrict / review / block with the rule, the legal basis and the exact evidence.",
+    after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
+on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
+(unreadable input, invalid policy pack); 4 policy test cases failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Screen listings: one JSON decision per listing on stdout, in input order.
+    Screen(commands::screen::Args),
+    /// Screen listings and explain each decision for a person.
+    Explain(commands::explain::Args),
+    /// Check a policy pack: run its test cases, lint it, list its terms.
+    #[command(subcommand)]
+    Policy(commands::policy::Command),
+    /// Measure a pack on labelled listings: precision, recall, confusion matrix.
+    Eval(commands::eval::Args),
+}
+
+/// Options shared by every command that needs a policy pack.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PackArgs {
+    /// Policy pack folder to use instead of the embedded FR/EU pack.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Screen(args) => commands::screen::run(args),
+        Command::Explain(args) => commands::explain::run(args),
+        Command::Policy(cmd) => commands::policy::run(cmd),
+        Command::Eval(args) => commands::eval::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("rempart: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
