@@ -298,7 +298,17 @@ pub fn process<T: Send>(
             .into_par_iter()
             .map(|record| {
                 let line = record.line;
-                (line, record.into_listing(&limits).map(&work))
+                // The pipeline is written not to panic; if it ever does on
+                // some input, that record is reported and the rest go on.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    record.into_listing(&limits).map(&work)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(InputError::Record(
+                        "internal error while screening this record (please report it)".into(),
+                    ))
+                });
+                (line, outcome)
             })
             .collect();
         for (line, result) in results {

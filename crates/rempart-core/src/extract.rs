@@ -632,7 +632,10 @@ fn million_volts(text: &str, after_million: usize) -> Option<usize> {
         " volt.",
         " wolt",
     ] {
-        if rest.len() >= lead.len() && rest[..lead.len()].eq_ignore_ascii_case(lead) {
+        if rest
+            .get(..lead.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(lead))
+        {
             return Some(after_million + lead.len());
         }
     }

@@ -136,7 +136,7 @@ impl Gate {
             }
         }
         // Strictest first; stable, so pack order breaks ties.
-        matches.sort_by(|a, b| b.action.cmp(&a.action));
+        matches.sort_by_key(|m| std::cmp::Reverse(m.action));
         Decision {
             id: listing.id.clone(),
             verdict: Decision::verdict_of(&matches),

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Screening benchmark: rempart vs a raw `grep -ciF -f <all policy terms>` scan.
+
+  python3 bench/run.py [N]        (default N = 1,000,000 listings)
+
+Builds bench/out/listings_N.jsonl from the shared corpora (bench/corpus.py),
+builds rempart in release mode, then in the same run times:
+  * rempart screen on 1 thread and on all cores (output to /dev/null),
+  * grep -ciF -f terms.txt on the same file (one core), terms from `rempart policy terms`,
+and reports listings/s, MB/s per core, peak RSS, and the rempart/grep ratio.
+Peak RSS is also measured on a file 10x smaller to show memory is flat in input size.
+"""
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+BIN = os.path.join(ROOT, "target", "release", "rempart")
+
+
+def run(cmd, stdout=subprocess.DEVNULL):
+    """Runs cmd, returns (seconds, peak RSS in MiB, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def best_of(n, cmd, stdout=subprocess.DEVNULL):
+    runs = [run(cmd, stdout) for _ in range(n)]
+    return min(runs, key=lambda r: r[0])
+
+
+def ensure_file(n):
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, f"listings_{n}.jsonl")
+    if not os.path.exists(path):
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", str(n), path], check=True)
+    return path
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    big, small = ensure_file(n), ensure_file(max(n // 10, 1))
+    size = os.path.getsize(big) / 1e6
+    terms = os.path.join(OUT, "terms.txt")
+    with open(terms, "w") as f:
+        subprocess.run([BIN, "policy", "terms"], stdout=f, check=True)
+    term_count = sum(1 for _ in open(terms))
+    cores = os.cpu_count() or 1
+
+    t1, rss1, rc1 = best_of(2, [BIN, "screen", "--threads", "1", big])
+    tn, rssn, rcn = best_of(2, [BIN, "screen", big])
+    _, rss_small, _ = run([BIN, "screen", small])
+    tg, rssg, rcg = best_of(2, ["grep", "-ciF", "-f", terms, big], stdout=subprocess.PIPE)
+    flagged = subprocess.run([BIN, "screen", "--only-flagged", big], capture_output=True, text=True).stdout.count("\n")
+
+    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, {platform.system()} {platform.release()}")
+    print(f"input: {n:,} listings, {size:.1f} MB; {term_count:,} term spellings; {flagged:,} flagged")
+    print(f"rempart screen, 1 thread : {t1:7.2f} s  {n / t1:10,.0f} listings/s  {size / t1:7.1f} MB/s per core  peak RSS {rss1:6.1f} MiB  (exit {rc1})")
+    print(f"rempart screen, {cores} threads: {tn:7.2f} s  {n / tn:10,.0f} listings/s  {size / tn / cores:7.1f} MB/s per core  peak RSS {rssn:6.1f} MiB  (exit {rcn})")
+    print(f"grep -ciF -f terms, 1 core: {tg:7.2f} s  {size / tg:7.1f} MB/s  peak RSS {rssg:6.1f} MiB  (exit {rcg})")
+    print(f"ratio rempart(1 thread) / grep time: {t1 / tg:.2f}x")
+    print(f"peak RSS on {max(n // 10, 1):,} listings: {rss_small:.1f} MiB vs {rssn:.1f} MiB on {n:,} (flat memory)")
+
+
+if __name__ == "__main__":
+    main()

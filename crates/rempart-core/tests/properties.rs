@@ -1,0 +1,72 @@
+//! Property tests: the pipeline never panics, and every span it reports
+//! points at valid text in the original.
+
+use proptest::prelude::*;
+use rempart_core::extract::{extract, HeightContext};
+use rempart_core::normalize::{leet_variants, Folded};
+use rempart_core::{Gate, Listing};
+
+/// Text mixing what sellers write: ASCII, accents, homoglyphs, digits,
+/// units, separators, zero-width characters and emoji.
+fn seller_text() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "sex", "doll", " ", "  ", "-", ".", "_", "0", "1", "3", "4", "@", "$", "!", "cm", "m",
+        "ft", "'", "\"", "ml", "mW", "%", "+", "ans", "é", "е", "ѕ", "Ａ", "𝓼", "ß", "\u{200B}",
+        "\u{AD}", "\u{301}", "👧", "日", "€", "’", "”", "million", "de", "volts", "10 000", "1,5",
+        "1m05", "3'2\"", "4ft 1in", "8-10", "age", "x", "pack of", "\u{FEFF}", "\n", "\t", "ǅ",
+        "İ", "ﬁ", "Ⅻ", "½", "²",
+    ]);
+    prop::collection::vec(
+        prop_oneof![
+            pieces.prop_map(String::from),
+            any::<char>().prop_map(String::from)
+        ],
+        0..40,
+    )
+    .prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn normalisation_maps_every_byte_back(text in seller_text()) {
+        let folded = Folded::new(&text);
+        let canonical = folded.as_str();
+        prop_assert!(!canonical.starts_with(' ') && !canonical.ends_with(' ') && !canonical.contains("  "));
+        for (start, ch) in canonical.char_indices() {
+            let end = start + ch.len_utf8();
+            let (s, e) = folded.original_span(start, end);
+            prop_assert!(s <= e && e <= text.len());
+            prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+        }
+        for variant in leet_variants(canonical) {
+            prop_assert_eq!(variant.len(), canonical.len());
+        }
+    }
+
+    #[test]
+    fn extraction_spans_are_valid(text in seller_text()) {
+        for context in [HeightContext::Always, HeightContext::AfterHeightWord, HeightContext::Never] {
+            for q in extract(&text, context) {
+                prop_assert!(q.start < q.end && q.end <= text.len(), "{:?} in {:?}", q, text);
+                prop_assert!(text.get(q.start..q.end).is_some(), "{:?} not on char boundaries in {:?}", q, text);
+                prop_assert!(q.value.is_finite());
+            }
+        }
+    }
+
+    #[test]
+    fn screening_never_panics_and_evidence_is_original_text(title in seller_text(), description in seller_text()) {
+        let gate = Gate::with_default_pack().expect("embedded pack");
+        let mut listing = Listing::new("p", title.clone());
+        listing.description = Some(description.clone());
+        let decision = gate.screen(&listing);
+        for m in &decision.matches {
+            for e in &m.evidence {
+                let field = if e.field == "title" { &title } else { &description };
+                prop_assert_eq!(field.get(e.start..e.end), Some(e.text.as_str()));
+            }
+        }
+    }
+}

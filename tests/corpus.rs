@@ -1,0 +1,83 @@
+//! The real benign corpora in ../shared/data: ordinary retail listings
+//! (English) and food labels (six EU languages) must come out `allow`.
+//! Every flagged row is printed, so a regression names its record.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rempart_core::{Action, Gate, Listing};
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn benign_corpora_are_allowed() {
+    let Some(data) = data_dir() else {
+        eprintln!("SKIP: ../shared/data is not beside the repository");
+        return;
+    };
+    let out = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("python3")
+        .arg("bench/corpus.py")
+        .arg("benign")
+        .arg(out.path())
+        .env("REMPART_DATA", &data)
+        .status()
+        .expect("python3 runs bench/corpus.py");
+    assert!(status.success());
+    let gate = Gate::with_default_pack().expect("default pack");
+    let (mut total, mut flagged, mut blocked) = (0usize, Vec::new(), 0usize);
+    let mut files: Vec<_> = std::fs::read_dir(out.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("jsonl");
+        for line in text.lines() {
+            let listing =
+                Listing::from_json(line.as_bytes()).expect("corpus rows are valid listings");
+            total += 1;
+            let d = gate.screen(&listing);
+            if d.verdict != Action::Allow {
+                blocked += usize::from(d.verdict == Action::Block);
+                let rules: Vec<String> = d
+                    .matches
+                    .iter()
+                    .map(|m| {
+                        let ev: Vec<&str> = m.evidence.iter().map(|e| e.text.as_str()).collect();
+                        format!("{}/{} {:?}", m.policy, m.rule, ev)
+                    })
+                    .collect();
+                flagged.push(format!(
+                    "{} {} {:?}: {}",
+                    d.id,
+                    d.verdict,
+                    listing.title,
+                    rules.join("; ")
+                ));
+            }
+        }
+    }
+    println!(
+        "{} of {total} benign listings flagged ({} blocked):",
+        flagged.len(),
+        blocked
+    );
+    for f in &flagged {
+        println!("  {f}");
+    }
+    assert!(total > 68_000, "all rows read ({total})");
+    // Goal: at most 0.1% flagged, and far fewer blocked.
+    assert!(
+        flagged.len() * 1000 <= total,
+        "{} flagged of {total} (> 0.1%)",
+        flagged.len()
+    );
+    assert!(
+        blocked * 5000 <= total,
+        "{blocked} blocked of {total} (> 0.02%)"
+    );
+}
