@@ -7,7 +7,7 @@ use crate::decision::{Decision, Evidence, RuleMatch};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
-use crate::normalize::Folded;
+use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
 use crate::policy::{territory, Pack, PackError, Predicate};
 
@@ -372,24 +372,32 @@ const HEIGHT_KEYS: &[&str] = &[
 /// heights. A bare number under a key naming its unit (`height_cm: 100`)
 /// is read with that unit.
 fn attribute_text<'a>(key: &str, value: &'a str) -> (std::borrow::Cow<'a, str>, HeightContext) {
-    let folded_key = Folded::new(key);
-    let key_words: Vec<&str> = folded_key.as_str().split(' ').collect();
+    let key_words: Vec<String> = key
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold_word)
+        .collect();
+    let joined = key_words.join(" ");
     let is_height = HEIGHT_KEYS
         .iter()
-        .any(|h| key_words.contains(h) || folded_key.as_str() == *h);
+        .any(|h| joined == *h || key_words.iter().any(|w| w == h));
     let context = if is_height {
         HeightContext::Always
     } else {
         HeightContext::Never
     };
-    let bare_number = !value.is_empty()
-        && value
-            .trim()
+    let trimmed = value.trim();
+    let bare_number = !trimmed.is_empty()
+        && trimmed
             .bytes()
             .all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
     if bare_number {
-        if let Some(unit) = key_words.iter().rev().find(|w| KEY_UNITS.contains(w)) {
-            return (format!("{} {unit}", value.trim()).into(), context);
+        if let Some(unit) = key_words
+            .iter()
+            .rev()
+            .find(|w| KEY_UNITS.contains(&w.as_ref()))
+        {
+            return (format!("{trimmed} {unit}").into(), context);
         }
     }
     (value.into(), context)

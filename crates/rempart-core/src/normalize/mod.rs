@@ -23,7 +23,7 @@
 
 pub(crate) mod fold;
 
-use fold::{fold_ascii, fold_char, Fold};
+use fold::{fold_char, Fold};
 
 /// A field's text in canonical form, with the map back to the original.
 #[derive(Clone, Debug, Default)]
@@ -158,6 +158,22 @@ fn is_spelled_unit(bytes: &[u8], (s, e): (usize, usize)) -> bool {
     e - s == 1 && (bytes[s].is_ascii_alphanumeric() || bytes[s] == b'@' || bytes[s] == b'$')
 }
 
+/// Folds a short word (a unit, a context word) for lookup: case, accents
+/// and homoglyphs folded, separators dropped, no offset map.
+pub fn fold_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for ch in word.chars() {
+        if ch.is_ascii() {
+            if ch.is_ascii_alphanumeric() {
+                out.push(ch.to_ascii_lowercase());
+            }
+        } else if let f @ Fold::Text { .. } = fold_char(ch) {
+            out.push_str(f.as_str());
+        }
+    }
+    out
+}
+
 /// Byte spans of the words of a canonical text.
 pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
@@ -185,9 +201,6 @@ struct Builder {
     collapsed: Vec<(u32, u32)>,
     /// A separator was seen since the last word character.
     pending_space: Option<(u32, u32)>,
-    /// The ASCII letter being repeated, where its run starts in `text`,
-    /// and how long the run is.
-    run: (u8, usize, u32),
     collapse_runs: bool,
 }
 
@@ -199,7 +212,6 @@ impl Builder {
             end: Vec::with_capacity(n),
             collapsed: Vec::new(),
             pending_space: None,
-            run: (0, 0, 0),
             collapse_runs: true,
         }
     }
@@ -209,17 +221,27 @@ impl Builder {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            if b < 0x80 {
-                let fold = match b {
+            if b.is_ascii_alphanumeric() {
+                // Fast path: plain ASCII letters and digits, the bulk of
+                // product text, skip the per-character fold dispatch.
+                let lower = b.to_ascii_lowercase();
+                if !(self.collapse_runs
+                    && lower.is_ascii_alphabetic()
+                    && self.collapse_run(lower, i as u32 + 1))
+                {
+                    self.emit_byte(lower, i as u32, i as u32 + 1);
+                }
+                i += 1;
+            } else if b < 0x80 {
+                match b {
                     b'@' | b'$' if self.letter_before() || next_is_letter(bytes, i + 1) => {
-                        leet_symbol(b)
+                        self.emit_byte(b, i as u32, i as u32 + 1)
                     }
                     b'!' | b'|' if self.letter_before() && next_is_letter(bytes, i + 1) => {
-                        leet_symbol(b)
+                        self.emit_byte(b, i as u32, i as u32 + 1)
                     }
-                    _ => fold_ascii(b),
-                };
-                self.push(fold, i, i + 1, "");
+                    _ => self.push(Fold::Sep, i, i + 1, ""),
+                }
                 i += 1;
             } else {
                 // `original` is a &str, so a char starts here.
@@ -229,6 +251,20 @@ impl Builder {
                 i += len;
             }
         }
+    }
+
+    #[inline]
+    fn emit_byte(&mut self, b: u8, from: u32, to: u32) {
+        if let Some((s, e)) = self.pending_space.take() {
+            if !self.text.is_empty() {
+                self.text.push(b' ');
+                self.start.push(s);
+                self.end.push(e);
+            }
+        }
+        self.text.push(b);
+        self.start.push(from);
+        self.end.push(to);
     }
 
     fn letter_before(&self) -> bool {
@@ -252,13 +288,11 @@ impl Builder {
                 if self.pending_space.is_none() {
                     self.pending_space = Some((from, to));
                 }
-                self.run = (0, 0, 0);
             }
             Fold::Token => {
                 self.pending_space.get_or_insert((from, from));
                 self.emit_word_bytes(source.as_bytes(), from, to);
                 self.pending_space = Some((to, to));
-                self.run = (0, 0, 0);
             }
             Fold::Text { .. } => {
                 let s = fold.as_str();
@@ -274,41 +308,33 @@ impl Builder {
         }
     }
 
-    /// Returns true when `letter` was absorbed into a run of three or more.
+    /// Returns true when `letter` was absorbed into a run of three or
+    /// more. Stateless: the last emitted bytes tell whether a run is on.
+    #[inline]
     fn collapse_run(&mut self, letter: u8, to: u32) -> bool {
-        let (run_letter, run_start, run_len) = self.run;
-        let continues = self.pending_space.is_none()
-            && run_len > 0
-            && run_letter == letter
-            && self.text.len() == run_start + if run_len >= 3 { 1 } else { run_len as usize };
-        if !continues {
-            self.run = (
-                letter,
-                self.text.len()
-                    + usize::from(self.pending_space.is_some() && !self.text.is_empty()),
-                1,
-            );
+        let len = self.text.len();
+        if self.pending_space.is_some() || len == 0 || self.text[len - 1] != letter {
             return false;
         }
-        let run_len = run_len + 1;
-        self.run.2 = run_len;
-        match run_len {
-            2 => false,
-            3 => {
-                // Drop the second letter; the first now stands for the run.
-                self.text.pop();
-                self.start.pop();
-                self.end.pop();
-                self.end[run_start] = to;
-                self.collapsed
-                    .push((run_start as u32, run_start as u32 + 1));
-                true
-            }
-            _ => {
-                self.end[run_start] = to;
-                true
-            }
+        if self
+            .collapsed
+            .last()
+            .is_some_and(|&(s, _)| s as usize == len - 1)
+        {
+            // Fourth letter and beyond: the run's first letter stands for it.
+            self.end[len - 1] = to;
+            return true;
         }
+        if len >= 2 && self.text[len - 2] == letter {
+            // Third letter: drop the second; the first now stands for the run.
+            self.text.pop();
+            self.start.pop();
+            self.end.pop();
+            self.end[len - 2] = to;
+            self.collapsed.push((len as u32 - 2, len as u32 - 1));
+            return true;
+        }
+        false
     }
 
     fn emit_word_bytes(&mut self, out: &[u8], from: u32, to: u32) {
@@ -341,12 +367,6 @@ fn next_is_letter(bytes: &[u8], i: usize) -> bool {
     bytes.get(i).is_some_and(|b| b.is_ascii_alphabetic())
 }
 
-fn leet_symbol(b: u8) -> Fold {
-    let mut buf = [0u8; 6];
-    buf[0] = b;
-    Fold::Text { len: 1, buf }
-}
-
 /// The alternative readings of a canonical text with leetspeak decoded.
 ///
 /// Only tokens that look deliberately obfuscated are decoded: a digit or
@@ -361,17 +381,30 @@ fn leet_symbol(b: u8) -> Fold {
 /// offset map serves all of them.
 pub fn leet_variants(canonical: &str) -> Vec<String> {
     let bytes = canonical.as_bytes();
-    if !bytes.iter().any(|&b| leet_letter(b, b'i').is_some()) {
+    let is_leet = |b: u8| leet_letter(b, b'i').is_some();
+    if !has_leet_candidate(bytes) {
         return Vec::new();
     }
-    let mut decode = vec![false; bytes.len()];
+    // Allocated only once a word really needs decoding: most words with
+    // digits are sizes and model numbers.
+    let mut decode: Option<Vec<bool>> = None;
+    let mut word_start = 0;
+    for word in canonical.split(' ') {
+        let w = word.as_bytes();
+        if w.len() >= 2 && w.iter().any(|&b| is_leet(b)) && w.iter().any(u8::is_ascii_alphabetic) {
+            let mut marks = vec![false; w.len()];
+            mark_leet(w, &mut marks);
+            if marks.iter().any(|&m| m) {
+                let all = decode.get_or_insert_with(|| vec![false; bytes.len()]);
+                all[word_start..word_start + w.len()].copy_from_slice(&marks);
+            }
+        }
+        word_start += w.len() + 1;
+    }
+    let Some(decode) = decode else {
+        return Vec::new();
+    };
     let mut any_one = false;
-    for (s, e) in word_spans(canonical) {
-        mark_leet(&bytes[s..e], &mut decode[s..e]);
-    }
-    if !decode.iter().any(|&d| d) {
-        return Vec::new();
-    }
     let variant = |one: u8| -> String {
         let out: Vec<u8> = bytes
             .iter()
@@ -394,6 +427,39 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
         variants.push(variant(b'l'));
     }
     variants
+}
+
+/// A byte-level pre-scan: a run of leet characters with a letter on both
+/// sides, or leading a word and followed by three letters.
+fn has_leet_candidate(bytes: &[u8]) -> bool {
+    let is_leet = |b: u8| leet_letter(b, b'i').is_some();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_leet(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < bytes.len() && is_leet(bytes[i]) {
+            i += 1;
+        }
+        let before = if run_start == 0 {
+            b' '
+        } else {
+            bytes[run_start - 1]
+        };
+        let letters_after = bytes[i..]
+            .iter()
+            .take(3)
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        if (before.is_ascii_alphabetic() && letters_after > 0)
+            || (before == b' ' && letters_after == 3)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 fn leet_letter(b: u8, one: u8) -> Option<u8> {
