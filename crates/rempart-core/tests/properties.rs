@@ -6,6 +6,11 @@ use rempart_core::extract::{extract, HeightContext};
 use rempart_core::normalize::{leet_variants, Folded};
 use rempart_core::{Gate, Listing};
 
+fn gate() -> &'static Gate {
+    static GATE: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+    GATE.get_or_init(|| Gate::with_default_pack().expect("embedded pack"))
+}
+
 /// Text mixing what sellers write: ASCII, accents, homoglyphs, digits,
 /// units, separators, zero-width characters and emoji.
 fn seller_text() -> impl Strategy<Value = String> {
@@ -58,10 +63,9 @@ proptest! {
 
     #[test]
     fn screening_never_panics_and_evidence_is_original_text(title in seller_text(), description in seller_text()) {
-        let gate = Gate::with_default_pack().expect("embedded pack");
         let mut listing = Listing::new("p", title.clone());
         listing.description = Some(description.clone());
-        let decision = gate.screen(&listing);
+        let decision = gate().screen(&listing);
         for m in &decision.matches {
             for e in &m.evidence {
                 let field = if e.field == "title" { &title } else { &description };

@@ -42,8 +42,11 @@ impl Folded {
     pub fn new(original: &str) -> Folded {
         let mut builder = Builder::with_capacity(original.len());
         builder.push_all(original);
+        let spaced = builder.saw_spaced_letters();
         let mut folded = builder.finish();
-        folded.join_spaced_letters(original);
+        if spaced {
+            folded.join_spaced_letters(original);
+        }
         folded
     }
 
@@ -202,6 +205,11 @@ struct Builder {
     /// A separator was seen since the last word character.
     pending_space: Option<(u32, u32)>,
     collapse_runs: bool,
+    /// Bytes in the word being built, and how many one-character words
+    /// came in a row before it (to detect `s e x` without a second pass).
+    word_len: u32,
+    singles_in_row: u32,
+    spaced: bool,
 }
 
 impl Builder {
@@ -213,6 +221,9 @@ impl Builder {
             collapsed: Vec::new(),
             pending_space: None,
             collapse_runs: true,
+            word_len: 0,
+            singles_in_row: 0,
+            spaced: false,
         }
     }
 
@@ -256,15 +267,30 @@ impl Builder {
     #[inline]
     fn emit_byte(&mut self, b: u8, from: u32, to: u32) {
         if let Some((s, e)) = self.pending_space.take() {
-            if !self.text.is_empty() {
-                self.text.push(b' ');
-                self.start.push(s);
-                self.end.push(e);
-            }
+            self.emit_space(s, e);
         }
         self.text.push(b);
         self.start.push(from);
         self.end.push(to);
+        self.word_len += 1;
+    }
+
+    /// Ends the current word with a space.
+    fn emit_space(&mut self, s: u32, e: u32) {
+        if self.text.is_empty() {
+            return;
+        }
+        self.singles_in_row = if self.word_len == 1 { self.singles_in_row + 1 } else { 0 };
+        self.spaced |= self.singles_in_row >= 3;
+        self.word_len = 0;
+        self.text.push(b' ');
+        self.start.push(s);
+        self.end.push(e);
+    }
+
+    /// Whether three one-character words came in a row somewhere.
+    fn saw_spaced_letters(&self) -> bool {
+        self.spaced || self.singles_in_row + u32::from(self.word_len == 1) >= 3
     }
 
     fn letter_before(&self) -> bool {
@@ -339,17 +365,14 @@ impl Builder {
 
     fn emit_word_bytes(&mut self, out: &[u8], from: u32, to: u32) {
         if let Some((s, e)) = self.pending_space.take() {
-            if !self.text.is_empty() {
-                self.text.push(b' ');
-                self.start.push(s);
-                self.end.push(e);
-            }
+            self.emit_space(s, e);
         }
         for &b in out {
             self.text.push(b);
             self.start.push(from);
             self.end.push(to);
         }
+        self.word_len += out.len() as u32;
     }
 
     fn finish(self) -> Folded {
