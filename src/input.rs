@@ -82,10 +82,7 @@ impl<R: BufRead> RecordSource for JsonlSource<R> {
         let mut bytes = 0;
         while batch.len() < max_records && bytes < max_bytes {
             let mut buf = Vec::new();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut buf)
-                .context("reading input")?;
+            let n = self.reader.read_until(b'\n', &mut buf).context("reading input")?;
             if n == 0 {
                 break;
             }
@@ -106,15 +103,8 @@ impl<R: BufRead> RecordSource for JsonlSource<R> {
             if slice.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let raw = if slice.len() == buf.len() {
-                buf
-            } else {
-                slice.to_vec()
-            };
-            batch.push(Record {
-                line: self.line,
-                raw: Raw::Json(raw),
-            });
+            let raw = if slice.len() == buf.len() { buf } else { slice.to_vec() };
+            batch.push(Record { line: self.line, raw: Raw::Json(raw) });
         }
         Ok(batch)
     }
@@ -138,10 +128,7 @@ impl<R: Read> RecordSource for CsvSource<R> {
                 Ok(true) => {
                     let line = record.position().map_or(line, |p| p.line());
                     let parsed = listing_from_csv(&self.headers, &record);
-                    batch.push(Record {
-                        line,
-                        raw: Raw::Parsed(Box::new(parsed)),
-                    });
+                    batch.push(Record { line, raw: Raw::Parsed(Box::new(parsed)) });
                 }
                 Err(e) => {
                     let (line, message) = match e.kind() {
@@ -152,19 +139,13 @@ impl<R: Read> RecordSource for CsvSource<R> {
                                 self.headers.get(err.field()).map_or("?", String::as_str)
                             ),
                         ),
-                        csv::ErrorKind::UnequalLengths { pos, .. } => (
-                            pos.as_ref().map_or(line, |p| p.line()),
-                            "wrong number of columns".to_string(),
-                        ),
-                        csv::ErrorKind::Io(_) => {
-                            return Err(anyhow::Error::new(e).context("reading CSV input"))
+                        csv::ErrorKind::UnequalLengths { pos, .. } => {
+                            (pos.as_ref().map_or(line, |p| p.line()), "wrong number of columns".to_string())
                         }
+                        csv::ErrorKind::Io(_) => return Err(anyhow::Error::new(e).context("reading CSV input")),
                         _ => (line, e.to_string()),
                     };
-                    batch.push(Record {
-                        line,
-                        raw: Raw::Parsed(Box::new(Err(InputError::Record(message)))),
-                    });
+                    batch.push(Record { line, raw: Raw::Parsed(Box::new(Err(InputError::Record(message)))) });
                 }
             }
             let offset = self.reader.position().byte();
@@ -197,15 +178,17 @@ fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listi
                     .collect()
             }
             "price" => {
-                amount = Some(value.trim().replace(',', ".").parse::<f64>().map_err(|_| {
-                    InputError::field("price", format!("`{value}` is not a number"))
-                })?)
+                amount = Some(
+                    value
+                        .trim()
+                        .replace(',', ".")
+                        .parse::<f64>()
+                        .map_err(|_| InputError::field("price", format!("`{value}` is not a number")))?,
+                )
             }
             "currency" => currency = Some(value.to_string()),
             "expected" | "expected_policies" => {
-                listing
-                    .extra
-                    .insert(name.clone(), Value::String(value.to_string()));
+                listing.extra.insert(name.clone(), Value::String(value.to_string()));
             }
             _ => listing.attributes.push((name.clone(), value.to_string())),
         }
@@ -214,10 +197,7 @@ fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listi
         listing.price = Some(rempart_core::listing::Price { amount, currency });
     }
     if !headers.iter().any(|h| h == "id") {
-        return Err(InputError::field(
-            "id",
-            "missing (the CSV has no `id` column)",
-        ));
+        return Err(InputError::field("id", "missing (the CSV has no `id` column)"));
     }
     if listing.id.is_empty() {
         return Err(InputError::field("id", "missing (required)"));
@@ -229,10 +209,7 @@ fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listi
     Ok(listing)
 }
 
-fn open_source(
-    args: &InputArgs,
-    progress_label: &str,
-) -> Result<(Box<dyn RecordSource>, ProgressBar)> {
+fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn RecordSource>, ProgressBar)> {
     let (reader, total): (Box<dyn Read>, u64) = if args.file == "-" {
         (Box::new(io::stdin().lock()), 0)
     } else {
@@ -244,27 +221,16 @@ fn open_source(
     let progress = crate::progress::bytes(total, progress_label);
     let reader = BufReader::with_capacity(1 << 20, reader);
     let source: Box<dyn RecordSource> = match args.input_format {
-        InputFormat::Jsonl => Box::new(JsonlSource {
-            reader,
-            line: 0,
-            progress: progress.clone(),
-        }),
+        InputFormat::Jsonl => Box::new(JsonlSource { reader, line: 0, progress: progress.clone() }),
         InputFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(reader);
+            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
             let headers = reader
                 .headers()
                 .context("reading the CSV header row")?
                 .iter()
                 .map(|h| h.trim_start_matches('\u{FEFF}').trim().to_ascii_lowercase())
                 .collect();
-            Box::new(CsvSource {
-                reader,
-                headers,
-                progress: progress.clone(),
-                last_offset: 0,
-            })
+            Box::new(CsvSource { reader, headers, progress: progress.clone(), last_offset: 0 })
         }
     };
     Ok((source, progress))
@@ -281,9 +247,7 @@ pub fn process<T: Send>(
 ) -> Result<Stats> {
     if let Some(n) = args.threads {
         // Only fails if the pool was already built, which is harmless.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
     let (mut source, progress) = open_source(args, label)?;
     let limits = Limits::default();
@@ -300,14 +264,13 @@ pub fn process<T: Send>(
                 let line = record.line;
                 // The pipeline is written not to panic; if it ever does on
                 // some input, that record is reported and the rest go on.
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    record.into_listing(&limits).map(&work)
-                }))
-                .unwrap_or_else(|_| {
-                    Err(InputError::Record(
-                        "internal error while screening this record (please report it)".into(),
-                    ))
-                });
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record.into_listing(&limits).map(&work)))
+                        .unwrap_or_else(|_| {
+                            Err(InputError::Record(
+                                "internal error while screening this record (please report it)".into(),
+                            ))
+                        });
                 (line, outcome)
             })
             .collect();

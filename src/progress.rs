@@ -9,11 +9,7 @@ pub fn bytes(total: u64, label: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = if total > 0 {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::new_spinner()
-    };
+    let bar = if total > 0 { ProgressBar::new(total) } else { ProgressBar::new_spinner() };
     bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
     let template = if total > 0 {
         "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} · {msg}"

@@ -19,16 +19,8 @@ fn decisions(stdout: &[u8]) -> Vec<Value> {
 
 #[test]
 fn screens_the_shipped_example_in_order_with_evidence_into_the_original() {
-    let out = rempart()
-        .args(["screen", "examples/listings.jsonl"])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = rempart().args(["screen", "examples/listings.jsonl"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let input: Vec<Value> = std::fs::read_to_string("examples/listings.jsonl")
         .expect("example file")
         .lines()
@@ -38,36 +30,21 @@ fn screens_the_shipped_example_in_order_with_evidence_into_the_original() {
     assert_eq!(got.len(), input.len());
     for (listing, decision) in input.iter().zip(&got) {
         assert_eq!(listing["id"], decision["id"], "order is kept");
-        assert!(decision["policy_version"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("sha256:")));
+        assert!(decision["policy_version"].as_str().is_some_and(|v| v.starts_with("sha256:")));
         for m in decision["matches"].as_array().expect("matches") {
             for e in m["evidence"].as_array().expect("evidence") {
                 let field = e["field"].as_str().expect("field");
                 let text = match field.strip_prefix("attributes.") {
-                    Some(key) => listing["attributes"][key]
-                        .as_str()
-                        .expect("attribute")
-                        .to_string(),
+                    Some(key) => listing["attributes"][key].as_str().expect("attribute").to_string(),
                     None => listing[field].as_str().expect("field text").to_string(),
                 };
-                let (s, end) = (
-                    e["start"].as_u64().expect("start") as usize,
-                    e["end"].as_u64().expect("end") as usize,
-                );
-                assert_eq!(
-                    text.get(s..end),
-                    e["text"].as_str(),
-                    "evidence points into the original {field}"
-                );
+                let (s, end) = (e["start"].as_u64().expect("start") as usize, e["end"].as_u64().expect("end") as usize);
+                assert_eq!(text.get(s..end), e["text"].as_str(), "evidence points into the original {field}");
             }
         }
     }
-    let verdict = |id: &str| {
-        got.iter()
-            .find(|d| d["id"] == id)
-            .map(|d| d["verdict"].as_str().unwrap_or("").to_string())
-    };
+    let verdict =
+        |id: &str| got.iter().find(|d| d["id"] == id).map(|d| d["verdict"].as_str().unwrap_or("").to_string());
     assert_eq!(verdict("EX-01").as_deref(), Some("allow"));
     assert_eq!(verdict("EX-02").as_deref(), Some("block"));
     assert_eq!(verdict("EX-03").as_deref(), Some("block"));
@@ -83,31 +60,18 @@ fn screens_the_shipped_example_in_order_with_evidence_into_the_original() {
 #[test]
 fn bad_records_are_reported_by_line_and_field_and_the_others_still_decided() {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    file.write_all(b"\xEF\xBB\xBF{\"id\":\"a\",\"title\":\"Tasse \xC3\xA0 caf\xC3\xA9\"}\r\n")
-        .expect("write");
-    file.write_all(b"{\"id\":\"b\",\"title\": oops\n")
-        .expect("write");
+    file.write_all(b"\xEF\xBB\xBF{\"id\":\"a\",\"title\":\"Tasse \xC3\xA0 caf\xC3\xA9\"}\r\n").expect("write");
+    file.write_all(b"{\"id\":\"b\",\"title\": oops\n").expect("write");
     file.write_all(b"\n   \n").expect("write");
-    file.write_all(b"{\"id\":\"c\",\"title\":42}\n")
-        .expect("write");
-    file.write_all(b"{\"id\":\"d\",\"title\":\"\xFF\xFE bad utf8\"}\n")
-        .expect("write");
+    file.write_all(b"{\"id\":\"c\",\"title\":42}\n").expect("write");
+    file.write_all(b"{\"id\":\"d\",\"title\":\"\xFF\xFE bad utf8\"}\n").expect("write");
     file.write_all(b"{\"title\":\"no id\"}\n").expect("write");
-    let deep = format!(
-        "{{\"id\":\"e\",\"title\":\"t\",\"x\":{}{}}}\n",
-        "[".repeat(5000),
-        "]".repeat(5000)
-    );
+    let deep = format!("{{\"id\":\"e\",\"title\":\"t\",\"x\":{}{}}}\n", "[".repeat(5000), "]".repeat(5000));
     file.write_all(deep.as_bytes()).expect("write");
     let long = format!("{{\"id\":\"f\",\"title\":\"{}\"}}\n", "a".repeat(100_000));
     file.write_all(long.as_bytes()).expect("write");
-    file.write_all(b"{\"id\":\"g\",\"title\":\"Gants de jardin\",\"unknown\":{\"kept\":1}}\n")
-        .expect("write");
-    let out = rempart()
-        .arg("screen")
-        .arg(file.path())
-        .output()
-        .expect("runs");
+    file.write_all(b"{\"id\":\"g\",\"title\":\"Gants de jardin\",\"unknown\":{\"kept\":1}}\n").expect("write");
+    let out = rempart().arg("screen").arg(file.path()).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for expected in [
@@ -118,15 +82,9 @@ fn bad_records_are_reported_by_line_and_field_and_the_others_still_decided() {
         "line 8: ",
         "line 9: field title: 100000 bytes, over the 8192-byte cap",
     ] {
-        assert!(
-            stderr.contains(expected),
-            "stderr lacks {expected:?}:\n{stderr}"
-        );
+        assert!(stderr.contains(expected), "stderr lacks {expected:?}:\n{stderr}");
     }
-    let ids: Vec<String> = decisions(&out.stdout)
-        .iter()
-        .map(|d| d["id"].as_str().unwrap_or("").to_string())
-        .collect();
+    let ids: Vec<String> = decisions(&out.stdout).iter().map(|d| d["id"].as_str().unwrap_or("").to_string()).collect();
     assert_eq!(ids, vec!["a", "g"]);
 }
 
@@ -138,21 +96,15 @@ fn csv_input_and_only_flagged() {
     writeln!(file, "2,Love doll TPE,,100 cm,FR").expect("write");
     writeln!(file, "3,,missing title,,").expect("write");
     writeln!(file, "4,Poing américain,,,\"FR,BE\"").expect("write");
-    let out = rempart()
-        .args(["screen", "--input-format", "csv", "--only-flagged"])
-        .arg(file.path())
-        .output()
-        .expect("runs");
+    let out =
+        rempart().args(["screen", "--input-format", "csv", "--only-flagged"]).arg(file.path()).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 4: field title: missing"));
     let got = decisions(&out.stdout);
     let ids: Vec<&str> = got.iter().map(|d| d["id"].as_str().unwrap_or("")).collect();
     assert_eq!(ids, vec!["2", "4"]);
     assert_eq!(got[0]["verdict"], "block");
-    assert_eq!(
-        got[0]["matches"][0]["evidence"][1]["field"],
-        "attributes.height"
-    );
+    assert_eq!(got[0]["matches"][0]["evidence"][1]["field"], "attributes.height");
 }
 
 #[test]
@@ -160,25 +112,12 @@ fn territorial_scope_follows_ship_to() {
     let input = "{\"id\":\"fr\",\"title\":\"PUFF jetable 9000 taffes\",\"ship_to\":[\"FR\"]}\n\
                  {\"id\":\"de\",\"title\":\"PUFF jetable 9000 taffes\",\"ship_to\":[\"DE\"]}\n\
                  {\"id\":\"any\",\"title\":\"PUFF jetable 9000 taffes\"}\n";
-    let out = rempart()
-        .args(["screen", "-"])
-        .write_stdin(input)
-        .output()
-        .expect("runs");
+    let out = rempart().args(["screen", "-"]).write_stdin(input).output().expect("runs");
     let got = decisions(&out.stdout);
-    let verdicts: Vec<&str> = got
-        .iter()
-        .map(|d| d["verdict"].as_str().unwrap_or(""))
-        .collect();
+    let verdicts: Vec<&str> = got.iter().map(|d| d["verdict"].as_str().unwrap_or("")).collect();
     assert_eq!(verdicts[0], "block");
-    assert_ne!(
-        verdicts[1], "block",
-        "a French ban does not reach a listing shipped only to Germany"
-    );
-    assert_eq!(
-        verdicts[2], "block",
-        "no ship_to: reaches every territory of the pack"
-    );
+    assert_ne!(verdicts[1], "block", "a French ban does not reach a listing shipped only to Germany");
+    assert_eq!(verdicts[2], "block", "no ship_to: reaches every territory of the pack");
     for m in got[0]["matches"].as_array().expect("matches") {
         assert!(m["scope"].as_array().is_some_and(|s| !s.is_empty()));
     }
@@ -200,16 +139,9 @@ fn explain_marks_the_evidence_for_people() {
 
 #[test]
 fn the_default_pack_passes_its_own_tests_and_lint_has_no_errors() {
-    rempart()
-        .args(["policy", "test"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(" 0 failed"));
+    rempart().args(["policy", "test"]).assert().success().stdout(predicate::str::contains(" 0 failed"));
     rempart().args(["policy", "lint"]).assert().success();
-    rempart()
-        .args(["policy", "test", "policies"])
-        .assert()
-        .success();
+    rempart().args(["policy", "test", "policies"]).assert().success();
 }
 
 #[test]
@@ -245,25 +177,14 @@ fn eval_reports_precision_recall_and_confusion() {
                  {\"id\":\"2\",\"title\":\"Tasse\",\"expected\":\"allow\"}\n\
                  {\"id\":\"3\",\"title\":\"Tasse\",\"expected\":\"block\"}\n\
                  {\"id\":\"4\",\"title\":\"Tasse\"}\n";
-    let out = rempart()
-        .args(["eval", "-"])
-        .write_stdin(input)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "an unlabelled record is reported"
-    );
+    let out = rempart().args(["eval", "-"]).write_stdin(input).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "an unlabelled record is reported");
     let report: Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
     assert_eq!(report["listings"], 3);
     assert_eq!(report["flagged"]["true_positives"], 1);
     assert_eq!(report["flagged"]["false_negatives"], 1);
     assert_eq!(report["confusion"]["block"]["allow"], 1);
-    assert_eq!(
-        report["per_policy"]["weapons_category_a_b"]["true_positives"],
-        1
-    );
+    assert_eq!(report["per_policy"]["weapons_category_a_b"]["true_positives"], 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("field expected: missing"));
 }
 
@@ -280,10 +201,6 @@ fn every_command_has_help() {
         vec!["policy", "terms", "--help"],
         vec!["policy", "show", "--help"],
     ] {
-        rempart()
-            .args(&args)
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("Usage"));
+        rempart().args(&args).assert().success().stdout(predicate::str::contains("Usage"));
     }
 }

@@ -29,16 +29,12 @@ fn benign_corpora_are_allowed() {
     assert!(status.success());
     let gate = Gate::with_default_pack().expect("default pack");
     let (mut total, mut flagged, mut blocked) = (0usize, Vec::new(), 0usize);
-    let mut files: Vec<_> = std::fs::read_dir(out.path())
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(out.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
     files.sort();
     for path in files {
         let text = std::fs::read_to_string(&path).expect("jsonl");
         for line in text.lines() {
-            let listing =
-                Listing::from_json(line.as_bytes()).expect("corpus rows are valid listings");
+            let listing = Listing::from_json(line.as_bytes()).expect("corpus rows are valid listings");
             total += 1;
             let d = gate.screen(&listing);
             if d.verdict != Action::Allow {
@@ -51,33 +47,16 @@ fn benign_corpora_are_allowed() {
                         format!("{}/{} {:?}", m.policy, m.rule, ev)
                     })
                     .collect();
-                flagged.push(format!(
-                    "{} {} {:?}: {}",
-                    d.id,
-                    d.verdict,
-                    listing.title,
-                    rules.join("; ")
-                ));
+                flagged.push(format!("{} {} {:?}: {}", d.id, d.verdict, listing.title, rules.join("; ")));
             }
         }
     }
-    println!(
-        "{} of {total} benign listings flagged ({} blocked):",
-        flagged.len(),
-        blocked
-    );
+    println!("{} of {total} benign listings flagged ({} blocked):", flagged.len(), blocked);
     for f in &flagged {
         println!("  {f}");
     }
     assert!(total > 68_000, "all rows read ({total})");
     // Goal: at most 0.1% flagged, and far fewer blocked.
-    assert!(
-        flagged.len() * 1000 <= total,
-        "{} flagged of {total} (> 0.1%)",
-        flagged.len()
-    );
-    assert!(
-        blocked * 5000 <= total,
-        "{blocked} blocked of {total} (> 0.02%)"
-    );
+    assert!(flagged.len() * 1000 <= total, "{} flagged of {total} (> 0.1%)", flagged.len());
+    assert!(blocked * 5000 <= total, "{blocked} blocked of {total} (> 0.02%)");
 }

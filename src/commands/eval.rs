@@ -11,13 +11,11 @@ use crate::input::{self, InputArgs};
 use crate::PackArgs;
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Each input listing carries its label: `\"expected\": \"block\"` and optionally \
+#[command(after_help = "Each input listing carries its label: `\"expected\": \"block\"` and optionally \
 `\"expected_policies\": [\"policy_id\", …]` (CSV: columns `expected` and `expected_policies`, the \
 latter separated by `;`). Prints one JSON report on stdout (verdict accuracy, flagged precision/recall, \
 per-policy precision/recall, confusion matrix, every miss) and a summary table on stderr.\n\n\
-Exit status: 0 every record evaluated; 2 some records invalid or unlabelled; 1 nothing could be done."
-)]
+Exit status: 0 every record evaluated; 2 some records invalid or unlabelled; 1 nothing could be done.")]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -27,25 +25,13 @@ pub struct Args {
 
 fn expectation(listing: &Listing) -> Result<Expectation, InputError> {
     let verdict = match listing.extra.get("expected") {
-        Some(Value::String(s)) => s
-            .parse::<Action>()
-            .map_err(|e| InputError::field("expected", e))?,
+        Some(Value::String(s)) => s.parse::<Action>().map_err(|e| InputError::field("expected", e))?,
         Some(_) => return Err(InputError::field("expected", "expected a string verdict")),
-        None => {
-            return Err(InputError::field(
-                "expected",
-                "missing (eval needs a labelled verdict)",
-            ))
-        }
+        None => return Err(InputError::field("expected", "missing (eval needs a labelled verdict)")),
     };
     let policies = match listing.extra.get("expected_policies") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            s.split(';')
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect(),
-        ),
+        Some(Value::String(s)) => Some(s.split(';').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()),
         Some(Value::Array(items)) => Some(
             items
                 .iter()
@@ -56,12 +42,7 @@ fn expectation(listing: &Listing) -> Result<Expectation, InputError> {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        Some(_) => {
-            return Err(InputError::field(
-                "expected_policies",
-                "expected an array of policy ids",
-            ))
-        }
+        Some(_) => return Err(InputError::field("expected_policies", "expected an array of policy ids")),
     };
     Ok(Expectation { verdict, policies })
 }
@@ -91,11 +72,7 @@ pub fn run(args: Args) -> Result<u8> {
     let report = evaluator.finish();
     writeln!(io::stdout().lock(), "{}", serde_json::to_string(&report)?)?;
     eprint!("{}", summary(&report));
-    Ok(if unlabelled > 0 {
-        crate::EXIT_INVALID_RECORDS
-    } else {
-        input::exit_code(&stats)
-    })
+    Ok(if unlabelled > 0 { crate::EXIT_INVALID_RECORDS } else { input::exit_code(&stats) })
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -117,20 +94,12 @@ fn summary(r: &rempart_core::eval::Report) -> String {
     for want in Action::ALL {
         s.push_str(&format!("{:<15}", want.as_str()));
         for got in Action::ALL {
-            let n = r
-                .confusion
-                .get(&want)
-                .and_then(|m| m.get(&got))
-                .copied()
-                .unwrap_or(0);
+            let n = r.confusion.get(&want).and_then(|m| m.get(&got)).copied().unwrap_or(0);
             s.push_str(&format!("{n:>9}"));
         }
         s.push('\n');
     }
-    s.push_str(&format!(
-        "\n{:<36}{:>6}{:>6}{:>6}{:>10}{:>10}\n",
-        "policy", "tp", "fp", "fn", "precision", "recall"
-    ));
+    s.push_str(&format!("\n{:<36}{:>6}{:>6}{:>6}{:>10}{:>10}\n", "policy", "tp", "fp", "fn", "precision", "recall"));
     for (p, c) in &r.per_policy {
         s.push_str(&format!(
             "{:<36}{:>6}{:>6}{:>6}{:>10}{:>10}\n",

@@ -10,11 +10,9 @@ use crate::input::{self, InputArgs};
 use crate::PackArgs;
 
 #[derive(clap::Args)]
-#[command(
-    after_help = "Prints, for each listing: its verdict, every rule that matched with its \
+#[command(after_help = "Prints, for each listing: its verdict, every rule that matched with its \
 legal basis and territorial scope, and each piece of evidence in its field with the matched words \
-marked «like this» (or in colour on a terminal).\n\nExit status: as for `rempart screen`."
-)]
+marked «like this» (or in colour on a terminal).\n\nExit status: as for `rempart screen`.")]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -58,11 +56,7 @@ fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {
         "category" => listing.category.as_deref(),
         other => {
             let key = other.strip_prefix("attributes.")?;
-            listing
-                .attributes
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
+            listing.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
         }
     }
 }
@@ -71,10 +65,7 @@ fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {
 pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
     let mut s = String::new();
     let verdict = decision.verdict.as_str().to_uppercase();
-    s.push_str(&format!(
-        "{}  {}  {}\n",
-        decision.id, verdict, listing.title
-    ));
+    s.push_str(&format!("{}  {}  {}\n", decision.id, verdict, listing.title));
     if decision.matches.is_empty() {
         s.push_str("  no rule matched\n");
     }
@@ -84,38 +75,18 @@ pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
             .map(|c| {
                 format!(
                     " ({})",
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
+                    serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
                 )
             })
             .unwrap_or_default();
-        s.push_str(&format!(
-            "  {} {}{} — {} / {}\n",
-            marker(m.action),
-            m.action,
-            condition,
-            m.policy,
-            m.rule
-        ));
-        s.push_str(&format!(
-            "      legal basis: {}   scope: {}\n",
-            m.legal_basis,
-            m.scope.join(", ")
-        ));
+        s.push_str(&format!("  {} {}{} — {} / {}\n", marker(m.action), m.action, condition, m.policy, m.rule));
+        s.push_str(&format!("      legal basis: {}   scope: {}\n", m.legal_basis, m.scope.join(", ")));
         if let Some(why) = &m.explain {
             s.push_str(&format!("      why: {why}\n"));
         }
         for e in &m.evidence {
-            let context =
-                field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
-            s.push_str(&format!(
-                "      {} [{}]: {}\n",
-                e.field,
-                e.signal,
-                context.unwrap_or_else(|| e.text.clone())
-            ));
+            let context = field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
+            s.push_str(&format!("      {} [{}]: {}\n", e.field, e.signal, context.unwrap_or_else(|| e.text.clone())));
         }
     }
     s.push_str(&format!("  policy version {}\n\n", decision.policy_version));
@@ -137,11 +108,7 @@ fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
     let (start, end) = (start.min(text.len()), end.min(text.len()));
     let from = floor(text, start.saturating_sub(60));
     let to = ceil(text, (end + 60).min(text.len()));
-    let (open, close) = if colour {
-        ("\x1b[1;31m", "\x1b[0m")
-    } else {
-        ("«", "»")
-    };
+    let (open, close) = if colour { ("\x1b[1;31m", "\x1b[0m") } else { ("«", "»") };
     let before = text.get(from..start).unwrap_or_default().replace('\n', " ");
     let hit = text.get(start..end).unwrap_or_default();
     let after = text.get(end..to).unwrap_or_default().replace('\n', " ");

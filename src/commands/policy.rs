@@ -22,10 +22,8 @@ pub enum Format {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run every [[test]] case of the pack; exit 4 if any fails.
-    #[command(
-        after_help = "Each case is screened by the whole pack and judged on its own policy's \
-matches. Exit status: 0 all cases pass; 4 some fail; 1 the pack does not compile."
-    )]
+    #[command(after_help = "Each case is screened by the whole pack and judged on its own policy's \
+matches. Exit status: 0 all cases pass; 4 some fail; 1 the pack does not compile.")]
     Test {
         /// Pack folder (default: the embedded pack).
         dir: Option<PathBuf>,
@@ -34,10 +32,8 @@ matches. Exit status: 0 all cases pass; 4 some fail; 1 the pack does not compile
     },
     /// Check a pack: duplicate ids, missing legal bases, unknown signals,
     /// rules that can never fire or that no test exercises, failing tests.
-    #[command(
-        after_help = "Errors (the pack does not compile) exit 1. Findings are printed and \
-exit 0, or 4 with --strict."
-    )]
+    #[command(after_help = "Errors (the pack does not compile) exit 1. Findings are printed and \
+exit 0, or 4 with --strict.")]
     Lint {
         /// Pack folder (default: the embedded pack).
         dir: Option<PathBuf>,
@@ -86,52 +82,31 @@ pub fn run(cmd: Command) -> Result<u8> {
                         o.policy,
                         o.title,
                         o.expected,
-                        o.expected_rule
-                            .as_ref()
-                            .map(|r| format!(" by rule {r}"))
-                            .unwrap_or_default(),
+                        o.expected_rule.as_ref().map(|r| format!(" by rule {r}")).unwrap_or_default(),
                         o.got,
-                        if o.rules.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", o.rules.join(", "))
-                        },
+                        if o.rules.is_empty() { String::new() } else { format!(" ({})", o.rules.join(", ")) },
                     )?,
                     Format::Text => {}
                 }
             }
             // The plain closing line test runners print.
-            let summary = format!(
-                "policy tests: {} passed, {} failed",
-                outcomes.len() - failed,
-                failed
-            );
+            let summary = format!("policy tests: {} passed, {} failed", outcomes.len() - failed, failed);
             match format {
                 Format::Text => writeln!(out, "{summary}")?,
                 Format::Jsonl => eprintln!("{summary}"),
             }
-            Ok(if failed == 0 {
-                EXIT_OK
-            } else {
-                EXIT_CHECKS_FAILED
-            })
+            Ok(if failed == 0 { EXIT_OK } else { EXIT_CHECKS_FAILED })
         }
-        Command::Lint {
-            dir,
-            strict,
-            format,
-        } => {
+        Command::Lint { dir, strict, format } => {
             let gate = load(&dir)?;
             let outcomes = lint::run_tests(&gate);
             let issues = lint::lint(&gate, &outcomes);
             for issue in &issues {
                 match format {
                     Format::Text => writeln!(out, "{issue}")?,
-                    Format::Jsonl => writeln!(
-                        out,
-                        "{}",
-                        serde_json::json!({"file": issue.file, "message": issue.message})
-                    )?,
+                    Format::Jsonl => {
+                        writeln!(out, "{}", serde_json::json!({"file": issue.file, "message": issue.message}))?
+                    }
                 }
             }
             let p = gate.pack();
@@ -145,11 +120,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                 p.tests.len(),
                 issues.len()
             );
-            Ok(if strict && !issues.is_empty() {
-                EXIT_CHECKS_FAILED
-            } else {
-                EXIT_OK
-            })
+            Ok(if strict && !issues.is_empty() { EXIT_CHECKS_FAILED } else { EXIT_OK })
         }
         Command::Terms { dir } => {
             let gate = load(&dir)?;
@@ -173,13 +144,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                     policy.dsa_category
                 )?;
                 for r in &policy.rules {
-                    writeln!(
-                        out,
-                        "  {:<8} {:<32} when {}",
-                        r.action.as_str(),
-                        r.id,
-                        r.when
-                    )?;
+                    writeln!(out, "  {:<8} {:<32} when {}", r.action.as_str(), r.id, r.when)?;
                 }
             }
             Ok(EXIT_OK)

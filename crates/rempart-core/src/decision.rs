@@ -19,12 +19,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Allow,
-        Action::Restrict,
-        Action::Review,
-        Action::Block,
-    ];
+    pub const ALL: [Action; 4] = [Action::Allow, Action::Restrict, Action::Review, Action::Block];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -103,10 +98,6 @@ pub struct Decision {
 impl Decision {
     /// The strictest action among `matches`, `allow` when empty.
     pub fn verdict_of(matches: &[RuleMatch]) -> Action {
-        matches
-            .iter()
-            .map(|m| m.action)
-            .max()
-            .unwrap_or(Action::Allow)
+        matches.iter().map(|m| m.action).max().unwrap_or(Action::Allow)
     }
 }

@@ -28,11 +28,7 @@ pub struct Counts {
 
 impl Counts {
     fn finish(&mut self) {
-        let (tp, fp, fnn) = (
-            self.true_positives as f64,
-            self.false_positives as f64,
-            self.false_negatives as f64,
-        );
+        let (tp, fp, fnn) = (self.true_positives as f64, self.false_positives as f64, self.false_negatives as f64);
         self.precision = (tp + fp > 0.0).then(|| tp / (tp + fp));
         self.recall = (tp + fnn > 0.0).then(|| tp / (tp + fnn));
     }
@@ -72,11 +68,7 @@ impl Evaluator {
     pub fn add(&mut self, decision: &Decision, expected: &Expectation) {
         let r = &mut self.report;
         r.listings += 1;
-        *r.confusion
-            .entry(expected.verdict)
-            .or_default()
-            .entry(decision.verdict)
-            .or_default() += 1;
+        *r.confusion.entry(expected.verdict).or_default().entry(decision.verdict).or_default() += 1;
         if decision.verdict == expected.verdict {
             self.exact += 1;
         } else {
@@ -84,17 +76,10 @@ impl Evaluator {
                 id: decision.id.clone(),
                 expected: expected.verdict,
                 got: decision.verdict,
-                rules: decision
-                    .matches
-                    .iter()
-                    .map(|m| format!("{}/{}", m.policy, m.rule))
-                    .collect(),
+                rules: decision.matches.iter().map(|m| format!("{}/{}", m.policy, m.rule)).collect(),
             });
         }
-        let (want, got) = (
-            expected.verdict != Action::Allow,
-            decision.verdict != Action::Allow,
-        );
+        let (want, got) = (expected.verdict != Action::Allow, decision.verdict != Action::Allow);
         match (want, got) {
             (true, true) => r.flagged.true_positives += 1,
             (false, true) => r.flagged.false_positives += 1,
@@ -121,10 +106,7 @@ impl Evaluator {
             }
         }
         for p in expected_policies.iter().filter(|p| !matched.contains(p)) {
-            r.per_policy
-                .entry(p.to_string())
-                .or_default()
-                .false_negatives += 1;
+            r.per_policy.entry(p.to_string()).or_default().false_negatives += 1;
         }
     }
 

@@ -129,12 +129,8 @@ fn unit_kinds(unit: &str, value: f64) -> Vec<(QuantityKind, f64)> {
     match unit {
         "mm" => one(Length, value / 10.0),
         "cm" => one(Length, value),
-        "m" | "metre" | "metres" | "meter" | "meters" | "metro" | "metri" | "metros" => {
-            one(Length, value * 100.0)
-        }
-        "in" | "inch" | "inches" | "\"" | "''" | "zoll" | "pouce" | "pouces" | "cali" => {
-            one(Length, value * 2.54)
-        }
+        "m" | "metre" | "metres" | "meter" | "meters" | "metro" | "metri" | "metros" => one(Length, value * 100.0),
+        "in" | "inch" | "inches" | "\"" | "''" | "zoll" | "pouce" | "pouces" | "cali" => one(Length, value * 2.54),
         "ft" | "feet" | "foot" | "'" | "pieds" | "pies" | "stopy" => one(Length, value * 30.48),
         "mw" | "milliwatt" | "milliwatts" => one(Power, value),
         "w" | "watt" | "watts" => one(Power, value * 1000.0),
@@ -150,33 +146,26 @@ fn unit_kinds(unit: &str, value: f64) -> Vec<(QuantityKind, f64)> {
         "floz" => one(Volume, value * 29.5735),
         "j" | "joule" | "joules" | "julios" => one(Energy, value),
         "mg" => one(Mass, value / 1000.0),
-        "g" | "gr" | "gram" | "grams" | "gramme" | "grammes" | "gramos" | "grammi" | "gramm" => {
-            one(Mass, value)
-        }
-        "kg" | "kilo" | "kilos" | "kilogram" | "kilograms" | "kilogramme" | "kilogrammes" => {
-            one(Mass, value * 1000.0)
-        }
+        "g" | "gr" | "gram" | "grams" | "gramme" | "grammes" | "gramos" | "grammi" | "gramm" => one(Mass, value),
+        "kg" | "kilo" | "kilos" | "kilogram" | "kilograms" | "kilogramme" | "kilogrammes" => one(Mass, value * 1000.0),
         "lb" | "lbs" | "pound" | "pounds" => vec![(DrawWeight, value), (Mass, value * 453.592)],
         "%" => one(Concentration, value),
-        "puff" | "puffs" | "taffe" | "taffes" | "bouffee" | "bouffees" | "zuge" | "zug"
-        | "calada" | "caladas" | "tiri" | "tiro" | "trekje" | "trekjes" | "zaciagniec"
-        | "zaciagniecia" | "hits" => one(Puffs, value),
-        "pcs" | "pc" | "piece" | "pieces" | "stuck" | "pezzi" | "piezas" | "stuks" | "sztuk"
-        | "cartridge" | "cartridges" | "cartouche" | "cartouches" | "capsule" | "capsules"
-        | "charger" | "chargers" | "kapseln" | "patronen" | "cartuchos" | "cartucce" | "naboje"
-        | "bulbs" => one(Pieces, value),
-        "ans" | "an" | "year" | "years" | "yrs" | "yr" | "yo" | "jahre" | "jahr" | "jahrige"
-        | "anos" | "ano" | "anni" | "anno" | "jaar" | "lat" | "lata" | "rok" => one(Age, value),
-        "mois" | "month" | "months" | "monate" | "monat" | "meses" | "mesi" | "maanden"
-        | "miesiecy" | "miesiace" => one(Age, value / 12.0),
+        "puff" | "puffs" | "taffe" | "taffes" | "bouffee" | "bouffees" | "zuge" | "zug" | "calada" | "caladas"
+        | "tiri" | "tiro" | "trekje" | "trekjes" | "zaciagniec" | "zaciagniecia" | "hits" => one(Puffs, value),
+        "pcs" | "pc" | "piece" | "pieces" | "stuck" | "pezzi" | "piezas" | "stuks" | "sztuk" | "cartridge"
+        | "cartridges" | "cartouche" | "cartouches" | "capsule" | "capsules" | "charger" | "chargers" | "kapseln"
+        | "patronen" | "cartuchos" | "cartucce" | "naboje" | "bulbs" => one(Pieces, value),
+        "ans" | "an" | "year" | "years" | "yrs" | "yr" | "yo" | "jahre" | "jahr" | "jahrige" | "anos" | "ano"
+        | "anni" | "anno" | "jaar" | "lat" | "lata" | "rok" => one(Age, value),
+        "mois" | "month" | "months" | "monate" | "monat" | "meses" | "mesi" | "maanden" | "miesiecy" | "miesiace" => {
+            one(Age, value / 12.0)
+        }
         _ => Vec::new(),
     }
 }
 
 /// Words after which a number is an age (`age 8`, `âge : 12`).
-const AGE_WORDS: &[&str] = &[
-    "age", "ages", "alter", "edad", "eta", "leeftijd", "wiek", "aged",
-];
+const AGE_WORDS: &[&str] = &["age", "ages", "alter", "edad", "eta", "leeftijd", "wiek", "aged"];
 /// Words that make the next length a height.
 const HEIGHT_WORDS: &[&str] = &[
     "height",
@@ -197,18 +186,7 @@ const HEIGHT_WORDS: &[&str] = &[
     "size",
 ];
 /// Words before a number that make it a count of pieces (`pack of 24`).
-const PACK_WORDS: &[&str] = &[
-    "pack",
-    "lot",
-    "set",
-    "box",
-    "boite",
-    "coffret",
-    "packung",
-    "caja",
-    "confezione",
-    "doos",
-];
+const PACK_WORDS: &[&str] = &["pack", "lot", "set", "box", "boite", "coffret", "packung", "caja", "confezione", "doos"];
 
 /// Extracts every quantity stated in `text`.
 pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
@@ -219,8 +197,7 @@ pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i))
-        {
+        if !bytes[i].is_ascii_digit() || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i)) {
             i += 1;
             continue;
         }
@@ -236,9 +213,7 @@ pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
 
 /// `x10`, `x 10`: the number after an `x` prefix is a pack count.
 fn after_x(bytes: &[u8], i: usize) -> bool {
-    i >= 1
-        && (bytes[i - 1] == b'x' || bytes[i - 1] == b'X')
-        && (i < 2 || !is_word_byte(bytes[i - 2]))
+    i >= 1 && (bytes[i - 1] == b'x' || bytes[i - 1] == b'X') && (i < 2 || !is_word_byte(bytes[i - 2]))
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -248,12 +223,7 @@ fn is_word_byte(b: u8) -> bool {
 /// Reads a number at `i`: `10`, `10 000`, `10.000`, `10,000`, `1,5`, `1.5`.
 /// Returns its value and the byte after it.
 fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
-    let digits = |from: usize| {
-        bytes[from..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count()
-    };
+    let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
     let first = digits(i);
     let mut int_part: String = String::from_utf8_lossy(&bytes[i..i + first]).into_owned();
     i += first;
@@ -272,13 +242,8 @@ fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
             break;
         }
         let group = digits(i + sep_len);
-        let followed_by_digit = bytes
-            .get(i + sep_len + group)
-            .is_some_and(u8::is_ascii_digit);
-        let is_thousands = group == 3
-            && !followed_by_digit
-            && int_part != "0"
-            && (groups > 0 || int_part.len() <= 3);
+        let followed_by_digit = bytes.get(i + sep_len + group).is_some_and(u8::is_ascii_digit);
+        let is_thousands = group == 3 && !followed_by_digit && int_part != "0" && (groups > 0 || int_part.len() <= 3);
         if is_thousands {
             groups += 1;
             int_part.push_str(std::str::from_utf8(&bytes[i + sep_len..i + sep_len + 3]).ok()?);
@@ -291,16 +256,8 @@ fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
         }
         break;
     }
-    let literal = if frac.is_empty() {
-        int_part
-    } else {
-        format!("{int_part}.{frac}")
-    };
-    literal
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .map(|v| (v, i))
+    let literal = if frac.is_empty() { int_part } else { format!("{int_part}.{frac}") };
+    literal.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v, i))
 }
 
 /// A unit word read after a number, already folded for lookup.
@@ -319,49 +276,19 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
         i += 1;
     }
     match bytes.get(i)? {
-        b'%' => {
-            return Some(UnitWord {
-                unit: "%".into(),
-                end: i + 1,
-            })
-        }
-        b'"' => {
-            return Some(UnitWord {
-                unit: "\"".into(),
-                end: i + 1,
-            })
-        }
-        b'\'' if bytes.get(i + 1) == Some(&b'\'') => {
-            return Some(UnitWord {
-                unit: "''".into(),
-                end: i + 2,
-            })
-        }
-        b'\'' => {
-            return Some(UnitWord {
-                unit: "'".into(),
-                end: i + 1,
-            })
-        }
+        b'%' => return Some(UnitWord { unit: "%".into(), end: i + 1 }),
+        b'"' => return Some(UnitWord { unit: "\"".into(), end: i + 1 }),
+        b'\'' if bytes.get(i + 1) == Some(&b'\'') => return Some(UnitWord { unit: "''".into(), end: i + 2 }),
+        b'\'' => return Some(UnitWord { unit: "'".into(), end: i + 1 }),
         _ => {}
     }
     if text[i..].starts_with('’') || text[i..].starts_with('′') {
-        return Some(UnitWord {
-            unit: "'".into(),
-            end: i + 3,
-        });
+        return Some(UnitWord { unit: "'".into(), end: i + 3 });
     }
     if text[i..].starts_with('”') || text[i..].starts_with('″') {
-        return Some(UnitWord {
-            unit: "\"".into(),
-            end: i + 3,
-        });
+        return Some(UnitWord { unit: "\"".into(), end: i + 3 });
     }
-    let word_len: usize = text[i..]
-        .chars()
-        .take_while(|c| c.is_alphabetic())
-        .map(char::len_utf8)
-        .sum();
+    let word_len: usize = text[i..].chars().take_while(|c| c.is_alphabetic()).map(char::len_utf8).sum();
     if word_len == 0 {
         return None;
     }
@@ -369,10 +296,7 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
     let mut end = i + word_len;
     // Two-word units.
     if unit == "fl" {
-        if let Some(rest) = text[end..]
-            .strip_prefix(" oz")
-            .or_else(|| text[end..].strip_prefix(". oz"))
-        {
+        if let Some(rest) = text[end..].strip_prefix(" oz").or_else(|| text[end..].strip_prefix(". oz")) {
             unit = "floz".into();
             end = text.len() - rest.len();
         }
@@ -382,9 +306,7 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
 
 /// Lower-cases and strips accents from a short word, for unit lookup.
 fn fold_word(word: &str) -> String {
-    crate::normalize::Folded::new(word)
-        .as_str()
-        .replace(' ', "")
+    crate::normalize::Folded::new(word).as_str().replace(' ', "")
 }
 
 /// Having read a number, reads what it measures and records it. Returns
@@ -401,82 +323,41 @@ fn scan_quantity(
     let prefix = word_before(text, start);
     let age_prefix = AGE_WORDS.contains(&prefix.as_str());
     // Range: `8-10 ans`, `8 à 10 ans`, `8 to 10 years`, `age 8-10`.
-    if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix)
-    {
+    if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix) {
         if age_prefix {
-            out.push(Quantity {
-                kind: QuantityKind::Age,
-                value,
-                start,
-                end: after,
-            });
-            out.push(Quantity {
-                kind: QuantityKind::Age,
-                value: second_value,
-                start: second_start,
-                end: second_after,
-            });
+            out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
+            out.push(Quantity { kind: QuantityKind::Age, value: second_value, start: second_start, end: second_after });
             return second_after;
         }
         let before = out.len();
         let next = scan_quantity(text, second_start, second_value, second_after, context, out);
         let added: Vec<Quantity> = out[before..].to_vec();
         for q in added.iter().filter(|q| q.start == second_start) {
-            let ratio = if second_value != 0.0 {
-                q.value / second_value
-            } else {
-                1.0
-            };
-            out.push(Quantity {
-                kind: q.kind,
-                value: value * ratio,
-                start,
-                end: q.end,
-            });
+            let ratio = if second_value != 0.0 { q.value / second_value } else { 1.0 };
+            out.push(Quantity { kind: q.kind, value: value * ratio, start, end: q.end });
         }
         return next;
     }
     if after_x(bytes, start)
         || PACK_WORDS.contains(&prefix.as_str())
-        || prefix == "of"
-            && PACK_WORDS.contains(&word_before(text, start.saturating_sub(3)).as_str())
+        || prefix == "of" && PACK_WORDS.contains(&word_before(text, start.saturating_sub(3)).as_str())
     {
-        out.push(Quantity {
-            kind: QuantityKind::Pieces,
-            value,
-            start: start.saturating_sub(1),
-            end: after,
-        });
+        out.push(Quantity { kind: QuantityKind::Pieces, value, start: start.saturating_sub(1), end: after });
         return after;
     }
-    if bytes.get(after) == Some(&b'+')
-        && !bytes.get(after + 1).is_some_and(u8::is_ascii_alphanumeric)
-    {
-        out.push(Quantity {
-            kind: QuantityKind::Age,
-            value,
-            start,
-            end: after + 1,
-        });
+    if bytes.get(after) == Some(&b'+') && !bytes.get(after + 1).is_some_and(u8::is_ascii_alphanumeric) {
+        out.push(Quantity { kind: QuantityKind::Age, value, start, end: after + 1 });
         return after + 1;
     }
     let Some(unit) = read_unit(text, after) else {
         if age_prefix {
-            out.push(Quantity {
-                kind: QuantityKind::Age,
-                value,
-                start,
-                end: after,
-            });
+            out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
         }
         return after.max(start + 1);
     };
     // `1m05`, `1m50`: metres and centimetres.
     if unit.unit == "m" && unit.end == after + 1 {
-        let cm_digits = bytes[unit.end..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let cm_digits = bytes[unit.end..].iter().take_while(|b| b.is_ascii_digit()).count();
         if cm_digits == 2 {
             let cm: f64 = text[unit.end..unit.end + 2].parse().unwrap_or(0.0);
             push_length(out, text, value * 100.0 + cm, start, unit.end + 2, context);
@@ -486,24 +367,14 @@ fn scan_quantity(
     // `million(s) de volts`, `1 million volts`.
     if unit.unit == "million" || unit.unit == "millions" || unit.unit == "mln" {
         if let Some(volts) = million_volts(text, unit.end) {
-            out.push(Quantity {
-                kind: QuantityKind::Voltage,
-                value: value * 1e6,
-                start,
-                end: volts,
-            });
+            out.push(Quantity { kind: QuantityKind::Voltage, value: value * 1e6, start, end: volts });
             return volts;
         }
     }
     let kinds = unit_kinds(&unit.unit, value);
     if kinds.is_empty() {
         if age_prefix {
-            out.push(Quantity {
-                kind: QuantityKind::Age,
-                value,
-                start,
-                end: after,
-            });
+            out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
         }
         return after;
     }
@@ -520,44 +391,22 @@ fn scan_quantity(
         if kind == QuantityKind::Length {
             push_length(out, text, canonical, start, end, context);
         } else {
-            out.push(Quantity {
-                kind,
-                value: canonical,
-                start,
-                end,
-            });
+            out.push(Quantity { kind, value: canonical, start, end });
         }
     }
     // `12 years old`, `8 ans et plus`: the unit already said it.
     end
 }
 
-fn push_length(
-    out: &mut Vec<Quantity>,
-    text: &str,
-    cm: f64,
-    start: usize,
-    end: usize,
-    context: HeightContext,
-) {
-    out.push(Quantity {
-        kind: QuantityKind::Length,
-        value: cm,
-        start,
-        end,
-    });
+fn push_length(out: &mut Vec<Quantity>, text: &str, cm: f64, start: usize, end: usize, context: HeightContext) {
+    out.push(Quantity { kind: QuantityKind::Length, value: cm, start, end });
     let is_height = match context {
         HeightContext::Always => true,
         HeightContext::Never => false,
         HeightContext::AfterHeightWord => height_word_before(text, start),
     };
     if is_height {
-        out.push(Quantity {
-            kind: QuantityKind::Height,
-            value: cm,
-            start,
-            end,
-        });
+        out.push(Quantity { kind: QuantityKind::Height, value: cm, start, end });
     }
 }
 
@@ -565,31 +414,19 @@ fn push_length(
 fn height_word_before(text: &str, at: usize) -> bool {
     let from = floor_char_boundary(text, at.saturating_sub(28));
     let window = fold_word_list(&text[from..at]);
-    window
-        .iter()
-        .rev()
-        .take(3)
-        .any(|w| HEIGHT_WORDS.contains(&w.as_str()))
+    window.iter().rev().take(3).any(|w| HEIGHT_WORDS.contains(&w.as_str()))
 }
 
 fn fold_word_list(text: &str) -> Vec<String> {
-    crate::normalize::Folded::new(text)
-        .as_str()
-        .split(' ')
-        .map(str::to_string)
-        .collect()
+    crate::normalize::Folded::new(text).as_str().split(' ').map(str::to_string).collect()
 }
 
 /// The folded word right before `at` (skipping spaces and `:`).
 fn word_before(text: &str, at: usize) -> String {
     let head = &text[..floor_char_boundary(text, at)];
     let trimmed = head.trim_end_matches([' ', ':', '\u{a0}']);
-    let word_start = trimmed
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphabetic())
-        .last()
-        .map_or(trimmed.len(), |(i, _)| i);
+    let word_start =
+        trimmed.char_indices().rev().take_while(|(_, c)| c.is_alphabetic()).last().map_or(trimmed.len(), |(i, _)| i);
     fold_word(&trimmed[word_start..])
 }
 
@@ -604,9 +441,7 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 /// ` à 10`, ` bis 10`, ` a 10`. Returns the second number.
 fn range_second(text: &str, after: usize, unitless_ok: bool) -> Option<(usize, f64, usize)> {
     let rest = &text[after..];
-    let seps = [
-        "-", " - ", "–", " – ", " to ", " à ", " a ", " bis ", " tot ", " do ",
-    ];
+    let seps = ["-", " - ", "–", " – ", " to ", " à ", " a ", " bis ", " tot ", " do "];
     let sep = seps.iter().find(|s| rest.starts_with(*s))?;
     let second = after + sep.len();
     if !text.as_bytes().get(second).is_some_and(u8::is_ascii_digit) {
@@ -623,19 +458,8 @@ fn range_second(text: &str, after: usize, unitless_ok: bool) -> Option<(usize, f
 
 fn million_volts(text: &str, after_million: usize) -> Option<usize> {
     let rest = &text[after_million..];
-    for lead in [
-        " de volts",
-        " volts",
-        " volt",
-        " di volt",
-        " de voltios",
-        " volt.",
-        " wolt",
-    ] {
-        if rest
-            .get(..lead.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(lead))
-        {
+    for lead in [" de volts", " volts", " volt", " di volt", " de voltios", " volt.", " wolt"] {
+        if rest.get(..lead.len()).is_some_and(|head| head.eq_ignore_ascii_case(lead)) {
             return Some(after_million + lead.len());
         }
     }
@@ -693,10 +517,7 @@ mod tests {
 
     #[test]
     fn other_units() {
-        assert_eq!(
-            values("stun gun 5 millions de volts", Voltage),
-            vec![5_000_000.0]
-        );
+        assert_eq!(values("stun gun 5 millions de volts", Voltage), vec![5_000_000.0]);
         assert_eq!(values("spray 300ml", Volume), vec![300.0]);
         assert_eq!(values("50 cl", Volume), vec![500.0]);
         assert_eq!(values("air rifle 24J", Energy), vec![24.0]);

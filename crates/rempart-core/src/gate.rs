@@ -27,10 +27,7 @@ impl ExternalSignals {
     }
 
     fn get(&self, name: &str) -> Option<&[Evidence]> {
-        self.fired
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, e)| e.as_slice())
+        self.fired.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_slice())
     }
 }
 
@@ -68,6 +65,8 @@ struct Field<'a> {
 struct Signals<'a> {
     fields: Vec<Field<'a>>,
     hits: Vec<(usize, Hit, usize, usize)>, // field index, hit, original start, original end
+    /// Word index of each hit in its field, for `near`.
+    hit_words: Vec<u32>,
     quantities: Vec<(usize, Quantity)>,
 }
 
@@ -82,9 +81,7 @@ enum Ref {
 impl Gate {
     /// A gate over a compiled pack.
     pub fn new(pack: Pack) -> Gate {
-        Gate {
-            pack: Arc::new(pack),
-        }
+        Gate { pack: Arc::new(pack) }
     }
 
     /// A gate over the default FR/EU pack embedded in the library.
@@ -118,10 +115,8 @@ impl Gate {
                     continue;
                 }
                 refs.dedup();
-                let evidence = refs
-                    .iter()
-                    .flat_map(|r| signals.evidence(*r, &self.pack, external, &external_names))
-                    .collect();
+                let evidence =
+                    refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external, &external_names)).collect();
                 matches.push(RuleMatch {
                     policy: policy.id.clone(),
                     rule: rule.id.clone(),
@@ -148,70 +143,38 @@ impl Gate {
     fn signals<'a>(&self, listing: &'a Listing) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
         let mut contexts = Vec::with_capacity(fields.capacity());
-        let mut push =
-            |name: std::borrow::Cow<'a, str>, text: std::borrow::Cow<'a, str>, filter, context| {
-                fields.push(Field { name, text, filter });
-                contexts.push(context);
-            };
-        push(
-            "title".into(),
-            listing.title.as_str().into(),
-            FieldFilter::Title,
-            HeightContext::Always,
-        );
+        let mut push = |name: std::borrow::Cow<'a, str>, text: std::borrow::Cow<'a, str>, filter, context| {
+            fields.push(Field { name, text, filter });
+            contexts.push(context);
+        };
+        push("title".into(), listing.title.as_str().into(), FieldFilter::Title, HeightContext::Always);
         if let Some(d) = &listing.description {
-            push(
-                "description".into(),
-                d.as_str().into(),
-                FieldFilter::Description,
-                HeightContext::AfterHeightWord,
-            );
+            push("description".into(), d.as_str().into(), FieldFilter::Description, HeightContext::AfterHeightWord);
         }
         if let Some(c) = &listing.category {
-            push(
-                "category".into(),
-                c.as_str().into(),
-                FieldFilter::Category,
-                HeightContext::Never,
-            );
+            push("category".into(), c.as_str().into(), FieldFilter::Category, HeightContext::Never);
         }
         for (key, value) in &listing.attributes {
             let (text, context) = attribute_text(key, value);
-            push(
-                format!("attributes.{key}").into(),
-                text,
-                FieldFilter::Attributes,
-                context,
-            );
+            push(format!("attributes.{key}").into(), text, FieldFilter::Attributes, context);
         }
         let mut hits = Vec::new();
+        let mut hit_words = Vec::new();
         let mut quantities = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             let folded = Folded::new(&field.text);
             for hit in self.pack.matcher.find(&folded) {
                 let (s, e) = folded.original_span(hit.start, hit.end);
                 hits.push((i, hit, s, e));
+                let word = folded.as_str().as_bytes()[..hit.start].iter().filter(|&&b| b == b' ').count();
+                hit_words.push(word as u32);
             }
-            quantities.extend(
-                extract(&field.text, contexts[i])
-                    .into_iter()
-                    .map(|q| (i, q)),
-            );
+            quantities.extend(extract(&field.text, contexts[i]).into_iter().map(|q| (i, q)));
         }
-        Signals {
-            fields,
-            hits,
-            quantities,
-        }
+        Signals { fields, hits, hit_words, quantities }
     }
 
-    fn eval(
-        &self,
-        test: &Predicate,
-        s: &Signals,
-        external: &ExternalSignals,
-        out: &mut Vec<Ref>,
-    ) -> bool {
+    fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
         match test {
             Predicate::Set { set, field } => {
                 let before = out.len();
@@ -226,13 +189,22 @@ impl Gate {
                 );
                 out.len() > before
             }
+            Predicate::Near { a, b, words } => {
+                let of = |set: SetId| s.hits.iter().enumerate().filter(move |(_, (_, h, _, _))| h.set == set);
+                let before = out.len();
+                for (ia, (fa, _, _, _)) in of(*a) {
+                    for (ib, (fb, _, _, _)) in of(*b) {
+                        if fa == fb && s.hit_words[ia].abs_diff(s.hit_words[ib]) <= *words {
+                            out.push(Ref::Hit(ia));
+                            out.push(Ref::Hit(ib));
+                        }
+                    }
+                }
+                out.len() > before
+            }
             Predicate::External(name) => match external.get(name) {
                 Some(evidence) => {
-                    let idx = external
-                        .fired
-                        .iter()
-                        .position(|(n, _)| n == name)
-                        .unwrap_or(0);
+                    let idx = external.fired.iter().position(|(n, _)| n == name).unwrap_or(0);
                     out.extend((0..evidence.len()).map(|e| Ref::External(idx, e)));
                     true
                 }
@@ -243,18 +215,10 @@ impl Gate {
                 out.extend(s.of_kind(*kind).map(Ref::Quantity));
                 out.len() > before
             }
-            Predicate::Compare {
-                kind,
-                aggregate,
-                op,
-                value,
-            } => {
+            Predicate::Compare { kind, aggregate, op, value } => {
                 let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
                 let chosen: Vec<usize> = match aggregate {
-                    Aggregate::Any => candidates
-                        .filter(|(_, v)| op.holds(*v, *value))
-                        .map(|(i, _)| i)
-                        .collect(),
+                    Aggregate::Any => candidates.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| i).collect(),
                     Aggregate::Max | Aggregate::Min => {
                         let first = candidates.next();
                         let best = candidates.fold(first, |best, c| match (best, aggregate) {
@@ -262,9 +226,7 @@ impl Gate {
                             (Some(b), Aggregate::Min) if c.1 < b.1 => Some(c),
                             (b, _) => b,
                         });
-                        best.filter(|(_, v)| op.holds(*v, *value))
-                            .map(|(i, _)| vec![i])
-                            .unwrap_or_default()
+                        best.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| vec![i]).unwrap_or_default()
                     }
                 };
                 out.extend(chosen.iter().map(|&i| Ref::Quantity(i)));
@@ -294,20 +256,10 @@ impl Gate {
 
 impl Signals<'_> {
     fn of_kind(&self, kind: QuantityKind) -> impl Iterator<Item = usize> + '_ {
-        self.quantities
-            .iter()
-            .enumerate()
-            .filter(move |(_, (_, q))| q.kind == kind)
-            .map(|(i, _)| i)
+        self.quantities.iter().enumerate().filter(move |(_, (_, q))| q.kind == kind).map(|(i, _)| i)
     }
 
-    fn evidence(
-        &self,
-        r: Ref,
-        pack: &Pack,
-        external: &ExternalSignals,
-        _names: &[&str],
-    ) -> Option<Evidence> {
+    fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals, _names: &[&str]) -> Option<Evidence> {
         match r {
             Ref::Hit(i) => {
                 let (f, hit, s, e) = self.hits[i];
@@ -328,17 +280,8 @@ impl Signals<'_> {
                     field: field.name.to_string(),
                     start: q.start,
                     end: q.end,
-                    text: field
-                        .text
-                        .get(q.start..q.end)
-                        .unwrap_or_default()
-                        .to_string(),
-                    signal: format!(
-                        "{}={}{}",
-                        q.kind.name(),
-                        round(q.value),
-                        q.kind.canonical_unit()
-                    ),
+                    text: field.text.get(q.start..q.end).unwrap_or_default().to_string(),
+                    signal: format!("{}={}{}", q.kind.name(), round(q.value), q.kind.canonical_unit()),
                 })
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
@@ -372,37 +315,19 @@ const HEIGHT_KEYS: &[&str] = &[
 /// heights. A bare number under a key naming its unit (`height_cm: 100`)
 /// is read with that unit.
 fn attribute_text<'a>(key: &str, value: &'a str) -> (std::borrow::Cow<'a, str>, HeightContext) {
-    let key_words: Vec<String> = key
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(fold_word)
-        .collect();
+    let key_words: Vec<String> =
+        key.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
     let joined = key_words.join(" ");
-    let is_height = HEIGHT_KEYS
-        .iter()
-        .any(|h| joined == *h || key_words.iter().any(|w| w == h));
-    let context = if is_height {
-        HeightContext::Always
-    } else {
-        HeightContext::Never
-    };
+    let is_height = HEIGHT_KEYS.iter().any(|h| joined == *h || key_words.iter().any(|w| w == h));
+    let context = if is_height { HeightContext::Always } else { HeightContext::Never };
     let trimmed = value.trim();
-    let bare_number = !trimmed.is_empty()
-        && trimmed
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
+    let bare_number = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
     if bare_number {
-        if let Some(unit) = key_words
-            .iter()
-            .rev()
-            .find(|w| KEY_UNITS.contains(&w.as_ref()))
-        {
+        if let Some(unit) = key_words.iter().rev().find(|w| KEY_UNITS.contains(&w.as_ref())) {
             return (format!("{trimmed} {unit}").into(), context);
         }
     }
     (value.into(), context)
 }
 
-const KEY_UNITS: &[&str] = &[
-    "mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb",
-];
+const KEY_UNITS: &[&str] = &["mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb"];

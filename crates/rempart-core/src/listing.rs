@@ -52,10 +52,7 @@ pub enum InputError {
 
 impl InputError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> InputError {
-        InputError::Field {
-            field: field.into(),
-            message: message.into(),
-        }
+        InputError::Field { field: field.into(), message: message.into() }
     }
 
     /// The field at fault, if one is.
@@ -121,10 +118,7 @@ pub struct Listing {
     pub extra: Map<String, Value>,
 }
 
-fn serialize_attributes<S: serde::Serializer>(
-    attrs: &[(String, String)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_attributes<S: serde::Serializer>(attrs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = s.serialize_map(Some(attrs.len()))?;
     for (k, v) in attrs {
@@ -136,11 +130,7 @@ fn serialize_attributes<S: serde::Serializer>(
 impl Listing {
     /// A listing with just an id and a title.
     pub fn new(id: impl Into<String>, title: impl Into<String>) -> Listing {
-        Listing {
-            id: id.into(),
-            title: title.into(),
-            ..Listing::default()
-        }
+        Listing { id: id.into(), title: title.into(), ..Listing::default() }
     }
 
     /// Parses one JSON record with the default limits.
@@ -158,15 +148,9 @@ impl Listing {
             )));
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
-        let listing = de
-            .deserialize_map(ListingVisitor { limits })
-            .map_err(|e| decode_error(&e))?;
-        de.end().map_err(|e| {
-            InputError::Record(format!(
-                "trailing characters after the object: {}",
-                strip_position(&e)
-            ))
-        })?;
+        let listing = de.deserialize_map(ListingVisitor { limits }).map_err(|e| decode_error(&e))?;
+        de.end()
+            .map_err(|e| InputError::Record(format!("trailing characters after the object: {}", strip_position(&e))))?;
         Ok(listing)
     }
 
@@ -220,10 +204,7 @@ fn strip_position(e: &serde_json::Error) -> String {
 
 fn check_len(field: &str, value: &str, cap: usize) -> Result<(), InputError> {
     if value.len() > cap {
-        return Err(InputError::field(
-            field,
-            format!("{} bytes, over the {cap}-byte cap", value.len()),
-        ));
+        return Err(InputError::field(field, format!("{} bytes, over the {cap}-byte cap", value.len())));
     }
     Ok(())
 }
@@ -240,10 +221,7 @@ fn check_country(field: &str, code: &str) -> Result<(), InputError> {
     if ok {
         Ok(())
     } else {
-        Err(InputError::field(
-            field,
-            format!("`{code}` is not an ISO 3166-1 alpha-2 country code"),
-        ))
+        Err(InputError::field(field, format!("`{code}` is not an ISO 3166-1 alpha-2 country code")))
     }
 }
 
@@ -268,10 +246,7 @@ impl<'de> Deserialize<'de> for IdValue {
         match Value::deserialize(d)? {
             Value::String(s) => Ok(IdValue(s)),
             Value::Number(n) => Ok(IdValue(n.to_string())),
-            other => Err(de::Error::custom(format!(
-                "expected a string, found {}",
-                kind_of(&other)
-            ))),
+            other => Err(de::Error::custom(format!("expected a string, found {}", kind_of(&other)))),
         }
     }
 }
@@ -291,10 +266,7 @@ fn expect_string(field: &str, v: Value) -> Result<Option<String>, String> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
-        other => Err(format!(
-            "field {field}: expected a string, found {}",
-            kind_of(&other)
-        )),
+        other => Err(format!("field {field}: expected a string, found {}", kind_of(&other))),
     }
 }
 
@@ -305,13 +277,7 @@ fn attribute_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         // Lists of values ("colors": ["red", "blue"]) read as text.
-        Value::Array(items) => Some(
-            items
-                .iter()
-                .filter_map(attribute_text)
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
+        Value::Array(items) => Some(items.iter().filter_map(attribute_text).collect::<Vec<_>>().join(", ")),
         Value::Object(_) => Some(v.to_string()),
     }
 }
@@ -329,17 +295,12 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "id" => {
-                    listing.id = map
-                        .next_value::<IdValue>()
-                        .map_err(|e| field_err("id", e))?
-                        .0;
+                    listing.id = map.next_value::<IdValue>().map_err(|e| field_err("id", e))?.0;
                     has_id = true;
                 }
                 "title" => {
                     let v: Value = map.next_value()?;
-                    listing.title = expect_string("title", v)
-                        .map_err(A::Error::custom)?
-                        .unwrap_or_default();
+                    listing.title = expect_string("title", v).map_err(A::Error::custom)?.unwrap_or_default();
                     has_title = true;
                 }
                 "description" | "category" | "language" => {
@@ -360,10 +321,8 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                                 self.limits.attributes
                             )));
                         }
-                        listing.attributes = obj
-                            .iter()
-                            .filter_map(|(k, v)| attribute_text(v).map(|t| (k.clone(), t)))
-                            .collect();
+                        listing.attributes =
+                            obj.iter().filter_map(|(k, v)| attribute_text(v).map(|t| (k.clone(), t))).collect();
                     }
                     Value::Null => {}
                     other => {
@@ -374,9 +333,7 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                     }
                 },
                 "price" => {
-                    listing.price = map
-                        .next_value::<Option<Price>>()
-                        .map_err(|e| field_err("price", e))?;
+                    listing.price = map.next_value::<Option<Price>>().map_err(|e| field_err("price", e))?;
                 }
                 "images" => {
                     listing.images = map
@@ -385,9 +342,7 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                         .unwrap_or_default();
                 }
                 "seller" => {
-                    listing.seller = map
-                        .next_value::<Option<Seller>>()
-                        .map_err(|e| field_err("seller", e))?;
+                    listing.seller = map.next_value::<Option<Seller>>().map_err(|e| field_err("seller", e))?;
                 }
                 "ship_to" => {
                     let v: Value = map.next_value()?;
@@ -405,9 +360,7 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
         if !has_title {
             return Err(A::Error::custom("field title: missing (required)"));
         }
-        listing
-            .validate(self.limits)
-            .map_err(|e| A::Error::custom(e.to_string()))?;
+        listing.validate(self.limits).map_err(|e| A::Error::custom(e.to_string()))?;
         Ok(listing)
     }
 }
@@ -415,33 +368,18 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
 fn parse_ship_to(v: Value) -> Result<Vec<String>, String> {
     let items = match v {
         Value::Null => return Ok(Vec::new()),
-        Value::String(s) => s
-            .split([',', ';', ' '])
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect(),
+        Value::String(s) => s.split([',', ';', ' ']).filter(|p| !p.is_empty()).map(str::to_string).collect(),
         Value::Array(items) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| match item {
                 Value::String(s) => Ok(s),
-                other => Err(format!(
-                    "field ship_to[{i}]: expected a string, found {}",
-                    kind_of(&other)
-                )),
+                other => Err(format!("field ship_to[{i}]: expected a string, found {}", kind_of(&other))),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        other => {
-            return Err(format!(
-                "field ship_to: expected an array of country codes, found {}",
-                kind_of(&other)
-            ))
-        }
+        other => return Err(format!("field ship_to: expected an array of country codes, found {}", kind_of(&other))),
     };
-    Ok(items
-        .into_iter()
-        .map(|s| s.trim().to_ascii_uppercase())
-        .collect())
+    Ok(items.into_iter().map(|s| s.trim().to_ascii_uppercase()).collect())
 }
 
 #[cfg(test)]
@@ -457,10 +395,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(l.id, "7");
-        assert_eq!(
-            l.attributes,
-            vec![("height".into(), "100 cm".into()), ("n".into(), "3".into())]
-        );
+        assert_eq!(l.attributes, vec![("height".into(), "100 cm".into()), ("n".into(), "3".into())]);
         assert_eq!(l.ship_to, vec!["FR"]);
         assert_eq!(l.extra.get("x"), Some(&serde_json::json!({"kept": true})));
     }
@@ -470,14 +405,10 @@ mod tests {
         let e = Listing::from_json(br#"{"title":"Mug"}"#).unwrap_err();
         assert_eq!(e.field_name(), Some("id"));
         let e = Listing::from_json(br#"{"id":"a","title":5}"#).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "field title: expected a string, found a number"
-        );
+        assert_eq!(e.to_string(), "field title: expected a string, found a number");
         let e = Listing::from_json(br#"{"id":"a","title":"t","ship_to":["FRA"]}"#).unwrap_err();
         assert_eq!(e.field_name(), Some("ship_to[0]"));
-        let e =
-            Listing::from_json(br#"{"id":"a","title":"t","price":{"amount":"x"}}"#).unwrap_err();
+        let e = Listing::from_json(br#"{"id":"a","title":"t","price":{"amount":"x"}}"#).unwrap_err();
         assert_eq!(e.field_name(), Some("price"));
         let e = Listing::from_json(br#"{"id":"a","#).unwrap_err();
         assert!(e.to_string().starts_with("invalid JSON"), "{e}");
@@ -490,11 +421,7 @@ mod tests {
         let long = format!(r#"{{"id":"a","title":"{}"}}"#, "x".repeat(10_000));
         let e = Listing::from_json(long.as_bytes()).unwrap_err();
         assert_eq!(e.field_name(), Some("title"));
-        let deep = format!(
-            r#"{{"id":"a","title":"t","x":{}{}}}"#,
-            "[".repeat(10_000),
-            "]".repeat(10_000)
-        );
+        let deep = format!(r#"{{"id":"a","title":"t","x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
         assert!(Listing::from_json(deep.as_bytes()).is_err());
     }
 }

@@ -56,11 +56,7 @@ impl TermSpec {
         let open_left = trimmed.starts_with('*');
         let open_right = trimmed.len() > 1 && trimmed.ends_with('*');
         let core = trimmed.trim_matches('*');
-        TermSpec {
-            folded: Folded::term(core),
-            open_left,
-            open_right,
-        }
+        TermSpec { folded: Folded::term(core), open_left, open_right }
     }
 }
 
@@ -103,13 +99,8 @@ impl MatcherBuilder {
         if spec.folded.is_empty() {
             return;
         }
-        let base = PatternUse {
-            set,
-            role,
-            open_left: spec.open_left,
-            open_right: spec.open_right,
-            needs_collapse: false,
-        };
+        let base =
+            PatternUse { set, role, open_left: spec.open_left, open_right: spec.open_right, needs_collapse: false };
         let mut spellings = vec![(spec.folded.clone(), false)];
         if spec.folded.contains(' ') {
             spellings.push((spec.folded.replace(' ', ""), false));
@@ -121,13 +112,7 @@ impl MatcherBuilder {
             }
         }
         for (spelling, needs_collapse) in spellings {
-            self.register(
-                spelling,
-                PatternUse {
-                    needs_collapse,
-                    ..base
-                },
-            );
+            self.register(spelling, PatternUse { needs_collapse, ..base });
         }
     }
 
@@ -151,17 +136,8 @@ impl MatcherBuilder {
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
             .build(&self.patterns)
-            .or_else(|_| {
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&self.patterns)
-            })?;
-        Ok(Matcher {
-            automaton,
-            uses: self.uses,
-            regexes: self.regexes,
-            patterns: self.patterns,
-        })
+            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&self.patterns))?;
+        Ok(Matcher { automaton, uses: self.uses, regexes: self.regexes, patterns: self.patterns })
     }
 }
 
@@ -210,20 +186,12 @@ impl Matcher {
         for (regex, set) in &self.regexes {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
-                    terms.push(Hit {
-                        set: *set,
-                        start: m.start(),
-                        end: m.end(),
-                    });
+                    terms.push(Hit { set: *set, start: m.start(), end: m.end() });
                 }
             }
         }
         if !exceptions.is_empty() {
-            terms.retain(|t| {
-                !exceptions
-                    .iter()
-                    .any(|x: &Hit| x.set == t.set && x.start <= t.start && t.end <= x.end)
-            });
+            terms.retain(|t| !exceptions.iter().any(|x: &Hit| x.set == t.set && x.start <= t.start && t.end <= x.end));
         }
         terms.sort_by_key(|h| (h.set, h.start, h.end));
         terms.dedup_by_key(|h| (h.set, h.start));
@@ -255,11 +223,7 @@ impl Matcher {
                 let Some((start, end)) = accept(bytes, start, end, usage) else {
                     continue;
                 };
-                let hit = Hit {
-                    set: usage.set,
-                    start,
-                    end,
-                };
+                let hit = Hit { set: usage.set, start, end };
                 match usage.role {
                     Role::Term => terms.push(hit),
                     Role::Exception => exceptions.push(hit),
@@ -276,19 +240,11 @@ fn accept(text: &[u8], start: usize, end: usize, usage: &PatternUse) -> Option<(
     let start = if at_word_start {
         start
     } else if usage.open_left {
-        text[..start]
-            .iter()
-            .rposition(|&b| b == b' ')
-            .map_or(0, |p| p + 1)
+        text[..start].iter().rposition(|&b| b == b' ').map_or(0, |p| p + 1)
     } else {
         return None;
     };
-    let word_end = |from: usize| {
-        text[from..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(text.len(), |p| from + p)
-    };
+    let word_end = |from: usize| text[from..].iter().position(|&b| b == b' ').map_or(text.len(), |p| from + p);
     if end == text.len() || text[end] == b' ' {
         return Some((start, end));
     }

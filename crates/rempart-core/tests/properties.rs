@@ -15,20 +15,13 @@ fn gate() -> &'static Gate {
 /// units, separators, zero-width characters and emoji.
 fn seller_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "sex", "doll", " ", "  ", "-", ".", "_", "0", "1", "3", "4", "@", "$", "!", "cm", "m",
-        "ft", "'", "\"", "ml", "mW", "%", "+", "ans", "é", "е", "ѕ", "Ａ", "𝓼", "ß", "\u{200B}",
-        "\u{AD}", "\u{301}", "👧", "日", "€", "’", "”", "million", "de", "volts", "10 000", "1,5",
-        "1m05", "3'2\"", "4ft 1in", "8-10", "age", "x", "pack of", "\u{FEFF}", "\n", "\t", "ǅ",
-        "İ", "ﬁ", "Ⅻ", "½", "²",
+        "sex", "doll", " ", "  ", "-", ".", "_", "0", "1", "3", "4", "@", "$", "!", "cm", "m", "ft", "'", "\"", "ml",
+        "mW", "%", "+", "ans", "é", "е", "ѕ", "Ａ", "𝓼", "ß", "\u{200B}", "\u{AD}", "\u{301}", "👧", "日", "€", "’",
+        "”", "million", "de", "volts", "10 000", "1,5", "1m05", "3'2\"", "4ft 1in", "8-10", "age", "x", "pack of",
+        "\u{FEFF}", "\n", "\t", "ǅ", "İ", "ﬁ", "Ⅻ", "½", "²",
     ]);
-    prop::collection::vec(
-        prop_oneof![
-            pieces.prop_map(String::from),
-            any::<char>().prop_map(String::from)
-        ],
-        0..40,
-    )
-    .prop_map(|v| v.concat())
+    prop::collection::vec(prop_oneof![pieces.prop_map(String::from), any::<char>().prop_map(String::from)], 0..40)
+        .prop_map(|v| v.concat())
 }
 
 proptest! {

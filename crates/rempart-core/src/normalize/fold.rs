@@ -44,10 +44,7 @@ impl Fold {
             ch.encode_utf8(&mut buf[len..len + l]);
             len += l;
         }
-        Fold::Text {
-            len: len as u8,
-            buf,
-        }
+        Fold::Text { len: len as u8, buf }
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -84,11 +81,7 @@ pub(crate) fn fold_ascii(b: u8) -> Fold {
 
 fn bmp_table() -> &'static [Fold] {
     static TABLE: OnceLock<Vec<Fold>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (0x80u32..=0xFFFF)
-            .map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute))
-            .collect()
-    })
+    TABLE.get_or_init(|| (0x80u32..=0xFFFF).map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute)).collect())
 }
 
 fn is_invisible(cp: u32) -> bool {
@@ -165,11 +158,7 @@ fn compute(c: char) -> Fold {
 /// Keeps the word characters of decancer's output; anything else it
 /// produced (punctuation for dashes and bullets) separates words.
 fn fold_cured(out: &str) -> Fold {
-    let word: String = out
-        .chars()
-        .filter(|ch| ch.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let word: String = out.chars().filter(|ch| ch.is_alphanumeric()).flat_map(char::to_lowercase).collect();
     if word.is_empty() {
         Fold::Sep
     } else {

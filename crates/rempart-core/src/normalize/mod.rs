@@ -73,9 +73,7 @@ impl Folded {
 
     /// Whether `start..end` covers a collapsed letter run.
     pub fn touches_collapsed(&self, start: usize, end: usize) -> bool {
-        self.collapsed
-            .iter()
-            .any(|&(s, e)| (s as usize) < end && start < e as usize)
+        self.collapsed.iter().any(|&(s, e)| (s as usize) < end && start < e as usize)
     }
 
     /// Joins runs of three or more one-character words separated by a
@@ -86,9 +84,7 @@ impl Folded {
         // Quick reject: no single-character word followed by a space.
         let has_candidate = bytes.windows(3).any(|w| w[1] == b' ' && w[2] != b' ')
             && bytes.iter().enumerate().any(|(i, &b)| {
-                b != b' '
-                    && (i == 0 || bytes[i - 1] == b' ')
-                    && bytes.get(i + 1).is_none_or(|&n| n == b' ')
+                b != b' ' && (i == 0 || bytes[i - 1] == b' ') && bytes.get(i + 1).is_none_or(|&n| n == b' ')
             });
         if !has_candidate {
             return;
@@ -106,10 +102,7 @@ impl Folded {
                 j += 1;
             }
             let run = &words[i..=j];
-            let letters = run
-                .iter()
-                .filter(|&&(s, _)| bytes[s].is_ascii_alphabetic())
-                .count();
+            let letters = run.iter().filter(|&&(s, _)| bytes[s].is_ascii_alphabetic()).count();
             if run.len() >= 3 && letters >= 2 {
                 for w in &run[..run.len() - 1] {
                     drop_space[w.1] = true;
@@ -134,11 +127,7 @@ impl Folded {
             kept.end.push(self.end[k]);
         }
         shift.push(removed);
-        let collapsed = self
-            .collapsed
-            .iter()
-            .map(|&(s, e)| (s - shift[s as usize], e - shift[e as usize]))
-            .collect();
+        let collapsed = self.collapsed.iter().map(|&(s, e)| (s - shift[s as usize], e - shift[e as usize])).collect();
         // Only ASCII spaces were removed, so the bytes stay valid UTF-8.
         self.text = String::from_utf8(kept.text).unwrap_or_default();
         self.start = kept.start;
@@ -147,13 +136,8 @@ impl Folded {
     }
 
     fn single_char_gap(&self, original: &str, space_at: usize, next_word: usize) -> bool {
-        let (from, to) = (
-            self.end[space_at - 1] as usize,
-            self.start[next_word] as usize,
-        );
-        original
-            .get(from..to)
-            .is_some_and(|gap| gap.chars().count() == 1)
+        let (from, to) = (self.end[space_at - 1] as usize, self.start[next_word] as usize);
+        original.get(from..to).is_some_and(|gap| gap.chars().count() == 1)
     }
 }
 
@@ -236,10 +220,7 @@ impl Builder {
                 // Fast path: plain ASCII letters and digits, the bulk of
                 // product text, skip the per-character fold dispatch.
                 let lower = b.to_ascii_lowercase();
-                if !(self.collapse_runs
-                    && lower.is_ascii_alphabetic()
-                    && self.collapse_run(lower, i as u32 + 1))
-                {
+                if !(self.collapse_runs && lower.is_ascii_alphabetic() && self.collapse_run(lower, i as u32 + 1)) {
                     self.emit_byte(lower, i as u32, i as u32 + 1);
                 }
                 i += 1;
@@ -342,11 +323,7 @@ impl Builder {
         if self.pending_space.is_some() || len == 0 || self.text[len - 1] != letter {
             return false;
         }
-        if self
-            .collapsed
-            .last()
-            .is_some_and(|&(s, _)| s as usize == len - 1)
-        {
+        if self.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
             // Fourth letter and beyond: the run's first letter stands for it.
             self.end[len - 1] = to;
             return true;
@@ -429,17 +406,8 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
     };
     let mut any_one = false;
     let variant = |one: u8| -> String {
-        let out: Vec<u8> = bytes
-            .iter()
-            .zip(&decode)
-            .map(|(&b, &d)| {
-                if d {
-                    leet_letter(b, one).unwrap_or(b)
-                } else {
-                    b
-                }
-            })
-            .collect();
+        let out: Vec<u8> =
+            bytes.iter().zip(&decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b }).collect();
         String::from_utf8(out).unwrap_or_default()
     };
     for (b, d) in bytes.iter().zip(&decode) {
@@ -466,19 +434,9 @@ fn has_leet_candidate(bytes: &[u8]) -> bool {
         while i < bytes.len() && is_leet(bytes[i]) {
             i += 1;
         }
-        let before = if run_start == 0 {
-            b' '
-        } else {
-            bytes[run_start - 1]
-        };
-        let letters_after = bytes[i..]
-            .iter()
-            .take(3)
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
-        if (before.is_ascii_alphabetic() && letters_after > 0)
-            || (before == b' ' && letters_after == 3)
-        {
+        let before = if run_start == 0 { b' ' } else { bytes[run_start - 1] };
+        let letters_after = bytes[i..].iter().take(3).take_while(|b| b.is_ascii_alphabetic()).count();
+        if (before.is_ascii_alphabetic() && letters_after > 0) || (before == b' ' && letters_after == 3) {
             return true;
         }
     }
@@ -513,10 +471,7 @@ fn mark_leet(word: &[u8], decode: &mut [bool]) {
         }
         let letter_before = run_start > 0 && word[run_start - 1].is_ascii_alphabetic();
         let letter_after = i < word.len() && word[i].is_ascii_alphabetic();
-        let letters_after = word[i..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
+        let letters_after = word[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let inside = letter_before && letter_after;
         let leading = run_start == 0 && letters_after >= 3;
         // A trailing symbol after a long word ("lol!") is punctuation, but
@@ -575,22 +530,13 @@ mod tests {
 
     #[test]
     fn leet_is_decoded_only_where_it_is_obfuscation() {
-        assert_eq!(
-            leet_variants(&canon("s3x d0ll")),
-            vec!["sex doll".to_string()]
-        );
+        assert_eq!(leet_variants(&canon("s3x d0ll")), vec!["sex doll".to_string()]);
         assert_eq!(leet_variants(&canon("l0li")), vec!["loli".to_string()]);
         assert!(leet_variants(&canon("f4 fireworks mp3 ps4 100cm 1m05")).is_empty());
         let v = leet_variants(&canon("sh0ta 1oli"));
         assert!(v.is_empty() || v.iter().all(|s| s.starts_with("shota")));
-        assert_eq!(
-            leet_variants(&canon("@dult d!ldo")),
-            vec!["adult dildo".to_string()]
-        );
-        assert_eq!(
-            leet_variants(&canon("lo1i")),
-            vec!["loii".to_string(), "loli".to_string()]
-        );
+        assert_eq!(leet_variants(&canon("@dult d!ldo")), vec!["adult dildo".to_string()]);
+        assert_eq!(leet_variants(&canon("lo1i")), vec!["loii".to_string(), "loli".to_string()]);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! or      := and ('|' and)*
 //! and     := unary ('&' unary)*
 //! unary   := '!' unary | atom
-//! atom    := '(' or ')' | compare | NAME ('@' FIELD)?
+//! atom    := '(' or ')' | compare | near | NAME ('@' FIELD)?
 //! compare := (QTY | ('max'|'min') '(' QTY ')') OP NUMBER UNIT?
+//! near    := 'near' '(' NAME ',' NAME ',' NUMBER ')'
 //! ```
 
 use std::fmt;
@@ -71,17 +72,12 @@ impl FieldFilter {
 /// A parsed expression. Names are resolved later, against the pack.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
-    Signal {
-        name: String,
-        field: Option<FieldFilter>,
-    },
+    Signal { name: String, field: Option<FieldFilter> },
+    /// Hits of two term sets within `words` words of each other in the
+    /// same field.
+    Near { a: String, b: String, words: u32 },
     Has(QuantityKind),
-    Compare {
-        kind: QuantityKind,
-        aggregate: Aggregate,
-        op: CompareOp,
-        value: f64,
-    },
+    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
     Not(Box<Expr>),
     And(Vec<Expr>),
     Or(Vec<Expr>),
@@ -91,10 +87,13 @@ impl Expr {
     /// Every signal name the expression uses.
     pub fn signal_names(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        self.walk(&mut |e| {
-            if let Expr::Signal { name, .. } = e {
-                out.push(name.as_str());
+        self.walk(&mut |e| match e {
+            Expr::Signal { name, .. } => out.push(name.as_str()),
+            Expr::Near { a, b, .. } => {
+                out.push(a.as_str());
+                out.push(b.as_str());
             }
+            _ => {}
         });
         out
     }
@@ -114,11 +113,7 @@ impl Expr {
         match self {
             Expr::And(items) => {
                 items.iter().any(Expr::is_contradiction)
-                    || items.iter().any(|a| {
-                        items
-                            .iter()
-                            .any(|b| matches!(b, Expr::Not(inner) if **inner == *a))
-                    })
+                    || items.iter().any(|a| items.iter().any(|b| matches!(b, Expr::Not(inner) if **inner == *a)))
             }
             Expr::Or(items) => items.iter().all(Expr::is_contradiction),
             _ => false,
@@ -145,6 +140,7 @@ enum Token {
     Open,
     Close,
     At,
+    Comma,
 }
 
 impl fmt::Display for Token {
@@ -159,6 +155,7 @@ impl fmt::Display for Token {
             Token::Open => f.write_str("`(`"),
             Token::Close => f.write_str("`)`"),
             Token::At => f.write_str("`@`"),
+            Token::Comma => f.write_str("`,`"),
         }
     }
 }
@@ -180,6 +177,7 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, ExprError> {
             b'(' => Token::Open,
             b')' => Token::Close,
             b'@' => Token::At,
+            b',' => Token::Comma,
             b'!' if bytes.get(i + 1) != Some(&b'=') => Token::Not,
             b'<' | b'>' | b'=' => {
                 let eq = bytes.get(i + 1) == Some(&b'=');
@@ -189,27 +187,18 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, ExprError> {
                     (b'>', false) => CompareOp::Gt,
                     (b'>', true) => CompareOp::Ge,
                     (b'=', true) => CompareOp::Eq,
-                    _ => {
-                        return Err(ExprError {
-                            offset: i,
-                            message: "use `==` for equality".into(),
-                        })
-                    }
+                    _ => return Err(ExprError { offset: i, message: "use `==` for equality".into() }),
                 };
                 i += if eq { 2 } else { 1 };
                 tokens.push((start, Token::Op(op)));
                 continue;
             }
             b'0'..=b'9' | b'.' => {
-                let len = bytes[i..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit() || **c == b'.')
-                    .count();
+                let len = bytes[i..].iter().take_while(|c| c.is_ascii_digit() || **c == b'.').count();
                 let text = &source[i..i + len];
-                let value = text.parse::<f64>().map_err(|_| ExprError {
-                    offset: i,
-                    message: format!("`{text}` is not a number"),
-                })?;
+                let value = text
+                    .parse::<f64>()
+                    .map_err(|_| ExprError { offset: i, message: format!("`{text}` is not a number") })?;
                 i += len;
                 tokens.push((start, Token::Number(value)));
                 continue;
@@ -217,9 +206,7 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, ExprError> {
             c if c.is_ascii_alphabetic() || c == b'_' || c == b'%' => {
                 let len = bytes[i..]
                     .iter()
-                    .take_while(|c| {
-                        c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'%')
-                    })
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b'%'))
                     .count();
                 tokens.push((start, Token::Name(source[i..i + len].to_string())));
                 i += len;
@@ -227,10 +214,7 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, ExprError> {
             }
             _ => {
                 let ch = source[i..].chars().next().unwrap_or('?');
-                return Err(ExprError {
-                    offset: i,
-                    message: format!("unexpected character `{ch}`"),
-                });
+                return Err(ExprError { offset: i, message: format!("unexpected character `{ch}`") });
             }
         };
         tokens.push((start, token));
@@ -242,11 +226,7 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, ExprError> {
 /// Parses a `when` expression.
 pub fn parse(source: &str) -> Result<Expr, ExprError> {
     let tokens = tokenize(source)?;
-    let mut parser = Parser {
-        tokens,
-        pos: 0,
-        len: source.len(),
-    };
+    let mut parser = Parser { tokens, pos: 0, len: source.len() };
     let expr = parser.or()?;
     match parser.peek() {
         None => Ok(expr),
@@ -282,11 +262,7 @@ impl Parser {
             self.pos += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, ExprError> {
@@ -295,11 +271,7 @@ impl Parser {
             self.pos += 1;
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::And(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
     fn unary(&mut self) -> Result<Expr, ExprError> {
@@ -322,40 +294,43 @@ impl Parser {
                     }
                 }
             }
-            Some(Token::Name(name))
-                if (name == "max" || name == "min") && self.peek() == Some(&Token::Open) =>
-            {
+            Some(Token::Name(name)) if (name == "max" || name == "min") && self.peek() == Some(&Token::Open) => {
                 self.pos += 1;
-                let aggregate = if name == "max" {
-                    Aggregate::Max
-                } else {
-                    Aggregate::Min
-                };
+                let aggregate = if name == "max" { Aggregate::Max } else { Aggregate::Min };
                 let kind = self.quantity_name()?;
                 if self.next() != Some(Token::Close) {
                     self.pos -= 1;
                     return Err(self.error(format!("missing `)` after `{name}(`")));
                 }
-                self.comparison(kind, aggregate)?.ok_or_else(|| {
-                    self.error(format!(
-                        "`{name}(…)` must be compared, e.g. `{name}(height) < 140 cm`"
-                    ))
-                })
+                self.comparison(kind, aggregate)?
+                    .ok_or_else(|| self.error(format!("`{name}(…)` must be compared, e.g. `{name}(height) < 140 cm`")))
+            }
+            Some(Token::Name(name)) if name == "near" && self.peek() == Some(&Token::Open) => {
+                self.pos += 1;
+                let a = self.set_name()?;
+                self.expect(Token::Comma, "`,` after the first set of `near(`")?;
+                let b = self.set_name()?;
+                self.expect(Token::Comma, "`,` before the distance in words")?;
+                let words = match self.next() {
+                    Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
+                    _ => {
+                        self.pos -= 1;
+                        return Err(self.error("`near(a, b, N)` needs a whole number of words".into()));
+                    }
+                };
+                self.expect(Token::Close, "`)` to close `near(`")?;
+                Ok(Expr::Near { a, b, words })
             }
             Some(Token::Name(name)) => {
                 if let Some(kind) = QuantityKind::from_name(&name) {
-                    return Ok(self
-                        .comparison(kind, Aggregate::Any)?
-                        .unwrap_or(Expr::Has(kind)));
+                    return Ok(self.comparison(kind, Aggregate::Any)?.unwrap_or(Expr::Has(kind)));
                 }
                 let field = if self.peek() == Some(&Token::At) {
                     self.pos += 1;
                     match self.next() {
                         Some(Token::Name(f)) => Some(FieldFilter::parse(&f).ok_or_else(|| {
                             self.pos -= 1;
-                            self.error(format!(
-                                "unknown field `{f}` (title, description, category, attributes)"
-                            ))
+                            self.error(format!("unknown field `{f}` (title, description, category, attributes)"))
                         })?),
                         _ => {
                             self.pos -= 1;
@@ -375,6 +350,25 @@ impl Parser {
         }
     }
 
+    fn set_name(&mut self) -> Result<String, ExprError> {
+        match self.next() {
+            Some(Token::Name(n)) if QuantityKind::from_name(&n).is_none() => Ok(n),
+            _ => {
+                self.pos -= 1;
+                Err(self.error("expected a term-set name".into()))
+            }
+        }
+    }
+
+    fn expect(&mut self, token: Token, what: &str) -> Result<(), ExprError> {
+        if self.next() == Some(token) {
+            Ok(())
+        } else {
+            self.pos -= 1;
+            Err(self.error(format!("expected {what}")))
+        }
+    }
+
     fn quantity_name(&mut self) -> Result<QuantityKind, ExprError> {
         match self.next() {
             Some(Token::Name(n)) => QuantityKind::from_name(&n).ok_or_else(|| {
@@ -389,11 +383,7 @@ impl Parser {
     }
 
     /// Parses `OP NUMBER UNIT?` if an operator follows.
-    fn comparison(
-        &mut self,
-        kind: QuantityKind,
-        aggregate: Aggregate,
-    ) -> Result<Option<Expr>, ExprError> {
+    fn comparison(&mut self, kind: QuantityKind, aggregate: Aggregate) -> Result<Option<Expr>, ExprError> {
         let Some(Token::Op(op)) = self.peek().cloned() else {
             return Ok(None);
         };
@@ -407,20 +397,13 @@ impl Parser {
         };
         let mut value = number;
         if let Some(Token::Name(unit)) = self.peek().cloned() {
-            if !QuantityKind::ALL.iter().any(|k| k.name() == unit) && unit != "max" && unit != "min"
-            {
-                value = convert(kind, number, &unit).ok_or_else(|| {
-                    self.error(format!("unit `{unit}` does not measure {}", kind.name()))
-                })?;
+            if !QuantityKind::ALL.iter().any(|k| k.name() == unit) && unit != "max" && unit != "min" {
+                value = convert(kind, number, &unit)
+                    .ok_or_else(|| self.error(format!("unit `{unit}` does not measure {}", kind.name())))?;
                 self.pos += 1;
             }
         }
-        Ok(Some(Expr::Compare {
-            kind,
-            aggregate,
-            op,
-            value,
-        }))
+        Ok(Some(Expr::Compare { kind, aggregate, op, value }))
     }
 }
 
@@ -430,15 +413,8 @@ fn convert(kind: QuantityKind, value: f64, unit: &str) -> Option<f64> {
     let probe = format!("{} {unit}", value_literal(value));
     let context = crate::extract::HeightContext::Always;
     let found = crate::extract::extract(&probe, context);
-    let wanted = if kind == QuantityKind::Height {
-        QuantityKind::Length
-    } else {
-        kind
-    };
-    found
-        .into_iter()
-        .find(|q| q.kind == wanted)
-        .map(|q| q.value)
+    let wanted = if kind == QuantityKind::Height { QuantityKind::Length } else { kind };
+    found.into_iter().find(|q| q.kind == wanted).map(|q| q.value)
 }
 
 fn value_literal(value: f64) -> String {
@@ -458,17 +434,12 @@ mod tests {
     #[test]
     fn precedence_and_comparisons() {
         let e = parse("sex_doll & (child | max(height) < 1.4 m) & !reborn@title").expect("parses");
-        let Expr::And(items) = e else {
-            panic!("and expected")
-        };
+        let Expr::And(items) = e else { panic!("and expected") };
         assert_eq!(items.len(), 3);
         assert_eq!(
             items[1],
             Expr::Or(vec![
-                Expr::Signal {
-                    name: "child".into(),
-                    field: None
-                },
+                Expr::Signal { name: "child".into(), field: None },
                 Expr::Compare {
                     kind: QuantityKind::Height,
                     aggregate: Aggregate::Max,
@@ -479,10 +450,7 @@ mod tests {
         );
         assert_eq!(
             items[2],
-            Expr::Not(Box::new(Expr::Signal {
-                name: "reborn".into(),
-                field: Some(FieldFilter::Title)
-            }))
+            Expr::Not(Box::new(Expr::Signal { name: "reborn".into(), field: Some(FieldFilter::Title) }))
         );
     }
 
@@ -490,39 +458,33 @@ mod tests {
     fn units_convert_and_bare_quantities_test_presence() {
         assert_eq!(
             parse("power > 1 mW").expect("parses"),
-            Expr::Compare {
-                kind: QuantityKind::Power,
-                aggregate: Aggregate::Any,
-                op: CompareOp::Gt,
-                value: 1.0
-            }
+            Expr::Compare { kind: QuantityKind::Power, aggregate: Aggregate::Any, op: CompareOp::Gt, value: 1.0 }
         );
         assert_eq!(
             parse("volume > 0.1 l").expect("parses"),
-            Expr::Compare {
-                kind: QuantityKind::Volume,
-                aggregate: Aggregate::Any,
-                op: CompareOp::Gt,
-                value: 100.0
-            }
+            Expr::Compare { kind: QuantityKind::Volume, aggregate: Aggregate::Any, op: CompareOp::Gt, value: 100.0 }
         );
+        assert_eq!(parse("!height").expect("parses"), Expr::Not(Box::new(Expr::Has(QuantityKind::Height))));
+    }
+
+    #[test]
+    fn near_takes_two_sets_and_a_distance() {
         assert_eq!(
-            parse("!height").expect("parses"),
-            Expr::Not(Box::new(Expr::Has(QuantityKind::Height)))
+            parse("near(adult, child, 6) & x").expect("parses"),
+            Expr::And(vec![
+                Expr::Near { a: "adult".into(), b: "child".into(), words: 6 },
+                Expr::Signal { name: "x".into(), field: None },
+            ])
         );
+        assert!(parse("near(adult, child)").is_err());
+        assert!(parse("near(adult, height, 3)").is_err());
     }
 
     #[test]
     fn errors_say_where() {
         assert_eq!(parse("a & (b | c").unwrap_err().message, "missing `)`");
-        assert!(parse("power > 5 cm")
-            .unwrap_err()
-            .message
-            .contains("does not measure power"));
-        assert!(parse("a b")
-            .unwrap_err()
-            .message
-            .contains("after a complete expression"));
+        assert!(parse("power > 5 cm").unwrap_err().message.contains("does not measure power"));
+        assert!(parse("a b").unwrap_err().message.contains("after a complete expression"));
         assert!(parse("x@price").is_err());
     }
 

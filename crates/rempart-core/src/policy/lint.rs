@@ -33,11 +33,7 @@ pub fn run_tests(gate: &Gate) -> Vec<TestOutcome> {
 
 fn run_one(gate: &Gate, case: &TestCase) -> TestOutcome {
     let decision = gate.screen(&case.listing);
-    let own: Vec<_> = decision
-        .matches
-        .iter()
-        .filter(|m| m.policy == case.policy)
-        .collect();
+    let own: Vec<_> = decision.matches.iter().filter(|m| m.policy == case.policy).collect();
     let got = own.iter().map(|m| m.action).max().unwrap_or(Action::Allow);
     let rules: Vec<String> = own.iter().map(|m| m.rule.clone()).collect();
     let rule_ok = case.expect_rule.as_ref().is_none_or(|r| rules.contains(r));
@@ -60,26 +56,15 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
     let pack = gate.pack();
     let mut issues: Vec<PackIssue> = pack.warnings().to_vec();
     let warn = |issues: &mut Vec<PackIssue>, file: &str, message: String| {
-        issues.push(PackIssue {
-            file: file.to_string(),
-            message,
-        });
+        issues.push(PackIssue { file: file.to_string(), message });
     };
 
     // Sets no rule uses.
-    let used: BTreeSet<&str> = pack
-        .policies
-        .iter()
-        .flat_map(|p| p.rules.iter())
-        .flat_map(|r| r.parsed.signal_names())
-        .collect();
+    let used: BTreeSet<&str> =
+        pack.policies.iter().flat_map(|p| p.rules.iter()).flat_map(|r| r.parsed.signal_names()).collect();
     for set in &pack.sets {
         if !used.contains(set.name.as_str()) {
-            warn(
-                &mut issues,
-                &set.file,
-                format!("term set `{}` is not used by any rule", set.name),
-            );
+            warn(&mut issues, &set.file, format!("term set `{}` is not used by any rule", set.name));
         }
     }
 
@@ -89,34 +74,19 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         let mut seen: HashMap<String, &str> = HashMap::new();
         for (lang, term) in &set.terms {
             let spec = TermSpec::parse(term);
-            let key = format!(
-                "{}{}{}",
-                u8::from(spec.open_left),
-                spec.folded,
-                u8::from(spec.open_right)
-            );
+            let key = format!("{}{}{}", u8::from(spec.open_left), spec.folded, u8::from(spec.open_right));
             if let Some(first) = seen.insert(key, lang) {
                 warn(
                     &mut issues,
                     &set.file,
-                    format!(
-                        "term set `{}`: {term:?} ({lang}) repeats a term already listed ({first})",
-                        set.name
-                    ),
+                    format!("term set `{}`: {term:?} ({lang}) repeats a term already listed ({first})", set.name),
                 );
             }
-            if set
-                .exceptions
-                .iter()
-                .any(|x| TermSpec::parse(x).folded == spec.folded)
-            {
+            if set.exceptions.iter().any(|x| TermSpec::parse(x).folded == spec.folded) {
                 warn(
                     &mut issues,
                     &set.file,
-                    format!(
-                        "term set `{}`: {term:?} is also an exception, so it can never match",
-                        set.name
-                    ),
+                    format!("term set `{}`: {term:?} is also an exception, so it can never match", set.name),
                 );
             }
         }
@@ -135,25 +105,16 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
                 warn(
                     &mut issues,
                     &policy.file,
-                    format!(
-                        "rule `{}` is fired by none of the pack's test cases",
-                        rule.id
-                    ),
+                    format!("rule `{}` is fired by none of the pack's test cases", rule.id),
                 );
             }
         }
-        let benign = outcomes
-            .iter()
-            .filter(|o| o.policy == policy.id && o.expected == Action::Allow)
-            .count();
+        let benign = outcomes.iter().filter(|o| o.policy == policy.id && o.expected == Action::Allow).count();
         if benign == 0 {
             warn(
                 &mut issues,
                 &policy.file,
-                format!(
-                    "policy `{}` has no benign look-alike test case (expect = \"allow\")",
-                    policy.id
-                ),
+                format!("policy `{}` has no benign look-alike test case (expect = \"allow\")", policy.id),
             );
         }
     }
@@ -163,10 +124,7 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         warn(
             &mut issues,
             &o.file,
-            format!(
-                "test {} ({:?}) fails: expected {}, got {}",
-                o.number, o.title, o.expected, o.got
-            ),
+            format!("test {} ({:?}) fails: expected {}, got {}", o.number, o.title, o.expected, o.got),
         );
     }
     issues

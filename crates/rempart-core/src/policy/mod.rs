@@ -63,10 +63,7 @@ impl fmt::Display for PackIssue {
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
     #[error("cannot read policy pack {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("policy pack has {} error(s):\n{}", .0.len(), .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<PackIssue>),
 }
@@ -86,18 +83,11 @@ pub struct TermSet {
 /// A compiled rule expression: names resolved to set ids.
 #[derive(Clone, Debug)]
 pub enum Predicate {
-    Set {
-        set: SetId,
-        field: Option<FieldFilter>,
-    },
+    Set { set: SetId, field: Option<FieldFilter> },
+    Near { a: SetId, b: SetId, words: u32 },
     External(String),
     Has(QuantityKind),
-    Compare {
-        kind: QuantityKind,
-        aggregate: Aggregate,
-        op: CompareOp,
-        value: f64,
-    },
+    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
     Not(Box<Predicate>),
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
@@ -187,8 +177,7 @@ impl Pack {
     /// The default FR/EU pack embedded at build time from `policies/`.
     #[cfg(feature = "default-pack")]
     pub fn embedded() -> Result<Pack, PackError> {
-        static DIR: include_dir::Dir<'static> =
-            include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
+        static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
         let mut files = Vec::new();
         collect_embedded(&DIR, &mut files);
         Pack::from_sources(files)
@@ -203,10 +192,7 @@ impl Pack {
         for (path, text) in &files {
             match toml::from_str::<PackFile>(text) {
                 Ok(file) => parsed.push((path.clone(), file)),
-                Err(e) => compiler.error(
-                    path,
-                    format!("not a valid policy file: {}", e.message().trim()),
-                ),
+                Err(e) => compiler.error(path, format!("not a valid policy file: {}", e.message().trim())),
             }
         }
         compiler.compile(parsed, version)
@@ -229,24 +215,15 @@ impl Pack {
 }
 
 fn collect_toml(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<(), PackError> {
-    let io = |e: std::io::Error| PackError::Io {
-        path: dir.display().to_string(),
-        source: e,
-    };
+    let io = |e: std::io::Error| PackError::Io { path: dir.display().to_string(), source: e };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
             collect_toml(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&path).map_err(|e| PackError::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| PackError::Io { path: path.display().to_string(), source: e })?;
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             out.push((rel, text));
         }
     }
@@ -287,35 +264,20 @@ struct Compiler {
 
 impl Compiler {
     fn error(&mut self, file: &str, message: impl Into<String>) {
-        self.errors.push(PackIssue {
-            file: file.to_string(),
-            message: message.into(),
-        });
+        self.errors.push(PackIssue { file: file.to_string(), message: message.into() });
     }
 
     fn warn(&mut self, file: &str, message: impl Into<String>) {
-        self.warnings.push(PackIssue {
-            file: file.to_string(),
-            message: message.into(),
-        });
+        self.warnings.push(PackIssue { file: file.to_string(), message: message.into() });
     }
 
-    fn compile(
-        mut self,
-        files: Vec<(String, PackFile)>,
-        version: String,
-    ) -> Result<Pack, PackError> {
+    fn compile(mut self, files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
         // Manifest.
         let manifests: Vec<_> = files.iter().filter(|(_, f)| f.pack.is_some()).collect();
         let (name, description, territories, external_signals) = match manifests.as_slice() {
             [(_, f)] => {
                 let m = f.pack.as_ref().map(|m| {
-                    (
-                        m.name.clone(),
-                        m.description.clone(),
-                        m.territories.clone(),
-                        m.external_signals.clone(),
-                    )
+                    (m.name.clone(), m.description.clone(), m.territories.clone(), m.external_signals.clone())
                 });
                 m.unwrap_or_default()
             }
@@ -325,18 +287,10 @@ impl Compiler {
             }
             many => {
                 for (path, _) in &many[1..] {
-                    self.error(
-                        path,
-                        "a second [pack] manifest (only one file may have [pack])",
-                    );
+                    self.error(path, "a second [pack] manifest (only one file may have [pack])");
                 }
                 let m = many[0].1.pack.as_ref().map(|m| {
-                    (
-                        m.name.clone(),
-                        m.description.clone(),
-                        m.territories.clone(),
-                        m.external_signals.clone(),
-                    )
+                    (m.name.clone(), m.description.clone(), m.territories.clone(), m.external_signals.clone())
                 });
                 m.unwrap_or_default()
             }
@@ -350,20 +304,11 @@ impl Compiler {
             for (set_name, def) in &file.terms {
                 if let Some(&other) = set_ids.get(set_name) {
                     let first = sets[other].file.clone();
-                    self.error(
-                        path,
-                        format!("term set `{set_name}` is already defined in {first}"),
-                    );
+                    self.error(path, format!("term set `{set_name}` is already defined in {first}"));
                     continue;
                 }
-                if QuantityKind::from_name(set_name).is_some()
-                    || set_name == "max"
-                    || set_name == "min"
-                {
-                    self.error(
-                        path,
-                        format!("term set `{set_name}` has the name of a quantity; rename it"),
-                    );
+                if QuantityKind::from_name(set_name).is_some() || set_name == "max" || set_name == "min" {
+                    self.error(path, format!("term set `{set_name}` has the name of a quantity; rename it"));
                     continue;
                 }
                 let id = sets.len();
@@ -372,7 +317,10 @@ impl Compiler {
                 for (lang, list) in &def.languages {
                     for term in list {
                         if TermSpec::parse(term).folded.is_empty() {
-                            self.error(path, format!("term set `{set_name}` ({lang}): term {term:?} has no letters or digits"));
+                            self.error(
+                                path,
+                                format!("term set `{set_name}` ({lang}): term {term:?} has no letters or digits"),
+                            );
                             continue;
                         }
                         builder.term(id, term);
@@ -385,19 +333,13 @@ impl Compiler {
                 for p in &def.patterns {
                     match regex::Regex::new(p) {
                         Ok(re) => builder.pattern(id, re),
-                        Err(e) => self.error(
-                            path,
-                            format!(
-                                "term set `{set_name}`: pattern {p:?} is not a valid regex: {e}"
-                            ),
-                        ),
+                        Err(e) => {
+                            self.error(path, format!("term set `{set_name}`: pattern {p:?} is not a valid regex: {e}"))
+                        }
                     }
                 }
                 if terms.is_empty() && def.patterns.is_empty() {
-                    self.error(
-                        path,
-                        format!("term set `{set_name}` has no terms and no patterns"),
-                    );
+                    self.error(path, format!("term set `{set_name}` has no terms and no patterns"));
                 }
                 sets.push(TermSet {
                     name: set_name.clone(),
@@ -423,10 +365,7 @@ impl Compiler {
         for (path, file) in files {
             let Some(meta) = file.policy else {
                 if !file.rule.is_empty() || !file.test.is_empty() {
-                    self.error(
-                        &path,
-                        "has [[rule]] or [[test]] tables but no [policy] table",
-                    );
+                    self.error(&path, "has [[rule]] or [[test]] tables but no [policy] table");
                 }
                 continue;
             };
@@ -441,26 +380,23 @@ impl Compiler {
                 self.error(&path, format!("policy `{}` has no legal_basis", meta.id));
             }
             if meta.scope.is_empty() {
-                self.error(
-                    &path,
-                    format!(
-                        "policy `{}` has no scope (e.g. scope = [\"FR\"] or [\"EU\"])",
-                        meta.id
-                    ),
-                );
+                self.error(&path, format!("policy `{}` has no scope (e.g. scope = [\"FR\"] or [\"EU\"])", meta.id));
             }
             let (countries, invalid) = territory::expand(&meta.scope);
             for code in invalid {
                 self.error(
                     &path,
-                    format!(
-                        "policy `{}`: scope `{code}` is not EU or an ISO 3166-1 alpha-2 code",
-                        meta.id
-                    ),
+                    format!("policy `{}`: scope `{code}` is not EU or an ISO 3166-1 alpha-2 code", meta.id),
                 );
             }
             if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
-                self.error(&path, format!("policy `{}`: dsa_category `{}` is not a DSA transparency-database category", meta.id, meta.dsa_category));
+                self.error(
+                    &path,
+                    format!(
+                        "policy `{}`: dsa_category `{}` is not a DSA transparency-database category",
+                        meta.id, meta.dsa_category
+                    ),
+                );
             }
             if file.rule.is_empty() {
                 self.error(&path, format!("policy `{}` has no [[rule]]", meta.id));
@@ -468,10 +404,7 @@ impl Compiler {
             let mut rules: Vec<Rule> = Vec::new();
             for def in file.rule {
                 if rules.iter().any(|r| r.id == def.id) {
-                    self.error(
-                        &path,
-                        format!("rule id `{}` is used twice in policy `{}`", def.id, meta.id),
-                    );
+                    self.error(&path, format!("rule id `{}` is used twice in policy `{}`", def.id, meta.id));
                     continue;
                 }
                 let parsed = match expr::parse(&def.when) {
@@ -481,13 +414,15 @@ impl Compiler {
                         continue;
                     }
                 };
-                let test = match self.resolve(&parsed, &set_ids, &external_signals, &path, &def.id)
-                {
+                let test = match self.resolve(&parsed, &set_ids, &external_signals, &path, &def.id) {
                     Some(t) => t,
                     None => continue,
                 };
                 if parsed.is_contradiction() {
-                    self.error(&path, format!("rule `{}` can never fire: its `when` requires a signal and its negation", def.id));
+                    self.error(
+                        &path,
+                        format!("rule `{}` can never fire: its `when` requires a signal and its negation", def.id),
+                    );
                 }
                 match (def.action, def.condition) {
                     (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required)", def.id)),
@@ -525,11 +460,16 @@ impl Compiler {
                 match test_case(&path, &policy_id, i + 1, def) {
                     Ok(t) => {
                         if let Some(rule) = &t.expect_rule {
-                            let known = policies.iter().any(|p| {
-                                p.id == policy_id && p.rules.iter().any(|r| &r.id == rule)
-                            });
+                            let known =
+                                policies.iter().any(|p| p.id == policy_id && p.rules.iter().any(|r| &r.id == rule));
                             if !known {
-                                self.error(&path, format!("test {}: expect_rule `{rule}` is not a rule of policy `{policy_id}`", i + 1));
+                                self.error(
+                                    &path,
+                                    format!(
+                                        "test {}: expect_rule `{rule}` is not a rule of policy `{policy_id}`",
+                                        i + 1
+                                    ),
+                                );
                             }
                         }
                         tests.push(t);
@@ -573,32 +513,27 @@ impl Compiler {
                     return None;
                 }
             },
-            Expr::Has(kind) => Predicate::Has(*kind),
-            Expr::Compare {
-                kind,
-                aggregate,
-                op,
-                value,
-            } => Predicate::Compare {
-                kind: *kind,
-                aggregate: *aggregate,
-                op: *op,
-                value: *value,
-            },
-            Expr::Not(inner) => {
-                Predicate::Not(Box::new(self.resolve(inner, sets, external, file, rule)?))
+            Expr::Near { a, b, words } => {
+                let lookup = |name: &String| sets.get(name).copied();
+                match (lookup(a), lookup(b)) {
+                    (Some(a), Some(b)) => Predicate::Near { a, b, words: *words },
+                    _ => {
+                        let missing = if lookup(a).is_none() { a } else { b };
+                        self.error(file, format!("rule `{rule}`: `near` takes term sets; `{missing}` is not one"));
+                        return None;
+                    }
+                }
             }
+            Expr::Has(kind) => Predicate::Has(*kind),
+            Expr::Compare { kind, aggregate, op, value } => {
+                Predicate::Compare { kind: *kind, aggregate: *aggregate, op: *op, value: *value }
+            }
+            Expr::Not(inner) => Predicate::Not(Box::new(self.resolve(inner, sets, external, file, rule)?)),
             Expr::And(items) => Predicate::All(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i, sets, external, file, rule))
-                    .collect::<Option<Vec<_>>>()?,
+                items.iter().map(|i| self.resolve(i, sets, external, file, rule)).collect::<Option<Vec<_>>>()?,
             ),
             Expr::Or(items) => Predicate::Any(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i, sets, external, file, rule))
-                    .collect::<Option<Vec<_>>>()?,
+                items.iter().map(|i| self.resolve(i, sets, external, file, rule)).collect::<Option<Vec<_>>>()?,
             ),
         })
     }
@@ -606,18 +541,11 @@ impl Compiler {
 
 fn is_snake_case(id: &str) -> bool {
     !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && id.as_bytes()[0].is_ascii_lowercase()
 }
 
-fn test_case(
-    path: &str,
-    policy: &str,
-    number: usize,
-    def: TestCaseDef,
-) -> Result<TestCase, String> {
+fn test_case(path: &str, policy: &str, number: usize, def: TestCaseDef) -> Result<TestCase, String> {
     let attributes = def
         .attributes
         .into_iter()
@@ -636,16 +564,10 @@ fn test_case(
         category: def.category,
         attributes,
         language: def.language,
-        ship_to: def
-            .ship_to
-            .into_iter()
-            .map(|s| s.to_ascii_uppercase())
-            .collect(),
+        ship_to: def.ship_to.into_iter().map(|s| s.to_ascii_uppercase()).collect(),
         ..Listing::default()
     };
-    listing
-        .validate(&crate::listing::Limits::default())
-        .map_err(|e| format!("test {number}: {e}"))?;
+    listing.validate(&crate::listing::Limits::default()).map_err(|e| format!("test {number}: {e}"))?;
     Ok(TestCase {
         policy: policy.to_string(),
         file: path.to_string(),

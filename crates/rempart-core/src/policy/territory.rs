@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 /// The 27 EU member states (ISO 3166-1 alpha-2; Greece is `GR`, and the
 /// EU's own `EL` is accepted too).
 pub const EU_MEMBERS: [&str; 27] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
-    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
 
 /// Expands a scope (`["EU"]`, `["FR"]`, `["FR", "BE"]`) to countries.
