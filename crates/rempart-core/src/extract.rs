@@ -190,6 +190,45 @@ const PACK_WORDS: &[&str] = &["pack", "lot", "set", "box", "boite", "coffret", "
 
 /// Extracts every quantity stated in `text`.
 pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
+    match fullwidth_view(text) {
+        None => extract_ascii_digits(text, context),
+        Some((view, origin)) => {
+            // Spans found in the view are mapped back to the original.
+            let mut found = extract_ascii_digits(&view, context);
+            for q in &mut found {
+                q.start = origin[q.start];
+                q.end = origin[q.end];
+            }
+            found
+        }
+    }
+}
+
+/// Sellers sometimes write sizes in full-width forms (`１００ｃｍ`). Returns
+/// the text with full-width ASCII forms turned into ASCII, and for each
+/// byte of that view (plus one past the end) its offset in `text`.
+fn fullwidth_view(text: &str) -> Option<(String, Vec<usize>)> {
+    let is_fullwidth = |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}');
+    if !text.chars().any(is_fullwidth) {
+        return None;
+    }
+    let mut view = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        let mapped = match c {
+            '\u{3000}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+            other => other,
+        };
+        let before = view.len();
+        view.push(mapped);
+        origin.extend(std::iter::repeat_n(i, view.len() - before));
+    }
+    origin.push(text.len());
+    Some((view, origin))
+}
+
+fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
     let bytes = text.as_bytes();
     if !bytes.iter().any(u8::is_ascii_digit) {
         return Vec::new();
@@ -555,6 +594,14 @@ mod tests {
         let text = "Poupée 1m05 neuve";
         let q = &extract(text, HeightContext::Always)[0];
         assert_eq!(&text[q.start..q.end], "1m05");
+    }
+
+    #[test]
+    fn full_width_forms_are_read_and_mapped_back() {
+        let text = "ｄｏｌｌ １００ｃｍ";
+        let q = &extract(text, HeightContext::Always)[0];
+        assert_eq!((q.kind, q.value), (Length, 100.0));
+        assert_eq!(&text[q.start..q.end], "１００ｃｍ");
     }
 
     #[test]

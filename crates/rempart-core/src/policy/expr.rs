@@ -72,12 +72,24 @@ impl FieldFilter {
 /// A parsed expression. Names are resolved later, against the pack.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
-    Signal { name: String, field: Option<FieldFilter> },
+    Signal {
+        name: String,
+        field: Option<FieldFilter>,
+    },
     /// Hits of two term sets within `words` words of each other in the
     /// same field.
-    Near { a: String, b: String, words: u32 },
+    Near {
+        a: String,
+        b: String,
+        words: u32,
+    },
     Has(QuantityKind),
-    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
+    Compare {
+        kind: QuantityKind,
+        aggregate: Aggregate,
+        op: CompareOp,
+        value: f64,
+    },
     Not(Box<Expr>),
     And(Vec<Expr>),
     Or(Vec<Expr>),
