@@ -6,8 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use anyhow::Result;
 use rempart_core::{Action, Decision, Listing};
 
-use crate::input::{self, InputArgs};
-use crate::PackArgs;
+use crate::input;
 
 #[derive(clap::Args)]
 #[command(after_help = "Prints, for each listing: its verdict, every rule that matched with its \
@@ -15,15 +14,11 @@ legal basis and territorial scope, and each piece of evidence in its field with 
 marked «like this» (or in colour on a terminal).\n\nExit status: as for `rempart screen`.")]
 pub struct Args {
     #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    pack: PackArgs,
-    /// Only explain decisions other than `allow`.
-    #[arg(long)]
-    only_flagged: bool,
+    common: super::ScreenArgs,
 }
 
 pub fn run(args: Args) -> Result<u8> {
+    let args = args.common;
     let gate = super::load_gate(&args.pack)?;
     let colour = io::stdout().is_terminal();
     let mut out = BufWriter::new(io::stdout().lock());

@@ -5,8 +5,7 @@ use std::io::{self, BufWriter, Write};
 use anyhow::{Context, Result};
 use rempart_core::Action;
 
-use crate::input::{self, InputArgs};
-use crate::PackArgs;
+use crate::input;
 
 #[derive(clap::Args)]
 #[command(after_help = "Output: one JSON object per valid listing on stdout, in input order: \
@@ -17,15 +16,11 @@ Exit status: 0 every record was decided; 2 some records were invalid (reported o
 `line N: field F: …`) and every valid one was decided; 1 nothing could be done.")]
 pub struct Args {
     #[command(flatten)]
-    input: InputArgs,
-    #[command(flatten)]
-    pack: PackArgs,
-    /// Only print decisions other than `allow`.
-    #[arg(long)]
-    only_flagged: bool,
+    common: super::ScreenArgs,
 }
 
 pub fn run(args: Args) -> Result<u8> {
+    let args = args.common;
     let gate = super::load_gate(&args.pack)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());

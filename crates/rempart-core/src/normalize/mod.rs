@@ -423,24 +423,30 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
 /// A byte-level pre-scan: a run of leet characters with a letter on both
 /// sides, or leading a word and followed by three letters.
 fn has_leet_candidate(bytes: &[u8]) -> bool {
+    leet_runs(bytes).any(|(start, end)| {
+        let before = if start == 0 { b' ' } else { bytes[start - 1] };
+        let letters_after = bytes[end..].iter().take(3).take_while(|b| b.is_ascii_alphabetic()).count();
+        (before.is_ascii_alphabetic() && letters_after > 0) || (before == b' ' && letters_after == 3)
+    })
+}
+
+/// The maximal runs of leet characters in `bytes`, as `(start, end)`.
+fn leet_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let is_leet = |b: u8| leet_letter(b, b'i').is_some();
     let mut i = 0;
-    while i < bytes.len() {
-        if !is_leet(bytes[i]) {
+    std::iter::from_fn(move || {
+        while i < bytes.len() && !is_leet(bytes[i]) {
             i += 1;
-            continue;
         }
-        let run_start = i;
+        if i == bytes.len() {
+            return None;
+        }
+        let start = i;
         while i < bytes.len() && is_leet(bytes[i]) {
             i += 1;
         }
-        let before = if run_start == 0 { b' ' } else { bytes[run_start - 1] };
-        let letters_after = bytes[i..].iter().take(3).take_while(|b| b.is_ascii_alphabetic()).count();
-        if (before.is_ascii_alphabetic() && letters_after > 0) || (before == b' ' && letters_after == 3) {
-            return true;
-        }
-    }
-    false
+        Some((start, i))
+    })
 }
 
 fn leet_letter(b: u8, one: u8) -> Option<u8> {
@@ -458,17 +464,7 @@ fn leet_letter(b: u8, one: u8) -> Option<u8> {
 
 /// Marks which bytes of one word are leet characters to decode.
 fn mark_leet(word: &[u8], decode: &mut [bool]) {
-    let is_leet = |b: u8| leet_letter(b, b'i').is_some();
-    let mut i = 0;
-    while i < word.len() {
-        if !is_leet(word[i]) {
-            i += 1;
-            continue;
-        }
-        let run_start = i;
-        while i < word.len() && is_leet(word[i]) {
-            i += 1;
-        }
+    for (run_start, i) in leet_runs(word) {
         let letter_before = run_start > 0 && word[run_start - 1].is_ascii_alphabetic();
         let letter_after = i < word.len() && word[i].is_ascii_alphabetic();
         let letters_after = word[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
