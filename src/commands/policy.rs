@@ -116,7 +116,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                 p.policies.len(),
                 p.policies.iter().map(|x| x.rules.len()).sum::<usize>(),
                 p.sets.len(),
-                p.spellings().len(),
+                p.spellings().count(),
                 p.tests.len(),
                 issues.len()
             );

@@ -185,6 +185,35 @@ const HEIGHT_WORDS: &[&str] = &[
     "body",
     "size",
 ];
+/// Warranty words: a number of years next to one is a duration.
+const WARRANTY_WORDS: &[&str] =
+    &["warranty", "guarantee", "garantie", "garantia", "garanzia", "gwarancja", "gwarancji", "gewahrleistung"];
+/// Other nouns that make a number of years a duration when they follow it.
+const DURATION_NOUNS: &[&str] = &["lifetime", "life", "experience", "ervaring", "shelf", "battery"];
+/// Words before a number of years that make it a duration.
+const DURATION_LEADS: &[&str] = &["since", "depuis", "for", "pendant"];
+
+/// Whether a number of years ending its unit at `unit_end` is a duration
+/// (a warranty, a shelf life, an experience) rather than an age.
+fn is_duration(text: &str, unit_end: usize, prefix: &str) -> bool {
+    if WARRANTY_WORDS.contains(&prefix) || DURATION_LEADS.contains(&prefix) {
+        return true;
+    }
+    let after: Vec<String> = text[unit_end..]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .map(fold_word)
+        .collect();
+    let is_duration_noun = |w: &str| WARRANTY_WORDS.contains(&w) || DURATION_NOUNS.contains(&w);
+    match after.first().map(String::as_str) {
+        // `2 ans de garantie`, `3 years of warranty`: one word further.
+        Some("de" | "di" | "of") => after.get(1).is_some_and(|w| WARRANTY_WORDS.contains(&w.as_str())),
+        Some(w) => is_duration_noun(w),
+        None => false,
+    }
+}
+
 /// Words before a number that make it a count of pieces (`pack of 24`).
 const PACK_WORDS: &[&str] = &["pack", "lot", "set", "box", "boite", "coffret", "packung", "caja", "confezione", "doos"];
 
@@ -241,7 +270,10 @@ fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
             continue;
         }
         let number_start = i;
-        let Some((value, after_number)) = parse_number(bytes, i) else {
+        // After an age or pack word a bare number stands alone: in
+        // `age 13 160cm` the space is not a thousands separator.
+        let spaced_groups = !is_count_context(text, i);
+        let Some((value, after_number)) = parse_number_with(bytes, i, spaced_groups) else {
             i += 1;
             continue;
         };
@@ -261,7 +293,19 @@ fn is_word_byte(b: u8) -> bool {
 
 /// Reads a number at `i`: `10`, `10 000`, `10.000`, `10,000`, `1,5`, `1.5`.
 /// Returns its value and the byte after it.
-fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
+fn parse_number(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
+    parse_number_with(bytes, i, true)
+}
+
+/// Whether the word before `at` makes the next number a bare count or age.
+fn is_count_context(text: &str, at: usize) -> bool {
+    let prefix = word_before(text, at);
+    AGE_WORDS.contains(&prefix.as_str()) || PACK_WORDS.contains(&prefix.as_str()) || prefix == "of"
+}
+
+/// Like [`parse_number`]; `spaced_groups` says whether a space may
+/// separate thousands (`10 000`).
+fn parse_number_with(bytes: &[u8], mut i: usize, spaced_groups: bool) -> Option<(f64, usize)> {
     let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
     let first = digits(i);
     let mut int_part: String = String::from_utf8_lossy(&bytes[i..i + first]).into_owned();
@@ -272,7 +316,8 @@ fn parse_number(bytes: &[u8], mut i: usize) -> Option<(f64, usize)> {
     loop {
         let sep = bytes.get(i).copied();
         let sep_len = match sep {
-            Some(b' ') | Some(b'.') | Some(b',') => 1,
+            Some(b' ') if spaced_groups => 1,
+            Some(b'.') | Some(b',') => 1,
             Some(0xC2) if bytes.get(i + 1) == Some(&0xA0) => 2, // no-break space
             Some(0xE2) if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xAF) => 3, // narrow nbsp
             _ => 0,
@@ -410,7 +455,11 @@ fn scan_quantity(
             return volts;
         }
     }
-    let kinds = unit_kinds(&unit.unit, value);
+    let mut kinds = unit_kinds(&unit.unit, value);
+    // `2 years warranty`, `garantie 2 ans`: a duration, not an age.
+    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, &prefix) {
+        return unit.end;
+    }
     if kinds.is_empty() {
         if age_prefix {
             out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
@@ -418,7 +467,6 @@ fn scan_quantity(
         return after;
     }
     let mut end = unit.end;
-    let mut kinds = kinds;
     // Feet then inches: `3'2"`, `4ft 1in`, `5 feet 2 inches`.
     if kinds[0].0 == QuantityKind::Length && (unit.unit == "'" || unit.unit.starts_with("f")) {
         if let Some((inches, inches_end)) = trailing_inches(text, end) {
@@ -579,6 +627,12 @@ mod tests {
         assert_eq!(values("18 months", Age), vec![1.5]);
         assert_eq!(values("Alter: 12", Age), vec![12.0]);
         assert_eq!(values("12 Jahre", Age), vec![12.0]);
+        assert_eq!(values("doll age 13 160cm", Age), vec![13.0]);
+        assert!(values("165 cm, 2 years warranty", Age).is_empty());
+        assert!(values("garantie 2 ans", Age).is_empty());
+        assert!(values("2 ans de garantie", Age).is_empty());
+        assert_eq!(values("poupée 8 ans et plus", Age), vec![8.0]);
+        assert_eq!(values("doll age 13 160cm", Length), vec![160.0]);
     }
 
     #[test]

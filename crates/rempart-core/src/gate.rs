@@ -67,6 +67,9 @@ struct Signals<'a> {
     hits: Vec<(usize, Hit, usize, usize)>, // field index, hit, original start, original end
     /// Word index of each hit in its field, for `near`.
     hit_words: Vec<u32>,
+    /// Per term set, a bit per field kind it was found in: rules whose
+    /// sets did not fire are rejected without looking at the hits.
+    set_fields: Vec<u8>,
     quantities: Vec<(usize, Quantity)>,
 }
 
@@ -171,12 +174,20 @@ impl Gate {
             }
             quantities.extend(extract(&field.text, contexts[i]).into_iter().map(|q| (i, q)));
         }
-        Signals { fields, hits, hit_words, quantities }
+        let mut set_fields = vec![0u8; self.pack.sets.len()];
+        for (f, hit, _, _) in &hits {
+            set_fields[hit.set] |= field_bit(fields[*f].filter);
+        }
+        Signals { fields, hits, hit_words, set_fields, quantities }
     }
 
     fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
         match test {
             Predicate::Set { set, field } => {
+                let wanted = field.map_or(u8::MAX, field_bit);
+                if s.set_fields[*set] & wanted == 0 {
+                    return false;
+                }
                 let before = out.len();
                 out.extend(
                     s.hits
@@ -190,6 +201,9 @@ impl Gate {
                 out.len() > before
             }
             Predicate::Near { a, b, words } => {
+                if s.set_fields[*a] == 0 || s.set_fields[*b] == 0 {
+                    return false;
+                }
                 let of = |set: SetId| s.hits.iter().enumerate().filter(move |(_, (_, h, _, _))| h.set == set);
                 let before = out.len();
                 for (ia, (fa, _, _, _)) in of(*a) {
@@ -286,6 +300,15 @@ impl Signals<'_> {
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
         }
+    }
+}
+
+fn field_bit(filter: FieldFilter) -> u8 {
+    match filter {
+        FieldFilter::Title => 1,
+        FieldFilter::Description => 2,
+        FieldFilter::Category => 4,
+        FieldFilter::Attributes => 8,
     }
 }
 

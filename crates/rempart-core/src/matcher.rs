@@ -112,6 +112,11 @@ impl MatcherBuilder {
             }
         }
         for (spelling, needs_collapse) in spellings {
+            // Anchoring a spelling to a word start by a leading space (the
+            // haystack gets one too) keeps the automaton from reporting the
+            // many in-word occurrences of short terms, which is most of
+            // the matching cost. `*term` spellings may start mid-word.
+            let spelling = if spec.open_left { spelling } else { format!(" {spelling}") };
             self.register(spelling, PatternUse { needs_collapse, ..base });
         }
     }
@@ -170,8 +175,8 @@ impl Matcher {
     }
 
     /// All spellings, for the raw-scan baseline of the benchmark.
-    pub fn spellings(&self) -> &[String] {
-        &self.patterns
+    pub fn spellings(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(|p| p.trim_start())
     }
 
     /// Finds the whole-word hits of every set in one field.
@@ -179,9 +184,14 @@ impl Matcher {
         let text = folded.as_str();
         let mut terms = Vec::new();
         let mut exceptions = Vec::new();
-        self.scan(text, None, folded, &mut terms, &mut exceptions);
+        let mut padded = String::with_capacity(text.len() + 1);
+        padded.push(' ');
+        padded.push_str(text);
+        self.scan(&padded, None, folded, &mut terms, &mut exceptions);
         for variant in leet_variants(text) {
-            self.scan(&variant, Some(text), folded, &mut terms, &mut exceptions);
+            padded.truncate(1);
+            padded.push_str(&variant);
+            self.scan(&padded, Some(text), folded, &mut terms, &mut exceptions);
         }
         for (regex, set) in &self.regexes {
             for m in regex.find_iter(text) {
@@ -198,19 +208,26 @@ impl Matcher {
         terms
     }
 
-    /// `original` is the canonical text when `text` is a leet reading of
-    /// it: a match there must use a decoded character.
+    /// Scans `padded`, a space followed by the canonical text or one of
+    /// its leet readings. `original` is the canonical text when `padded`
+    /// holds a leet reading: a match there must use a decoded character.
     fn scan(
         &self,
-        text: &str,
+        padded: &str,
         original: Option<&str>,
         folded: &Folded,
         terms: &mut Vec<Hit>,
         exceptions: &mut Vec<Hit>,
     ) {
-        let bytes = text.as_bytes();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let (start, end) = (m.start(), m.end());
+        let bytes = &padded.as_bytes()[1..];
+        for m in self.automaton.find_overlapping_iter(padded) {
+            // Back to offsets in the unpadded text; a leading-space
+            // spelling starts one byte later than its match.
+            let lead = usize::from(self.patterns[m.pattern().as_usize()].starts_with(' '));
+            let (start, end) = ((m.start() + lead).saturating_sub(1), m.end() - 1);
+            if start >= end {
+                continue;
+            }
             if let Some(canonical) = original {
                 if canonical.as_bytes()[start..end] == bytes[start..end] {
                     continue;

@@ -209,7 +209,7 @@ impl Pack {
     }
 
     /// Every distinct term spelling, for the raw-scan benchmark baseline.
-    pub fn spellings(&self) -> &[String] {
+    pub fn spellings(&self) -> impl Iterator<Item = &str> {
         self.matcher.spellings()
     }
 }
