@@ -272,12 +272,13 @@ fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
         let number_start = i;
         // After an age or pack word a bare number stands alone: in
         // `age 13 160cm` the space is not a thousands separator.
-        let spaced_groups = !is_count_context(text, i);
+        let prefix = word_before(text, i);
+        let spaced_groups = !is_count_context(&prefix);
         let Some((value, after_number)) = parse_number_with(bytes, i, spaced_groups) else {
             i += 1;
             continue;
         };
-        i = scan_quantity(text, number_start, value, after_number, context, &mut out);
+        i = scan_quantity(text, number_start, value, after_number, context, &prefix, &mut out);
     }
     out
 }
@@ -298,9 +299,8 @@ fn parse_number(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
 }
 
 /// Whether the word before `at` makes the next number a bare count or age.
-fn is_count_context(text: &str, at: usize) -> bool {
-    let prefix = word_before(text, at);
-    AGE_WORDS.contains(&prefix.as_str()) || PACK_WORDS.contains(&prefix.as_str()) || prefix == "of"
+fn is_count_context(prefix: &str) -> bool {
+    AGE_WORDS.contains(&prefix) || PACK_WORDS.contains(&prefix) || prefix == "of"
 }
 
 /// Like [`parse_number`]; `spaced_groups` says whether a space may
@@ -401,11 +401,11 @@ fn scan_quantity(
     value: f64,
     after: usize,
     context: HeightContext,
+    prefix: &str,
     out: &mut Vec<Quantity>,
 ) -> usize {
     let bytes = text.as_bytes();
-    let prefix = word_before(text, start);
-    let age_prefix = AGE_WORDS.contains(&prefix.as_str());
+    let age_prefix = AGE_WORDS.contains(&prefix);
     // Range: `8-10 ans`, `8 à 10 ans`, `8 to 10 years`, `age 8-10`.
     if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix) {
         if age_prefix {
@@ -414,7 +414,8 @@ fn scan_quantity(
             return second_after;
         }
         let before = out.len();
-        let next = scan_quantity(text, second_start, second_value, second_after, context, out);
+        let second_prefix = word_before(text, second_start);
+        let next = scan_quantity(text, second_start, second_value, second_after, context, &second_prefix, out);
         let added: Vec<Quantity> = out[before..].to_vec();
         for q in added.iter().filter(|q| q.start == second_start) {
             let ratio = if second_value != 0.0 { q.value / second_value } else { 1.0 };
@@ -423,7 +424,7 @@ fn scan_quantity(
         return next;
     }
     if after_x(bytes, start)
-        || PACK_WORDS.contains(&prefix.as_str())
+        || PACK_WORDS.contains(&prefix)
         || prefix == "of" && PACK_WORDS.contains(&word_before(text, start.saturating_sub(3)).as_str())
     {
         out.push(Quantity { kind: QuantityKind::Pieces, value, start: start.saturating_sub(1), end: after });
@@ -457,7 +458,7 @@ fn scan_quantity(
     }
     let mut kinds = unit_kinds(&unit.unit, value);
     // `2 years warranty`, `garantie 2 ans`: a duration, not an age.
-    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, &prefix) {
+    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, prefix) {
         return unit.end;
     }
     if kinds.is_empty() {

@@ -70,6 +70,8 @@ struct Signals<'a> {
     /// Per term set, a bit per field kind it was found in: rules whose
     /// sets did not fire are rejected without looking at the hits.
     set_fields: Vec<u8>,
+    /// A bit per quantity kind stated in the listing.
+    kinds: u32,
     quantities: Vec<(usize, Quantity)>,
 }
 
@@ -113,10 +115,12 @@ impl Gate {
                 continue;
             }
             for rule in &policy.rules {
-                let mut refs = Vec::new();
-                if !self.eval(&rule.test, &signals, external, &mut refs) {
+                // A cheap yes/no first; evidence only for rules that fire.
+                if !holds(&rule.test, &signals, external) {
                     continue;
                 }
+                let mut refs = Vec::new();
+                self.eval(&rule.test, &signals, external, &mut refs);
                 refs.dedup();
                 let evidence =
                     refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external, &external_names)).collect();
@@ -178,7 +182,8 @@ impl Gate {
         for (f, hit, _, _) in &hits {
             set_fields[hit.set] |= field_bit(fields[*f].filter);
         }
-        Signals { fields, hits, hit_words, set_fields, quantities }
+        let kinds = quantities.iter().fold(0u32, |m, (_, q)| m | kind_bit(q.kind));
+        Signals { fields, hits, hit_words, set_fields, kinds, quantities }
     }
 
     fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
@@ -268,6 +273,37 @@ impl Gate {
     }
 }
 
+/// Whether a predicate is true, without collecting evidence.
+fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
+    match test {
+        Predicate::Set { set, field } => s.set_fields[*set] & field.map_or(u8::MAX, field_bit) != 0,
+        Predicate::Near { a, b, words } => {
+            s.set_fields[*a] != 0
+                && s.set_fields[*b] != 0
+                && s.hits.iter().enumerate().any(|(ia, (fa, ha, _, _))| {
+                    ha.set == *a
+                        && s.hits.iter().enumerate().any(|(ib, (fb, hb, _, _))| {
+                            hb.set == *b && fa == fb && s.hit_words[ia].abs_diff(s.hit_words[ib]) <= *words
+                        })
+                })
+        }
+        Predicate::External(name) => external.get(name).is_some(),
+        Predicate::Has(kind) => s.kinds & kind_bit(*kind) != 0,
+        Predicate::Compare { kind, .. } if s.kinds & kind_bit(*kind) == 0 => false,
+        Predicate::Compare { kind, aggregate, op, value } => {
+            let mut values = s.of_kind(*kind).map(|i| s.quantities[i].1.value);
+            match aggregate {
+                Aggregate::Any => values.any(|v| op.holds(v, *value)),
+                Aggregate::Max => values.reduce(f64::max).is_some_and(|v| op.holds(v, *value)),
+                Aggregate::Min => values.reduce(f64::min).is_some_and(|v| op.holds(v, *value)),
+            }
+        }
+        Predicate::Not(inner) => !holds(inner, s, external),
+        Predicate::All(items) => items.iter().all(|i| holds(i, s, external)),
+        Predicate::Any(items) => items.iter().any(|i| holds(i, s, external)),
+    }
+}
+
 impl Signals<'_> {
     fn of_kind(&self, kind: QuantityKind) -> impl Iterator<Item = usize> + '_ {
         self.quantities.iter().enumerate().filter(move |(_, (_, q))| q.kind == kind).map(|(i, _)| i)
@@ -301,6 +337,10 @@ impl Signals<'_> {
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
         }
     }
+}
+
+fn kind_bit(kind: QuantityKind) -> u32 {
+    1 << (kind as u32)
 }
 
 fn field_bit(filter: FieldFilter) -> u8 {

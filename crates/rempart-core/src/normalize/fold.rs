@@ -59,12 +59,18 @@ impl Fold {
 /// Folds one character. ASCII callers should use their own fast path; this
 /// is correct for every `char`.
 pub(crate) fn fold_char(c: char) -> Fold {
+    fold_char_in(bmp_table(), c)
+}
+
+/// [`fold_char`] with the table already fetched (hot loops fetch it once).
+#[inline]
+pub(crate) fn fold_char_in(table: &[Fold], c: char) -> Fold {
     let cp = c as u32;
     if cp < 0x80 {
         return fold_ascii(c as u8);
     }
     if cp <= 0xFFFF {
-        return bmp_table()[cp as usize - 0x80];
+        return table[cp as usize - 0x80];
     }
     compute(c)
 }
@@ -79,7 +85,7 @@ pub(crate) fn fold_ascii(b: u8) -> Fold {
     }
 }
 
-fn bmp_table() -> &'static [Fold] {
+pub(crate) fn bmp_table() -> &'static [Fold] {
     static TABLE: OnceLock<Vec<Fold>> = OnceLock::new();
     TABLE.get_or_init(|| (0x80u32..=0xFFFF).map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute)).collect())
 }

@@ -23,7 +23,7 @@
 
 pub(crate) mod fold;
 
-use fold::{fold_char, Fold};
+use fold::{bmp_table, fold_char, fold_char_in, Fold};
 
 /// A field's text in canonical form, with the map back to the original.
 #[derive(Clone, Debug, Default)]
@@ -213,14 +213,26 @@ impl Builder {
 
     fn push_all(&mut self, original: &str) {
         let bytes = original.as_bytes();
+        let table = bmp_table();
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii_alphanumeric() {
-                // Fast path: plain ASCII letters and digits, the bulk of
-                // product text, skip the per-character fold dispatch.
+                // Fast path: a run of plain ASCII letters and digits, the
+                // bulk of product text, is copied in one go unless it has
+                // a letter repeated three times (rare), which needs the
+                // per-byte path to collapse it.
+                let run_end = i + bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+                let run = &bytes[i..run_end];
+                let continues_run = self.pending_space.is_none()
+                    && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
+                if !self.collapse_runs || (!continues_run && !has_triple_letter(run)) {
+                    self.emit_ascii_run(run, i as u32);
+                    i = run_end;
+                    continue;
+                }
                 let lower = b.to_ascii_lowercase();
-                if !(self.collapse_runs && lower.is_ascii_alphabetic() && self.collapse_run(lower, i as u32 + 1)) {
+                if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, i as u32 + 1)) {
                     self.emit_byte(lower, i as u32, i as u32 + 1);
                 }
                 i += 1;
@@ -239,7 +251,7 @@ impl Builder {
                 // `original` is a &str, so a char starts here.
                 let ch = original[i..].chars().next().unwrap_or('\u{FFFD}');
                 let len = ch.len_utf8();
-                self.push(fold_char(ch), i, i + len, &original[i..i + len]);
+                self.push(fold_char_in(table, ch), i, i + len, &original[i..i + len]);
                 i += len;
             }
         }
@@ -254,6 +266,18 @@ impl Builder {
         self.start.push(from);
         self.end.push(to);
         self.word_len += 1;
+    }
+
+    /// Copies a run of ASCII letters and digits starting at original
+    /// offset `from`, lower-cased.
+    fn emit_ascii_run(&mut self, run: &[u8], from: u32) {
+        if let Some((s, e)) = self.pending_space.take() {
+            self.emit_space(s, e);
+        }
+        self.text.extend(run.iter().map(u8::to_ascii_lowercase));
+        self.start.extend(from..from + run.len() as u32);
+        self.end.extend(from + 1..from + 1 + run.len() as u32);
+        self.word_len += run.len() as u32;
     }
 
     /// Ends the current word with a space.
@@ -361,6 +385,12 @@ impl Builder {
             collapsed: self.collapsed,
         }
     }
+}
+
+/// Whether a letter appears three times in a row (case-insensitively).
+fn has_triple_letter(run: &[u8]) -> bool {
+    run.windows(3)
+        .any(|w| w[0].is_ascii_alphabetic() && w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
 }
 
 fn next_is_letter(bytes: &[u8], i: usize) -> bool {
