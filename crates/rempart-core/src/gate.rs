@@ -70,8 +70,8 @@ struct Signals<'a> {
     /// Per term set, a bit per field kind it was found in: rules whose
     /// sets did not fire are rejected without looking at the hits.
     set_fields: Vec<u8>,
-    /// A bit per quantity kind stated in the listing.
-    kinds: u32,
+    /// Per quantity kind, its range in `quantities` (sorted by kind).
+    kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
 }
 
@@ -182,8 +182,17 @@ impl Gate {
         for (f, hit, _, _) in &hits {
             set_fields[hit.set] |= field_bit(fields[*f].filter);
         }
-        let kinds = quantities.iter().fold(0u32, |m, (_, q)| m | kind_bit(q.kind));
-        Signals { fields, hits, hit_words, set_fields, kinds, quantities }
+        // Grouped by kind so a comparison looks only at its own kind.
+        quantities.sort_by_key(|(_, q)| q.kind);
+        let mut kind_ranges = [(0u32, 0u32); QuantityKind::ALL.len()];
+        for (i, (_, q)) in quantities.iter().enumerate() {
+            let range = &mut kind_ranges[q.kind as usize];
+            if range.0 == range.1 {
+                *range = (i as u32, i as u32);
+            }
+            range.1 = i as u32 + 1;
+        }
+        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities }
     }
 
     fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
@@ -288,8 +297,7 @@ fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
                 })
         }
         Predicate::External(name) => external.get(name).is_some(),
-        Predicate::Has(kind) => s.kinds & kind_bit(*kind) != 0,
-        Predicate::Compare { kind, .. } if s.kinds & kind_bit(*kind) == 0 => false,
+        Predicate::Has(kind) => s.of_kind(*kind).next().is_some(),
         Predicate::Compare { kind, aggregate, op, value } => {
             let mut values = s.of_kind(*kind).map(|i| s.quantities[i].1.value);
             match aggregate {
@@ -305,8 +313,9 @@ fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
 }
 
 impl Signals<'_> {
-    fn of_kind(&self, kind: QuantityKind) -> impl Iterator<Item = usize> + '_ {
-        self.quantities.iter().enumerate().filter(move |(_, (_, q))| q.kind == kind).map(|(i, _)| i)
+    fn of_kind(&self, kind: QuantityKind) -> std::ops::Range<usize> {
+        let (start, end) = self.kind_ranges[kind as usize];
+        start as usize..end as usize
     }
 
     fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals, _names: &[&str]) -> Option<Evidence> {
@@ -337,10 +346,6 @@ impl Signals<'_> {
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
         }
     }
-}
-
-fn kind_bit(kind: QuantityKind) -> u32 {
-    1 << (kind as u32)
 }
 
 fn field_bit(filter: FieldFilter) -> u8 {

@@ -105,10 +105,15 @@ impl MatcherBuilder {
         if spec.folded.contains(' ') {
             spellings.push((spec.folded.replace(' ', ""), false));
         }
+        // The text keeps one letter of any run of three or more, so a
+        // term can meet it with every doubled letter single (`doll` in
+        // `dolll` → `dol`) or with only its own triples single (`class
+        // iiib` in `class IIIb` → `class ib`).
         for (spelling, _) in spellings.clone() {
-            let single = single_letters(&spelling);
-            if single != spelling {
-                spellings.push((single, true));
+            for single in [single_letters(&spelling, 2), single_letters(&spelling, 3)] {
+                if single != spelling && !spellings.iter().any(|(s, _)| *s == single) {
+                    spellings.push((single, true));
+                }
             }
         }
         for (spelling, needs_collapse) in spellings {
@@ -142,20 +147,29 @@ impl MatcherBuilder {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&self.patterns)
             .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&self.patterns))?;
-        Ok(Matcher { automaton, uses: self.uses, regexes: self.regexes, patterns: self.patterns })
+        // One pass of a RegexSet tells which patterns occur at all; only
+        // those are run again to find their spans.
+        let regex_set = regex::RegexSet::new(self.regexes.iter().map(|(r, _)| r.as_str()))
+            .unwrap_or_else(|_| regex::RegexSet::empty());
+        Ok(Matcher { automaton, uses: self.uses, regexes: self.regexes, regex_set, patterns: self.patterns })
     }
 }
 
-/// Collapses every run of a repeated ASCII letter to one letter.
-fn single_letters(s: &str) -> String {
+/// Collapses every run of at least `min_run` repeated ASCII letters to
+/// one letter.
+fn single_letters(s: &str, min_run: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
-    let mut last = None;
-    for c in s.chars() {
-        if c.is_ascii_alphabetic() && Some(c) == last {
-            continue;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        if c.is_ascii_alphabetic() && run >= min_run {
+            out.push(c);
+        } else {
+            out.extend(&chars[i..i + run]);
         }
-        out.push(c);
-        last = Some(c);
+        i += run;
     }
     out
 }
@@ -165,6 +179,7 @@ pub struct Matcher {
     automaton: AhoCorasick,
     uses: Vec<Vec<PatternUse>>,
     regexes: Vec<(Regex, SetId)>,
+    regex_set: regex::RegexSet,
     patterns: Vec<String>,
 }
 
@@ -193,7 +208,9 @@ impl Matcher {
             padded.push_str(&variant);
             self.scan(&padded, Some(text), folded, &mut terms, &mut exceptions);
         }
-        for (regex, set) in &self.regexes {
+        let present =
+            if self.regexes.is_empty() { Vec::new() } else { self.regex_set.matches(text).into_iter().collect() };
+        for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
                     terms.push(Hit { set: *set, start: m.start(), end: m.end() });
@@ -327,6 +344,14 @@ mod tests {
         let m = matcher(&["teen"], &[]);
         assert!(found(&m, "ten dolls").is_empty());
         assert_eq!(found(&m, "teeeen"), vec!["teeeen"]);
+    }
+
+    #[test]
+    fn tripled_letters_in_terms_and_text() {
+        let m = matcher(&["class iiib", "doll"], &[]);
+        assert_eq!(found(&m, "laser Class IIIb"), vec!["Class IIIb"]);
+        assert_eq!(found(&m, "dolllll"), vec!["dolllll"]);
+        assert!(found(&m, "clas ib").is_empty());
     }
 
     #[test]
