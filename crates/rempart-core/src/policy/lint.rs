@@ -59,9 +59,27 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         issues.push(PackIssue { file: file.to_string(), message });
     };
 
-    // Sets no rule uses.
-    let used: BTreeSet<&str> =
+    // Sets and defines no rule uses (directly or through a define).
+    let mut used: BTreeSet<&str> =
         pack.policies.iter().flat_map(|p| p.rules.iter()).flat_map(|r| r.parsed.signal_names()).collect();
+    loop {
+        let before = used.len();
+        let reached: Vec<&str> = pack
+            .defines
+            .iter()
+            .filter(|(name, _, _)| used.contains(name.as_str()))
+            .flat_map(|(_, _, body)| body.signal_names())
+            .collect();
+        used.extend(reached);
+        if used.len() == before {
+            break;
+        }
+    }
+    for (name, file, _) in &pack.defines {
+        if !used.contains(name.as_str()) {
+            warn(&mut issues, file, format!("define `{name}` is not used by any rule"));
+        }
+    }
     for set in &pack.sets {
         if !used.contains(set.name.as_str()) {
             warn(&mut issues, &set.file, format!("term set `{}` is not used by any rule", set.name));

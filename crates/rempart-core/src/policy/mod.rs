@@ -143,6 +143,8 @@ pub struct Pack {
     pub territories: Vec<String>,
     pub external_signals: Vec<String>,
     pub sets: Vec<TermSet>,
+    /// Named sub-expressions: (name, file, parsed expression).
+    pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
     pub tests: Vec<TestCase>,
     pub(crate) matcher: Matcher,
@@ -351,6 +353,25 @@ impl Compiler {
                 });
             }
         }
+        // Named sub-expressions, global like term sets.
+        let mut defines: HashMap<String, (String, Expr)> = HashMap::new();
+        for (path, file) in &files {
+            for (name, source) in &file.define {
+                if set_ids.contains_key(name) || defines.contains_key(name) || QuantityKind::from_name(name).is_some() {
+                    self.error(
+                        path,
+                        format!("define `{name}` reuses the name of a term set, quantity or other define"),
+                    );
+                    continue;
+                }
+                match expr::parse(source) {
+                    Ok(e) => {
+                        defines.insert(name.clone(), (path.clone(), e));
+                    }
+                    Err(e) => self.error(path, format!("define `{name}`: {e}")),
+                }
+            }
+        }
         let matcher = match builder.build() {
             Ok(m) => Some(m),
             Err(e) => {
@@ -414,7 +435,8 @@ impl Compiler {
                         continue;
                     }
                 };
-                let test = match self.resolve(&parsed, &set_ids, &external_signals, &path, &def.id) {
+                let scope = Names { sets: &set_ids, defines: &defines, external: &external_signals };
+                let test = match self.resolve(&parsed, &scope, &path, &def.id, &mut Vec::new()) {
                     Some(t) => t,
                     None => continue,
                 };
@@ -487,6 +509,11 @@ impl Compiler {
                 territories,
                 external_signals,
                 sets,
+                defines: {
+                    let mut d: Vec<_> = defines.into_iter().map(|(n, (f, e))| (n, f, e)).collect();
+                    d.sort_by(|a, b| a.0.cmp(&b.0));
+                    d
+                },
                 policies,
                 tests,
                 matcher,
@@ -496,25 +523,48 @@ impl Compiler {
         }
     }
 
+    /// Resolves names to term sets, defines (expanded in place) and
+    /// external signals. `stack` holds the defines being expanded, to
+    /// report cycles instead of recursing forever.
     fn resolve(
         &mut self,
         e: &Expr,
-        sets: &HashMap<String, SetId>,
-        external: &[String],
+        names: &Names,
         file: &str,
         rule: &str,
+        stack: &mut Vec<String>,
     ) -> Option<Predicate> {
         Some(match e {
-            Expr::Signal { name, field } => match sets.get(name) {
-                Some(&set) => Predicate::Set { set, field: *field },
-                None if external.contains(name) => Predicate::External(name.clone()),
-                None => {
-                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a quantity nor an external signal declared in pack.toml"));
+            Expr::Signal { name, field } => match (names.sets.get(name), names.defines.get(name)) {
+                (Some(&set), _) => Predicate::Set { set, field: *field },
+                (None, Some((_, body))) => {
+                    if field.is_some() {
+                        self.error(
+                            file,
+                            format!("rule `{rule}`: `{name}@…`: a define cannot be restricted to a field"),
+                        );
+                        return None;
+                    }
+                    if stack.contains(name) {
+                        self.error(
+                            file,
+                            format!("rule `{rule}`: define `{name}` refers to itself ({} → {name})", stack.join(" → ")),
+                        );
+                        return None;
+                    }
+                    stack.push(name.clone());
+                    let inner = self.resolve(body, names, file, rule, stack);
+                    stack.pop();
+                    inner?
+                }
+                (None, None) if names.external.contains(name) => Predicate::External(name.clone()),
+                (None, None) => {
+                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity nor an external signal declared in pack.toml"));
                     return None;
                 }
             },
             Expr::Near { a, b, words } => {
-                let lookup = |name: &String| sets.get(name).copied();
+                let lookup = |name: &String| names.sets.get(name).copied();
                 match (lookup(a), lookup(b)) {
                     (Some(a), Some(b)) => Predicate::Near { a, b, words: *words },
                     _ => {
@@ -528,15 +578,22 @@ impl Compiler {
             Expr::Compare { kind, aggregate, op, value } => {
                 Predicate::Compare { kind: *kind, aggregate: *aggregate, op: *op, value: *value }
             }
-            Expr::Not(inner) => Predicate::Not(Box::new(self.resolve(inner, sets, external, file, rule)?)),
+            Expr::Not(inner) => Predicate::Not(Box::new(self.resolve(inner, names, file, rule, stack)?)),
             Expr::And(items) => Predicate::All(
-                items.iter().map(|i| self.resolve(i, sets, external, file, rule)).collect::<Option<Vec<_>>>()?,
+                items.iter().map(|i| self.resolve(i, names, file, rule, stack)).collect::<Option<Vec<_>>>()?,
             ),
             Expr::Or(items) => Predicate::Any(
-                items.iter().map(|i| self.resolve(i, sets, external, file, rule)).collect::<Option<Vec<_>>>()?,
+                items.iter().map(|i| self.resolve(i, names, file, rule, stack)).collect::<Option<Vec<_>>>()?,
             ),
         })
     }
+}
+
+/// What names in a `when` expression can refer to.
+struct Names<'a> {
+    sets: &'a HashMap<String, SetId>,
+    defines: &'a HashMap<String, (String, Expr)>,
+    external: &'a [String],
 }
 
 fn is_snake_case(id: &str) -> bool {
@@ -586,4 +643,37 @@ pub fn tests_by_policy(pack: &Pack) -> BTreeMap<&str, Vec<&TestCase>> {
         out.entry(t.policy.as_str()).or_default().push(t);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Action, Gate, Listing};
+
+    fn pack(body: &str) -> Result<Pack, PackError> {
+        let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
+                    dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n\
+                    [terms.a]\nen = [\"alpha\"]\n[terms.b]\nen = [\"beta\"]\n";
+        Pack::from_sources(vec![("p.toml".into(), format!("{head}{body}"))])
+    }
+
+    #[test]
+    fn defines_expand_into_rules() {
+        let p = pack("[define]\nboth = \"a & b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"both\"\n")
+            .expect("compiles");
+        let gate = Gate::new(p);
+        assert_eq!(gate.screen(&Listing::new("1", "alpha beta")).verdict, Action::Block);
+        assert_eq!(gate.screen(&Listing::new("2", "alpha")).verdict, Action::Allow);
+    }
+
+    #[test]
+    fn define_errors_are_reported() {
+        let cycle = "[define]\nx = \"y & a\"\ny = \"x\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x\"\n";
+        let e = pack(cycle).expect_err("cycle").to_string();
+        assert!(e.contains("refers to itself"), "{e}");
+        let field = "[define]\nx = \"a\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x@title\"\n";
+        assert!(pack(field).expect_err("field").to_string().contains("cannot be restricted to a field"));
+        let clash = "[define]\na = \"b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
+        assert!(pack(clash).expect_err("clash").to_string().contains("reuses the name"));
+    }
 }

@@ -15,6 +15,9 @@ pub(crate) struct PackFile {
     pub policy: Option<PolicyMeta>,
     #[serde(default)]
     pub terms: BTreeMap<String, TermSetDef>,
+    /// Named sub-expressions rules can use like signals.
+    #[serde(default)]
+    pub define: BTreeMap<String, String>,
     #[serde(default)]
     pub rule: Vec<RuleDef>,
     #[serde(default)]
