@@ -1,12 +1,10 @@
 //! `rempart explain`: decisions for a person, evidence highlighted in the
 //! seller's own words.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use anyhow::Result;
 use rempart_core::{Action, Decision, Listing};
-
-use crate::input;
 
 #[derive(clap::Args)]
 #[command(after_help = "Prints, for each listing: its verdict, every rule that matched with its \
@@ -18,30 +16,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let args = args.common;
-    let gate = super::load_gate(&args.pack)?;
     let colour = io::stdout().is_terminal();
-    let mut out = BufWriter::new(io::stdout().lock());
-    let only_flagged = args.only_flagged;
-    let stats = input::process(
-        &args.input,
-        "explain",
-        |listing| {
-            let decision = gate.screen(&listing);
-            if only_flagged && decision.verdict == Action::Allow {
-                return None;
-            }
-            Some(render(&listing, &decision, colour))
-        },
-        |text| {
-            if let Some(text) = text {
-                out.write_all(text.as_bytes())?;
-            }
-            Ok(())
-        },
-    )?;
-    out.flush()?;
-    Ok(input::exit_code(&stats))
+    super::screen_and_write(args.common, "explain", |listing, decision| render(listing, decision, colour))
 }
 
 fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {

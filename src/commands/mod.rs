@@ -5,8 +5,10 @@ pub mod explain;
 pub mod policy;
 pub mod screen;
 
-use anyhow::Result;
-use rempart_core::{Gate, Pack};
+use std::io::{self, BufWriter, Write};
+
+use anyhow::{Context, Result};
+use rempart_core::{Action, Decision, Gate, Listing, Pack};
 
 use crate::input::InputArgs;
 use crate::PackArgs;
@@ -30,4 +32,33 @@ pub fn load_gate(args: &PackArgs) -> Result<Gate> {
         None => Pack::embedded()?,
     };
     Ok(Gate::new(pack))
+}
+
+/// Screens every listing of `args` and writes `render(listing, decision)`
+/// for each one kept, in input order. Returns the exit status.
+pub fn screen_and_write(
+    args: ScreenArgs,
+    label: &str,
+    render: impl Fn(&Listing, &Decision) -> String + Sync,
+) -> Result<u8> {
+    let gate = load_gate(&args.pack)?;
+    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    let only_flagged = args.only_flagged;
+    let stats = crate::input::process(
+        &args.input,
+        label,
+        |listing| {
+            let decision = gate.screen(&listing);
+            let keep = !(only_flagged && decision.verdict == Action::Allow);
+            keep.then(|| render(&listing, &decision))
+        },
+        |text| {
+            if let Some(text) = text {
+                out.write_all(text.as_bytes())?;
+            }
+            Ok(())
+        },
+    )?;
+    out.flush().context("writing output")?;
+    Ok(crate::input::exit_code(&stats))
 }
