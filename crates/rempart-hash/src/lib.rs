@@ -1,1 +1,0 @@
-//! Perceptual image hashing (PDQ) and hash-bank indexes. Being written (issue 4).
