@@ -109,7 +109,6 @@ impl Gate {
     pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
         let signals = self.signals(listing);
         let mut matches = Vec::new();
-        let external_names: Vec<&str> = external.fired.iter().map(|(n, _)| n.as_str()).collect();
         for policy in &self.pack.policies {
             if !territory::reaches(&listing.ship_to, &policy.countries) {
                 continue;
@@ -122,8 +121,7 @@ impl Gate {
                 let mut refs = Vec::new();
                 self.eval(&rule.test, &signals, external, &mut refs);
                 refs.dedup();
-                let evidence =
-                    refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external, &external_names)).collect();
+                let evidence = refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external)).collect();
                 matches.push(RuleMatch {
                     policy: policy.id.clone(),
                     rule: rule.id.clone(),
@@ -318,7 +316,7 @@ impl Signals<'_> {
         start as usize..end as usize
     }
 
-    fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals, _names: &[&str]) -> Option<Evidence> {
+    fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals) -> Option<Evidence> {
         match r {
             Ref::Hit(i) => {
                 let (f, hit, s, e) = self.hits[i];
