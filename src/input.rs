@@ -66,7 +66,7 @@ impl Record {
     }
 }
 
-trait RecordSource {
+trait RecordSource: Send {
     fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>>;
 }
 
@@ -76,7 +76,7 @@ struct JsonlSource<R> {
     progress: ProgressBar,
 }
 
-impl<R: BufRead> RecordSource for JsonlSource<R> {
+impl<R: BufRead + Send> RecordSource for JsonlSource<R> {
     fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -117,7 +117,7 @@ struct CsvSource<R> {
     last_offset: u64,
 }
 
-impl<R: Read> RecordSource for CsvSource<R> {
+impl<R: Read + Send> RecordSource for CsvSource<R> {
     fn next_batch(&mut self, max_records: usize, _max_bytes: usize) -> Result<Vec<Record>> {
         let mut batch = Vec::new();
         let mut record = csv::StringRecord::new();
@@ -210,8 +210,8 @@ fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listi
 }
 
 fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn RecordSource>, ProgressBar)> {
-    let (reader, total): (Box<dyn Read>, u64) = if args.file == "-" {
-        (Box::new(io::stdin().lock()), 0)
+    let (reader, total): (Box<dyn Read + Send>, u64) = if args.file == "-" {
+        (Box::new(io::stdin()), 0)
     } else {
         let path = Path::new(&args.file);
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -253,40 +253,52 @@ pub fn process<T: Send>(
     let limits = Limits::default();
     let mut stats = Stats::default();
     let stderr = io::stderr();
-    loop {
-        let batch = source.next_batch(4096, 8 << 20)?;
-        if batch.is_empty() {
-            break;
-        }
-        let results: Vec<(u64, Result<T, InputError>)> = batch
-            .into_par_iter()
-            .map(|record| {
-                let line = record.line;
-                // The pipeline is written not to panic; if it ever does on
-                // some input, that record is reported and the rest go on.
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record.into_listing(&limits).map(&work)))
-                        .unwrap_or_else(|_| {
-                            Err(InputError::Record(
-                                "internal error while screening this record (please report it)".into(),
-                            ))
-                        });
-                (line, outcome)
-            })
-            .collect();
-        for (line, result) in results {
-            stats.records += 1;
-            match result {
-                Ok(value) => sink(value)?,
-                Err(e) => {
-                    stats.invalid += 1;
-                    use std::io::Write;
-                    let _ = writeln!(stderr.lock(), "line {line}: {e}");
+    // A reader thread keeps the next batch ready while the current one is
+    // screened on all cores; the bounded channel keeps memory flat.
+    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<Vec<Record>>>(1);
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || loop {
+            let batch = source.next_batch(4096, 8 << 20);
+            let last = batch.as_ref().map_or(true, Vec::is_empty);
+            if batches.send(batch).is_err() || last {
+                break;
+            }
+        });
+        for batch in incoming {
+            let batch = batch?;
+            if batch.is_empty() {
+                break;
+            }
+            let results: Vec<(u64, Result<T, InputError>)> = batch
+                .into_par_iter()
+                .map(|record| {
+                    let line = record.line;
+                    // The pipeline is written not to panic; if it ever does
+                    // on some input, that record is reported and the rest go on.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        record.into_listing(&limits).map(&work)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(InputError::Record("internal error while screening this record (please report it)".into()))
+                    });
+                    (line, outcome)
+                })
+                .collect();
+            for (line, result) in results {
+                stats.records += 1;
+                match result {
+                    Ok(value) => sink(value)?,
+                    Err(e) => {
+                        stats.invalid += 1;
+                        use std::io::Write;
+                        let _ = writeln!(stderr.lock(), "line {line}: {e}");
+                    }
                 }
             }
+            progress.set_message(format!("{} listings", stats.records));
         }
-        progress.set_message(format!("{} listings", stats.records));
-    }
+        Ok(())
+    })?;
     progress.finish_and_clear();
     Ok(stats)
 }
