@@ -204,3 +204,15 @@ fn every_command_has_help() {
         rempart().args(&args).assert().success().stdout(predicate::str::contains("Usage"));
     }
 }
+
+#[test]
+fn labelled_examples_are_decided_as_expected() {
+    // examples/labelled.jsonl: the shipped examples; examples/probe_multilingual.jsonl:
+    // evasions and look-alikes in de/es/it/nl/pl/fr/en, each verdict reviewed by hand.
+    for file in ["examples/labelled.jsonl", "examples/probe_multilingual.jsonl"] {
+        let out = rempart().args(["eval", file]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+        assert_eq!(report["verdict_accuracy"], 1.0, "{file}: misses {}", report["misses"]);
+    }
+}
