@@ -48,6 +48,8 @@ enum Command {
     Policy(commands::policy::Command),
     /// Measure a pack on labelled listings: precision, recall, confusion matrix.
     Eval(commands::eval::Args),
+    /// PDQ perceptual hashes of image files, in the reference tool's format.
+    Hash(commands::hash::Args),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args),
         Command::Policy(cmd) => commands::policy::run(cmd),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Hash(args) => commands::hash::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

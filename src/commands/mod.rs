@@ -2,6 +2,7 @@
 
 pub mod eval;
 pub mod explain;
+pub mod hash;
 pub mod policy;
 pub mod screen;
 
