@@ -37,7 +37,7 @@ pub struct Args {
 
 enum Hashed {
     Plain(rempart_hash::PdqHash),
-    Dihedral(Dihedral),
+    Dihedral(Box<Dihedral>),
 }
 
 impl Hashed {
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<u8> {
         .map(|path| {
             let result = std::fs::read(path).map_err(|e| ("unreadable", e.to_string())).and_then(|bytes| {
                 let outcome = if args.dihedral {
-                    rempart_hash::dihedral_image(&bytes, &options).map(|(d, dec)| (Hashed::Dihedral(d), dec))
+                    rempart_hash::dihedral_image(&bytes, &options).map(|(d, dec)| (Hashed::Dihedral(Box::new(d)), dec))
                 } else {
                     rempart_hash::hash_image(&bytes, &options).map(|(h, dec)| (Hashed::Plain(h), dec))
                 };

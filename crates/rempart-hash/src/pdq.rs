@@ -16,6 +16,9 @@
 //! order, and never fuses multiply-adds. The conformance test
 //! (`tests/conformance.rs`) holds it to the reference's outputs.
 
+// Index loops mirror the matrix formulas and the reference's summation order.
+#![allow(clippy::needless_range_loop)]
+
 use crate::Hash256;
 
 /// Images smaller than this on either side hash to all zeroes with quality
@@ -128,7 +131,7 @@ fn downsample(luma: &Luma) -> Box<Grid64> {
 }
 
 fn jarosz_window(old: usize, new: usize) -> usize {
-    (old + 2 * new - 1) / (2 * new)
+    old.div_ceil(2 * new)
 }
 
 /// A box filter of width `window` centred on each sample, with the window
