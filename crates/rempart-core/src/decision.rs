@@ -66,8 +66,13 @@ pub struct Evidence {
     pub end: usize,
     /// The original text at those offsets.
     pub text: String,
-    /// The term set or quantity that produced it.
+    /// The term set, quantity or external signal that produced it.
     pub signal: String,
+    /// For external signals: what the text alone cannot say (the bank
+    /// entry and Hamming distance an image matched, the removed listing a
+    /// near-duplicate copies and who removed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// One rule that matched.
@@ -93,6 +98,21 @@ pub struct Decision {
     pub verdict: Action,
     pub matches: Vec<RuleMatch>,
     pub policy_version: String,
+    /// Signals that could not be computed (an image that would not
+    /// download or decode): the listing was decided on the others, and
+    /// the reason is kept with the decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signal_errors: Vec<SignalError>,
+}
+
+/// Why one external signal input was not used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignalError {
+    /// What failed, as a path into the listing: `images[2].url`.
+    pub source: String,
+    /// A stable snake_case reason code (`address_not_allowed`, `corrupt`…).
+    pub code: String,
+    pub message: String,
 }
 
 impl Decision {

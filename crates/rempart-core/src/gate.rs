@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::decision::{Decision, Evidence, RuleMatch};
+use crate::decision::{Decision, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
@@ -18,12 +18,29 @@ use crate::policy::{territory, Pack, PackError, Predicate};
 #[derive(Clone, Debug, Default)]
 pub struct ExternalSignals {
     fired: Vec<(String, Vec<Evidence>)>,
+    errors: Vec<SignalError>,
 }
 
 impl ExternalSignals {
-    /// Records that signal `name` fired, with its evidence.
+    /// Records that signal `name` fired, with its evidence. Firing the same
+    /// name again adds evidence to it.
     pub fn fire(&mut self, name: impl Into<String>, evidence: Vec<Evidence>) {
-        self.fired.push((name.into(), evidence));
+        let name = name.into();
+        match self.fired.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => existing.extend(evidence),
+            None => self.fired.push((name, evidence)),
+        }
+    }
+
+    /// Records that an input to the signals could not be used; the
+    /// decision carries it in `signal_errors`.
+    pub fn error(&mut self, error: SignalError) {
+        self.errors.push(error);
+    }
+
+    /// Names of the signals that fired.
+    pub fn fired(&self) -> impl Iterator<Item = &str> {
+        self.fired.iter().map(|(n, _)| n.as_str())
     }
 
     fn get(&self, name: &str) -> Option<&[Evidence]> {
@@ -142,6 +159,7 @@ impl Gate {
             verdict: Decision::verdict_of(&matches),
             matches,
             policy_version: self.pack.version.clone(),
+            signal_errors: external.errors.clone(),
         }
     }
 
@@ -328,6 +346,7 @@ impl Signals<'_> {
                     end: e,
                     text: field.text.get(s..e).unwrap_or_default().to_string(),
                     signal: pack.sets[set].name.clone(),
+                    detail: None,
                 })
             }
             Ref::Quantity(i) => {
@@ -339,6 +358,7 @@ impl Signals<'_> {
                     end: q.end,
                     text: field.text.get(q.start..q.end).unwrap_or_default().to_string(),
                     signal: format!("{}={}{}", q.kind.name(), round(q.value), q.kind.canonical_unit()),
+                    detail: None,
                 })
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),

@@ -27,7 +27,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod policy;
 
-pub use decision::{Action, Condition, Decision, Evidence, RuleMatch};
+pub use decision::{Action, Condition, Decision, Evidence, RuleMatch, SignalError};
 pub use gate::{ExternalSignals, Gate};
 pub use listing::{InputError, Limits, Listing};
 pub use policy::{Pack, PackError};

@@ -32,7 +32,11 @@ pub fn run_tests(gate: &Gate) -> Vec<TestOutcome> {
 }
 
 fn run_one(gate: &Gate, case: &TestCase) -> TestOutcome {
-    let decision = gate.screen(&case.listing);
+    let mut external = crate::ExternalSignals::default();
+    for name in &case.signals {
+        external.fire(name.clone(), Vec::new());
+    }
+    let decision = gate.screen_with(&case.listing, &external);
     let own: Vec<_> = decision.matches.iter().filter(|m| m.policy == case.policy).collect();
     let got = own.iter().map(|m| m.action).max().unwrap_or(Action::Allow);
     let rules: Vec<String> = own.iter().map(|m| m.rule.clone()).collect();

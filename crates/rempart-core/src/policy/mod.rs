@@ -132,6 +132,8 @@ pub struct TestCase {
     pub expect: Action,
     pub expect_rule: Option<String>,
     pub note: Option<String>,
+    /// External signals that fire for this case.
+    pub signals: Vec<String>,
 }
 
 /// A compiled, immutable policy pack.
@@ -494,6 +496,12 @@ impl Compiler {
                                 );
                             }
                         }
+                        for name in t.signals.iter().filter(|n| !external_signals.contains(n)) {
+                            self.error(
+                                &path,
+                                format!("test {}: signal `{name}` is not declared in pack.toml's external_signals", i + 1),
+                            );
+                        }
                         tests.push(t);
                     }
                     Err(message) => self.error(&path, message),
@@ -633,6 +641,7 @@ fn test_case(path: &str, policy: &str, number: usize, def: TestCaseDef) -> Resul
         expect: def.expect,
         expect_rule: def.expect_rule,
         note: def.note,
+        signals: def.signals,
     })
 }
 

@@ -94,6 +94,10 @@ pub(crate) struct TestCaseDef {
     pub ship_to: Vec<String>,
     #[serde(default)]
     pub language: Option<String>,
+    /// External signals (declared in pack.toml) that fire for this case,
+    /// e.g. an image found in a hash bank.
+    #[serde(default)]
+    pub signals: Vec<String>,
     pub expect: Action,
     #[serde(default)]
     pub expect_rule: Option<String>,
