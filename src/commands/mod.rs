@@ -24,6 +24,46 @@ pub struct ScreenArgs {
     /// Only output decisions other than `allow`.
     #[arg(long)]
     pub only_flagged: bool,
+    #[command(flatten)]
+    pub signals: SignalsArgs,
+}
+
+/// External signals: hash banks, image fetching, removed listings.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SignalsArgs {
+    /// Signals configuration (TOML): PDQ hash banks and the signal each fires, the
+    /// removed-listings index, image-fetch limits. See README "Images and relisting".
+    #[arg(long, value_name = "FILE")]
+    pub signals: Option<std::path::PathBuf>,
+    /// Download listing images given by `url` to hash them (opt-in; needs a [fetch] table in
+    /// the signals config; private, loopback and metadata addresses are refused unless allow-listed).
+    #[arg(long, requires = "signals")]
+    pub fetch_images: bool,
+    /// Add every blocked listing (text fingerprint and image hashes) to the removed-listings
+    /// index named in the signals config, so that its relisting is caught next time.
+    #[arg(long, requires = "signals")]
+    pub record_removed: bool,
+}
+
+/// Loads the signals named by `--signals`, reporting what was loaded on stderr.
+pub fn load_signals(args: &SignalsArgs, gate: &Gate) -> Result<Option<rempart_signals::Signals>> {
+    let Some(path) = &args.signals else { return Ok(None) };
+    let config = rempart_signals::SignalsConfig::load(path)?;
+    if args.record_removed && config.removed.is_none() {
+        anyhow::bail!("--record-removed: {} has no [removed] table naming the index file", path.display());
+    }
+    let (signals, notes) = rempart_signals::Signals::load(&config, gate.pack(), args.fetch_images)?;
+    for line in notes.lines {
+        eprintln!("rempart: {line}");
+    }
+    Ok(Some(signals))
+}
+
+/// The removed-listings file named in the signals config, if any.
+fn removed_file(args: &SignalsArgs) -> Result<Option<std::path::PathBuf>> {
+    let Some(path) = &args.signals else { return Ok(None) };
+    let config = rempart_signals::SignalsConfig::load(path)?;
+    Ok(config.removed.as_ref().map(|r| config.resolve(&r.file)))
 }
 
 /// Compiles the pack named by `--policy`, or the embedded one.
@@ -43,23 +83,47 @@ pub fn screen_and_write(
     render: impl Fn(&Listing, &Decision) -> String + Sync,
 ) -> Result<u8> {
     let gate = load_gate(&args.pack)?;
+    let signals = load_signals(&args.signals, &gate)?;
+    let removed_file = if args.signals.record_removed { removed_file(&args.signals)? } else { None };
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let only_flagged = args.only_flagged;
+    let mut removals = Vec::new();
     let stats = crate::input::process(
         &args.input,
         label,
         |listing| {
-            let decision = gate.screen(&listing);
+            let computed = signals.as_ref().map(|s| s.compute(&listing));
+            let decision = match &computed {
+                Some(computed) => gate.screen_with(&listing, &computed.external),
+                None => gate.screen(&listing),
+            };
+            let removal = match (computed, &removed_file, decision.verdict) {
+                (Some(computed), Some(_), Action::Block) => {
+                    let decided_by = decision
+                        .matches
+                        .first()
+                        .map(|m| format!("rempart {}/{} ({})", m.policy, m.rule, decision.policy_version))
+                        .unwrap_or_default();
+                    Some(rempart_signals::Removal::of(&listing, &decided_by, computed.image_hashes))
+                }
+                _ => None,
+            };
             let keep = !(only_flagged && decision.verdict == Action::Allow);
-            keep.then(|| render(&listing, &decision))
+            (keep.then(|| render(&listing, &decision)), removal)
         },
-        |text| {
+        |(text, removal)| {
             if let Some(text) = text {
                 out.write_all(text.as_bytes())?;
             }
+            removals.extend(removal);
             Ok(())
         },
     )?;
     out.flush().context("writing output")?;
+    if let Some(path) = removed_file {
+        rempart_signals::removed::append(&path, &removals)
+            .with_context(|| format!("recording removed listings in {}", path.display()))?;
+        eprintln!("rempart: {} blocked listing(s) added to {}", removals.len(), path.display());
+    }
     Ok(crate::input::exit_code(&stats))
 }

@@ -5,6 +5,7 @@
 //! This crate knows nothing about policies: a bank match is turned into a
 //! named signal by the caller.
 
+pub mod bank;
 pub mod decode;
 pub mod hash256;
 pub mod index;

@@ -1,0 +1,103 @@
+//! The signals configuration file (TOML): which hash banks to load and the
+//! signal each fires, whether and how images may be fetched, and where
+//! the removed-listings index lives. Paths are relative to the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalsConfig {
+    #[serde(default, rename = "bank")]
+    pub banks: Vec<BankConfig>,
+    #[serde(default)]
+    pub fetch: Option<FetchConfig>,
+    #[serde(default)]
+    pub removed: Option<RemovedConfig>,
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankConfig {
+    pub name: String,
+    pub file: PathBuf,
+    /// The external signal (declared in the pack) a match fires.
+    pub signal: String,
+    #[serde(default = "default_distance")]
+    pub max_distance: u32,
+    #[serde(default = "default_quality")]
+    pub min_quality: u8,
+}
+
+/// Fetching is opt-in twice: this table must exist and the command must be
+/// asked to fetch (`--fetch-images`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchConfig {
+    /// CIDRs that may be fetched even though they are private or loopback
+    /// (an internal image CDN).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+    #[serde(default)]
+    pub max_redirects: Option<u32>,
+    #[serde(default)]
+    pub max_pixels: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovedConfig {
+    /// JSONL file of removed listings (created when missing).
+    pub file: PathBuf,
+    #[serde(default = "default_text_signal")]
+    pub text_signal: String,
+    #[serde(default = "default_image_signal")]
+    pub image_signal: String,
+    #[serde(default = "default_similarity")]
+    pub min_similarity: f64,
+    #[serde(default = "default_distance")]
+    pub image_max_distance: u32,
+}
+
+fn default_distance() -> u32 {
+    rempart_hash::bank::DEFAULT_MAX_DISTANCE
+}
+fn default_quality() -> u8 {
+    rempart_hash::bank::DEFAULT_MIN_QUALITY
+}
+fn default_similarity() -> f64 {
+    rempart_relist::DEFAULT_MIN_SIMILARITY
+}
+fn default_text_signal() -> String {
+    "near_duplicate_of_removed_text".into()
+}
+fn default_image_signal() -> String {
+    "near_duplicate_of_removed_image".into()
+}
+
+impl SignalsConfig {
+    pub fn load(path: &Path) -> Result<SignalsConfig, crate::SignalsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::SignalsError::Config(format!("{}: {e}", path.display())))?;
+        let mut config: SignalsConfig =
+            toml::from_str(&text).map_err(|e| crate::SignalsError::Config(format!("{}: {e}", path.display())))?;
+        config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    /// A path from the file, resolved against the file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        }
+    }
+}

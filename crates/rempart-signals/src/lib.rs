@@ -1,0 +1,319 @@
+//! External signals for the gate: what a listing's images and its
+//! resemblance to removed listings say, turned into the named signals a
+//! policy pack declares (`external_signals` in `pack.toml`).
+//!
+//! This is the I/O edge of screening: it may read image URLs (opt-in, via
+//! [`rempart_fetch`]) and it loads banks and the removed-listings index
+//! from files, once. Computing signals for a listing reads that state
+//! only, so a [`Signals`] is `Send + Sync` and shared across workers like
+//! the gate. The gate stays pure: it receives [`ExternalSignals`].
+//!
+//! A listing image that cannot be used (refused URL, corrupt file, bad hex)
+//! is reported in the decision's `signal_errors`, and the listing is
+//! decided on its other signals.
+
+pub mod config;
+pub mod removed;
+
+use std::time::Duration;
+
+use rempart_core::{Evidence, ExternalSignals, Listing, Pack, SignalError};
+use rempart_fetch::{FetchPolicy, Fetcher};
+use rempart_hash::bank::{Bank, MatchRule};
+use rempart_hash::decode::DecodeOptions;
+use rempart_hash::{pdq::Dihedral, Hash256};
+
+pub use config::SignalsConfig;
+pub use removed::{Removal, RemovedListings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignalsError {
+    #[error("signals config: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Bank(#[from] rempart_hash::bank::BankError),
+    #[error("removed-listings index {path}: {source}")]
+    Removed { path: String, source: std::io::Error },
+}
+
+/// A hash bank and the signal it fires.
+struct BoundBank {
+    bank: Bank,
+    signal: String,
+}
+
+struct RemovedSource {
+    listings: RemovedListings,
+    text_signal: String,
+    image_signal: String,
+    min_similarity: f64,
+    image_max_distance: u32,
+}
+
+/// Everything signals are computed from, loaded once.
+pub struct Signals {
+    banks: Vec<BoundBank>,
+    fetcher: Option<Fetcher>,
+    decode: DecodeOptions,
+    removed: Option<RemovedSource>,
+}
+
+/// The signals of one listing.
+pub struct Computed {
+    pub external: ExternalSignals,
+    /// PDQ hashes of the listing's usable images, in order (the unrotated
+    /// hash of fetched ones).
+    pub image_hashes: Vec<Hash256>,
+}
+
+/// What loading reported that is worth telling the operator.
+#[derive(Debug, Default)]
+pub struct LoadNotes {
+    pub lines: Vec<String>,
+}
+
+/// One image of a listing, hashed: where it came from and its hashes (one
+/// for a precomputed PDQ, eight dihedral ones for a fetched image).
+struct ImageHashes {
+    field: String,
+    text: String,
+    hashes: Vec<(Hash256, &'static str)>,
+    quality: u8,
+}
+
+impl Signals {
+    /// Loads banks and the removed index named by `config`, checking each
+    /// signal is one `pack` declares. `fetch_images` turns on URL fetching
+    /// (the config must also have a `[fetch]` table).
+    pub fn load(config: &SignalsConfig, pack: &Pack, fetch_images: bool) -> Result<(Signals, LoadNotes), SignalsError> {
+        let mut notes = LoadNotes::default();
+        let declared = |signal: &str| -> Result<(), SignalsError> {
+            if pack.external_signals.iter().any(|s| s == signal) {
+                Ok(())
+            } else {
+                Err(SignalsError::Config(format!(
+                    "signal `{signal}` is not declared in the pack's external_signals ({})",
+                    pack.external_signals.join(", ")
+                )))
+            }
+        };
+        let mut banks = Vec::new();
+        for spec in &config.banks {
+            declared(&spec.signal)?;
+            let rule = MatchRule { max_distance: spec.max_distance, min_quality: spec.min_quality };
+            let (bank, report) = Bank::load(&spec.name, &config.resolve(&spec.file), rule)?;
+            notes.lines.push(format!(
+                "bank `{}`: {} hashes loaded, {} below quality {}, {} lines skipped",
+                spec.name,
+                report.loaded,
+                report.low_quality,
+                spec.min_quality,
+                report.skipped.len()
+            ));
+            for s in report.skipped.iter().take(20) {
+                notes.lines.push(format!("bank `{}`: line {}: {}", spec.name, s.line, s.reason));
+            }
+            banks.push(BoundBank { bank, signal: spec.signal.clone() });
+        }
+        let mut decode = DecodeOptions::default();
+        let fetcher = match (&config.fetch, fetch_images) {
+            (Some(fetch), true) => {
+                let mut policy = FetchPolicy {
+                    allow: FetchPolicy::parse_allow_list(&fetch.allow)
+                        .map_err(|e| SignalsError::Config(format!("fetch.allow: {e}")))?,
+                    ..FetchPolicy::default()
+                };
+                if let Some(max) = fetch.max_bytes {
+                    policy.max_bytes = max;
+                }
+                if let Some(seconds) = fetch.timeout_seconds.filter(|s| s.is_finite() && *s > 0.0) {
+                    policy.total_timeout = Duration::from_secs_f64(seconds);
+                    policy.connect_timeout = policy.connect_timeout.min(policy.total_timeout);
+                }
+                if let Some(max) = fetch.max_redirects {
+                    policy.max_redirects = max;
+                }
+                if let Some(max) = fetch.max_pixels {
+                    decode.max_pixels = max;
+                }
+                Some(Fetcher::new(policy))
+            }
+            (None, true) => {
+                return Err(SignalsError::Config(
+                    "image fetching was asked for but the config has no [fetch] table".into(),
+                ))
+            }
+            (_, false) => None,
+        };
+        let removed = match &config.removed {
+            Some(spec) => {
+                declared(&spec.text_signal)?;
+                declared(&spec.image_signal)?;
+                let path = config.resolve(&spec.file);
+                let (listings, bad) = RemovedListings::load(&path)
+                    .map_err(|source| SignalsError::Removed { path: path.display().to_string(), source })?;
+                notes.lines.push(format!("removed listings: {} loaded from {}", listings.len(), path.display()));
+                for b in bad.iter().take(20) {
+                    notes.lines.push(format!("removed listings: line {}: {}", b.line, b.reason));
+                }
+                Some(RemovedSource {
+                    listings,
+                    text_signal: spec.text_signal.clone(),
+                    image_signal: spec.image_signal.clone(),
+                    min_similarity: spec.min_similarity,
+                    image_max_distance: spec.image_max_distance,
+                })
+            }
+            None => None,
+        };
+        Ok((Signals { banks, fetcher, decode, removed }, notes))
+    }
+
+    /// Computes the external signals of one listing, and the PDQ hash of
+    /// each usable image (to record if the listing is removed).
+    pub fn compute(&self, listing: &Listing) -> Computed {
+        let mut out = ExternalSignals::default();
+        let images = self.image_hashes(listing, &mut out);
+        for image in &images {
+            for bound in &self.banks {
+                let best = image
+                    .hashes
+                    .iter()
+                    .filter_map(|(h, orientation)| bound.bank.lookup(h, image.quality).map(|m| (m, *orientation)))
+                    .min_by_key(|(m, _)| m.distance);
+                if let Some((m, orientation)) = best {
+                    let turned = if orientation == "orig" {
+                        String::new()
+                    } else {
+                        format!(" (matched by the image turned {orientation})")
+                    };
+                    let meta = if m.metadata.is_empty() { String::new() } else { format!(" [{}]", m.metadata) };
+                    let detail = format!(
+                        "in hash bank `{}`: {} bits from {}{meta}{turned}",
+                        bound.bank.name, m.distance, m.entry
+                    );
+                    out.fire(bound.signal.clone(), vec![image.evidence(&bound.signal, detail)]);
+                }
+            }
+        }
+        if let Some(removed) = &self.removed {
+            self.near_removed(listing, removed, &images, &mut out);
+        }
+        let image_hashes = images.iter().filter_map(|image| image.hashes.first().map(|(h, _)| *h)).collect();
+        Computed { external: out, image_hashes }
+    }
+
+    fn near_removed(
+        &self,
+        listing: &Listing,
+        removed: &RemovedSource,
+        images: &[ImageHashes],
+        out: &mut ExternalSignals,
+    ) {
+        let seller = listing.seller.as_ref().and_then(|s| s.id.as_deref());
+        let whose = |other: Option<&str>| match (seller, other) {
+            (Some(a), Some(b)) if a == b => "same seller".to_string(),
+            (_, Some(b)) => format!("seller {b}"),
+            _ => "seller unknown".to_string(),
+        };
+        if let Some(near) = removed.listings.near_text(listing, removed.min_similarity).first() {
+            let detail = format!(
+                "near-duplicate of removed listing {} (text similarity {:.2}), decided by {}; {}",
+                near.listing_id,
+                near.similarity,
+                near.decided_by,
+                whose(near.seller_id.as_deref())
+            );
+            let evidence = Evidence {
+                field: "title".into(),
+                start: 0,
+                end: listing.title.len(),
+                text: listing.title.clone(),
+                signal: removed.text_signal.clone(),
+                detail: Some(detail),
+            };
+            out.fire(removed.text_signal.clone(), vec![evidence]);
+        }
+        for image in images {
+            let best = image
+                .hashes
+                .iter()
+                .filter_map(|(h, _)| removed.listings.near_image(&listing.id, h, removed.image_max_distance))
+                .min_by_key(|n| n.distance);
+            if let Some(near) = best {
+                let detail = format!(
+                    "image {} bits from an image of removed listing {}, decided by {}; {}",
+                    near.distance,
+                    near.listing_id,
+                    near.decided_by,
+                    whose(near.seller_id.as_deref())
+                );
+                out.fire(removed.image_signal.clone(), vec![image.evidence(&removed.image_signal, detail)]);
+            }
+        }
+    }
+
+    /// The PDQ hashes of each usable image of `listing`; unusable ones are
+    /// reported in `out`'s errors.
+    fn image_hashes(&self, listing: &Listing, out: &mut ExternalSignals) -> Vec<ImageHashes> {
+        let mut images = Vec::new();
+        for (i, image) in listing.images.iter().enumerate() {
+            if let Some(hex) = &image.pdq {
+                let field = format!("images[{i}].pdq");
+                match hex.parse::<Hash256>() {
+                    Ok(hash) => {
+                        // A precomputed hash may state its quality; without
+                        // one it is trusted as computed by a hasher that
+                        // filters low quality itself.
+                        let quality = image
+                            .extra
+                            .get("pdq_quality")
+                            .or_else(|| image.extra.get("quality"))
+                            .and_then(|q| q.as_u64())
+                            .map_or(100, |q| q.min(100) as u8);
+                        images.push(ImageHashes { field, text: hex.clone(), hashes: vec![(hash, "orig")], quality });
+                    }
+                    Err(e) => {
+                        out.error(SignalError { source: field, code: "invalid_hash".into(), message: e.to_string() })
+                    }
+                }
+                continue;
+            }
+            let (Some(url), Some(fetcher)) = (&image.url, &self.fetcher) else { continue };
+            let field = format!("images[{i}].url");
+            let hashed = fetcher.fetch(url).map_err(|e| (e.code().to_string(), e.to_string())).and_then(|fetched| {
+                rempart_hash::dihedral_image(&fetched.bytes, &self.decode)
+                    .map_err(|e| (e.code().to_string(), e.to_string()))
+            });
+            match hashed {
+                Ok((dihedral, _)) => images.push(ImageHashes {
+                    field,
+                    text: url.clone(),
+                    hashes: dihedral.hashes.iter().copied().zip(Dihedral::NAMES).collect(),
+                    quality: dihedral.quality,
+                }),
+                Err((code, message)) => out.error(SignalError { source: field, code, message }),
+            }
+        }
+        images
+    }
+
+    /// Whether any bank or removed index is loaded (nothing to compute
+    /// otherwise).
+    pub fn is_active(&self) -> bool {
+        !self.banks.is_empty() || self.removed.is_some()
+    }
+}
+
+impl ImageHashes {
+    fn evidence(&self, signal: &str, detail: String) -> Evidence {
+        Evidence {
+            field: self.field.clone(),
+            start: 0,
+            end: self.text.len(),
+            text: self.text.clone(),
+            signal: signal.to_string(),
+            detail: Some(detail),
+        }
+    }
+}
