@@ -58,7 +58,13 @@ pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
         for e in &m.evidence {
             let context = field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
             s.push_str(&format!("      {} [{}]: {}\n", e.field, e.signal, context.unwrap_or_else(|| e.text.clone())));
+            if let Some(detail) = &e.detail {
+                s.push_str(&format!("        {detail}\n"));
+            }
         }
+    }
+    for error in &decision.signal_errors {
+        s.push_str(&format!("  ⚠ {} not used: {} ({})\n", error.source, error.message, error.code));
     }
     s.push_str(&format!("  policy version {}\n\n", decision.policy_version));
     s

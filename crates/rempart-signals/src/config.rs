@@ -64,6 +64,11 @@ pub struct RemovedConfig {
     pub min_similarity: f64,
     #[serde(default = "default_distance")]
     pub image_max_distance: u32,
+    /// Titles shorter than this many words ("Doll 100cm", "Phone case")
+    /// match by text only when the seller is the same: a generic title is
+    /// shared by too many honest listings to stand as evidence alone.
+    #[serde(default = "default_min_words")]
+    pub min_words: usize,
 }
 
 fn default_distance() -> u32 {
@@ -74,6 +79,9 @@ fn default_quality() -> u8 {
 }
 fn default_similarity() -> f64 {
     rempart_relist::DEFAULT_MIN_SIMILARITY
+}
+fn default_min_words() -> usize {
+    4
 }
 fn default_text_signal() -> String {
     "near_duplicate_of_removed_text".into()

@@ -48,6 +48,7 @@ struct RemovedSource {
     image_signal: String,
     min_similarity: f64,
     image_max_distance: u32,
+    min_words: usize,
 }
 
 /// Everything signals are computed from, loaded once.
@@ -162,6 +163,7 @@ impl Signals {
                     image_signal: spec.image_signal.clone(),
                     min_similarity: spec.min_similarity,
                     image_max_distance: spec.image_max_distance,
+                    min_words: spec.min_words,
                 })
             }
             None => None,
@@ -216,7 +218,12 @@ impl Signals {
             (_, Some(b)) => format!("seller {b}"),
             _ => "seller unknown".to_string(),
         };
-        if let Some(near) = removed.listings.near_text(listing, removed.min_similarity).first() {
+        let short_title = listing.title.split_whitespace().count() < removed.min_words;
+        let near_text = removed.listings.near_text(listing, removed.min_similarity);
+        let usable = near_text.iter().find(|near| {
+            !short_title || matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b)
+        });
+        if let Some(near) = usable {
             let detail = format!(
                 "near-duplicate of removed listing {} (text similarity {:.2}), decided by {}; {}",
                 near.listing_id,
