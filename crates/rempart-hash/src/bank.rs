@@ -235,7 +235,10 @@ mod tests {
         let text = format!("# bank\n{BRIDGE},case-17 seized 2026\n\nnot-a-hash\n{},\n", flip(BRIDGE, 40));
         let (bank, report) = Bank::parse("b", &text, MatchRule::default()).unwrap();
         assert_eq!(report.loaded, 2);
-        assert_eq!(report.skipped, vec![SkippedLine { line: 4, reason: "hash: expected 64 hex digits, found 10 characters".into() }]);
+        assert_eq!(
+            report.skipped,
+            vec![SkippedLine { line: 4, reason: "hash: expected 64 hex digits, found 10 characters".into() }]
+        );
         let hit = bank.lookup(&flip(BRIDGE, 12), 100).unwrap();
         assert_eq!((hit.distance, hit.metadata.as_str()), (12, "case-17 seized 2026"));
         assert_eq!(bank.lookup(&flip(BRIDGE, 12), 49), None, "low-quality queries never match");
@@ -250,7 +253,8 @@ mod tests {
 
     #[test]
     fn csv_with_header_keeps_other_columns_as_metadata() {
-        let text = format!("id,PDQ,quality,source\n7,{BRIDGE},90,ngo-x\n8,zz,90,ngo-x\n9,{},20,ngo-y\n", flip(BRIDGE, 80));
+        let text =
+            format!("id,PDQ,quality,source\n7,{BRIDGE},90,ngo-x\n8,zz,90,ngo-x\n9,{},20,ngo-y\n", flip(BRIDGE, 80));
         let (bank, report) = Bank::parse("b", &text, MatchRule::default()).unwrap();
         assert_eq!((report.loaded, report.low_quality, report.skipped.len()), (1, 1, 1));
         assert_eq!(report.skipped[0].line, 3);

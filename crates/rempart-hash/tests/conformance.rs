@@ -64,7 +64,8 @@ fn dihedral_hashes_agree_with_the_reference() {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields.len(), 10, "{line}");
         let file = fields[9];
-        let (ours, _) = dihedral_image(&image(file), &DecodeOptions::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let (ours, _) =
+            dihedral_image(&image(file), &DecodeOptions::default()).unwrap_or_else(|e| panic!("{file}: {e}"));
         for (k, expected) in fields[..8].iter().enumerate() {
             let expected: Hash256 = expected.parse().expect("hash");
             let distance = ours.hashes[k].distance(&expected);
@@ -114,7 +115,8 @@ fn images_the_reference_rejects_are_flagged_and_refused_in_strict_mode() {
 /// python-threatexchange publishes the hash of its grey+alpha test image.
 #[test]
 fn alpha_images_hash_like_pillow_based_hashers() {
-    let (ours, _) = hash_image(&image("python-threatexchange-resources/LA.png"), &DecodeOptions::default()).expect("LA");
+    let (ours, _) =
+        hash_image(&image("python-threatexchange-resources/LA.png"), &DecodeOptions::default()).expect("LA");
     let published: Hash256 = "accb6d39648035f8125c8ce6ba65007de7b54c67a2d93ef7b8f33b0611306715".parse().expect("hex");
     let distance = ours.hash.distance(&published);
     println!("LA.png: {distance} bits from python-threatexchange's published hash");
@@ -128,7 +130,9 @@ fn broken_and_hostile_inputs_give_clear_errors() {
     match hash_image(truncated, &DecodeOptions::default()) {
         Err(e) => assert_eq!(e.code(), "corrupt", "{e}"),
         // Decoders may fill a truncated scan with grey, as libjpeg does.
-        Ok((hash, _)) => assert!(hash.hash.distance(&hash_image(&jpeg, &DecodeOptions::default()).expect("ok").0.hash) > 0),
+        Ok((hash, _)) => {
+            assert!(hash.hash.distance(&hash_image(&jpeg, &DecodeOptions::default()).expect("ok").0.hash) > 0)
+        }
     }
     assert_eq!(hash_image(b"", &DecodeOptions::default()).expect_err("empty").code(), "empty");
     assert_eq!(hash_image(b"<html>hi</html>", &DecodeOptions::default()).expect_err("html").code(), "unknown_format");

@@ -220,9 +220,9 @@ impl Signals {
         };
         let short_title = listing.title.split_whitespace().count() < removed.min_words;
         let near_text = removed.listings.near_text(listing, removed.min_similarity);
-        let usable = near_text.iter().find(|near| {
-            !short_title || matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b)
-        });
+        let usable = near_text
+            .iter()
+            .find(|near| !short_title || matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b));
         if let Some(near) = usable {
             let detail = format!(
                 "near-duplicate of removed listing {} (text similarity {:.2}), decided by {}; {}",

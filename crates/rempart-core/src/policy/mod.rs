@@ -499,7 +499,10 @@ impl Compiler {
                         for name in t.signals.iter().filter(|n| !external_signals.contains(n)) {
                             self.error(
                                 &path,
-                                format!("test {}: signal `{name}` is not declared in pack.toml's external_signals", i + 1),
+                                format!(
+                                    "test {}: signal `{name}` is not declared in pack.toml's external_signals",
+                                    i + 1
+                                ),
                             );
                         }
                         tests.push(t);
