@@ -97,12 +97,11 @@ use url::{Host, Url};
 mod addr;
 mod error;
 mod net;
-mod sniff;
 
 pub use addr::{blocked_reason, canonical, is_metadata_host, METADATA_HOSTS};
 pub use error::FetchError;
 pub use ipnet::IpNet;
-pub use sniff::ImageFormat;
+pub use rempart_hash::format::ImageFormat;
 
 use addr::AddressRules;
 use net::{TlsStage, VettedResolver, VettedTcpConnector};

@@ -14,47 +14,13 @@
 use std::time::Instant;
 
 use rempart_hash::index::{brute_force, HashIndex, Strategy};
+use rempart_hash::synthetic::HashGenerator;
 use rempart_hash::Hash256;
 
 const RADIUS: u32 = 31;
 const QUERY_COUNT: usize = 10_000;
 const SCAN_QUERY_COUNT: usize = 200;
 const SWEEP_QUERY_COUNT: usize = 30;
-
-/// SplitMix64: seeded, so every run measures the same bank.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound as u64) as usize
-    }
-
-    fn hash(&mut self) -> Hash256 {
-        Hash256([self.next_u64(), self.next_u64(), self.next_u64(), self.next_u64()])
-    }
-
-    /// `hash` with `count` distinct bits flipped.
-    fn flip_bits(&mut self, hash: &Hash256, count: u32) -> Hash256 {
-        let mut flipped = *hash;
-        while flipped.distance(hash) < count {
-            let bit = self.below(256);
-            let mask = 1 << (bit % 64);
-            // Only bits still equal to the original, so flips never cancel.
-            if (flipped.0[bit / 64] ^ hash.0[bit / 64]) & mask == 0 {
-                flipped.0[bit / 64] ^= mask;
-            }
-        }
-        flipped
-    }
-}
 
 fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -73,7 +39,7 @@ fn main() {
     let entry_count: usize = args.next().map_or(1_000_000, |arg| arg.parse().expect("N must be a number"));
     let substring_count: Option<usize> = args.next().map(|arg| arg.parse().expect("SUBSTRINGS must be a number"));
 
-    let mut rng = SplitMix64(0x0ba2_b0c4);
+    let mut rng = HashGenerator::new(0x0ba2_b0c4);
     let planted_count = entry_count / 1000;
     let mut hashes = Vec::with_capacity(entry_count);
     hashes.extend((0..entry_count - planted_count).map(|_| rng.hash()));

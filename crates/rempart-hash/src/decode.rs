@@ -16,7 +16,9 @@
 //!   say so in [`Decoded::deviation`]; [`DecodeOptions::reference_strict`]
 //!   refuses them like the reference.
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageReader, Limits};
+
+use crate::format::ImageFormat;
 
 use crate::pdq::Luma;
 
@@ -79,48 +81,17 @@ pub struct Decoded {
     pub deviation: Option<&'static str>,
 }
 
-/// Sniffs the format from magic bytes.
-pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
-    let starts = |magic: &[u8]| bytes.starts_with(magic);
-    if starts(&[0xFF, 0xD8, 0xFF]) {
-        Some(ImageFormat::Jpeg)
-    } else if starts(b"\x89PNG\r\n\x1a\n") {
-        Some(ImageFormat::Png)
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        Some(ImageFormat::Gif)
-    } else if bytes.len() >= 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some(ImageFormat::WebP)
-    } else if starts(b"BM") {
-        Some(ImageFormat::Bmp)
-    } else if starts(b"II*\0") || starts(b"MM\0*") {
-        Some(ImageFormat::Tiff)
-    } else {
-        None
-    }
-}
-
-fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Jpeg => "jpeg",
-        ImageFormat::Png => "png",
-        ImageFormat::Gif => "gif",
-        ImageFormat::WebP => "webp",
-        ImageFormat::Bmp => "bmp",
-        ImageFormat::Tiff => "tiff",
-        _ => "image",
-    }
-}
-
 /// Decodes `bytes` into the luminance buffer the reference would hash.
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
-    let format = sniff(bytes).ok_or_else(|| {
+    let sniffed = ImageFormat::sniff(bytes).ok_or_else(|| {
         let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
         ImageError::UnknownFormat(head)
     })?;
-    let name = format_name(format);
+    let name = sniffed.as_str();
+    let format = sniffed.decoder();
     let corrupt = |e: image::ImageError| ImageError::Corrupt { format: name, message: e.to_string() };
     let reader = || {
         let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
@@ -132,7 +103,7 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, ImageErr
     let (width, height) = match png_declared_size(bytes) {
         // The PNG decoder wants more than the header to report a size;
         // the header alone is enough to refuse a bomb.
-        Some(size) if format == ImageFormat::Png => size,
+        Some(size) if sniffed == ImageFormat::Png => size,
         _ => reader().into_dimensions().map_err(corrupt)?,
     };
     let pixels = u64::from(width) * u64::from(height);
@@ -144,7 +115,7 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, ImageErr
     let image = std::panic::catch_unwind(|| reader().decode())
         .map_err(|_| ImageError::Corrupt { format: name, message: "the decoder crashed on this file".into() })?
         .map_err(corrupt)?;
-    let deviation = reference_deviation(bytes, format, &image);
+    let deviation = reference_deviation(bytes, sniffed, &image);
     if let (Some(reason), true) = (deviation, options.reference_strict) {
         return Err(ImageError::ReferenceRejects(reason));
     }

@@ -7,9 +7,11 @@
 
 pub mod bank;
 pub mod decode;
+pub mod format;
 pub mod hash256;
 pub mod index;
 pub mod pdq;
+pub mod synthetic;
 
 pub use decode::{DecodeOptions, Decoded, ImageError};
 pub use hash256::{Hash256, ParseHashError};

@@ -2,45 +2,10 @@
 //! distances, same order.
 
 use rempart_hash::index::{brute_force, HashIndex, Strategy};
+use rempart_hash::synthetic::HashGenerator;
 use rempart_hash::Hash256;
 
 const HASH_LISTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/pdq/hash_lists");
-
-/// SplitMix64: a seeded generator small enough to inline, so the test data
-/// never changes under a dependency upgrade.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound as u64) as usize
-    }
-
-    fn hash(&mut self) -> Hash256 {
-        Hash256([self.next_u64(), self.next_u64(), self.next_u64(), self.next_u64()])
-    }
-
-    /// `hash` with `count` distinct bits flipped.
-    fn flip_bits(&mut self, hash: &Hash256, count: u32) -> Hash256 {
-        let mut flipped = *hash;
-        while flipped.distance(hash) < count {
-            let bit = self.below(256);
-            let mask = 1 << (bit % 64);
-            // Only bits still equal to the original, so flips never cancel.
-            if (flipped.0[bit / 64] ^ hash.0[bit / 64]) & mask == 0 {
-                flipped.0[bit / 64] ^= mask;
-            }
-        }
-        flipped
-    }
-}
 
 fn read_hash_list(name: &str) -> Vec<Hash256> {
     let path = format!("{HASH_LISTS}/{name}");
@@ -94,7 +59,7 @@ fn shared_pdq_lists_match_brute_force_at_every_radius() {
 
 #[test]
 fn random_bank_with_planted_near_duplicates_matches_brute_force() {
-    let mut rng = SplitMix64(0x5eed_0001);
+    let mut rng = HashGenerator::new(0x5eed_0001);
     // Past 65,536 entries, so ids and offsets are stored in 3 bytes.
     let mut hashes: Vec<Hash256> = (0..70_000).map(|_| rng.hash()).collect();
     // Clusters around some entries, at every distance either side of 31.
@@ -117,7 +82,7 @@ fn random_bank_with_planted_near_duplicates_matches_brute_force() {
 
 #[test]
 fn every_layout_matches_brute_force() {
-    let mut rng = SplitMix64(0x5eed_0002);
+    let mut rng = HashGenerator::new(0x5eed_0002);
     let mut hashes: Vec<Hash256> = (0..2_000).map(|_| rng.hash()).collect();
     for i in 0..200 {
         let flips = (i % 40) as u32;
@@ -152,7 +117,7 @@ fn empty_index_finds_nothing() {
 
 #[test]
 fn duplicate_hashes_are_each_reported_once() {
-    let mut rng = SplitMix64(0x5eed_0003);
+    let mut rng = HashGenerator::new(0x5eed_0003);
     let hash = rng.hash();
     let near = rng.flip_bits(&hash, 3);
     let mut hashes: Vec<Hash256> = (0..300).map(|_| rng.hash()).collect();
@@ -167,7 +132,7 @@ fn duplicate_hashes_are_each_reported_once() {
 
 #[test]
 fn radius_zero_finds_exact_copies_only() {
-    let mut rng = SplitMix64(0x5eed_0004);
+    let mut rng = HashGenerator::new(0x5eed_0004);
     let hashes: Vec<Hash256> = (0..1_000).map(|_| rng.hash()).collect();
     let index = HashIndex::new(hashes.clone());
     for (id, hash) in (0u32..).zip(&hashes).step_by(37) {
@@ -180,7 +145,7 @@ fn radius_zero_finds_exact_copies_only() {
 
 #[test]
 fn radius_256_and_beyond_return_every_entry() {
-    let mut rng = SplitMix64(0x5eed_0005);
+    let mut rng = HashGenerator::new(0x5eed_0005);
     let mut hashes: Vec<Hash256> = (0..500).map(|_| rng.hash()).collect();
     let query = rng.hash();
     hashes.push(Hash256(query.0.map(|word| !word)));

@@ -1,8 +1,9 @@
-//! Image format detection from magic bytes.
+//! Image format detection from magic bytes, shared by the decoder and the
+//! fetcher so that "is an image" means "is something we decode".
 //!
-//! The `Content-Type` header is chosen by whoever controls the server, so it
-//! proves nothing; the leading bytes are what an image decoder will act on,
-//! so those are what we check.
+//! A file name or a `Content-Type` header is chosen by whoever controls the
+//! file or server, so it proves nothing; the leading bytes are what a
+//! decoder will act on, so those are what we check.
 
 use std::fmt;
 
@@ -69,6 +70,18 @@ impl ImageFormat {
             ImageFormat::WebP => "image/webp",
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Tiff => "image/tiff",
+        }
+    }
+
+    /// The `image` crate's name for the format.
+    pub(crate) fn decoder(self) -> image::ImageFormat {
+        match self {
+            ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+            ImageFormat::Png => image::ImageFormat::Png,
+            ImageFormat::Gif => image::ImageFormat::Gif,
+            ImageFormat::WebP => image::ImageFormat::WebP,
+            ImageFormat::Bmp => image::ImageFormat::Bmp,
+            ImageFormat::Tiff => image::ImageFormat::Tiff,
         }
     }
 }
