@@ -50,6 +50,12 @@ enum Command {
     Eval(commands::eval::Args),
     /// PDQ perceptual hashes of image files, in the reference tool's format.
     Hash(commands::hash::Args),
+    /// Check PDQ hash-bank files before using them.
+    #[command(subcommand)]
+    Bank(commands::bank::Command),
+    /// Manage the removed-listings index (relisting detection).
+    #[command(subcommand)]
+    Removed(commands::removed::Command),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => commands::policy::run(cmd),
         Command::Eval(args) => commands::eval::run(args),
         Command::Hash(args) => commands::hash::run(args),
+        Command::Bank(cmd) => commands::bank::run(cmd),
+        Command::Removed(cmd) => commands::removed::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

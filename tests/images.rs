@@ -226,3 +226,45 @@ fn signals_config_errors_are_clear() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no [fetch] table"));
 }
+
+#[test]
+fn bank_check_reports_loaded_and_skipped_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bank = write(dir.path(), "bank.csv", &format!("id,pdq,quality\n1,{BRIDGE_PDQ},100\n2,zz,90\n"));
+    let out = rempart().args(["bank", "check"]).arg(&bank).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let lines = decisions(&out.stdout);
+    assert_eq!(lines[0]["loaded"], 1);
+    assert_eq!(lines[1]["line"], 3);
+}
+
+#[test]
+fn listings_removed_after_a_notice_are_caught_when_they_come_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write(dir.path(), "signals.toml", "[removed]\nfile = \"removed.jsonl\"\n");
+    let removed = write(
+        dir.path(),
+        "removed-by-notice.jsonl",
+        &format!(
+            "{{\"id\":\"R-1\",\"title\":\"Lampe torche\",\"seller\":{{\"id\":\"S-7\"}},\"images\":[{{\"pdq\":\"{BRIDGE_PDQ}\"}}]}}\n"
+        ),
+    );
+    let out = rempart()
+        .args(["removed", "add", "--decided-by", "notice N-118", "--signals"])
+        .arg(&config)
+        .arg(&removed)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(decisions(&out.stdout)[0]["images"][0], BRIDGE_PDQ);
+    let back = write(
+        dir.path(),
+        "back.jsonl",
+        &format!("{{\"id\":\"R-2\",\"title\":\"Chaussettes\",\"images\":[{{\"pdq\":\"{BRIDGE_PDQ}\"}}]}}\n"),
+    );
+    let out = rempart().args(["screen", "--signals"]).arg(&config).arg(&back).output().expect("runs");
+    let got = decisions(&out.stdout);
+    assert_eq!(got[0]["verdict"], "review");
+    let detail = got[0]["matches"][0]["evidence"][0]["detail"].as_str().expect("detail");
+    assert!(detail.contains("removed listing R-1") && detail.contains("notice N-118"), "{detail}");
+}

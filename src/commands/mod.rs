@@ -1,9 +1,11 @@
 //! One module per command.
 
+pub mod bank;
 pub mod eval;
 pub mod explain;
 pub mod hash;
 pub mod policy;
+pub mod removed;
 pub mod screen;
 
 use std::io::{self, BufWriter, Write};
@@ -60,7 +62,7 @@ pub fn load_signals(args: &SignalsArgs, gate: &Gate) -> Result<Option<rempart_si
 }
 
 /// The removed-listings file named in the signals config, if any.
-fn removed_file(args: &SignalsArgs) -> Result<Option<std::path::PathBuf>> {
+pub fn removed_file(args: &SignalsArgs) -> Result<Option<std::path::PathBuf>> {
     let Some(path) = &args.signals else { return Ok(None) };
     let config = rempart_signals::SignalsConfig::load(path)?;
     Ok(config.removed.as_ref().map(|r| config.resolve(&r.file)))
