@@ -86,6 +86,11 @@ pub fn screen_and_write(
 ) -> Result<u8> {
     let gate = load_gate(&args.pack)?;
     let signals = load_signals(&args.signals, &gate)?;
+    let mut args = args;
+    if let (None, Some(concurrency)) = (args.input.threads, signals.as_ref().and_then(|s| s.fetch_concurrency())) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        args.input.threads = Some(concurrency.max(cores));
+    }
     let removed_file = if args.signals.record_removed { removed_file(&args.signals)? } else { None };
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let only_flagged = args.only_flagged;

@@ -49,6 +49,11 @@ pub struct FetchConfig {
     pub max_redirects: Option<u32>,
     #[serde(default)]
     pub max_pixels: Option<u64>,
+    /// Listings screened at once while fetching (default 16): downloads
+    /// wait on the network, not the CPU, so more workers than cores keep
+    /// a slow image host from stalling the batch.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -55,6 +55,7 @@ struct RemovedSource {
 pub struct Signals {
     banks: Vec<BoundBank>,
     fetcher: Option<Fetcher>,
+    fetch_concurrency: usize,
     decode: DecodeOptions,
     removed: Option<RemovedSource>,
 }
@@ -117,6 +118,7 @@ impl Signals {
             banks.push(BoundBank { bank, signal: spec.signal.clone() });
         }
         let mut decode = DecodeOptions::default();
+        let fetch_concurrency = config.fetch.as_ref().and_then(|f| f.concurrency).unwrap_or(16).max(1);
         let fetcher = match (&config.fetch, fetch_images) {
             (Some(fetch), true) => {
                 let mut policy = FetchPolicy {
@@ -168,7 +170,13 @@ impl Signals {
             }
             None => None,
         };
-        Ok((Signals { banks, fetcher, decode, removed }, notes))
+        Ok((Signals { banks, fetcher, fetch_concurrency, decode, removed }, notes))
+    }
+
+    /// How many listings to screen at once: more than the cores when images
+    /// are fetched (the wait is on the network), `None` otherwise.
+    pub fn fetch_concurrency(&self) -> Option<usize> {
+        self.fetcher.as_ref().map(|_| self.fetch_concurrency)
     }
 
     /// Computes the external signals of one listing, and the PDQ hash of
