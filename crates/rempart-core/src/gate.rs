@@ -9,7 +9,7 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
-use crate::policy::{territory, Pack, PackError, Predicate};
+use crate::policy::{territory, Pack, PackError, Predicate, Trigger};
 
 /// Signals computed outside the text pipeline (an image found in a hash
 /// bank, a near-duplicate of a removed listing), by name, with the
@@ -132,7 +132,9 @@ impl Gate {
             }
             for rule in &policy.rules {
                 // A cheap yes/no first; evidence only for rules that fire.
-                if !holds(&rule.test, &signals, external) {
+                if rule.trigger.as_ref().is_some_and(|t| !signals.may_hold(t, external))
+                    || !holds(&rule.test, &signals, external)
+                {
                     continue;
                 }
                 let mut refs = Vec::new();
@@ -329,6 +331,12 @@ fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
 }
 
 impl Signals<'_> {
+    fn may_hold(&self, trigger: &Trigger, external: &ExternalSignals) -> bool {
+        trigger.sets.iter().any(|&set| self.set_fields[set] != 0)
+            || trigger.kinds.iter().any(|&kind| !self.of_kind(kind).is_empty())
+            || (trigger.external && !external.fired.is_empty())
+    }
+
     fn of_kind(&self, kind: QuantityKind) -> std::ops::Range<usize> {
         let (start, end) = self.kind_ranges[kind as usize];
         start as usize..end as usize
@@ -417,3 +425,38 @@ fn attribute_text<'a>(key: &str, value: &'a str) -> (std::borrow::Cow<'a, str>, 
 }
 
 const KEY_UNITS: &[&str] = &["mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule's trigger is a necessary condition: whenever the rule holds,
+    /// its trigger says it may. Checked on every test case of the default
+    /// pack and the shipped example listings, with and without external
+    /// signals.
+    #[test]
+    fn triggers_never_reject_a_rule_that_holds() {
+        let gate = Gate::with_default_pack().expect("pack");
+        let examples = include_str!("../../../examples/listings.jsonl");
+        let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
+        listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
+        let mut all_fired = ExternalSignals::default();
+        for name in &gate.pack.external_signals {
+            all_fired.fire(name.clone(), Vec::new());
+        }
+        let mut held = 0;
+        for external in [ExternalSignals::default(), all_fired] {
+            for listing in &listings {
+                let signals = gate.signals(listing);
+                for rule in gate.pack.policies.iter().flat_map(|p| &p.rules) {
+                    if holds(&rule.test, &signals, &external) {
+                        held += 1;
+                        let trigger = rule.trigger.as_ref();
+                        assert!(trigger.is_none_or(|t| signals.may_hold(t, &external)), "{}", rule.id);
+                    }
+                }
+            }
+        }
+        assert!(held > 500, "the check exercised {held} holding rules");
+    }
+}

@@ -103,7 +103,51 @@ pub struct Rule {
     /// The `when` expression as written.
     pub when: String,
     pub(crate) test: Predicate,
+    /// A necessary condition for `test`, checked first (see [`Trigger`]).
+    pub(crate) trigger: Option<Trigger>,
     pub(crate) parsed: Expr,
+}
+
+/// Signals of which at least one must be present for a rule to hold. Most
+/// listings fire no term set of most rules, so testing this (a few array
+/// reads) before walking the rule's expression skips most of the work.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Trigger {
+    pub sets: Vec<SetId>,
+    pub kinds: Vec<QuantityKind>,
+    pub external: bool,
+}
+
+impl Trigger {
+    fn size(&self) -> usize {
+        self.sets.len() + self.kinds.len() + usize::from(self.external)
+    }
+}
+
+impl Predicate {
+    /// The signals this predicate cannot hold without, when there is such
+    /// a set (`None` when it can hold on absence, as under `!`).
+    pub(crate) fn trigger(&self) -> Option<Trigger> {
+        match self {
+            Predicate::Set { set, .. } | Predicate::Near { a: set, .. } => {
+                Some(Trigger { sets: vec![*set], ..Trigger::default() })
+            }
+            Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
+            Predicate::Has(kind) | Predicate::Compare { kind, .. } => {
+                Some(Trigger { kinds: vec![*kind], ..Trigger::default() })
+            }
+            Predicate::Not(_) => None,
+            // Any conjunct's trigger is necessary; the smallest is cheapest.
+            Predicate::All(items) => items.iter().filter_map(Predicate::trigger).min_by_key(Trigger::size),
+            Predicate::Any(items) => items.iter().try_fold(Trigger::default(), |mut all, item| {
+                let t = item.trigger()?;
+                all.sets.extend(t.sets);
+                all.kinds.extend(t.kinds);
+                all.external |= t.external;
+                Some(all)
+            }),
+        }
+    }
 }
 
 /// A compiled policy.
@@ -459,6 +503,7 @@ impl Compiler {
                     condition: def.condition,
                     explain: def.explain,
                     when: def.when,
+                    trigger: test.trigger(),
                     test,
                     parsed,
                 });
