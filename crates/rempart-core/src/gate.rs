@@ -188,11 +188,11 @@ impl Gate {
         let mut quantities = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             let folded = Folded::new(&field.text);
-            for hit in self.pack.matcher.find(&folded) {
+            let found = self.pack.matcher.find(&folded);
+            hit_words.extend(word_indices(folded.as_str().as_bytes(), &found));
+            for hit in found {
                 let (s, e) = folded.original_span(hit.start, hit.end);
                 hits.push((i, hit, s, e));
-                let word = folded.as_str().as_bytes()[..hit.start].iter().filter(|&&b| b == b' ').count();
-                hit_words.push(word as u32);
             }
             quantities.extend(extract(&field.text, contexts[i]).into_iter().map(|q| (i, q)));
         }
@@ -298,6 +298,23 @@ impl Gate {
             }
         }
     }
+}
+
+/// The index of the word each hit starts in (for `near`), in one pass over
+/// the canonical text: hits come sorted by set, not position, and counting
+/// from the start for each would be quadratic on long descriptions.
+fn word_indices(canonical: &[u8], hits: &[Hit]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..hits.len()).collect();
+    order.sort_unstable_by_key(|&k| hits[k].start);
+    let mut words = vec![0u32; hits.len()];
+    let (mut at, mut count) = (0usize, 0u32);
+    for k in order {
+        let start = hits[k].start.min(canonical.len());
+        count += canonical[at..start].iter().filter(|&&b| b == b' ').count() as u32;
+        at = start;
+        words[k] = count;
+    }
+    words
 }
 
 /// Whether a predicate is true, without collecting evidence.
