@@ -52,6 +52,8 @@ pub enum ImageError {
     TooManyPixels { width: u64, height: u64, max: u64 },
     #[error("corrupt or truncated {format}: {message}")]
     Corrupt { format: &'static str, message: String },
+    #[error("truncated {format}: the file ends before the end of the image")]
+    Truncated { format: &'static str },
     #[error("the PDQ reference refuses this image: {0}")]
     ReferenceRejects(&'static str),
 }
@@ -64,6 +66,7 @@ impl ImageError {
             ImageError::UnknownFormat(_) => "unknown_format",
             ImageError::TooManyPixels { .. } => "too_many_pixels",
             ImageError::Corrupt { .. } => "corrupt",
+            ImageError::Truncated { .. } => "truncated",
             ImageError::ReferenceRejects(_) => "reference_rejects",
         }
     }
@@ -100,6 +103,9 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, ImageErr
         reader.limits(limits);
         reader
     };
+    if sniffed == ImageFormat::Jpeg && jpeg_is_truncated(bytes) {
+        return Err(ImageError::Truncated { format: name });
+    }
     let (width, height) = match png_declared_size(bytes) {
         // The PNG decoder wants more than the header to report a size;
         // the header alone is enough to refuse a bomb.
@@ -143,27 +149,44 @@ fn reference_deviation(bytes: &[u8], format: ImageFormat, image: &DynamicImage) 
     None
 }
 
-/// Component count from the JPEG frame header (SOFn), which `image` hides
-/// once it has converted CMYK to RGB.
-fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+/// The header segments of a JPEG, `(marker, offset of its 0xFF)`, up to
+/// and including the first start of scan (embedded thumbnails sit inside
+/// APPn segments and are skipped with them).
+fn jpeg_segments(bytes: &[u8]) -> Vec<(u8, usize)> {
+    let mut segments = Vec::new();
     let mut at = 2;
-    while at + 4 <= bytes.len() {
-        if bytes[at] != 0xFF {
-            return None;
-        }
+    while at + 4 <= bytes.len() && bytes[at] == 0xFF {
         let marker = bytes[at + 1];
         if marker == 0xFF {
             at += 1;
             continue;
         }
-        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
-        let is_frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
-        if is_frame {
-            return bytes.get(at + 9).copied();
+        segments.push((marker, at));
+        if marker == 0xDA {
+            break;
         }
-        at += 2 + length;
+        at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
     }
-    None
+    segments
+}
+
+/// Component count from the JPEG frame header (SOFn), which `image` hides
+/// once it has converted CMYK to RGB.
+fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    let is_frame = |m: u8| matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC);
+    let (_, at) = jpeg_segments(bytes).into_iter().find(|(m, _)| is_frame(*m))?;
+    bytes.get(at + 9).copied()
+}
+
+/// Whether the JPEG stops before its end-of-image marker. Decoders (like
+/// libjpeg under the reference) fill the missing rows with grey and carry
+/// on; a hash of half a photo would match nothing and say nothing, so we
+/// refuse it instead. In entropy-coded data `FF D9` can only be the EOI.
+fn jpeg_is_truncated(bytes: &[u8]) -> bool {
+    let Some(&(_, scan)) = jpeg_segments(bytes).iter().find(|(m, _)| *m == 0xDA) else {
+        return true;
+    };
+    !bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Samples per pixel as the reference sees them after its own loading: grey
