@@ -42,8 +42,37 @@ impl Default for MatchRule {
 pub struct Bank {
     pub name: String,
     pub rule: MatchRule,
-    metadata: Vec<String>,
+    metadata: Metadata,
     index: HashIndex,
+}
+
+/// Every entry's metadata in one buffer: a `String` per entry would cost
+/// 24 bytes each before any text (240 MB for a 10M-hash bank).
+#[derive(Default)]
+struct Metadata {
+    text: String,
+    /// End of entry `i`'s text in `text`; entry `i` starts where `i - 1` ends.
+    ends: Vec<u32>,
+}
+
+impl Metadata {
+    fn push(&mut self, meta: &str) {
+        // Over 4 GiB of metadata in one bank: keep the hashes, drop the text.
+        if self.text.len() + meta.len() <= u32::MAX as usize {
+            self.text.push_str(meta);
+        }
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1).map_or(0, |&e| e as usize) };
+        let end = self.ends.get(i).map_or(start, |&e| e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
 }
 
 /// One hash of a listing found in a bank.
@@ -82,51 +111,30 @@ const HASH_COLUMNS: [&str; 4] = ["hash", "pdq", "signal_value", "hash_value"];
 impl Bank {
     /// Loads a bank file.
     pub fn load(name: &str, path: &Path, rule: MatchRule) -> Result<(Bank, LoadReport), BankError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BankError::Read {
-            bank: name.to_string(),
-            path: path.display().to_string(),
-            source,
-        })?;
-        Bank::parse(name, &text, rule)
+        let entries = {
+            let text = std::fs::read_to_string(path).map_err(|source| BankError::Read {
+                bank: name.to_string(),
+                path: path.display().to_string(),
+                source,
+            })?;
+            parse_entries(name, &text, rule)?
+        };
+        // The file's text is freed before the index is built: at 10M hashes
+        // the two together would double the peak memory.
+        Ok(Bank::from_entries(name, rule, entries))
     }
 
     /// Parses a bank from text in either format.
     pub fn parse(name: &str, text: &str, rule: MatchRule) -> Result<(Bank, LoadReport), BankError> {
-        let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
-        let first_field = first.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
-        let mut report = LoadReport::default();
-        let mut hashes = Vec::new();
-        let mut metadata = Vec::new();
-        let mut keep = |hash: Hash256, quality: Option<u8>, meta: String, report: &mut LoadReport| {
-            if quality.is_some_and(|q| q < rule.min_quality) {
-                report.low_quality += 1;
-            } else {
-                hashes.push(hash);
-                metadata.push(meta);
-                report.loaded += 1;
-            }
-        };
-        if first_field.parse::<Hash256>().is_err() && !first.is_empty() {
-            parse_csv(name, text, &mut report, &mut keep)?;
-        } else {
-            for (number, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let (hex, meta) = line.split_once(',').unwrap_or((line, ""));
-                match hex.trim().parse::<Hash256>() {
-                    Ok(hash) => {
-                        // The reference tool writes `hash,quality,path`.
-                        let quality = meta.split(',').next().and_then(|q| q.trim().parse::<u8>().ok());
-                        keep(hash, quality, meta.trim().to_string(), &mut report)
-                    }
-                    Err(e) => report.skipped.push(SkippedLine { line: number + 1, reason: format!("hash: {e}") }),
-                }
-            }
-        }
-        let bank = Bank { name: name.to_string(), rule, metadata, index: HashIndex::new(hashes) };
-        Ok((bank, report))
+        Ok(Bank::from_entries(name, rule, parse_entries(name, text, rule)?))
+    }
+
+    fn from_entries(name: &str, rule: MatchRule, (mut hashes, mut metadata, report): Entries) -> (Bank, LoadReport) {
+        // Loading grew these by doubling; a bank lives for the whole run.
+        hashes.shrink_to_fit();
+        metadata.text.shrink_to_fit();
+        metadata.ends.shrink_to_fit();
+        (Bank { name: name.to_string(), rule, metadata, index: HashIndex::new(hashes) }, report)
     }
 
     pub fn len(&self) -> usize {
@@ -139,7 +147,7 @@ impl Bank {
 
     /// Approximate heap size of the bank.
     pub fn memory_bytes(&self) -> usize {
-        self.index.memory_bytes() + self.metadata.iter().map(|m| m.capacity() + 24).sum::<usize>()
+        self.index.memory_bytes() + self.metadata.memory_bytes()
     }
 
     /// The closest bank entry within the bank's distance, or `None`; a
@@ -149,19 +157,54 @@ impl Bank {
             return None;
         }
         let (id, distance) = self.index.nearest(hash, self.rule.max_distance)?;
-        Some(BankMatch {
-            entry: *self.index.get(id)?,
-            metadata: self.metadata.get(id as usize).cloned().unwrap_or_default(),
-            distance,
-        })
+        Some(BankMatch { entry: *self.index.get(id)?, metadata: self.metadata.get(id as usize).to_string(), distance })
     }
+}
+
+type Entries = (Vec<Hash256>, Metadata, LoadReport);
+
+fn parse_entries(name: &str, text: &str, rule: MatchRule) -> Result<Entries, BankError> {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
+    let first_field = first.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mut report = LoadReport::default();
+    let mut hashes = Vec::new();
+    let mut metadata = Metadata::default();
+    let mut keep = |hash: Hash256, quality: Option<u8>, meta: &str, report: &mut LoadReport| {
+        if quality.is_some_and(|q| q < rule.min_quality) {
+            report.low_quality += 1;
+        } else {
+            hashes.push(hash);
+            metadata.push(meta);
+            report.loaded += 1;
+        }
+    };
+    if first_field.parse::<Hash256>().is_err() && !first.is_empty() {
+        parse_csv(name, text, &mut report, &mut keep)?;
+    } else {
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (hex, meta) = line.split_once(',').unwrap_or((line, ""));
+            match hex.trim().parse::<Hash256>() {
+                Ok(hash) => {
+                    // The reference tool writes `hash,quality,path`.
+                    let quality = meta.split(',').next().and_then(|q| q.trim().parse::<u8>().ok());
+                    keep(hash, quality, meta.trim(), &mut report)
+                }
+                Err(e) => report.skipped.push(SkippedLine { line: number + 1, reason: format!("hash: {e}") }),
+            }
+        }
+    }
+    Ok((hashes, metadata, report))
 }
 
 fn parse_csv(
     name: &str,
     text: &str,
     report: &mut LoadReport,
-    keep: &mut impl FnMut(Hash256, Option<u8>, String, &mut LoadReport),
+    keep: &mut impl FnMut(Hash256, Option<u8>, &str, &mut LoadReport),
 ) -> Result<(), BankError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).comment(Some(b'#')).from_reader(text.as_bytes());
     let headers: Vec<String> = match reader.headers() {
@@ -211,7 +254,7 @@ fn parse_csv(
             .filter(|(i, (_, v))| *i != hash_column && Some(*i) != quality_column && !v.is_empty())
             .map(|(_, (h, v))| format!("{h}={v}"))
             .collect();
-        keep(hash, quality, meta.join(";"), report);
+        keep(hash, quality, &meta.join(";"), report);
     }
     Ok(())
 }
