@@ -63,8 +63,8 @@ pub struct Signals {
 /// The signals of one listing.
 pub struct Computed {
     pub external: ExternalSignals,
-    /// PDQ hashes of the listing's usable images, in order (the unrotated
-    /// hash of fetched ones).
+    /// PDQ hashes of the listing's usable images of quality ≥ 50, in order
+    /// (the unrotated hash of fetched ones).
     pub image_hashes: Vec<Hash256>,
 }
 
@@ -209,7 +209,11 @@ impl Signals {
         if let Some(removed) = &self.removed {
             self.near_removed(listing, removed, &images, &mut out);
         }
-        let image_hashes = images.iter().filter_map(|image| image.hashes.first().map(|(h, _)| *h)).collect();
+        let image_hashes = images
+            .iter()
+            .filter(|image| image.quality >= rempart_hash::bank::DEFAULT_MIN_QUALITY)
+            .filter_map(|image| image.hashes.first().map(|(h, _)| *h))
+            .collect();
         Computed { external: out, image_hashes }
     }
 
@@ -249,7 +253,8 @@ impl Signals {
             };
             out.fire(removed.text_signal.clone(), vec![evidence]);
         }
-        for image in images {
+        // Near-uniform images (quality < 50) match too much to be evidence.
+        for image in images.iter().filter(|i| i.quality >= rempart_hash::bank::DEFAULT_MIN_QUALITY) {
             let best = image
                 .hashes
                 .iter()

@@ -71,6 +71,12 @@ fn removed_listing_images_catch_a_relisting_under_a_new_title() {
     let m = decision.matches.iter().find(|m| m.policy == "relisting").expect("relisting");
     let detail = m.evidence[0].detail.as_deref().unwrap_or("");
     assert!(detail.contains("removed listing OLD") && detail.contains("reviewer:ana") && detail.contains("seller S1"));
+    // A near-uniform image (quality < 50) is not evidence of anything.
+    let flat = listing(&format!(
+        r#"{{"id":"FLAT","title":"Stylo bille bleu","images":[{{"pdq":"{}","pdq_quality":20}}]}}"#,
+        flipped(6)
+    ));
+    assert!(gate.screen_with(&flat, &signals.compute(&flat).external).matches.iter().all(|m| m.policy != "relisting"));
     // The removed listing itself, screened again, is not its own relisting.
     let again = gate.screen_with(&old, &signals.compute(&old).external);
     assert!(again.matches.iter().all(|m| m.policy != "relisting"));
