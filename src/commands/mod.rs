@@ -37,7 +37,7 @@ pub struct SignalsArgs {
     /// removed-listings index, image-fetch limits. See README "Images and relisting".
     #[arg(long, value_name = "FILE")]
     pub signals: Option<std::path::PathBuf>,
-    /// Download listing images given by `url` to hash them (opt-in; needs a [fetch] table in
+    /// Download listing images given by `url` to hash them (opt-in; needs a `[fetch]` table in
     /// the signals config; private, loopback and metadata addresses are refused unless allow-listed).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,

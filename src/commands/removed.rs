@@ -25,14 +25,14 @@ was added; 1 nothing could be done."
 pub struct AddArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Signals configuration naming the removed-listings index (its [removed] table).
+    /// Signals configuration naming the removed-listings index (its `[removed]` table).
     #[arg(long, value_name = "FILE")]
     signals: std::path::PathBuf,
     /// Who or what removed them: a reviewer, a notice or order reference. Shown as evidence
     /// when a near-duplicate comes back.
     #[arg(long, value_name = "WHO")]
     decided_by: String,
-    /// Download `images[].url` to hash them (needs a [fetch] table).
+    /// Download `images[].url` to hash them (needs a `[fetch]` table).
     #[arg(long)]
     fetch_images: bool,
     #[command(flatten)]

@@ -4,7 +4,7 @@
 //! The canonical stream is lower-case words separated by single spaces.
 //! It defeats the usual evasions without changing what words *mean*:
 //!
-//! * case, accents, ligatures and homoglyphs are folded ([`fold`]);
+//! * case, accents, ligatures and homoglyphs are folded (`fold.rs`);
 //! * zero-width characters and soft hyphens vanish instead of splitting a word;
 //! * every run of separators (spaces, punctuation, dashes, dots, underscores)
 //!   becomes one space, so `Sex-Doll` and `sex.doll` read `sex doll`;
