@@ -30,7 +30,8 @@ pub const EXIT_CHECKS_FAILED: u8 = 4;
 and answers allow / restrict / review / block with the rule, the legal basis and the exact evidence.",
     after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
 on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
-(unreadable input, invalid policy pack); 4 policy test cases failed."
+(unreadable input, invalid policy pack, invalid signals config); 4 policy test cases failed. For `hash` \
+and `bank check`, 2 means some images or bank lines could not be used (each reported) and the others were."
 )]
 struct Cli {
     #[command(subcommand)]
