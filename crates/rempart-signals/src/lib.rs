@@ -47,6 +47,7 @@ struct RemovedSource {
     text_signal: String,
     image_signal: String,
     min_similarity: f64,
+    min_similarity_other_seller: f64,
     image_max_distance: u32,
     min_words: usize,
 }
@@ -164,6 +165,7 @@ impl Signals {
                     text_signal: spec.text_signal.clone(),
                     image_signal: spec.image_signal.clone(),
                     min_similarity: spec.min_similarity,
+                    min_similarity_other_seller: spec.min_similarity_other_seller,
                     image_max_distance: spec.image_max_distance,
                     min_words: spec.min_words,
                 })
@@ -231,10 +233,13 @@ impl Signals {
             _ => "seller unknown".to_string(),
         };
         let short_title = listing.title.split_whitespace().count() < removed.min_words;
-        let near_text = removed.listings.near_text(listing, removed.min_similarity);
-        let usable = near_text
-            .iter()
-            .find(|near| !short_title || matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b));
+        let lowest = removed.min_similarity.min(removed.min_similarity_other_seller);
+        let near_text = removed.listings.near_text(listing, lowest);
+        let usable = near_text.iter().find(|near| {
+            let same_seller = matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b);
+            let threshold = if same_seller { removed.min_similarity } else { removed.min_similarity_other_seller };
+            near.similarity >= threshold && (same_seller || !short_title)
+        });
         if let Some(near) = usable {
             let detail = format!(
                 "near-duplicate of removed listing {} (text similarity {:.2}), decided by {}; {}",

@@ -110,3 +110,23 @@ fn undeclared_signals_and_missing_banks_are_errors() {
     std::fs::write(&path, "[[bank]]\nname = 3\n").expect("write");
     assert!(SignalsConfig::load(&path).is_err());
 }
+
+/// Variants of one product line are common: another seller needs a closer
+/// title (0.65 by default) than the seller whose listing was removed (0.55).
+#[test]
+fn another_seller_needs_a_closer_title_than_the_same_seller() {
+    let old = listing(
+        r#"{"id":"OLD","title":"Pistolet a impulsion electrique 50000 kV rechargeable noir","seller":{"id":"S1"}}"#,
+    );
+    let line = serde_json::to_string(&Removal::of(&old, "notice N-7", Vec::new())).expect("serialises");
+    let (_dir, signals, gate) = setup("[removed]\nfile = \"removed.jsonl\"\n", &[("removed.jsonl", &line)]);
+    let relisted = |seller: &str| {
+        let json = format!(
+            r#"{{"id":"NEW","title":"Pistolet electrique impulsion rechargeable 50000kV lampe torche LED","seller":{{"id":"{seller}"}}}}"#
+        );
+        let new = listing(&json);
+        gate.screen_with(&new, &signals.compute(&new).external).matches.iter().any(|m| m.policy == "relisting")
+    };
+    assert!(relisted("S1"), "same seller, similarity ~0.56");
+    assert!(!relisted("S2"), "another seller, below 0.65");
+}
