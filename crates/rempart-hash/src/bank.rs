@@ -7,8 +7,9 @@
 //!   `,metadata` (the rest of the line, kept verbatim) — the format of
 //!   ThreatExchange's `pdq-photo-hasher` output and of HMA exports;
 //!   blank lines and `#` comments are skipped;
-//! - **CSV with a header** naming a hash column (`hash`, `pdq`,
-//!   `signal_value`, `hash_value`), an optional `quality` column, and any
+//! - **CSV with a header** naming a hash column (`hash`, `pdq`, `pdq_hash`,
+//!   `signal_value`, `hash_value`, `signal`, `indicator`), an optional
+//!   `quality` column, and any
 //!   other columns, kept as metadata (`name=value;…`).
 //!
 //! A bad line is reported with its number and skipped; it never loses the
@@ -87,7 +88,7 @@ pub struct BankMatch {
 pub enum BankError {
     #[error("bank `{bank}`: cannot read {path}: {source}")]
     Read { bank: String, path: String, source: std::io::Error },
-    #[error("bank `{bank}`: CSV header names no hash column (hash, pdq, signal_value, hash_value)")]
+    #[error("bank `{bank}`: CSV header names no hash column (hash, pdq, pdq_hash, signal_value, hash_value, signal, indicator)")]
     NoHashColumn { bank: String },
 }
 
@@ -106,7 +107,9 @@ pub struct LoadReport {
     pub skipped: Vec<SkippedLine>,
 }
 
-const HASH_COLUMNS: [&str; 4] = ["hash", "pdq", "signal_value", "hash_value"];
+/// Names the hash column goes by in hash-sharing exports (ThreatExchange
+/// indicators, HMA signal exports, plain `hash`/`pdq` tables).
+const HASH_COLUMNS: [&str; 7] = ["hash", "pdq", "pdq_hash", "signal_value", "hash_value", "signal", "indicator"];
 
 impl Bank {
     /// Loads a bank file.
