@@ -322,12 +322,6 @@ impl Signals {
         }
         images
     }
-
-    /// Whether any bank or removed index is loaded (nothing to compute
-    /// otherwise).
-    pub fn is_active(&self) -> bool {
-        !self.banks.is_empty() || self.removed.is_some()
-    }
 }
 
 impl ImageHashes {
