@@ -107,6 +107,11 @@
 //!   image hashes of `rempart-hash`.
 //! * Model-number variants (`Galaxy S21` / `Galaxy S22`) look alike; the
 //!   [`Near::seller_id`] tells the reviewer whether it is the same seller.
+//!   On a real catalogue (`examples/relist_edits.rs`: 2,518 Walmart titles,
+//!   2% removed) 4.3% of the other products land above 0.55 and 2.1% above
+//!   0.65, while titles relisted with three edits are found at 0.985 and
+//!   0.90: `rempart-signals` therefore uses 0.55 for the same seller and
+//!   0.65 for any other.
 //! * Entries cannot be removed (a reinstated listing): rebuild the index
 //!   from the remaining entries, which is fast (the 1,363 benchmark entries
 //!   are fingerprinted and indexed in under 20 ms).
