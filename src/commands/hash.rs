@@ -35,20 +35,6 @@ pub struct Args {
     max_pixels: u64,
 }
 
-enum Hashed {
-    Plain(rempart_hash::PdqHash),
-    Dihedral(Box<Dihedral>),
-}
-
-impl Hashed {
-    fn quality(&self) -> u8 {
-        match self {
-            Hashed::Plain(h) => h.quality,
-            Hashed::Dihedral(d) => d.quality,
-        }
-    }
-}
-
 pub fn run(args: Args) -> Result<u8> {
     let options = DecodeOptions { max_pixels: args.max_pixels, reference_strict: args.reference_strict };
     let bar = crate::progress::items(args.files.len() as u64, "hash");
@@ -58,9 +44,9 @@ pub fn run(args: Args) -> Result<u8> {
         .map(|path| {
             let result = std::fs::read(path).map_err(|e| ("unreadable", e.to_string())).and_then(|bytes| {
                 let outcome = if args.dihedral {
-                    rempart_hash::dihedral_image(&bytes, &options).map(|(d, dec)| (Hashed::Dihedral(Box::new(d)), dec))
+                    rempart_hash::dihedral_image(&bytes, &options).map(|(d, dec)| (d.hashes.to_vec(), d.quality, dec))
                 } else {
-                    rempart_hash::hash_image(&bytes, &options).map(|(h, dec)| (Hashed::Plain(h), dec))
+                    rempart_hash::hash_image(&bytes, &options).map(|(h, dec)| (vec![h.hash], h.quality, dec))
                 };
                 outcome.map_err(|e| (e.code(), e.to_string()))
             });
@@ -74,20 +60,17 @@ pub fn run(args: Args) -> Result<u8> {
     for (path, result) in args.files.iter().zip(results) {
         let shown = path.display();
         match result {
-            Ok((hashed, decoded)) => {
+            Ok((hashes, quality, decoded)) => {
                 if let Some(deviation) = decoded.deviation {
                     eprintln!("{shown}: deviation: {deviation}");
                 }
-                let hashes: Vec<String> = match &hashed {
-                    Hashed::Plain(h) => vec![h.hash.to_string()],
-                    Hashed::Dihedral(d) => d.hashes.iter().map(|h| h.to_string()).collect(),
-                };
+                let hashes: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
                 if args.json {
                     let mut object = serde_json::json!({
-                        "path": path.to_string_lossy(), "quality": hashed.quality(),
+                        "path": path.to_string_lossy(), "quality": quality,
                         "format": decoded.format, "width": decoded.width, "height": decoded.height,
                     });
-                    if let Hashed::Dihedral(_) = hashed {
+                    if args.dihedral {
                         object["dihedral"] = Dihedral::NAMES
                             .iter()
                             .zip(&hashes)
@@ -102,7 +85,7 @@ pub fn run(args: Args) -> Result<u8> {
                     }
                     writeln!(out, "{object}")?;
                 } else {
-                    writeln!(out, "{},{},{shown}", hashes.join(","), hashed.quality())?;
+                    writeln!(out, "{},{quality},{shown}", hashes.join(","))?;
                 }
             }
             Err((code, message)) => {

@@ -61,13 +61,6 @@ pub fn load_signals(args: &SignalsArgs, gate: &Gate) -> Result<Option<rempart_si
     Ok(Some(signals))
 }
 
-/// The removed-listings file named in the signals config, if any.
-pub fn removed_file(args: &SignalsArgs) -> Result<Option<std::path::PathBuf>> {
-    let Some(path) = &args.signals else { return Ok(None) };
-    let config = rempart_signals::SignalsConfig::load(path)?;
-    Ok(config.removed.as_ref().map(|r| config.resolve(&r.file)))
-}
-
 /// Compiles the pack named by `--policy`, or the embedded one.
 pub fn load_gate(args: &PackArgs) -> Result<Gate> {
     let pack = match &args.policy {
@@ -91,7 +84,10 @@ pub fn screen_and_write(
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         args.input.threads = Some(concurrency.max(cores));
     }
-    let removed_file = if args.signals.record_removed { removed_file(&args.signals)? } else { None };
+    let removed_file = match &signals {
+        Some(signals) if args.signals.record_removed => signals.removed_file().map(std::path::Path::to_path_buf),
+        _ => None,
+    };
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let only_flagged = args.only_flagged;
     let mut removals = Vec::new();

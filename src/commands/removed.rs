@@ -47,18 +47,15 @@ pub fn run(command: Command) -> Result<u8> {
         record_removed: true,
     };
     let gate = super::load_gate(&args.pack)?;
-    let path = super::removed_file(&signals_args)?
-        .with_context(|| format!("{} has no [removed] table naming the index file", args.signals.display()))?;
+    // With `record_removed` set, loading fails unless a [removed] table names the file.
     let signals = super::load_signals(&signals_args, &gate)?.context("signals config")?;
+    let path = signals.removed_file().context("signals config has no [removed] table")?.to_path_buf();
     let mut out = BufWriter::new(io::stdout().lock());
     let mut removals = Vec::new();
     let stats = crate::input::process(
         &args.input,
         "removed add",
-        |listing| {
-            let hashes = signals.compute(&listing).image_hashes;
-            rempart_signals::Removal::of(&listing, &args.decided_by, hashes)
-        },
+        |listing| rempart_signals::Removal::of(&listing, &args.decided_by, signals.removal_hashes(&listing)),
         |removal| {
             let line = serde_json::json!({
                 "id": removal.entry.listing_id, "decided_by": removal.entry.decided_by, "images": removal.images,

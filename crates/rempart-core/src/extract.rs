@@ -388,18 +388,15 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
     Some(UnitWord { unit, end })
 }
 
-/// Lower-cases and strips accents from a short word, for unit lookup.
+/// Lower-cases and strips accents from a short word, for unit lookup:
+/// the shared word folder, except that a letter run seller text would have
+/// collapsed (`cmmm`) takes the full folder, so units read as in the text.
 fn fold_word(word: &str) -> String {
-    // Units and height words are nearly always short ASCII words, which
-    // fold to their lower case; the full folder (and its allocations) is
-    // for the rest, including runs of three letters it would collapse.
-    let bytes = word.as_bytes();
-    let plain = bytes.iter().all(u8::is_ascii_alphabetic)
-        && !bytes.windows(3).any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]));
-    if plain {
-        return word.to_ascii_lowercase();
+    let folded = crate::normalize::fold_word(word);
+    if crate::normalize::has_triple_letter(folded.as_bytes()) {
+        return crate::normalize::Folded::new(word).as_str().replace(' ', "");
     }
-    crate::normalize::Folded::new(word).as_str().replace(' ', "")
+    folded
 }
 
 /// Having read a number, reads what it measures and records it. Returns
@@ -580,10 +577,12 @@ fn trailing_inches(text: &str, after_feet: usize) -> Option<(f64, usize)> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use QuantityKind::*;
 
-    /// The ASCII fast path of `fold_word` gives what the full folder gives.
+    /// `fold_word` gives what the full folder gives on words of letters.
     #[test]
-    fn fold_word_fast_path_agrees_with_the_folder() {
+    fn fold_word_agrees_with_the_full_folder() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             state ^= state << 13;
@@ -592,12 +591,14 @@ mod tests {
             let len = 1 + (state % 7) as usize;
             let word: String = (0..len)
                 .map(|k| {
-                    let pick = (state >> (k * 6)) % 60;
-                    // Mostly a few letters, so repeated runs occur too.
-                    if pick < 40 {
-                        b"mMlLcCkKgG"[(pick % 10) as usize] as char
-                    } else {
-                        (b'A' + (pick % 26) as u8) as char
+                    let pick = ((state >> (k * 6)) % 64) as usize;
+                    // Mostly a few letters, so repeated runs occur too, and
+                    // accented, full-width and Cyrillic look-alikes.
+                    const OTHERS: [char; 10] = ['é', 'É', 'è', 'ß', 'æ', 'о', 'м', 'ｍ', 'µ', 'ï'];
+                    match pick {
+                        0..=39 => b"mMlLcCkKgG"[pick % 10] as char,
+                        40..=53 => OTHERS[pick % 10],
+                        _ => (b'A' + (pick % 26) as u8) as char,
                     }
                 })
                 .collect();
@@ -605,9 +606,6 @@ mod tests {
             assert_eq!(fold_word(&word), slow, "{word}");
         }
     }
-
-    use super::*;
-    use QuantityKind::*;
 
     fn values(text: &str, kind: QuantityKind) -> Vec<f64> {
         extract(text, HeightContext::AfterHeightWord)

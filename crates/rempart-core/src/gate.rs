@@ -38,11 +38,6 @@ impl ExternalSignals {
         self.errors.push(error);
     }
 
-    /// Names of the signals that fired.
-    pub fn fired(&self) -> impl Iterator<Item = &str> {
-        self.fired.iter().map(|(n, _)| n.as_str())
-    }
-
     fn get(&self, name: &str) -> Option<&[Evidence]> {
         self.fired.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_slice())
     }

@@ -3,7 +3,10 @@
 //! the removed-listings index lives. Paths are relative to the file.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use rempart_fetch::FetchPolicy;
+use rempart_hash::decode::DecodeOptions;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +109,31 @@ fn default_text_signal() -> String {
 }
 fn default_image_signal() -> String {
     "near_duplicate_of_removed_image".into()
+}
+
+impl FetchConfig {
+    /// The fetcher's limits and the decoder's pixel cap this table sets,
+    /// over their defaults.
+    pub fn limits(&self) -> Result<(FetchPolicy, DecodeOptions), crate::SignalsError> {
+        let allow = FetchPolicy::parse_allow_list(&self.allow)
+            .map_err(|e| crate::SignalsError::Config(format!("fetch.allow: {e}")))?;
+        let mut policy = FetchPolicy { allow, ..FetchPolicy::default() };
+        if let Some(max) = self.max_bytes {
+            policy.max_bytes = max;
+        }
+        if let Some(seconds) = self.timeout_seconds.filter(|s| s.is_finite() && *s > 0.0) {
+            policy.total_timeout = Duration::from_secs_f64(seconds);
+            policy.connect_timeout = policy.connect_timeout.min(policy.total_timeout);
+        }
+        if let Some(max) = self.max_redirects {
+            policy.max_redirects = max;
+        }
+        let mut decode = DecodeOptions::default();
+        if let Some(max) = self.max_pixels {
+            decode.max_pixels = max;
+        }
+        Ok((policy, decode))
+    }
 }
 
 impl SignalsConfig {

@@ -15,10 +15,10 @@
 pub mod config;
 pub mod removed;
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use rempart_core::{Evidence, ExternalSignals, Listing, Pack, SignalError};
-use rempart_fetch::{FetchPolicy, Fetcher};
+use rempart_fetch::Fetcher;
 use rempart_hash::bank::{Bank, MatchRule};
 use rempart_hash::decode::DecodeOptions;
 use rempart_hash::{pdq::Dihedral, Hash256};
@@ -43,6 +43,7 @@ struct BoundBank {
 }
 
 struct RemovedSource {
+    file: PathBuf,
     listings: RemovedListings,
     text_signal: String,
     image_signal: String,
@@ -55,10 +56,16 @@ struct RemovedSource {
 /// Everything signals are computed from, loaded once.
 pub struct Signals {
     banks: Vec<BoundBank>,
-    fetcher: Option<Fetcher>,
-    fetch_concurrency: usize,
+    fetch: Option<Fetching>,
     decode: DecodeOptions,
     removed: Option<RemovedSource>,
+}
+
+/// Image fetching, when asked for.
+struct Fetching {
+    fetcher: Fetcher,
+    /// Listings screened at once (see [`Signals::fetch_concurrency`]).
+    concurrency: usize,
 }
 
 /// The signals of one listing.
@@ -119,28 +126,11 @@ impl Signals {
             banks.push(BoundBank { bank, signal: spec.signal.clone() });
         }
         let mut decode = DecodeOptions::default();
-        let fetch_concurrency = config.fetch.as_ref().and_then(|f| f.concurrency).unwrap_or(16).max(1);
-        let fetcher = match (&config.fetch, fetch_images) {
-            (Some(fetch), true) => {
-                let mut policy = FetchPolicy {
-                    allow: FetchPolicy::parse_allow_list(&fetch.allow)
-                        .map_err(|e| SignalsError::Config(format!("fetch.allow: {e}")))?,
-                    ..FetchPolicy::default()
-                };
-                if let Some(max) = fetch.max_bytes {
-                    policy.max_bytes = max;
-                }
-                if let Some(seconds) = fetch.timeout_seconds.filter(|s| s.is_finite() && *s > 0.0) {
-                    policy.total_timeout = Duration::from_secs_f64(seconds);
-                    policy.connect_timeout = policy.connect_timeout.min(policy.total_timeout);
-                }
-                if let Some(max) = fetch.max_redirects {
-                    policy.max_redirects = max;
-                }
-                if let Some(max) = fetch.max_pixels {
-                    decode.max_pixels = max;
-                }
-                Some(Fetcher::new(policy))
+        let fetch = match (&config.fetch, fetch_images) {
+            (Some(table), true) => {
+                let (policy, limits) = table.limits()?;
+                decode = limits;
+                Some(Fetching { fetcher: Fetcher::new(policy), concurrency: table.concurrency.unwrap_or(16).max(1) })
             }
             (None, true) => {
                 return Err(SignalsError::Config(
@@ -161,6 +151,7 @@ impl Signals {
                     notes.lines.push(format!("removed listings: line {}: {}", b.line, b.reason));
                 }
                 Some(RemovedSource {
+                    file: path,
                     listings,
                     text_signal: spec.text_signal.clone(),
                     image_signal: spec.image_signal.clone(),
@@ -172,13 +163,24 @@ impl Signals {
             }
             None => None,
         };
-        Ok((Signals { banks, fetcher, fetch_concurrency, decode, removed }, notes))
+        Ok((Signals { banks, fetch, decode, removed }, notes))
     }
 
     /// How many listings to screen at once: more than the cores when images
     /// are fetched (the wait is on the network), `None` otherwise.
     pub fn fetch_concurrency(&self) -> Option<usize> {
-        self.fetcher.as_ref().map(|_| self.fetch_concurrency)
+        self.fetch.as_ref().map(|f| f.concurrency)
+    }
+
+    /// The removed-listings file named in the configuration, if any.
+    pub fn removed_file(&self) -> Option<&Path> {
+        self.removed.as_ref().map(|r| r.file.as_path())
+    }
+
+    /// The PDQ hashes to record for a listing being removed: those of its
+    /// usable images, without looking anything up.
+    pub fn removal_hashes(&self, listing: &Listing) -> Vec<Hash256> {
+        evidence_hashes(&self.image_hashes(listing, &mut ExternalSignals::default()))
     }
 
     /// Computes the external signals of one listing, and the PDQ hash of
@@ -211,12 +213,7 @@ impl Signals {
         if let Some(removed) = &self.removed {
             self.near_removed(listing, removed, &images, &mut out);
         }
-        let image_hashes = images
-            .iter()
-            .filter(|image| image.quality >= rempart_hash::bank::DEFAULT_MIN_QUALITY)
-            .filter_map(|image| image.hashes.first().map(|(h, _)| *h))
-            .collect();
-        Computed { external: out, image_hashes }
+        Computed { external: out, image_hashes: evidence_hashes(&images) }
     }
 
     fn near_removed(
@@ -227,18 +224,19 @@ impl Signals {
         out: &mut ExternalSignals,
     ) {
         let seller = listing.seller.as_ref().and_then(|s| s.id.as_deref());
-        let whose = |other: Option<&str>| match (seller, other) {
-            (Some(a), Some(b)) if a == b => "same seller".to_string(),
-            (_, Some(b)) => format!("seller {b}"),
-            _ => "seller unknown".to_string(),
+        let same_seller = |other: Option<&str>| seller.is_some() && seller == other;
+        let whose = |other: Option<&str>| match other {
+            _ if same_seller(other) => "same seller".to_string(),
+            Some(b) => format!("seller {b}"),
+            None => "seller unknown".to_string(),
         };
         let short_title = listing.title.split_whitespace().count() < removed.min_words;
         let lowest = removed.min_similarity.min(removed.min_similarity_other_seller);
         let near_text = removed.listings.near_text(listing, lowest);
         let usable = near_text.iter().find(|near| {
-            let same_seller = matches!((seller, near.seller_id.as_deref()), (Some(a), Some(b)) if a == b);
-            let threshold = if same_seller { removed.min_similarity } else { removed.min_similarity_other_seller };
-            near.similarity >= threshold && (same_seller || !short_title)
+            let same = same_seller(near.seller_id.as_deref());
+            let threshold = if same { removed.min_similarity } else { removed.min_similarity_other_seller };
+            near.similarity >= threshold && (same || !short_title)
         });
         if let Some(near) = usable {
             let detail = format!(
@@ -258,8 +256,7 @@ impl Signals {
             };
             out.fire(removed.text_signal.clone(), vec![evidence]);
         }
-        // Near-uniform images (quality < 50) match too much to be evidence.
-        for image in images.iter().filter(|i| i.quality >= rempart_hash::bank::DEFAULT_MIN_QUALITY) {
+        for image in images.iter().filter(|i| i.is_evidence()) {
             let best = image
                 .hashes
                 .iter()
@@ -304,7 +301,7 @@ impl Signals {
                 }
                 continue;
             }
-            let (Some(url), Some(fetcher)) = (&image.url, &self.fetcher) else { continue };
+            let (Some(url), Some(Fetching { fetcher, .. })) = (&image.url, &self.fetch) else { continue };
             let field = format!("images[{i}].url");
             let hashed = fetcher.fetch(url).map_err(|e| (e.code().to_string(), e.to_string())).and_then(|fetched| {
                 rempart_hash::dihedral_image(&fetched.bytes, &self.decode)
@@ -324,7 +321,18 @@ impl Signals {
     }
 }
 
+/// The unrotated hash of each image good enough to be evidence.
+fn evidence_hashes(images: &[ImageHashes]) -> Vec<Hash256> {
+    images.iter().filter(|i| i.is_evidence()).filter_map(|i| i.hashes.first().map(|(h, _)| *h)).collect()
+}
+
 impl ImageHashes {
+    /// Near-uniform images (quality < 50) match too much to be evidence of
+    /// a relisting or to be recorded for one.
+    fn is_evidence(&self) -> bool {
+        self.quality >= rempart_hash::bank::DEFAULT_MIN_QUALITY
+    }
+
     fn evidence(&self, signal: &str, detail: String) -> Evidence {
         Evidence {
             field: self.field.clone(),

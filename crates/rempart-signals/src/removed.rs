@@ -42,7 +42,6 @@ pub struct NearImage {
     pub listing_id: String,
     pub decided_by: String,
     pub seller_id: Option<String>,
-    pub removed_hash: Hash256,
     pub distance: u32,
 }
 
@@ -155,21 +154,16 @@ impl RemovedListings {
     /// The nearest removed image within `max_distance` of `hash`,
     /// excluding images of the listing itself.
     pub fn near_image(&self, listing_id: &str, hash: &Hash256, max_distance: u32) -> Option<NearImage> {
-        self.images
-            .query(hash, max_distance)
-            .into_iter()
-            .map(|(id, distance)| (id as usize, distance))
-            .filter(|(id, _)| self.image_owners.get(*id).is_some_and(|o| o.listing_id != listing_id))
-            .find_map(|(id, distance)| {
-                let owner = self.image_owners.get(id)?;
-                Some(NearImage {
-                    listing_id: owner.listing_id.clone(),
-                    decided_by: owner.decided_by.clone(),
-                    seller_id: owner.seller_id.clone(),
-                    removed_hash: *self.images.get(id as u32)?,
-                    distance,
-                })
+        // Results come nearest first.
+        self.images.query(hash, max_distance).into_iter().find_map(|(id, distance)| {
+            let owner = self.image_owners.get(id as usize).filter(|o| o.listing_id != listing_id)?;
+            Some(NearImage {
+                listing_id: owner.listing_id.clone(),
+                decided_by: owner.decided_by.clone(),
+                seller_id: owner.seller_id.clone(),
+                distance,
             })
+        })
     }
 }
 

@@ -388,7 +388,7 @@ impl Builder {
 }
 
 /// Whether a letter appears three times in a row (case-insensitively).
-fn has_triple_letter(run: &[u8]) -> bool {
+pub(crate) fn has_triple_letter(run: &[u8]) -> bool {
     run.windows(3)
         .any(|w| w[0].is_ascii_alphabetic() && w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
 }
