@@ -22,12 +22,13 @@ pub mod decision;
 pub mod eval;
 pub mod extract;
 pub mod gate;
+pub mod language;
 pub mod listing;
 pub mod matcher;
 pub mod normalize;
 pub mod policy;
 
-pub use decision::{Action, Condition, Decision, Evidence, RuleMatch, SignalError};
+pub use decision::{Action, Condition, Decision, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 pub use gate::{ExternalSignals, Gate};
 pub use listing::{InputError, Limits, Listing};
 pub use policy::{Pack, PackError};

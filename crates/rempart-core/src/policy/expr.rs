@@ -7,10 +7,17 @@
 //! or      := and ('|' and)*
 //! and     := unary ('&' unary)*
 //! unary   := '!' unary | atom
-//! atom    := '(' or ')' | compare | near | NAME ('@' FIELD)?
+//! atom    := '(' or ')' | compare | near | without | NAME ('@' FIELD)?
 //! compare := (QTY | ('max'|'min') '(' QTY ')') OP NUMBER UNIT?
-//! near    := 'near' '(' NAME ',' NAME ',' NUMBER ')'
+//! near    := 'near' '(' hits ',' hits ',' NUMBER ')'
+//! without := 'without' '(' hits ',' NAME ',' NUMBER ')'
+//! hits    := without | NAME
 //! ```
+//!
+//! `without(a, x, N)` is how an exception stays local: it keeps the hits
+//! of `a` that have no hit of the exception set `x` within `N` words in
+//! the same field, so "passport holder" cancels "passport" but a "photo"
+//! five words away does not cancel "fake passport".
 
 use std::fmt;
 
@@ -69,6 +76,34 @@ impl FieldFilter {
     }
 }
 
+/// Where term hits come from: a term set, or the hits of another source
+/// that no hit of an exception set sits next to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hits {
+    Set(String),
+    Without { source: Box<Hits>, exception: String, words: u32 },
+}
+
+impl Hits {
+    /// The term set the hits are drawn from (not the exceptions).
+    pub fn base(&self) -> &str {
+        match self {
+            Hits::Set(name) => name,
+            Hits::Without { source, .. } => source.base(),
+        }
+    }
+
+    fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Hits::Set(name) => out.push(name),
+            Hits::Without { source, exception, .. } => {
+                source.names(out);
+                out.push(exception);
+            }
+        }
+    }
+}
+
 /// A parsed expression. Names are resolved later, against the pack.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -76,13 +111,15 @@ pub enum Expr {
         name: String,
         field: Option<FieldFilter>,
     },
-    /// Hits of two term sets within `words` words of each other in the
+    /// Hits of two sources within `words` words of each other in the
     /// same field.
     Near {
-        a: String,
-        b: String,
+        a: Hits,
+        b: Hits,
         words: u32,
     },
+    /// Some hit of a `without(…)` source survives its exception.
+    Hits(Hits),
     Has(QuantityKind),
     Compare {
         kind: QuantityKind,
@@ -102,9 +139,10 @@ impl Expr {
         self.walk(&mut |e| match e {
             Expr::Signal { name, .. } => out.push(name.as_str()),
             Expr::Near { a, b, .. } => {
-                out.push(a.as_str());
-                out.push(b.as_str());
+                a.names(&mut out);
+                b.names(&mut out);
             }
+            Expr::Hits(hits) => hits.names(&mut out),
             _ => {}
         });
         out
@@ -319,19 +357,17 @@ impl Parser {
             }
             Some(Token::Name(name)) if name == "near" && self.peek() == Some(&Token::Open) => {
                 self.pos += 1;
-                let a = self.set_name()?;
+                let a = self.hits()?;
                 self.expect(Token::Comma, "`,` after the first set of `near(`")?;
-                let b = self.set_name()?;
+                let b = self.hits()?;
                 self.expect(Token::Comma, "`,` before the distance in words")?;
-                let words = match self.next() {
-                    Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
-                    _ => {
-                        self.pos -= 1;
-                        return Err(self.error("`near(a, b, N)` needs a whole number of words".into()));
-                    }
-                };
+                let words = self.words("near(a, b, N)")?;
                 self.expect(Token::Close, "`)` to close `near(`")?;
                 Ok(Expr::Near { a, b, words })
+            }
+            Some(Token::Name(name)) if name == "without" && self.peek() == Some(&Token::Open) => {
+                self.pos -= 1;
+                Ok(Expr::Hits(self.hits()?))
             }
             Some(Token::Name(name)) => {
                 if let Some(kind) = QuantityKind::from_name(&name) {
@@ -359,6 +395,32 @@ impl Parser {
                 Err(self.error(format!("expected a name, `!` or `(`, found {other}")))
             }
             None => Err(self.error("the expression ends too early".into())),
+        }
+    }
+
+    /// `NAME` or `without(hits, NAME, N)`.
+    fn hits(&mut self) -> Result<Hits, ExprError> {
+        let name = self.set_name()?;
+        if name != "without" || self.peek() != Some(&Token::Open) {
+            return Ok(Hits::Set(name));
+        }
+        self.pos += 1;
+        let source = self.hits()?;
+        self.expect(Token::Comma, "`,` after the hits of `without(`")?;
+        let exception = self.set_name()?;
+        self.expect(Token::Comma, "`,` before the distance in words")?;
+        let words = self.words("without(a, exception, N)")?;
+        self.expect(Token::Close, "`)` to close `without(`")?;
+        Ok(Hits::Without { source: Box::new(source), exception, words })
+    }
+
+    fn words(&mut self, form: &str) -> Result<u32, ExprError> {
+        match self.next() {
+            Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => Ok(n as u32),
+            _ => {
+                self.pos -= 1;
+                Err(self.error(format!("`{form}` needs a whole number of words")))
+            }
         }
     }
 
@@ -484,12 +546,27 @@ mod tests {
         assert_eq!(
             parse("near(adult, child, 6) & x").expect("parses"),
             Expr::And(vec![
-                Expr::Near { a: "adult".into(), b: "child".into(), words: 6 },
+                Expr::Near { a: Hits::Set("adult".into()), b: Hits::Set("child".into()), words: 6 },
                 Expr::Signal { name: "x".into(), field: None },
             ])
         );
         assert!(parse("near(adult, child)").is_err());
         assert!(parse("near(adult, height, 3)").is_err());
+    }
+
+    #[test]
+    fn without_nests_and_feeds_near() {
+        let e = parse("near(fake, without(passport, holder, 1), 3) | without(rx, not_rx, 2)").expect("parses");
+        let Expr::Or(items) = e else { panic!("or expected") };
+        let passport = Hits::Without { source: Box::new(Hits::Set("passport".into())), exception: "holder".into(), words: 1 };
+        assert_eq!(items[0], Expr::Near { a: Hits::Set("fake".into()), b: passport, words: 3 });
+        assert_eq!(
+            items[1],
+            Expr::Hits(Hits::Without { source: Box::new(Hits::Set("rx".into())), exception: "not_rx".into(), words: 2 })
+        );
+        assert_eq!(items[1].signal_names(), vec!["rx", "not_rx"]);
+        assert!(parse("without(rx, not_rx)").is_err());
+        assert!(parse("without(rx, height, 2)").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::decision::Action;
 use crate::gate::Gate;
 use crate::matcher::TermSpec;
-use crate::policy::{PackIssue, TestCase};
+use crate::policy::{HitSource, PackIssue, Predicate, TestCase};
 
 /// The outcome of one `[[test]]` case.
 #[derive(Clone, Debug, Serialize)]
@@ -114,6 +114,27 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         }
     }
 
+    // A certain exception negated over the whole listing lets one word
+    // anywhere switch a block off, with no review to catch it.
+    for policy in &pack.policies {
+        for rule in policy.rules.iter().filter(|r| r.action == Action::Block) {
+            let mut global = Vec::new();
+            global_negations(&rule.test, false, &mut global);
+            for set in global.into_iter().filter(|&s| pack.sets[s].certain) {
+                warn(
+                    &mut issues,
+                    &policy.file,
+                    format!(
+                        "rule `{}`: `!{}` is a certain exception over the whole listing, so one word anywhere \
+                         switches the block off; restrict it to a field (`@title`) or to the words next to the \
+                         product word (`without(…, {}, N)`)",
+                        rule.id, pack.sets[set].name, pack.sets[set].name
+                    ),
+                );
+            }
+        }
+    }
+
     // Rules no test case fires; policies without a benign case.
     let mut fired: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for o in outcomes {
@@ -150,4 +171,25 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         );
     }
     issues
+}
+
+/// Term sets negated without a field restriction (`!set`, `!near(…)`).
+fn global_negations(test: &Predicate, negated: bool, out: &mut Vec<usize>) {
+    fn base(hits: &HitSource, out: &mut Vec<usize>) {
+        match hits {
+            HitSource::Set(set) => out.push(*set),
+            HitSource::Without { source, .. } => base(source, out),
+        }
+    }
+    match test {
+        Predicate::Set { set, field: None } if negated => out.push(*set),
+        Predicate::Near { a, b, .. } if negated => {
+            base(a, out);
+            base(b, out);
+        }
+        Predicate::Hits(hits) if negated => base(hits, out),
+        Predicate::Not(inner) => global_negations(inner, !negated, out),
+        Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| global_negations(i, negated, out)),
+        _ => {}
+    }
 }

@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
+use crate::language::{Language, LANGUAGE_KEYS};
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
-use expr::{Aggregate, CompareOp, Expr, FieldFilter};
+use expr::{Aggregate, CompareOp, Expr, FieldFilter, Hits};
 use schema::{PackFile, TestCaseDef};
 
 /// The DSA transparency-database categories (Commission enumeration,
@@ -74,17 +75,43 @@ pub struct TermSet {
     pub name: String,
     pub file: String,
     pub description: Option<String>,
+    /// Where the terms come from (`source` key of the set).
+    pub source: Option<String>,
     /// (language, term as written) pairs.
     pub terms: Vec<(String, String)>,
     pub exceptions: Vec<String>,
     pub patterns: Vec<String>,
+    /// Terms that count only in text of the language they are listed under.
+    pub false_friends: Vec<String>,
+    /// As an exception, this set's cancellations are certain (no review).
+    pub certain: bool,
+}
+
+/// Where a rule takes term hits from: a set, or the hits of another
+/// source that no hit of an exception set sits next to.
+#[derive(Clone, Debug)]
+pub enum HitSource {
+    Set(SetId),
+    Without { source: Box<HitSource>, exception: SetId, words: u32 },
+}
+
+impl HitSource {
+    /// The set the hits are drawn from.
+    pub fn base(&self) -> SetId {
+        match self {
+            HitSource::Set(set) => *set,
+            HitSource::Without { source, .. } => source.base(),
+        }
+    }
 }
 
 /// A compiled rule expression: names resolved to set ids.
 #[derive(Clone, Debug)]
 pub enum Predicate {
     Set { set: SetId, field: Option<FieldFilter> },
-    Near { a: SetId, b: SetId, words: u32 },
+    Near { a: HitSource, b: HitSource, words: u32 },
+    /// Some hit of a `without(…)` source survives its exception.
+    Hits(HitSource),
     External(String),
     Has(QuantityKind),
     Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
@@ -106,6 +133,10 @@ pub struct Rule {
     /// A necessary condition for `test`, checked first (see [`Trigger`]).
     pub(crate) trigger: Option<Trigger>,
     pub(crate) parsed: Expr,
+    /// Sets the rule uses as exceptions (under `!` or as the exception of
+    /// `without`) whose cancellations are not certain. When one of them
+    /// cancels a `block`, the listing goes to review instead of allow.
+    pub(crate) uncertain_exceptions: Vec<SetId>,
 }
 
 /// Signals of which at least one must be present for a rule to hold. Most
@@ -129,8 +160,9 @@ impl Predicate {
     /// a set (`None` when it can hold on absence, as under `!`).
     pub(crate) fn trigger(&self) -> Option<Trigger> {
         match self {
-            Predicate::Set { set, .. } | Predicate::Near { a: set, .. } => {
-                Some(Trigger { sets: vec![*set], ..Trigger::default() })
+            Predicate::Set { set, .. } => Some(Trigger { sets: vec![*set], ..Trigger::default() }),
+            Predicate::Near { a: hits, .. } | Predicate::Hits(hits) => {
+                Some(Trigger { sets: vec![hits.base()], ..Trigger::default() })
             }
             Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
             Predicate::Has(kind) | Predicate::Compare { kind, .. } => {
@@ -225,7 +257,7 @@ impl Pack {
     /// The default FR/EU pack embedded at build time from `policies/`.
     #[cfg(feature = "default-pack")]
     pub fn embedded() -> Result<Pack, PackError> {
-        static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
+        static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$OUT_DIR/policies");
         let mut files = Vec::new();
         collect_embedded(&DIR, &mut files);
         Pack::from_sources(files)
@@ -240,7 +272,10 @@ impl Pack {
         for (path, text) in &files {
             match toml::from_str::<PackFile>(text) {
                 Ok(file) => parsed.push((path.clone(), file)),
-                Err(e) => compiler.error(path, format!("not a valid policy file: {}", e.message().trim())),
+                Err(e) => {
+                    let at = e.span().map(|span| line_column(text, span.start)).unwrap_or_default();
+                    compiler.error(path, format!("{at}not a valid policy file: {}", e.message().trim()))
+                }
             }
         }
         compiler.compile(parsed, version)
@@ -267,6 +302,10 @@ fn collect_toml(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Res
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
+            // `sources/` holds the data vocabularies are generated from, not pack files.
+            if path.file_name().is_some_and(|n| n == "sources") {
+                continue;
+            }
             collect_toml(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path)
@@ -362,17 +401,51 @@ impl Compiler {
                 let id = sets.len();
                 set_ids.insert(set_name.clone(), id);
                 let mut terms = Vec::new();
-                for (lang, list) in &def.languages {
+                for (key, value) in &def.languages {
+                    let Some(language) = Language::from_code(key).filter(|_| LANGUAGE_KEYS.contains(&key.as_str()))
+                    else {
+                        self.error(
+                            path,
+                            format!(
+                                "term set `{set_name}`: unknown key `{key}` (expected description, source, \
+                                 exceptions, patterns, false_friends, certain, or a language code: {})",
+                                LANGUAGE_KEYS.join(" ")
+                            ),
+                        );
+                        continue;
+                    };
+                    let Some(list) = string_list(value) else {
+                        self.error(path, format!("term set `{set_name}`: `{key}` must be a list of strings"));
+                        continue;
+                    };
                     for term in list {
                         if TermSpec::parse(term).folded.is_empty() {
                             self.error(
                                 path,
-                                format!("term set `{set_name}` ({lang}): term {term:?} has no letters or digits"),
+                                format!("term set `{set_name}` ({key}): term {term:?} has no letters or digits"),
                             );
                             continue;
                         }
-                        builder.term(id, term);
-                        terms.push((lang.clone(), term.clone()));
+                        if def.false_friends.iter().any(|f| f == term) {
+                            if key == "any" {
+                                self.error(
+                                    path,
+                                    format!("term set `{set_name}`: false friend {term:?} must be listed under its language, not `any`"),
+                                );
+                            }
+                            builder.term_in(id, term, language);
+                        } else {
+                            builder.term(id, term);
+                        }
+                        terms.push((key.clone(), term.to_string()));
+                    }
+                }
+                for friend in &def.false_friends {
+                    if !terms.iter().any(|(_, t)| t == friend) {
+                        self.error(
+                            path,
+                            format!("term set `{set_name}`: false friend {friend:?} is not one of the set's terms"),
+                        );
                     }
                 }
                 for x in &def.exceptions {
@@ -393,9 +466,12 @@ impl Compiler {
                     name: set_name.clone(),
                     file: path.clone(),
                     description: def.description.clone(),
+                    source: def.source.clone(),
                     terms,
                     exceptions: def.exceptions.clone(),
                     patterns: def.patterns.clone(),
+                    false_friends: def.false_friends.clone(),
+                    certain: def.certain,
                 });
             }
         }
@@ -497,6 +573,11 @@ impl Compiler {
                     (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
                     _ => {}
                 }
+                let mut uncertain_exceptions = Vec::new();
+                test.exception_sets(false, &mut uncertain_exceptions);
+                uncertain_exceptions.retain(|&set| !sets[set].certain);
+                uncertain_exceptions.sort_unstable();
+                uncertain_exceptions.dedup();
                 rules.push(Rule {
                     id: def.id,
                     action: def.action,
@@ -506,6 +587,7 @@ impl Compiler {
                     trigger: test.trigger(),
                     test,
                     parsed,
+                    uncertain_exceptions,
                 });
             }
             pending_tests.push((path.clone(), meta.id.clone(), file.test));
@@ -620,16 +702,11 @@ impl Compiler {
                 }
             },
             Expr::Near { a, b, words } => {
-                let lookup = |name: &String| names.sets.get(name).copied();
-                match (lookup(a), lookup(b)) {
-                    (Some(a), Some(b)) => Predicate::Near { a, b, words: *words },
-                    _ => {
-                        let missing = if lookup(a).is_none() { a } else { b };
-                        self.error(file, format!("rule `{rule}`: `near` takes term sets; `{missing}` is not one"));
-                        return None;
-                    }
-                }
+                let a = self.resolve_hits(a, names, file, rule, "near");
+                let b = self.resolve_hits(b, names, file, rule, "near");
+                Predicate::Near { a: a?, b: b?, words: *words }
             }
+            Expr::Hits(hits) => Predicate::Hits(self.resolve_hits(hits, names, file, rule, "without")?),
             Expr::Has(kind) => Predicate::Has(*kind),
             Expr::Compare { kind, aggregate, op, value } => {
                 Predicate::Compare { kind: *kind, aggregate: *aggregate, op: *op, value: *value }
@@ -643,6 +720,71 @@ impl Compiler {
             ),
         })
     }
+}
+
+impl Compiler {
+    fn resolve_hits(&mut self, hits: &Hits, names: &Names, file: &str, rule: &str, form: &str) -> Option<HitSource> {
+        let mut lookup = |name: &String| {
+            let found = names.sets.get(name).copied();
+            if found.is_none() {
+                self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
+            }
+            found
+        };
+        Some(match hits {
+            Hits::Set(name) => HitSource::Set(lookup(name)?),
+            Hits::Without { source, exception, words } => {
+                let exception = lookup(exception);
+                let source = self.resolve_hits(source, names, file, rule, "without")?;
+                HitSource::Without { source: Box::new(source), exception: exception?, words: *words }
+            }
+        })
+    }
+}
+
+impl Predicate {
+    /// The sets this predicate uses as exceptions: under `!`, or as the
+    /// exception of a `without`.
+    fn exception_sets(&self, negated: bool, out: &mut Vec<SetId>) {
+        fn of_hits(hits: &HitSource, negated: bool, out: &mut Vec<SetId>) {
+            match hits {
+                HitSource::Set(set) if negated => out.push(*set),
+                HitSource::Set(_) => {}
+                HitSource::Without { source, exception, .. } => {
+                    out.push(*exception);
+                    of_hits(source, negated, out);
+                }
+            }
+        }
+        match self {
+            Predicate::Set { set, .. } if negated => out.push(*set),
+            Predicate::Near { a, b, .. } => {
+                of_hits(a, negated, out);
+                of_hits(b, negated, out);
+            }
+            Predicate::Hits(hits) => of_hits(hits, negated, out),
+            Predicate::Not(inner) => inner.exception_sets(!negated, out),
+            Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| i.exception_sets(negated, out)),
+            _ => {}
+        }
+    }
+}
+
+/// `line L, column C: ` (1-based, columns in characters) for a byte offset.
+fn line_column(text: &str, offset: usize) -> String {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: ")
+}
+
+/// A TOML value as a list of strings, if it is one.
+fn string_list(value: &toml::Value) -> Option<Vec<&str>> {
+    value.as_array()?.iter().map(toml::Value::as_str).collect()
 }
 
 /// What names in a `when` expression can refer to.

@@ -59,13 +59,27 @@ pub(crate) struct PolicyMeta {
 pub(crate) struct TermSetDef {
     #[serde(default)]
     pub description: Option<String>,
+    /// Where the terms come from (a public list and its version), or
+    /// `hand-written` and why.
+    #[serde(default)]
+    pub source: Option<String>,
     #[serde(default)]
     pub exceptions: Vec<String>,
     #[serde(default)]
     pub patterns: Vec<String>,
-    /// Language code → terms.
+    /// Spellings (also listed under a language key) that are ordinary
+    /// words in other languages: they count only in text of their
+    /// language.
+    #[serde(default)]
+    pub false_friends: Vec<String>,
+    /// When this set, used as an exception (`!set` or `without(…, set, N)`),
+    /// cancels a block, the cancellation is certain: no fall-back to review.
+    #[serde(default)]
+    pub certain: bool,
+    /// Language code → terms. Keys are checked against the known language
+    /// codes when the pack compiles, so a misspelt key is an error.
     #[serde(flatten)]
-    pub languages: BTreeMap<String, Vec<String>>,
+    pub languages: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
