@@ -366,18 +366,19 @@ fn word_gap(a: (u32, u32), b: (u32, u32)) -> u32 {
 impl Reader<'_, '_> {
     /// Whether `test` holds; with `out`, also collects its evidence.
     /// `negated` says the predicate sits under an odd number of `!`: in
-    /// [`Mode::Relaxed`] the sets found there that are not `certain` are
-    /// read as absent, since there they act as exceptions.
+    /// [`Mode::Relaxed`] what is found there is read as absent, since it
+    /// acts as an exception — unless it is a `certain` set restricted to a
+    /// field.
     fn eval(&self, test: &Predicate, negated: bool, mut out: Option<&mut Vec<Ref>>) -> bool {
         let s = self.s;
         match test {
             Predicate::Set { set, field } => {
                 let wanted = field.map_or(u8::MAX, field_bit);
-                if self.ignored(*set, negated) || self.mask()[*set] & wanted == 0 {
+                if self.ignored(*set, negated && field.is_none(), negated) || self.mask()[*set] & wanted == 0 {
                     return false;
                 }
                 if let Some(out) = out {
-                    let selected = self.hits_of(*set, negated).filter(|&i| {
+                    let selected = self.hits_of(*set, false).filter(|&i| {
                         field.is_none_or(|want| s.fields[s.hits[i].field].filter == want)
                     });
                     out.extend(selected.map(Ref::Hit));
@@ -385,17 +386,22 @@ impl Reader<'_, '_> {
                 true
             }
             Predicate::Hits(source) => {
-                let found = self.source(source, negated);
+                if negated && self.mode == Mode::Relaxed {
+                    return false;
+                }
+                let found = self.source(source);
                 if let Some(out) = out {
                     out.extend(found.iter().map(|&i| Ref::Hit(i)));
                 }
                 !found.is_empty()
             }
             Predicate::Near { a, b, words } => {
-                if self.mask()[a.base()] == 0 || self.mask()[b.base()] == 0 {
+                let relaxed_away = negated && self.mode == Mode::Relaxed;
+                let present = |h: &HitSource| h.bases().iter().any(|&set| self.mask()[set] != 0);
+                if relaxed_away || !present(a) || !present(b) {
                     return false;
                 }
-                let (a, b) = (self.source(a, negated), self.source(b, negated));
+                let (a, b) = (self.source(a), self.source(b));
                 let mut any = false;
                 for &ia in &a {
                     for &ib in &b {
@@ -483,14 +489,15 @@ impl Reader<'_, '_> {
         }
     }
 
-    /// Whether a set under `!` is read as absent (see [`Mode::Relaxed`]).
-    fn ignored(&self, set: SetId, negated: bool) -> bool {
-        negated && self.mode == Mode::Relaxed && !self.pack.sets[set].certain
+    /// Whether a set under `!` is read as absent (see [`Mode::Relaxed`]):
+    /// over the whole listing always (one word anywhere never switches a
+    /// block off for certain), within a field unless the set is `certain`.
+    fn ignored(&self, set: SetId, whole_listing: bool, negated: bool) -> bool {
+        negated && self.mode == Mode::Relaxed && (whole_listing || !self.pack.sets[set].certain)
     }
 
     /// Indices of the hits of `set` this reading counts.
-    fn hits_of(&self, set: SetId, negated: bool) -> impl Iterator<Item = usize> + '_ {
-        let ignored = self.ignored(set, negated);
+    fn hits_of(&self, set: SetId, ignored: bool) -> impl Iterator<Item = usize> + '_ {
         let certain_only = self.mode == Mode::CertainOnly;
         self.s
             .hits
@@ -501,11 +508,17 @@ impl Reader<'_, '_> {
     }
 
     /// The hits of a source: a set's, minus those an exception sits next to.
-    fn source(&self, source: &HitSource, negated: bool) -> Vec<usize> {
+    fn source(&self, source: &HitSource) -> Vec<usize> {
         match source {
-            HitSource::Set(set) => self.hits_of(*set, negated).collect(),
+            HitSource::Set(set) => self.hits_of(*set, false).collect(),
+            HitSource::Any(items) => {
+                let mut all: Vec<usize> = items.iter().flat_map(|i| self.source(i)).collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
             HitSource::Without { source, exception, words } => {
-                let mut kept = self.source(source, negated);
+                let mut kept = self.source(source);
                 if kept.is_empty() || (self.mode == Mode::Relaxed && !self.pack.sets[*exception].certain) {
                     return kept;
                 }

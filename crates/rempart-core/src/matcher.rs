@@ -155,7 +155,14 @@ impl MatcherBuilder {
                 id
             }
         };
-        self.uses[id].push(usage);
+        // The same spelling listed under two languages is one use.
+        let uses = &mut self.uses[id];
+        if !uses.iter().any(|u| {
+            (u.set, u.role, u.open_left, u.open_right, u.needs_collapse, u.language)
+                == (usage.set, usage.role, usage.open_left, usage.open_right, usage.needs_collapse, usage.language)
+        }) {
+            uses.push(usage);
+        }
     }
 
     /// Compiles the automaton.

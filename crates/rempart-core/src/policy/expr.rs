@@ -11,7 +11,8 @@
 //! compare := (QTY | ('max'|'min') '(' QTY ')') OP NUMBER UNIT?
 //! near    := 'near' '(' hits ',' hits ',' NUMBER ')'
 //! without := 'without' '(' hits ',' NAME ',' NUMBER ')'
-//! hits    := without | NAME
+//! hits    := source ('|' source)*
+//! source  := without | NAME
 //! ```
 //!
 //! `without(a, x, N)` is how an exception stays local: it keeps the hits
@@ -82,17 +83,11 @@ impl FieldFilter {
 pub enum Hits {
     Set(String),
     Without { source: Box<Hits>, exception: String, words: u32 },
+    /// The hits of any of several sources (`a | without(b, x, 2)`).
+    Any(Vec<Hits>),
 }
 
 impl Hits {
-    /// The term set the hits are drawn from (not the exceptions).
-    pub fn base(&self) -> &str {
-        match self {
-            Hits::Set(name) => name,
-            Hits::Without { source, .. } => source.base(),
-        }
-    }
-
     fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
             Hits::Set(name) => out.push(name),
@@ -100,6 +95,7 @@ impl Hits {
                 source.names(out);
                 out.push(exception);
             }
+            Hits::Any(items) => items.iter().for_each(|i| i.names(out)),
         }
     }
 }
@@ -398,8 +394,18 @@ impl Parser {
         }
     }
 
-    /// `NAME` or `without(hits, NAME, N)`.
+    /// One source or several joined by `|`.
     fn hits(&mut self) -> Result<Hits, ExprError> {
+        let mut items = vec![self.hit_source()?];
+        while self.peek() == Some(&Token::Or) {
+            self.pos += 1;
+            items.push(self.hit_source()?);
+        }
+        Ok(if items.len() == 1 { items.remove(0) } else { Hits::Any(items) })
+    }
+
+    /// `NAME` or `without(hits, NAME, N)`.
+    fn hit_source(&mut self) -> Result<Hits, ExprError> {
         let name = self.set_name()?;
         if name != "without" || self.peek() != Some(&Token::Open) {
             return Ok(Hits::Set(name));
@@ -565,6 +571,9 @@ mod tests {
             Expr::Hits(Hits::Without { source: Box::new(Hits::Set("rx".into())), exception: "not_rx".into(), words: 2 })
         );
         assert_eq!(items[1].signal_names(), vec!["rx", "not_rx"]);
+        let any = parse("without(rx | brand, not_rx, 2)").expect("parses");
+        let sources = Hits::Any(vec![Hits::Set("rx".into()), Hits::Set("brand".into())]);
+        assert_eq!(any, Expr::Hits(Hits::Without { source: Box::new(sources), exception: "not_rx".into(), words: 2 }));
         assert!(parse("without(rx, not_rx)").is_err());
         assert!(parse("without(rx, height, 2)").is_err());
     }

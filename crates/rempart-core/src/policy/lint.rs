@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::decision::Action;
 use crate::gate::Gate;
 use crate::matcher::TermSpec;
-use crate::policy::{HitSource, PackIssue, Predicate, TestCase};
+use crate::policy::{PackIssue, TestCase};
 
 /// The outcome of one `[[test]]` case.
 #[derive(Clone, Debug, Serialize)]
@@ -90,18 +90,19 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         }
     }
 
-    // Terms listed twice in a set (after folding), and terms their own
-    // exceptions cancel.
+    // Terms listed twice under one language of a set (after folding), and
+    // terms their own exceptions cancel. The same spelling under two
+    // languages is not a repeat: it says both languages use it.
     for set in &pack.sets {
-        let mut seen: HashMap<String, &str> = HashMap::new();
+        let mut seen: HashMap<(String, &str), &str> = HashMap::new();
         for (lang, term) in &set.terms {
             let spec = TermSpec::parse(term);
             let key = format!("{}{}{}", u8::from(spec.open_left), spec.folded, u8::from(spec.open_right));
-            if let Some(first) = seen.insert(key, lang) {
+            if let Some(first) = seen.insert((key, lang.as_str()), term) {
                 warn(
                     &mut issues,
                     &set.file,
-                    format!("term set `{}`: {term:?} ({lang}) repeats a term already listed ({first})", set.name),
+                    format!("term set `{}`: {term:?} ({lang}) repeats {first:?}, listed before under {lang}", set.name),
                 );
             }
             if set.exceptions.iter().any(|x| TermSpec::parse(x).folded == spec.folded) {
@@ -109,27 +110,6 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
                     &mut issues,
                     &set.file,
                     format!("term set `{}`: {term:?} is also an exception, so it can never match", set.name),
-                );
-            }
-        }
-    }
-
-    // A certain exception negated over the whole listing lets one word
-    // anywhere switch a block off, with no review to catch it.
-    for policy in &pack.policies {
-        for rule in policy.rules.iter().filter(|r| r.action == Action::Block) {
-            let mut global = Vec::new();
-            global_negations(&rule.test, false, &mut global);
-            for set in global.into_iter().filter(|&s| pack.sets[s].certain) {
-                warn(
-                    &mut issues,
-                    &policy.file,
-                    format!(
-                        "rule `{}`: `!{}` is a certain exception over the whole listing, so one word anywhere \
-                         switches the block off; restrict it to a field (`@title`) or to the words next to the \
-                         product word (`without(…, {}, N)`)",
-                        rule.id, pack.sets[set].name, pack.sets[set].name
-                    ),
                 );
             }
         }
@@ -173,23 +153,3 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
     issues
 }
 
-/// Term sets negated without a field restriction (`!set`, `!near(…)`).
-fn global_negations(test: &Predicate, negated: bool, out: &mut Vec<usize>) {
-    fn base(hits: &HitSource, out: &mut Vec<usize>) {
-        match hits {
-            HitSource::Set(set) => out.push(*set),
-            HitSource::Without { source, .. } => base(source, out),
-        }
-    }
-    match test {
-        Predicate::Set { set, field: None } if negated => out.push(*set),
-        Predicate::Near { a, b, .. } if negated => {
-            base(a, out);
-            base(b, out);
-        }
-        Predicate::Hits(hits) if negated => base(hits, out),
-        Predicate::Not(inner) => global_negations(inner, !negated, out),
-        Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| global_negations(i, negated, out)),
-        _ => {}
-    }
-}

@@ -93,14 +93,16 @@ pub struct TermSet {
 pub enum HitSource {
     Set(SetId),
     Without { source: Box<HitSource>, exception: SetId, words: u32 },
+    Any(Vec<HitSource>),
 }
 
 impl HitSource {
-    /// The set the hits are drawn from.
-    pub fn base(&self) -> SetId {
+    /// The sets the hits are drawn from (not the exceptions).
+    pub fn bases(&self) -> Vec<SetId> {
         match self {
-            HitSource::Set(set) => *set,
-            HitSource::Without { source, .. } => source.base(),
+            HitSource::Set(set) => vec![*set],
+            HitSource::Without { source, .. } => source.bases(),
+            HitSource::Any(items) => items.iter().flat_map(HitSource::bases).collect(),
         }
     }
 }
@@ -136,8 +138,10 @@ pub struct Rule {
     pub(crate) trigger: Option<Trigger>,
     pub(crate) parsed: Expr,
     /// Sets the rule uses as exceptions (under `!` or as the exception of
-    /// `without`) whose cancellations are not certain. When one of them
-    /// cancels a `block`, the listing goes to review instead of allow.
+    /// `without`) whose cancellations are not certain: every `!set` over the
+    /// whole listing, and field-restricted or `without` uses of sets not
+    /// marked `certain`. When one of them cancels a `block`, the listing
+    /// goes to review instead of allow.
     pub(crate) uncertain_exceptions: Vec<SetId>,
 }
 
@@ -164,7 +168,7 @@ impl Predicate {
         match self {
             Predicate::Set { set, .. } => Some(Trigger { sets: vec![*set], ..Trigger::default() }),
             Predicate::Near { a: hits, .. } | Predicate::Hits(hits) => {
-                Some(Trigger { sets: vec![hits.base()], ..Trigger::default() })
+                Some(Trigger { sets: hits.bases(), ..Trigger::default() })
             }
             Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
             Predicate::Has(kind) | Predicate::Compare { kind, .. } => {
@@ -588,9 +592,10 @@ impl Compiler {
                     (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
                     _ => {}
                 }
-                let mut uncertain_exceptions = Vec::new();
-                test.exception_sets(false, &mut uncertain_exceptions);
-                uncertain_exceptions.retain(|&set| !sets[set].certain);
+                let mut exceptions = Vec::new();
+                test.exception_sets(false, &mut exceptions);
+                let mut uncertain_exceptions: Vec<SetId> =
+                    exceptions.into_iter().filter(|&(set, may_be_certain)| !(may_be_certain && sets[set].certain)).map(|(set, _)| set).collect();
                 uncertain_exceptions.sort_unstable();
                 uncertain_exceptions.dedup();
                 rules.push(Rule {
@@ -742,40 +747,67 @@ impl Compiler {
 
 impl Compiler {
     fn resolve_hits(&mut self, hits: &Hits, names: &Names, file: &str, rule: &str, form: &str) -> Option<HitSource> {
-        let mut lookup = |name: &String| {
-            let found = names.sets.get(name).copied();
-            if found.is_none() {
-                self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
-            }
-            found
-        };
         Some(match hits {
-            Hits::Set(name) => HitSource::Set(lookup(name)?),
+            Hits::Set(name) => match (names.sets.get(name), names.defines.get(name)) {
+                (Some(&set), _) => HitSource::Set(set),
+                // A define that is a union of sets (`a | b | without(c, x, 2)`) is a source too.
+                (None, Some((_, body))) => match define_hits(body) {
+                    Some(inner) => self.resolve_hits(&inner, names, file, rule, form)?,
+                    None => {
+                        self.error(file, format!("rule `{rule}`: `{form}` takes term sets; define `{name}` is not a union of term sets"));
+                        return None;
+                    }
+                },
+                (None, None) => {
+                    self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
+                    return None;
+                }
+            },
             Hits::Without { source, exception, words } => {
-                let exception = lookup(exception);
+                let Some(&exception) = names.sets.get(exception) else {
+                    self.error(file, format!("rule `{rule}`: `without` takes a term set as its exception; `{exception}` is not one"));
+                    return None;
+                };
                 let source = self.resolve_hits(source, names, file, rule, "without")?;
-                HitSource::Without { source: Box::new(source), exception: exception?, words: *words }
+                HitSource::Without { source: Box::new(source), exception, words: *words }
             }
+            Hits::Any(items) => HitSource::Any(
+                items.iter().map(|i| self.resolve_hits(i, names, file, rule, form)).collect::<Option<Vec<_>>>()?,
+            ),
         })
+    }
+}
+
+/// A define's body read as a hit source, when it is a union of names and
+/// `without(…)` sources.
+fn define_hits(body: &Expr) -> Option<Hits> {
+    match body {
+        Expr::Signal { name, field: None } => Some(Hits::Set(name.clone())),
+        Expr::Hits(hits) => Some(hits.clone()),
+        Expr::Or(items) => items.iter().map(define_hits).collect::<Option<Vec<_>>>().map(Hits::Any),
+        _ => None,
     }
 }
 
 impl Predicate {
     /// The sets this predicate uses as exceptions: under `!`, or as the
-    /// exception of a `without`.
-    fn exception_sets(&self, negated: bool, out: &mut Vec<SetId>) {
-        fn of_hits(hits: &HitSource, negated: bool, out: &mut Vec<SetId>) {
+    /// exception of a `without`; with whether that use may be certain (a
+    /// field-restricted `!set@field` or a `without`; over the whole
+    /// listing, `!set` never is).
+    fn exception_sets(&self, negated: bool, out: &mut Vec<(SetId, bool)>) {
+        fn of_hits(hits: &HitSource, negated: bool, out: &mut Vec<(SetId, bool)>) {
             match hits {
-                HitSource::Set(set) if negated => out.push(*set),
+                HitSource::Set(set) if negated => out.push((*set, false)),
                 HitSource::Set(_) => {}
                 HitSource::Without { source, exception, .. } => {
-                    out.push(*exception);
+                    out.push((*exception, !negated));
                     of_hits(source, negated, out);
                 }
+                HitSource::Any(items) => items.iter().for_each(|i| of_hits(i, negated, out)),
             }
         }
         match self {
-            Predicate::Set { set, .. } if negated => out.push(*set),
+            Predicate::Set { set, field } if negated => out.push((*set, field.is_some())),
             Predicate::Near { a, b, .. } => {
                 of_hits(a, negated, out);
                 of_hits(b, negated, out);

@@ -80,8 +80,10 @@ pub(crate) struct TermSetDef {
     /// language.
     #[serde(default)]
     pub false_friends: Vec<String>,
-    /// When this set, used as an exception (`!set` or `without(…, set, N)`),
-    /// cancels a block, the cancellation is certain: no fall-back to review.
+    /// When this set, used as a local exception (`!set@title` or
+    /// `without(…, set, N)`), cancels a block, the cancellation is certain:
+    /// no fall-back to review. Over the whole listing (`!set`) no exception
+    /// is certain.
     #[serde(default)]
     pub certain: bool,
     /// Language code → terms. Keys are checked against the known language
