@@ -19,7 +19,7 @@ the names below (each SOURCE line in data/README.md says where a file comes from
 
 SHARED_DATA_DIR (default ../shared/data beside the repository) holds the benign
 corpora; they give the ordinary-words list that keeps candidate terms which are
-everyday words (ACETATE, android, cat, coca...) out of the generated sets.
+everyday words (acetate, android, cat, coca, soufre...) out of the generated sets.
 Only the standard library is used, except PyYAML for the CN translation files.
 """
 import collections
@@ -196,8 +196,10 @@ def curation(words):
         for s in build():
             for terms in s.terms.values():
                 for folded in terms:
-                    if " " not in folded and words[folded] >= 3:
-                        found.add((folded, str(words[folded])))
+                    # The engine accepts a final s/es, so `ceris` also reads `cerises`.
+                    seen = words[folded] + words[folded + "s"] + words[folded + "es"]
+                    if " " not in folded and seen >= 1:
+                        found.add((folded, str(seen)))
     rows = sorted(found)
     write("curation/ordinary-words.tsv", tsv(["folded_word", "occurrences_in_everyday_text"], [list(r) for r in rows]))
 

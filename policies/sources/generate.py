@@ -8,7 +8,7 @@ in policies/sources/data/.
 Every term written comes from a data file (its source, version and licence are in
 data/README.md) by the rule stated next to it here; nothing is added by hand. A
 generated single-word term that is an everyday word (data/curation/ordinary-words.tsv:
-3 or more occurrences in the benign corpora or the CN texts) is left out, and so are
+found in the benign corpora of real retail listings and food labels) is left out, and so are
 the spellings data/curation/exclude.tsv lists with a reason. Output is byte-for-byte
 stable: sorted, deduplicated after folding, one file per subject.
 Only the standard library is used.
@@ -63,10 +63,14 @@ def curation():
 
 
 def keep(set_name, term, min_letters=3):
-    """The curation rules every generated term passes."""
+    """The curation rules every generated term passes (calibre designations are
+    numbers and letters by nature, so the fragment rule skips them)."""
     ORDINARY, EXCLUDED = curation()
     folded = fold(term)
     if len(folded.replace(" ", "")) < min_letters or not re.search(r"[^\W\d_]", folded):
+        return False
+    # Fragments (`a et`, `ta 1`): some word must have three letters.
+    if not set_name.startswith("calibre") and not any(len(re.sub(r"[\d_]", "", w)) >= 3 for w in folded.split()):
         return False
     if " " not in folded and folded in ORDINARY:
         return False
@@ -196,8 +200,15 @@ SALTS = ("chlorhydrate", "sulfate", "maléate", "tartrate", "citrate", "phosphat
 
 
 def inn(substance):
-    """The INN of a BDPM substance name: salt words and parentheses removed."""
-    name = re.sub(r"\(.*?\)|\[.*?\]", " ", substance.lower())
+    """The INN of a BDPM substance name with its salt removed (`ABACAVIR (SULFATE D')`);
+    a parenthesis that is not a salt names another compound (`SOUFRE (HEXAFLUORURE DE)`
+    is sulfur hexafluoride) and the name is left out."""
+    name = substance.lower()
+    for inner in re.findall(r"\((.*?)\)", name):
+        words = [w for w in re.split(r"[ ']+", inner) if w and w not in ("de", "d", "du")]
+        if not words or any(w not in SALTS for w in words):
+            return None
+    name = re.sub(r"\(.*?\)|\[.*?\]", " ", name)
     words = [w for w in re.split(r"[ ']+", name) if w and w not in SALTS and w not in ("de", "d", "du")]
     return words[0] if len(words) == 1 and words[0].isalpha() and len(words[0]) >= 5 else None
 

@@ -511,6 +511,11 @@ impl Reader<'_, '_> {
     fn source(&self, source: &HitSource) -> Vec<usize> {
         match source {
             HitSource::Set(set) => self.hits_of(*set, false).collect(),
+            HitSource::InField(source, field) => {
+                let mut kept = self.source(source);
+                kept.retain(|&i| self.s.fields[self.s.hits[i].field].filter == *field);
+                kept
+            }
             HitSource::Any(items) => {
                 let mut all: Vec<usize> = items.iter().flat_map(|i| self.source(i)).collect();
                 all.sort_unstable();

@@ -92,9 +92,10 @@ impl FieldLanguage {
         let detected = *self.detected.get_or_insert_with(|| detect(text));
         match detected {
             Some((lang, _)) if lang == bound => Verdict::Valid,
-            // A declared language other than the bound one, confirmed by
-            // the text (whatever the confidence), or a confident detection.
-            Some((_, confidence)) if declared.is_some() || confidence >= CONFIDENT => Verdict::Foreign,
+            // A declared language other than the bound one that the text
+            // does not contradict, or a confident detection of another.
+            _ if declared.is_some() => Verdict::Foreign,
+            Some((_, confidence)) if confidence >= CONFIDENT => Verdict::Foreign,
             _ => Verdict::Unsure,
         }
     }

@@ -94,6 +94,8 @@ pub enum HitSource {
     Set(SetId),
     Without { source: Box<HitSource>, exception: SetId, words: u32 },
     Any(Vec<HitSource>),
+    /// Only the hits in one field (`define@title`).
+    InField(Box<HitSource>, FieldFilter),
 }
 
 impl HitSource {
@@ -103,6 +105,7 @@ impl HitSource {
             HitSource::Set(set) => vec![*set],
             HitSource::Without { source, .. } => source.bases(),
             HitSource::Any(items) => items.iter().flat_map(HitSource::bases).collect(),
+            HitSource::InField(source, _) => source.bases(),
         }
     }
 }
@@ -699,12 +702,17 @@ impl Compiler {
             Expr::Signal { name, field } => match (names.sets.get(name), names.defines.get(name)) {
                 (Some(&set), _) => Predicate::Set { set, field: *field },
                 (None, Some((_, body))) => {
-                    if field.is_some() {
-                        self.error(
-                            file,
-                            format!("rule `{rule}`: `{name}@…`: a define cannot be restricted to a field"),
-                        );
-                        return None;
+                    if let Some(field) = field {
+                        // A define that is a union of term sets can be read in one field.
+                        let Some(hits) = define_hits(body) else {
+                            self.error(
+                                file,
+                                format!("rule `{rule}`: `{name}@…`: only a define that is a union of term sets can be restricted to a field"),
+                            );
+                            return None;
+                        };
+                        let source = self.resolve_hits(&hits, names, file, rule, "@field")?;
+                        return Some(Predicate::Hits(HitSource::InField(Box::new(source), *field)));
                     }
                     if stack.contains(name) {
                         self.error(
@@ -804,6 +812,7 @@ impl Predicate {
                     of_hits(source, negated, out);
                 }
                 HitSource::Any(items) => items.iter().for_each(|i| of_hits(i, negated, out)),
+                HitSource::InField(source, _) => of_hits(source, negated, out),
             }
         }
         match self {
@@ -950,8 +959,8 @@ mod tests {
         let cycle = "[define]\nx = \"y & a\"\ny = \"x\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x\"\n";
         let e = pack(cycle).expect_err("cycle").to_string();
         assert!(e.contains("refers to itself"), "{e}");
-        let field = "[define]\nx = \"a\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x@title\"\n";
-        assert!(pack(field).expect_err("field").to_string().contains("cannot be restricted to a field"));
+        let field = "[define]\nx = \"a & b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x@title\"\n";
+        assert!(pack(field).expect_err("field").to_string().contains("can be restricted to a field"));
         let clash = "[define]\na = \"b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
         assert!(pack(clash).expect_err("clash").to_string().contains("reuses the name"));
     }
