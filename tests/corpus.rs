@@ -28,7 +28,7 @@ fn benign_corpora_are_allowed() {
         .expect("python3 runs bench/corpus.py");
     assert!(status.success());
     let gate = Gate::with_default_pack().expect("default pack");
-    let (mut total, mut flagged, mut blocked) = (0usize, Vec::new(), 0usize);
+    let (mut total, mut flagged, mut blocked_or_restricted, mut reviewed) = (0usize, Vec::new(), 0usize, 0usize);
     let mut files: Vec<_> = std::fs::read_dir(out.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
     files.sort();
     for path in files {
@@ -38,7 +38,8 @@ fn benign_corpora_are_allowed() {
             total += 1;
             let d = gate.screen(&listing);
             if d.verdict != Action::Allow {
-                blocked += usize::from(d.verdict == Action::Block);
+                blocked_or_restricted += usize::from(matches!(d.verdict, Action::Block | Action::Restrict));
+                reviewed += usize::from(d.verdict == Action::Review);
                 let rules: Vec<String> = d
                     .matches
                     .iter()
@@ -51,12 +52,16 @@ fn benign_corpora_are_allowed() {
             }
         }
     }
-    println!("{} of {total} benign listings flagged ({} blocked):", flagged.len(), blocked);
+    println!(
+        "{} of {total} benign listings flagged ({blocked_or_restricted} blocked or restricted, {reviewed} to review):",
+        flagged.len()
+    );
     for f in &flagged {
         println!("  {f}");
     }
     assert!(total > 68_000, "all rows read ({total})");
-    // Goal: at most 0.1% flagged, and far fewer blocked.
-    assert!(flagged.len() * 1000 <= total, "{} flagged of {total} (> 0.1%)", flagged.len());
-    assert!(blocked * 5000 <= total, "{blocked} blocked of {total} (> 0.02%)");
+    // The quality bar (issue 11): at most 0.1% blocked or restricted and at
+    // most 0.5% sent to review.
+    assert!(blocked_or_restricted * 1000 <= total, "{blocked_or_restricted} blocked or restricted of {total} (> 0.1%)");
+    assert!(reviewed * 200 <= total, "{reviewed} sent to review of {total} (> 0.5%)");
 }

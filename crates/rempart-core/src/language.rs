@@ -51,6 +51,26 @@ impl Language {
     }
 }
 
+/// A set of languages (the languages a false friend is listed under).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Languages(u64);
+
+impl Languages {
+    pub fn insert(&mut self, language: Language) {
+        self.0 |= 1 << language.0;
+    }
+
+    pub fn contains(self, language: Language) -> bool {
+        self.0 & (1 << language.0) != 0
+    }
+
+    pub fn of(language: Language) -> Languages {
+        let mut set = Languages::default();
+        set.insert(language);
+        set
+    }
+}
+
 impl fmt::Display for Language {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -83,17 +103,19 @@ pub struct FieldLanguage {
 }
 
 impl FieldLanguage {
-    /// Whether a spelling bound to `bound` counts in `text`, given the
-    /// language the listing declares (if any).
-    pub fn judge(&mut self, text: &str, declared: Option<Language>, bound: Language) -> Verdict {
-        if declared == Some(bound) {
+    /// Whether a spelling bound to the languages `bound` counts in `text`,
+    /// given the language the listing declares (if any).
+    pub fn judge(&mut self, text: &str, declared: Option<Language>, bound: Languages) -> Verdict {
+        if declared.is_some_and(|d| bound.contains(d)) {
             return Verdict::Valid;
         }
         let detected = *self.detected.get_or_insert_with(|| detect(text));
         match detected {
-            Some((lang, _)) if lang == bound => Verdict::Valid,
-            // A declared language other than the bound one that the text
-            // does not contradict, or a confident detection of another.
+            // A confident detection decides; an unsure one only when the
+            // listing declares no language.
+            Some((lang, confidence)) if bound.contains(lang) && (confidence >= CONFIDENT || declared.is_none()) => {
+                Verdict::Valid
+            }
             _ if declared.is_some() => Verdict::Foreign,
             Some((_, confidence)) if confidence >= CONFIDENT => Verdict::Foreign,
             _ => Verdict::Unsure,
@@ -145,15 +167,19 @@ pub fn detect(text: &str) -> Option<(Language, f64)> {
 mod tests {
     use super::*;
 
-    fn lang(code: &str) -> Language {
-        Language::from_code(code).expect("known code")
+    fn lang(code: &str) -> Languages {
+        Languages::of(Language::from_code(code).expect("known code"))
     }
 
     #[test]
     fn codes_round_trip_and_regions_are_dropped() {
-        assert_eq!(lang("nl").code(), "nl");
-        assert_eq!(Language::from_code("fr-FR"), Some(lang("fr")));
-        assert_eq!(Language::from_code("NL"), Some(lang("nl")));
+        let nl = Language::from_code("nl").expect("known");
+        assert_eq!(nl.code(), "nl");
+        assert_eq!(Language::from_code("fr-FR"), Language::from_code("fr"));
+        assert_eq!(Language::from_code("NL"), Some(nl));
+        let mut two = Languages::of(nl);
+        two.insert(Language::from_code("da").expect("known"));
+        assert!(two.contains(nl) && !two.contains(Language::from_code("en").expect("known")));
         assert_eq!(Language::from_code("exceptions"), None);
         assert!(EU_LANGUAGES.iter().all(|c| Language::from_code(c).is_some()));
     }
@@ -161,7 +187,8 @@ mod tests {
     #[test]
     fn declared_language_decides_first() {
         let mut field = FieldLanguage::default();
-        assert_eq!(field.judge("pop", Some(lang("nl")), lang("nl")), Verdict::Valid);
+        let nl = Language::from_code("nl");
+        assert_eq!(field.judge("pop", nl, lang("nl")), Verdict::Valid);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
-use crate::language::Language;
+use crate::language::Languages;
 use crate::normalize::{leet_variants, Folded};
 
 /// Index of a term set in the compiled pack.
@@ -37,8 +37,8 @@ struct PatternUse {
     open_left: bool,
     open_right: bool,
     needs_collapse: bool,
-    /// A false friend: the spelling counts only in text of this language.
-    language: Option<Language>,
+    /// A false friend: the spelling counts only in text of these languages.
+    language: Option<Languages>,
 }
 
 /// A term as a policy author wrote it, split into its matching parts.
@@ -70,9 +70,9 @@ pub struct Hit {
     /// Byte span in the canonical text.
     pub start: usize,
     pub end: usize,
-    /// For a false friend, the only language the spelling means the set
-    /// in; the gate checks the field's language before counting it.
-    pub language: Option<Language>,
+    /// For a false friend, the languages the spelling means the set in;
+    /// the gate checks the field's language before counting it.
+    pub language: Option<Languages>,
 }
 
 /// Builds a [`Matcher`].
@@ -91,8 +91,8 @@ impl MatcherBuilder {
     }
 
     /// Adds a false friend to `set`: a term that means the set only in
-    /// text written in `language`.
-    pub fn term_in(&mut self, set: SetId, raw: &str, language: Language) {
+    /// text written in one of `languages`.
+    pub fn term_in(&mut self, set: SetId, raw: &str, language: Languages) {
         self.add(set, raw, Role::Term, Some(language));
     }
 
@@ -106,7 +106,7 @@ impl MatcherBuilder {
         self.regexes.push((regex, set));
     }
 
-    fn add(&mut self, set: SetId, raw: &str, role: Role, language: Option<Language>) {
+    fn add(&mut self, set: SetId, raw: &str, role: Role, language: Option<Languages>) {
         let spec = TermSpec::parse(raw);
         if spec.folded.is_empty() {
             return;

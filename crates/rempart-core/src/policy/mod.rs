@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
-use crate::language::{Language, LANGUAGE_KEYS};
+use crate::language::{Language, Languages, LANGUAGE_KEYS};
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter, Hits};
@@ -412,6 +412,16 @@ impl Compiler {
                 let id = sets.len();
                 set_ids.insert(set_name.clone(), id);
                 let mut terms = Vec::new();
+                // A false friend counts in every language it is listed under.
+                let mut friend_languages: HashMap<&str, Languages> = HashMap::new();
+                for (key, value) in &def.languages {
+                    let (Some(language), Some(list)) = (Language::from_code(key), string_list(value)) else {
+                        continue;
+                    };
+                    for term in list.into_iter().filter(|t| def.false_friends.iter().any(|f| f == t)) {
+                        friend_languages.entry(term).or_default().insert(language);
+                    }
+                }
                 for (key, value) in &def.languages {
                     let Some(language) = Language::from_code(key).filter(|_| LANGUAGE_KEYS.contains(&key.as_str()))
                     else {
@@ -444,7 +454,7 @@ impl Compiler {
                                     format!("term set `{set_name}`: false friend {term:?} must be listed under its language, not `any`"),
                                 );
                             }
-                            builder.term_in(id, term, language);
+                            builder.term_in(id, term, friend_languages.get(term).copied().unwrap_or(Languages::of(language)));
                         } else {
                             builder.term(id, term);
                         }
