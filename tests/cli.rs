@@ -145,6 +145,25 @@ fn the_default_pack_passes_its_own_tests_and_lint_has_no_errors() {
 }
 
 #[test]
+fn lint_fails_on_findings_unless_told_to_warn_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"FR\"]\n\
+                dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n";
+    // An unused set, a rule no test fires and a failing test: three findings.
+    let body = "[terms.a]\nen = [\"alpha\"]\n[terms.unused]\nen = [\"beta\"]\n\
+                [[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n\
+                [[test]]\ntitle = \"gamma\"\nexpect = \"block\"\n";
+    std::fs::write(dir.path().join("p.toml"), format!("{head}{body}")).expect("write");
+    let out = rempart().args(["policy", "lint"]).arg(dir.path()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for finding in ["`unused` is not used", "`r` is fired by none", "fails: expected block, got allow"] {
+        assert!(text.contains(finding), "{finding} in {text}");
+    }
+    rempart().args(["policy", "lint", "--warn-only"]).arg(dir.path()).assert().success();
+}
+
+#[test]
 fn an_invalid_pack_is_fatal_and_says_why() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(

@@ -55,14 +55,30 @@ proptest! {
     }
 
     #[test]
-    fn screening_never_panics_and_evidence_is_original_text(title in seller_text(), description in seller_text()) {
+    fn screening_never_panics_and_evidence_is_original_text(
+        title in seller_text(),
+        description in seller_text(),
+        value in prop_oneof![seller_text(), "[0-9]{1,4}([.,][0-9]{1,2})?".prop_map(String::from), " ?[0-9]{2,3} ?".prop_map(String::from)],
+        key in prop::sample::select(vec!["height_cm", "height", "taille (cm)", "power_mw", "volume", "size", "color"]),
+    ) {
         let mut listing = Listing::new("p", title.clone());
         listing.description = Some(description.clone());
+        listing.attributes.push((key.to_string(), value.clone()));
         let decision = gate().screen(&listing);
         for m in &decision.matches {
             for e in &m.evidence {
-                let field = if e.field == "title" { &title } else { &description };
-                prop_assert_eq!(field.get(e.start..e.end), Some(e.text.as_str()));
+                if e.detail.is_some() && e.field.starts_with("images") {
+                    continue;
+                }
+                let field = match e.field.as_str() {
+                    "title" => &title,
+                    "description" => &description,
+                    f => {
+                        prop_assert_eq!(f, format!("attributes.{key}"));
+                        &value
+                    }
+                };
+                prop_assert_eq!(field.get(e.start..e.end), Some(e.text.as_str()), "{:?}", e);
             }
         }
     }
