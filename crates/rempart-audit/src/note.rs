@@ -400,7 +400,8 @@ pub struct OpenedNote {
     pub text: String,
     /// Trusted keys whose signatures verified, in line order, each once.
     pub verified: Vec<KeyId>,
-    /// Signatures from keys not in the ring (ignored, as the spec requires).
+    /// Signatures from keys not in the ring (ignored, as the spec
+    /// requires), each distinct line once.
     pub unverified: Vec<NoteSignature>,
 }
 
@@ -494,6 +495,7 @@ pub fn open_note(note: &str, keys: &KeyRing) -> Result<OpenedNote, NoteError> {
                     verified.push(signature.key);
                 }
             }
+            None if unverified.contains(&signature) => {}
             None => unverified.push(signature),
         }
     }
