@@ -115,6 +115,11 @@ impl Cursor {
 /// Checks that the entry whose leaf hash is `leaf_hash` is leaf `index` of
 /// the tree of `size` leaves whose root is `root`.
 ///
+/// As in RFC 9162, the proof alone does not bind `size`: a proof may also
+/// verify for another size whose path from `index` has the same shape. The
+/// size must come from the signed head that carries `root`, as
+/// [`crate::verify_entry`] enforces.
+///
 /// ```
 /// use rempart_audit::{inclusion_proof, leaf_hash, verify_inclusion, MemoryTree, VerifyError};
 ///
