@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::decision::{Action, Decision, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
 use crate::language::{FieldLanguage, Language, Verdict};
+use crate::lexicon::Lexicon;
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
@@ -272,7 +273,8 @@ impl Gate {
             push("category".into(), c, FieldFilter::Category, (None, HeightContext::Never));
         }
         for (key, value) in &listing.attributes {
-            push(format!("attributes.{key}").into(), value, FieldFilter::Attributes, attribute_text(key, value));
+            let reading = attribute_text(key, value, &self.pack.lexicon);
+            push(format!("attributes.{key}").into(), value, FieldFilter::Attributes, reading);
         }
         let declared = listing.language.as_deref().and_then(Language::from_code);
         let mut hits = Vec::new();
@@ -305,7 +307,7 @@ impl Gate {
                 }
             }
             let (text, context) = &extraction[i];
-            let found = extract(text.as_deref().unwrap_or(&field.text), *context);
+            let found = extract(text.as_deref().unwrap_or(&field.text), *context, &self.pack.lexicon);
             quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, text.is_some(), &field.text))));
         }
         let mut set_fields = vec![0u8; self.pack.sets.len()];
@@ -595,38 +597,20 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Attribute keys whose lengths state how tall the product is.
-const HEIGHT_KEYS: &[&str] = &[
-    "height",
-    "size",
-    "taille",
-    "hauteur",
-    "grosse",
-    "hohe",
-    "altura",
-    "altezza",
-    "hoogte",
-    "wzrost",
-    "wysokosc",
-    "body height",
-    "body size",
-    "tall",
-];
-
 /// What to read an attribute's quantities from, and whether its lengths
 /// are heights. A bare number under a key naming its unit
 /// (`height_cm: 100`) is read as `100 cm`; [`map_quantity`] brings its
 /// span back to the seller's `100`.
-fn attribute_text(key: &str, value: &str) -> (Option<String>, HeightContext) {
+fn attribute_text(key: &str, value: &str, lex: &Lexicon) -> (Option<String>, HeightContext) {
     let key_words: Vec<String> =
         key.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
     let joined = key_words.join(" ");
-    let is_height = HEIGHT_KEYS.iter().any(|h| joined == *h || key_words.iter().any(|w| w == h));
+    let is_height = lex.has("height_attribute", &joined) || key_words.iter().any(|w| lex.has("height_attribute", w));
     let context = if is_height { HeightContext::Always } else { HeightContext::Never };
     let trimmed = value.trim();
     let bare_number = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
     if bare_number {
-        if let Some(unit) = key_words.iter().rev().find(|w| KEY_UNITS.contains(&w.as_ref())) {
+        if let Some(unit) = key_words.iter().rev().find(|w| lex.unit(w).is_some()) {
             // Same bytes before the number as in the value, so spans agree.
             let lead = value.len() - value.trim_start().len();
             return (Some(format!("{}{trimmed} {unit}", &value[..lead])), context);
@@ -647,7 +631,6 @@ fn map_quantity(mut q: Quantity, synthetic: bool, original: &str) -> Quantity {
     q
 }
 
-const KEY_UNITS: &[&str] = &["mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb"];
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@ pub mod eval;
 pub mod extract;
 pub mod gate;
 pub mod language;
+pub mod lexicon;
 pub mod listing;
 pub mod matcher;
 pub mod normalize;

@@ -46,7 +46,7 @@ proptest! {
     #[test]
     fn extraction_spans_are_valid(text in seller_text()) {
         for context in [HeightContext::Always, HeightContext::AfterHeightWord, HeightContext::Never] {
-            for q in extract(&text, context) {
+            for q in extract(&text, context, &gate().pack().lexicon) {
                 prop_assert!(q.start < q.end && q.end <= text.len(), "{:?} in {:?}", q, text);
                 prop_assert!(text.get(q.start..q.end).is_some(), "{:?} not on char boundaries in {:?}", q, text);
                 prop_assert!(q.value.is_finite());

@@ -8,8 +8,12 @@ use rempart_core::{Action, DowngradeReason, Gate, Listing, Pack};
 const HEAD: &str = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
                     dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n";
 
+/// A one-policy pack, with the default pack's unit words (a pack without
+/// them reads no quantity).
 fn gate(body: &str) -> Gate {
-    Gate::new(Pack::from_sources(vec![("p.toml".into(), format!("{HEAD}{body}"))]).expect("pack compiles"))
+    let units = include_str!("../../../policies/common/quantities.toml");
+    let files = vec![("p.toml".into(), format!("{HEAD}{body}")), ("quantities.toml".into(), units.to_string())];
+    Gate::new(Pack::from_sources(files).expect("pack compiles"))
 }
 
 fn verdict(gate: &Gate, title: &str) -> Action {

@@ -144,6 +144,13 @@ impl Expr {
         out
     }
 
+    /// Whether the expression tests or compares a quantity.
+    pub fn uses_quantities(&self) -> bool {
+        let mut any = false;
+        self.walk(&mut |e| any |= matches!(e, Expr::Has(_) | Expr::Compare { .. }));
+        any
+    }
+
     fn walk<'a>(&'a self, visit: &mut impl FnMut(&'a Expr)) {
         visit(self);
         match self {
@@ -487,24 +494,39 @@ impl Parser {
     }
 }
 
-/// Converts `value unit` to `kind`'s canonical unit, using the same unit
-/// table as extraction so that policies and listings agree.
+/// Converts `value unit` to `kind`'s canonical unit. Policy expressions
+/// use SI and trade symbols only (the policy language's own notation);
+/// the words sellers write for units are pack data (`[[unit]]`).
 fn convert(kind: QuantityKind, value: f64, unit: &str) -> Option<f64> {
-    let probe = format!("{} {unit}", value_literal(value));
-    let context = crate::extract::HeightContext::Always;
-    let found = crate::extract::extract(&probe, context);
-    let wanted = if kind == QuantityKind::Height { QuantityKind::Length } else { kind };
-    found.into_iter().find(|q| q.kind == wanted).map(|q| q.value)
-}
-
-fn value_literal(value: f64) -> String {
-    // Plain decimal, never a thousands-looking form.
-    let s = format!("{value}");
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    use QuantityKind::*;
+    let (measures, factor) = match unit.to_ascii_lowercase().as_str() {
+        "mm" => (Length, 0.1),
+        "cm" => (Length, 1.0),
+        "m" => (Length, 100.0),
+        "in" | "inch" | "inches" => (Length, 2.54),
+        "ft" | "feet" => (Length, 30.48),
+        "mw" => (Power, 1.0),
+        "w" => (Power, 1000.0),
+        "kw" => (Power, 1e6),
+        "v" => (Voltage, 1.0),
+        "kv" => (Voltage, 1000.0),
+        "ml" => (Volume, 1.0),
+        "cl" => (Volume, 10.0),
+        "dl" => (Volume, 100.0),
+        "l" => (Volume, 1000.0),
+        "j" => (Energy, 1.0),
+        "mg" => (Mass, 0.001),
+        "g" => (Mass, 1.0),
+        "kg" => (Mass, 1000.0),
+        "lb" | "lbs" if kind == DrawWeight => (DrawWeight, 1.0),
+        "lb" | "lbs" => (Mass, 453.592),
+        "%" => (Concentration, 1.0),
+        "years" | "year" => (Age, 1.0),
+        "months" | "month" => (Age, 1.0 / 12.0),
+        _ => return None,
+    };
+    let wanted = if kind == Height { Length } else { kind };
+    (measures == wanted).then_some(value * factor)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
 use crate::language::{Language, Languages, LANGUAGE_KEYS};
+use crate::lexicon::{Lexicon, WORD_LISTS};
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter, Hits};
@@ -236,6 +237,9 @@ pub struct Pack {
     pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
     pub tests: Vec<TestCase>,
+    /// Unit words and the words around numbers, from `[[unit]]` and
+    /// `[words.*]` tables.
+    pub lexicon: Lexicon,
     pub(crate) matcher: Matcher,
     pub(crate) warnings: Vec<PackIssue>,
 }
@@ -496,6 +500,33 @@ impl Compiler {
                 });
             }
         }
+        // Language knowledge for quantities.
+        let mut lexicon = Lexicon::default();
+        for (path, file) in &files {
+            for unit in &file.unit {
+                let Some(kind) = QuantityKind::from_name(&unit.kind) else {
+                    self.error(path, format!("[[unit]]: `{}` is not a quantity", unit.kind));
+                    continue;
+                };
+                if !(unit.factor.is_finite() && unit.factor > 0.0) {
+                    self.error(path, format!("[[unit]] of {}: factor must be a positive number", unit.kind));
+                }
+                for word in self.word_lists(path, &format!("[[unit]] of {}", unit.kind), &unit.languages) {
+                    lexicon.add_unit(&word, kind, unit.factor);
+                }
+            }
+            for (list, def) in &file.words {
+                if !WORD_LISTS.iter().any(|(name, _)| name == list) {
+                    let known: Vec<&str> = WORD_LISTS.iter().map(|(n, _)| *n).collect();
+                    self.error(path, format!("unknown word list [words.{list}] (known: {})", known.join(", ")));
+                    continue;
+                }
+                for word in self.word_lists(path, &format!("[words.{list}]"), &def.languages) {
+                    lexicon.add_word(list, &word);
+                }
+            }
+        }
+
         // Named sub-expressions, global like term sets.
         let mut defines: HashMap<String, (String, Expr)> = HashMap::new();
         for (path, file) in &files {
@@ -675,6 +706,10 @@ impl Compiler {
             }
         }
 
+        let reads_quantities = policies.iter().flat_map(|p| &p.rules).any(|r| r.parsed.uses_quantities());
+        if reads_quantities && lexicon.size().0 == 0 {
+            self.warn("pack", "rules compare quantities but the pack has no [[unit]] words: no quantity can be read");
+        }
         match (self.errors.is_empty(), matcher) {
             (true, Some(matcher)) => Ok(Pack {
                 name,
@@ -690,6 +725,7 @@ impl Compiler {
                 },
                 policies,
                 tests,
+                lexicon,
                 matcher,
                 warnings: self.warnings,
             }),
@@ -764,6 +800,26 @@ impl Compiler {
 }
 
 impl Compiler {
+    /// The words of a per-language table, with unknown keys and values
+    /// that are not lists of strings reported.
+    fn word_lists(&mut self, path: &str, table: &str, languages: &BTreeMap<String, toml::Value>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in languages {
+            if key == "description" || key == "source" {
+                continue;
+            }
+            if !LANGUAGE_KEYS.contains(&key.as_str()) {
+                self.error(path, format!("{table}: unknown key `{key}` (expected a language code: {})", LANGUAGE_KEYS.join(" ")));
+                continue;
+            }
+            match string_list(value) {
+                Some(list) => out.extend(list.into_iter().map(str::to_string)),
+                None => self.error(path, format!("{table}: `{key}` must be a list of strings")),
+            }
+        }
+        out
+    }
+
     fn resolve_hits(&mut self, hits: &Hits, names: &Names, file: &str, rule: &str, form: &str) -> Option<HitSource> {
         Some(match hits {
             Hits::Set(name) => match (names.sets.get(name), names.defines.get(name)) {

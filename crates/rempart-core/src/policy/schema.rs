@@ -22,6 +22,33 @@ pub(crate) struct PackFile {
     pub rule: Vec<RuleDef>,
     #[serde(default)]
     pub test: Vec<TestCaseDef>,
+    /// Unit words sellers write after a number.
+    #[serde(default)]
+    pub unit: Vec<UnitDef>,
+    /// Words around numbers, by list (`age_before`, `range`…): language
+    /// code → words.
+    #[serde(default)]
+    pub words: BTreeMap<String, WordListDef>,
+}
+
+/// `[[unit]]`: spellings of one unit, per language.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UnitDef {
+    /// The quantity it measures (`length`, `mass`…).
+    pub kind: String,
+    /// Multiplies a stated value into the kind's canonical unit.
+    pub factor: f64,
+    /// Language code → spellings (and `source`, for people).
+    #[serde(flatten)]
+    pub languages: BTreeMap<String, toml::Value>,
+}
+
+/// `[words.NAME]`: a word list, per language.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WordListDef {
+    /// Language code → words (and `description`, `source`, for people).
+    #[serde(flatten)]
+    pub languages: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
