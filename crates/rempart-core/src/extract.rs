@@ -131,7 +131,9 @@ fn unit_kinds(unit: &str, value: f64, lex: &Lexicon) -> Vec<(QuantityKind, f64)>
         "%" => vec![(Concentration, value)],
         "\"" | "''" => vec![(Length, value * 2.54)],
         "'" => vec![(Length, value * 30.48)],
-        _ => lex.unit(unit).map(|m| m.iter().map(|&(kind, factor)| (kind, value * factor)).collect()).unwrap_or_default(),
+        _ => {
+            lex.unit(unit).map(|m| m.iter().map(|&(kind, factor)| (kind, value * factor)).collect()).unwrap_or_default()
+        }
     }
 }
 

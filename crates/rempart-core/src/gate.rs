@@ -333,7 +333,6 @@ impl Gate {
         }
         Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities }
     }
-
 }
 
 /// Word positions of one field's canonical text: the index of the word a
@@ -380,9 +379,9 @@ impl Reader<'_, '_> {
                     return false;
                 }
                 if let Some(out) = out {
-                    let selected = self.hits_of(*set, false).filter(|&i| {
-                        field.is_none_or(|want| s.fields[s.hits[i].field].filter == want)
-                    });
+                    let selected = self
+                        .hits_of(*set, false)
+                        .filter(|&i| field.is_none_or(|want| s.fields[s.hits[i].field].filter == want));
                     out.extend(selected.map(Ref::Hit));
                 }
                 true
@@ -630,7 +629,6 @@ fn map_quantity(mut q: Quantity, synthetic: bool, original: &str) -> Quantity {
     }
     q
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -131,7 +131,8 @@ pub fn detect(text: &str) -> Option<(Language, f64)> {
     static DETECTOR: OnceLock<whatlang::Detector> = OnceLock::new();
     let detector = DETECTOR.get_or_init(|| {
         whatlang::Detector::with_allowlist(vec![
-            Bul, Ces, Dan, Deu, Ell, Eng, Spa, Est, Fin, Fra, Hrv, Hun, Ita, Lit, Lav, Nld, Pol, Por, Ron, Slk, Slv, Swe,
+            Bul, Ces, Dan, Deu, Ell, Eng, Spa, Est, Fin, Fra, Hrv, Hun, Ita, Lit, Lav, Nld, Pol, Por, Ron, Slk, Slv,
+            Swe,
         ])
     });
     let info = detector.detect(text)?;

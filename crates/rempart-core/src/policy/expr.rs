@@ -82,7 +82,11 @@ impl FieldFilter {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Hits {
     Set(String),
-    Without { source: Box<Hits>, exception: String, words: u32 },
+    Without {
+        source: Box<Hits>,
+        exception: String,
+        words: u32,
+    },
     /// The hits of any of several sources (`a | without(b, x, 2)`).
     Any(Vec<Hits>),
 }
@@ -586,11 +590,16 @@ mod tests {
     fn without_nests_and_feeds_near() {
         let e = parse("near(fake, without(passport, holder, 1), 3) | without(rx, not_rx, 2)").expect("parses");
         let Expr::Or(items) = e else { panic!("or expected") };
-        let passport = Hits::Without { source: Box::new(Hits::Set("passport".into())), exception: "holder".into(), words: 1 };
+        let passport =
+            Hits::Without { source: Box::new(Hits::Set("passport".into())), exception: "holder".into(), words: 1 };
         assert_eq!(items[0], Expr::Near { a: Hits::Set("fake".into()), b: passport, words: 3 });
         assert_eq!(
             items[1],
-            Expr::Hits(Hits::Without { source: Box::new(Hits::Set("rx".into())), exception: "not_rx".into(), words: 2 })
+            Expr::Hits(Hits::Without {
+                source: Box::new(Hits::Set("rx".into())),
+                exception: "not_rx".into(),
+                words: 2
+            })
         );
         assert_eq!(items[1].signal_names(), vec!["rx", "not_rx"]);
         let any = parse("without(rx | brand, not_rx, 2)").expect("parses");

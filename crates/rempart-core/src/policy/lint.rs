@@ -152,4 +152,3 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
     }
     issues
 }
-

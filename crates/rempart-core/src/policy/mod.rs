@@ -93,7 +93,11 @@ pub struct TermSet {
 #[derive(Clone, Debug)]
 pub enum HitSource {
     Set(SetId),
-    Without { source: Box<HitSource>, exception: SetId, words: u32 },
+    Without {
+        source: Box<HitSource>,
+        exception: SetId,
+        words: u32,
+    },
     Any(Vec<HitSource>),
     /// Only the hits in one field (`define@title`).
     InField(Box<HitSource>, FieldFilter),
@@ -114,13 +118,25 @@ impl HitSource {
 /// A compiled rule expression: names resolved to set ids.
 #[derive(Clone, Debug)]
 pub enum Predicate {
-    Set { set: SetId, field: Option<FieldFilter> },
-    Near { a: HitSource, b: HitSource, words: u32 },
+    Set {
+        set: SetId,
+        field: Option<FieldFilter>,
+    },
+    Near {
+        a: HitSource,
+        b: HitSource,
+        words: u32,
+    },
     /// Some hit of a `without(…)` source survives its exception.
     Hits(HitSource),
     External(String),
     Has(QuantityKind),
-    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
+    Compare {
+        kind: QuantityKind,
+        aggregate: Aggregate,
+        op: CompareOp,
+        value: f64,
+    },
     Not(Box<Predicate>),
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
@@ -458,7 +474,11 @@ impl Compiler {
                                     format!("term set `{set_name}`: false friend {term:?} must be listed under its language, not `any`"),
                                 );
                             }
-                            builder.term_in(id, term, friend_languages.get(term).copied().unwrap_or(Languages::of(language)));
+                            builder.term_in(
+                                id,
+                                term,
+                                friend_languages.get(term).copied().unwrap_or(Languages::of(language)),
+                            );
                         } else {
                             builder.term(id, term);
                         }
@@ -638,8 +658,11 @@ impl Compiler {
                 }
                 let mut exceptions = Vec::new();
                 test.exception_sets(false, &mut exceptions);
-                let mut uncertain_exceptions: Vec<SetId> =
-                    exceptions.into_iter().filter(|&(set, may_be_certain)| !(may_be_certain && sets[set].certain)).map(|(set, _)| set).collect();
+                let mut uncertain_exceptions: Vec<SetId> = exceptions
+                    .into_iter()
+                    .filter(|&(set, may_be_certain)| !(may_be_certain && sets[set].certain))
+                    .map(|(set, _)| set)
+                    .collect();
                 uncertain_exceptions.sort_unstable();
                 uncertain_exceptions.dedup();
                 rules.push(Rule {
@@ -809,7 +832,10 @@ impl Compiler {
                 continue;
             }
             if !LANGUAGE_KEYS.contains(&key.as_str()) {
-                self.error(path, format!("{table}: unknown key `{key}` (expected a language code: {})", LANGUAGE_KEYS.join(" ")));
+                self.error(
+                    path,
+                    format!("{table}: unknown key `{key}` (expected a language code: {})", LANGUAGE_KEYS.join(" ")),
+                );
                 continue;
             }
             match string_list(value) {
@@ -822,24 +848,29 @@ impl Compiler {
 
     fn resolve_hits(&mut self, hits: &Hits, names: &Names, file: &str, rule: &str, form: &str) -> Option<HitSource> {
         Some(match hits {
-            Hits::Set(name) => match (names.sets.get(name), names.defines.get(name)) {
-                (Some(&set), _) => HitSource::Set(set),
-                // A define that is a union of sets (`a | b | without(c, x, 2)`) is a source too.
-                (None, Some((_, body))) => match define_hits(body) {
-                    Some(inner) => self.resolve_hits(&inner, names, file, rule, form)?,
-                    None => {
-                        self.error(file, format!("rule `{rule}`: `{form}` takes term sets; define `{name}` is not a union of term sets"));
+            Hits::Set(name) => {
+                match (names.sets.get(name), names.defines.get(name)) {
+                    (Some(&set), _) => HitSource::Set(set),
+                    // A define that is a union of sets (`a | b | without(c, x, 2)`) is a source too.
+                    (None, Some((_, body))) => match define_hits(body) {
+                        Some(inner) => self.resolve_hits(&inner, names, file, rule, form)?,
+                        None => {
+                            self.error(file, format!("rule `{rule}`: `{form}` takes term sets; define `{name}` is not a union of term sets"));
+                            return None;
+                        }
+                    },
+                    (None, None) => {
+                        self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
                         return None;
                     }
-                },
-                (None, None) => {
-                    self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
-                    return None;
                 }
-            },
+            }
             Hits::Without { source, exception, words } => {
                 let Some(&exception) = names.sets.get(exception) else {
-                    self.error(file, format!("rule `{rule}`: `without` takes a term set as its exception; `{exception}` is not one"));
+                    self.error(
+                        file,
+                        format!("rule `{rule}`: `without` takes a term set as its exception; `{exception}` is not one"),
+                    );
                     return None;
                 };
                 let source = self.resolve_hits(source, names, file, rule, "without")?;
