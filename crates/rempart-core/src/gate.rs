@@ -175,22 +175,23 @@ impl Gate {
                 if rule.trigger.as_ref().is_some_and(|t| !signals.may_hold(t, external)) {
                     continue;
                 }
-                let (reader, downgraded) = if normal.eval(&rule.test, false, None) {
-                    let unsure_language = rule.action == Action::Block
-                        && signals.certain_set_fields.is_some()
-                        && !certain_only.eval(&rule.test, false, None);
-                    let reason = unsure_language.then_some(DowngradeReason::UncertainLanguage);
-                    (&normal, reason.map(|reason| Downgrade { from: rule.action, reason }))
-                } else if rule.action == Action::Block
-                    && !rule.uncertain_exceptions.is_empty()
-                    && relaxed.eval(&rule.test, false, None)
-                {
-                    fallbacks.push(rule);
+                if !normal.eval(&rule.test, false, None) {
+                    let cancelled = rule.action == Action::Block
+                        && !rule.uncertain_exceptions.is_empty()
+                        && relaxed.eval(&rule.test, false, None);
+                    if cancelled {
+                        fallbacks.push(rule);
+                    }
                     continue;
-                } else {
-                    continue;
-                };
-                matches.push(self.rule_match(policy, rule, reader, &[], downgraded));
+                }
+                // A block that holds only thanks to a false friend of unsure
+                // language is a review.
+                let unsure_language = rule.action == Action::Block
+                    && signals.certain_set_fields.is_some()
+                    && !certain_only.eval(&rule.test, false, None);
+                let downgraded = unsure_language
+                    .then_some(Downgrade { from: rule.action, reason: DowngradeReason::UncertainLanguage });
+                matches.push(self.rule_match(policy, rule, &normal, &[], downgraded));
             }
             // A block an unsure exception cancelled goes to review, unless
             // the policy already holds the listing for review or blocks it.

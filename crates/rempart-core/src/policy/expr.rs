@@ -313,21 +313,23 @@ impl Parser {
         ExprError { offset, message }
     }
 
-    fn or(&mut self) -> Result<Expr, ExprError> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
+    /// One or more items separated by `sep`.
+    fn separated<T>(&mut self, sep: &Token, item: fn(&mut Self) -> Result<T, ExprError>) -> Result<Vec<T>, ExprError> {
+        let mut items = vec![item(self)?];
+        while self.peek() == Some(sep) {
             self.pos += 1;
-            items.push(self.and()?);
+            items.push(item(self)?);
         }
+        Ok(items)
+    }
+
+    fn or(&mut self) -> Result<Expr, ExprError> {
+        let mut items = self.separated(&Token::Or, Self::and)?;
         Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, ExprError> {
-        let mut items = vec![self.unary()?];
-        while self.peek() == Some(&Token::And) {
-            self.pos += 1;
-            items.push(self.unary()?);
-        }
+        let mut items = self.separated(&Token::And, Self::unary)?;
         Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
@@ -407,11 +409,7 @@ impl Parser {
 
     /// One source or several joined by `|`.
     fn hits(&mut self) -> Result<Hits, ExprError> {
-        let mut items = vec![self.hit_source()?];
-        while self.peek() == Some(&Token::Or) {
-            self.pos += 1;
-            items.push(self.hit_source()?);
-        }
+        let mut items = self.separated(&Token::Or, Self::hit_source)?;
         Ok(if items.len() == 1 { items.remove(0) } else { Hits::Any(items) })
     }
 
