@@ -70,7 +70,7 @@ pub enum DigestError {
 /// both JCS crates when given a struct directly, which is why this takes a
 /// `Value`): reject non-finite floats in a record before hashing it.
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
-    check_safe_integers(value, &mut String::from("$"))?;
+    check_safe_integers(value)?;
     serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
 }
 
@@ -90,39 +90,40 @@ pub fn parse_sha256_digest(text: &str) -> Result<Hash, DigestError> {
     Ok(Hash::from_hex(hex)?)
 }
 
-fn check_safe_integers(value: &Value, path: &mut String) -> Result<(), CanonicalError> {
-    match value {
-        Value::Number(n) => {
-            let unsafe_integer = match (n.as_u64(), n.as_i64()) {
-                (Some(u), _) => u > MAX_SAFE_INTEGER,
-                (None, Some(i)) => i.unsigned_abs() > MAX_SAFE_INTEGER,
-                (None, None) => false,
-            };
-            if unsafe_integer {
-                return Err(CanonicalError::UnsafeInteger { path: path.clone(), value: n.to_string() });
+/// Finds the first integer beyond ±(2^53 − 1). The path is built only on
+/// the way back from a failure, so clean records cost one walk.
+fn check_safe_integers(value: &Value) -> Result<(), CanonicalError> {
+    fn find(value: &Value) -> Option<(Vec<String>, String)> {
+        match value {
+            Value::Number(n) => {
+                let unsafe_integer = match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => u > MAX_SAFE_INTEGER,
+                    (None, Some(i)) => i.unsigned_abs() > MAX_SAFE_INTEGER,
+                    (None, None) => false,
+                };
+                unsafe_integer.then(|| (Vec::new(), n.to_string()))
             }
-            Ok(())
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                find(item).map(|(mut path, n)| {
+                    path.push(format!("[{i}]"));
+                    (path, n)
+                })
+            }),
+            Value::Object(members) => members.iter().find_map(|(key, item)| {
+                find(item).map(|(mut path, n)| {
+                    path.push(format!(".{key}"));
+                    (path, n)
+                })
+            }),
+            Value::Null | Value::Bool(_) | Value::String(_) => None,
         }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                check_safe_integers(item, path)?;
-                path.truncate(len);
-            }
-            Ok(())
+    }
+    match find(value) {
+        None => Ok(()),
+        Some((reversed, value)) => {
+            let path = std::iter::once("$".to_owned()).chain(reversed.into_iter().rev()).collect();
+            Err(CanonicalError::UnsafeInteger { path, value })
         }
-        Value::Object(members) => {
-            for (key, item) in members {
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
-                check_safe_integers(item, path)?;
-                path.truncate(len);
-            }
-            Ok(())
-        }
-        Value::Null | Value::Bool(_) | Value::String(_) => Ok(()),
     }
 }
 

@@ -245,27 +245,17 @@ impl SignedTreeHeadJson {
     pub fn to_signed(&self) -> Result<SignedTreeHead, CheckpointError> {
         let signed = SignedTreeHead::parse(&self.checkpoint)?;
         let expected = signed.to_json();
-        let mismatch = |field| Err(CheckpointError::JsonMismatch { field });
-        if self.origin != expected.origin {
-            return mismatch("origin");
-        }
-        if self.tree_size != expected.tree_size {
-            return mismatch("tree_size");
-        }
-        if self.root_hash != expected.root_hash {
-            return mismatch("root_hash");
-        }
-        if self.timestamp_ms != expected.timestamp_ms {
-            return mismatch("timestamp_ms");
-        }
-        if self.key_name != expected.key_name {
-            return mismatch("key_name");
-        }
-        if self.key_id != expected.key_id {
-            return mismatch("key_id");
-        }
-        if self.signature != expected.signature {
-            return mismatch("signature");
+        let agree = [
+            ("origin", self.origin == expected.origin),
+            ("tree_size", self.tree_size == expected.tree_size),
+            ("root_hash", self.root_hash == expected.root_hash),
+            ("timestamp_ms", self.timestamp_ms == expected.timestamp_ms),
+            ("key_name", self.key_name == expected.key_name),
+            ("key_id", self.key_id == expected.key_id),
+            ("signature", self.signature == expected.signature),
+        ];
+        if let Some((field, _)) = agree.iter().find(|(_, same)| !same) {
+            return Err(CheckpointError::JsonMismatch { field });
         }
         Ok(signed)
     }

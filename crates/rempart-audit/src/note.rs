@@ -156,6 +156,20 @@ fn decode_key_material(text: &str, kind: &'static str) -> Result<Zeroizing<[u8; 
     }
 }
 
+/// Splits `<name>+<key id hex>+<base64(0x01 || key)>` (the key material's
+/// base64 may itself contain `+`).
+fn split_key_text<'a>(
+    text: &'a str,
+    kind: &'static str,
+    expected: &'static str,
+) -> Result<(&'a str, u32, Zeroizing<[u8; 32]>), KeyError> {
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(material)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(KeyError::Malformed { kind, expected });
+    };
+    Ok((name, parse_key_id_hex(id_hex, kind)?, decode_key_material(material, kind)?))
+}
+
 fn parse_key_id_hex(text: &str, kind: &'static str) -> Result<u32, KeyError> {
     let malformed = KeyError::Malformed { kind, expected: "an 8-digit hex key id" };
     if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -204,15 +218,8 @@ impl NoteSigner {
     /// Parses Go's secret key text `PRIVATE+KEY+<name>+<id>+<base64>`.
     pub fn from_skey(skey: &str) -> Result<Self, KeyError> {
         const EXPECTED: &str = "PRIVATE+KEY+<name>+<8 hex digits>+<base64(0x01 || seed)>";
-        let malformed = KeyError::Malformed { kind: "skey", expected: EXPECTED };
-        let rest = skey.strip_prefix(SKEY_PREFIX).ok_or(malformed.clone())?;
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(material), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed);
-        };
-        let claimed = parse_key_id_hex(id_hex, "skey")?;
-        let seed = decode_key_material(material, "skey")?;
+        let rest = skey.strip_prefix(SKEY_PREFIX).ok_or(KeyError::Malformed { kind: "skey", expected: EXPECTED })?;
+        let (name, claimed, seed) = split_key_text(rest, "skey", EXPECTED)?;
         let signer = NoteSigner::from_seed(name, *seed)?;
         if signer.id != claimed {
             return Err(KeyError::KeyIdMismatch { claimed, computed: signer.id });
@@ -267,14 +274,7 @@ impl NoteVerifier {
     /// Parses a vkey `<name>+<8 hex digits>+<base64(0x01 || public key)>`,
     /// checking that the id matches the name and key.
     pub fn from_vkey(vkey: &str) -> Result<Self, KeyError> {
-        let malformed = KeyError::Malformed { kind: "vkey", expected: "<name>+<8 hex digits>+<base64(0x01 || key)>" };
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(material), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed);
-        };
-        let claimed = parse_key_id_hex(id_hex, "vkey")?;
-        let public_key = decode_key_material(material, "vkey")?;
+        let (name, claimed, public_key) = split_key_text(vkey, "vkey", "<name>+<8 hex digits>+<base64(0x01 || key)>")?;
         let verifier = NoteVerifier::new(name, *public_key)?;
         if verifier.id != claimed {
             return Err(KeyError::KeyIdMismatch { claimed, computed: verifier.id });

@@ -52,34 +52,73 @@ pub fn root_from_inclusion(leaf_hash: &Hash, index: u64, size: u64, proof: &[Has
         return Err(VerifyError::WrongProofLength { expected, actual: proof.len() });
     }
     let wrong_length = VerifyError::WrongProofLength { expected, actual: proof.len() };
-    let (mut fn_, mut sn) = (index, size - 1);
+    let mut cursor = Cursor { fn_: index, sn: size - 1 };
     let mut r = *leaf_hash;
     for p in proof {
-        if sn == 0 {
-            return Err(wrong_length);
+        match cursor.step() {
+            Some(Sibling::Left) => r = node_hash(p, &r),
+            Some(Sibling::Right) => r = node_hash(&r, p),
+            None => return Err(wrong_length),
         }
-        if fn_ & 1 == 1 || fn_ == sn {
-            r = node_hash(p, &r);
-            if fn_ & 1 == 0 {
-                while fn_ & 1 == 0 && fn_ != 0 {
-                    fn_ >>= 1;
-                    sn >>= 1;
-                }
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
     }
-    if sn != 0 {
+    if !cursor.at_root() {
         return Err(wrong_length);
     }
     Ok(r)
 }
 
+/// Which side of the running hash a proof element goes.
+enum Sibling {
+    Left,
+    Right,
+}
+
+/// The two bit cursors of RFC 9162 §2.1.3.2 and §2.1.4.2: `fn_` follows the
+/// path of the proven leaf (or of the old tree's last leaf), `sn` that of
+/// the tree's last leaf; the walk is at the root when `sn` reaches 0.
+struct Cursor {
+    fn_: u64,
+    sn: u64,
+}
+
+impl Cursor {
+    /// Consumes one proof element: on which side it goes, or `None` if the
+    /// walk already reached the root (the proof is too long).
+    fn step(&mut self) -> Option<Sibling> {
+        if self.sn == 0 {
+            return None;
+        }
+        let side = if self.fn_ & 1 == 1 || self.fn_ == self.sn {
+            // On the right edge, levels where the path has no left sibling
+            // are skipped.
+            while self.fn_ & 1 == 0 && self.fn_ != 0 {
+                self.shift();
+            }
+            Sibling::Left
+        } else {
+            Sibling::Right
+        };
+        self.shift();
+        Some(side)
+    }
+
+    fn shift(&mut self) {
+        self.fn_ >>= 1;
+        self.sn >>= 1;
+    }
+
+    fn at_root(&self) -> bool {
+        self.sn == 0
+    }
+}
+
 /// Checks that the entry whose leaf hash is `leaf_hash` is leaf `index` of
 /// the tree of `size` leaves whose root is `root`.
+///
+/// As in RFC 9162, the proof alone does not bind `size`: a proof may also
+/// verify for another size whose path from `index` has the same shape. The
+/// size must come from the signed head that carries `root`, as
+/// [`crate::verify_entry`] enforces.
 ///
 /// ```
 /// use rempart_audit::{inclusion_proof, leaf_hash, verify_inclusion, MemoryTree, VerifyError};
@@ -154,32 +193,23 @@ pub fn verify_consistency(
             None => return Err(wrong_length),
         }
     };
-    let (mut fn_, mut sn) = (old_size - 1, new_size - 1);
-    while fn_ & 1 == 1 {
-        fn_ >>= 1;
-        sn >>= 1;
+    let mut cursor = Cursor { fn_: old_size - 1, sn: new_size - 1 };
+    // Step 4: start from the level of the old tree's last full subtree.
+    while cursor.fn_ & 1 == 1 {
+        cursor.shift();
     }
     let (mut fr, mut sr) = (*seed, *seed);
     for c in rest {
-        if sn == 0 {
-            return Err(wrong_length);
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            if fn_ & 1 == 0 {
-                while fn_ & 1 == 0 && fn_ != 0 {
-                    fn_ >>= 1;
-                    sn >>= 1;
-                }
+        match cursor.step() {
+            Some(Sibling::Left) => {
+                fr = node_hash(c, &fr);
+                sr = node_hash(c, &sr);
             }
-        } else {
-            sr = node_hash(&sr, c);
+            Some(Sibling::Right) => sr = node_hash(&sr, c),
+            None => return Err(wrong_length),
         }
-        fn_ >>= 1;
-        sn >>= 1;
     }
-    if sn != 0 {
+    if !cursor.at_root() {
         return Err(wrong_length);
     }
     if fr != *old_root {
