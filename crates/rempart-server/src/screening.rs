@@ -6,7 +6,6 @@
 //! recorded, never dropped and never allowed (DESIGN.md, "The record").
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
 use rempart_core::{Action, Decision, Gate, Listing, SignalError};
 use rempart_signals::{Removal, Signals};
@@ -124,7 +123,7 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
 }
 
 /// Where a `review` verdict goes in the queue.
-pub fn review_seed(gate: &Arc<Gate>, decision: &Decision) -> Option<Seed> {
+pub fn review_seed(gate: &Gate, decision: &Decision) -> Option<Seed> {
     if decision.verdict != Action::Review {
         return None;
     }
