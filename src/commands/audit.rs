@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rempart_audit::{
-    verify_entry, verify_head_consistency, ConsistencyProof, InclusionProof, KeyRing, SignedTreeHead, SignedTreeHeadJson,
+    verify_entry, verify_head_consistency, ConsistencyProof, InclusionProof, KeyRing, SignedTreeHead,
+    SignedTreeHeadJson,
 };
 use rempart_store::{audit, verify};
 use serde::{Deserialize, Serialize};
@@ -155,7 +156,7 @@ pub struct ProofFile {
 
 fn prove(store_args: &StoreArgs, index: u64) -> Result<u8> {
     let store = store_args.open()?;
-    let covering = store.read(|tx| audit::latest_head(tx))?.filter(|h| h.size > index);
+    let covering = store.read(audit::latest_head)?.filter(|h| h.size > index);
     if covering.is_none() {
         let signer = store_args.keyfile()?.signer()?;
         store.write(|tx| audit::sign_head(tx, &signer, false))?;
@@ -236,7 +237,14 @@ fn emit(event: serde_json::Value) {
     let _ = std::io::stdout().flush();
 }
 
-fn watch(url: &str, state_path: &std::path::Path, vkeys: &[String], tofu: bool, every: Duration, once: bool) -> Result<u8> {
+fn watch(
+    url: &str,
+    state_path: &std::path::Path,
+    vkeys: &[String],
+    tofu: bool,
+    every: Duration,
+    once: bool,
+) -> Result<u8> {
     let base = url.trim_end_matches('/').to_string();
     let mut state: WatchState = match std::fs::read_to_string(state_path) {
         Ok(t) => serde_json::from_str(&t).with_context(|| format!("{}: not a watch state", state_path.display()))?,
@@ -259,7 +267,9 @@ fn watch(url: &str, state_path: &std::path::Path, vkeys: &[String], tofu: bool, 
         let new = match json.to_signed().and_then(|h| h.verify(&trusted).map(|_| h)) {
             Ok(h) => h,
             Err(e) => {
-                emit(serde_json::json!({"event": "alert", "reason": format!("the published head does not verify: {e}")}));
+                emit(
+                    serde_json::json!({"event": "alert", "reason": format!("the published head does not verify: {e}")}),
+                );
                 return Ok(EXIT_TAMPERED);
             }
         };

@@ -43,7 +43,11 @@ pub fn run(cmd: Command) -> Result<u8> {
             let pepper = store.keyfile()?.pepper()?;
             let created = store.open()?.write(|tx| keys::create(tx, &pepper, role, &label, rate_per_minute, "cli"))?;
             println!("{}", serde_json::to_string(&created)?);
-            eprintln!("rempart: key {} ({}) created; keep its secret, it is not shown again", created.key.key_id, role.as_str());
+            eprintln!(
+                "rempart: key {} ({}) created; keep its secret, it is not shown again",
+                created.key.key_id,
+                role.as_str()
+            );
         }
         Command::List { store } => {
             for k in store.open()?.read(keys::list)? {

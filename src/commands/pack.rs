@@ -100,19 +100,28 @@ pub fn run(cmd: Command) -> Result<u8> {
                 let signals = match signals {
                     Some(path) => {
                         let removals = store.read(|tx| rempart_store::removed::since(tx, 0, u64::MAX >> 1))?;
-                        let removals = removals.into_iter().filter_map(|(_, v)| serde_json::from_value(v).ok()).collect();
+                        let removals =
+                            removals.into_iter().filter_map(|(_, v)| serde_json::from_value(v).ok()).collect();
                         let config = rempart_signals::SignalsConfig::load(&path)?;
                         Some(rempart_signals::Signals::load_with_removals(&config, gate.pack(), false, removals)?.0)
                     }
                     None => None,
                 };
                 let id = rempart_server::rescan::begin(&store, &gate)?;
-                let total = store.read(|tx| rempart_store::records::counts(tx))?.listings;
+                let total = store.read(rempart_store::records::counts)?.listings;
                 let bar = crate::progress::items(total, "rescan");
-                outcome = rempart_server::rescan::run(&store, &gate, signals.as_ref(), &id, || false, |_| {}, |done, changed| {
-                    bar.set_position(done);
-                    bar.set_message(format!("{changed} changed"));
-                })?;
+                outcome = rempart_server::rescan::run(
+                    &store,
+                    &gate,
+                    signals.as_ref(),
+                    &id,
+                    || false,
+                    |_| {},
+                    |done, changed| {
+                        bar.set_position(done);
+                        bar.set_message(format!("{changed} changed"));
+                    },
+                )?;
                 bar.finish_and_clear();
                 eprintln!("rempart: rescan {id}: {} listings, {} decisions changed", outcome.listings, outcome.changed);
             }
@@ -129,7 +138,8 @@ pub fn run(cmd: Command) -> Result<u8> {
                 (_, true) => store.write(|tx| packs::clear_shadow(tx, "cli"))?,
                 (Some(v), false) => {
                     let stored = store.read(|tx| packs::get(tx, &v))?;
-                    rempart_server::routes::packs::check(&stored.files).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                    rempart_server::routes::packs::check(&stored.files)
+                        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
                     store.write(|tx| packs::assign(tx, PackRole::Shadow, &v, "cli"))?;
                 }
                 (None, false) => bail!("give a pack version, or --stop"),

@@ -46,11 +46,7 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> ApiError {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "an API key is required: `Authorization: Bearer rk_…`",
-        )
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "an API key is required: `Authorization: Bearer rk_…`")
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
@@ -77,11 +73,19 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::conflict(m),
             StoreError::DiskFull(_) => {
                 tracing::error!("store: {e}");
-                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", "the store's disk is full; nothing was recorded")
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "disk_full",
+                    "the store's disk is full; nothing was recorded",
+                )
             }
             StoreError::ReadOnly(_) => {
                 tracing::error!("store: {e}");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", "the store is read-only; nothing was recorded")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "read_only",
+                    "the store is read-only; nothing was recorded",
+                )
             }
             StoreError::Busy(_) => ApiError {
                 retry_after: Some(1),
@@ -89,7 +93,11 @@ impl From<StoreError> for ApiError {
             },
             other => {
                 tracing::error!("store: {other}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store_error", "the store failed; nothing was recorded")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store_error",
+                    "the store failed; nothing was recorded",
+                )
             }
         }
     }

@@ -190,7 +190,12 @@ pub fn init(db: &Location, key_file: &std::path::Path, origin: &str) -> Result<I
     let keyfile = if key_file.exists() { KeyFile::load(key_file)? } else { KeyFile::create(key_file, origin)? };
     let signer = keyfile.signer()?;
     let files: std::collections::BTreeMap<String, String> = Pack::embedded_sources().into_iter().collect();
-    let gate = compile(&files, &Pack::from_sources(files.clone().into_iter().collect()).map_err(|e| ServerError::Pack { version: "embedded".into(), message: e.to_string() })?.version)?;
+    let gate = compile(
+        &files,
+        &Pack::from_sources(files.clone().into_iter().collect())
+            .map_err(|e| ServerError::Pack { version: "embedded".into(), message: e.to_string() })?
+            .version,
+    )?;
     let outcomes = lint::run_tests(&gate);
     let failed = outcomes.iter().filter(|o| !o.passed).count() as u64;
     let passed = outcomes.len() as u64 - failed;

@@ -60,7 +60,10 @@ impl Metrics {
         ));
         let audit_head_size = must(IntGauge::new("rempart_audit_head_size", "Size of the latest signed tree head"));
         let disagreements = must(IntCounterVec::new(
-            Opts::new("rempart_shadow_disagreements_total", "Listings the shadow pack decides otherwise, by shadow verdict"),
+            Opts::new(
+                "rempart_shadow_disagreements_total",
+                "Listings the shadow pack decides otherwise, by shadow verdict",
+            ),
             &["shadow_verdict"],
         ));
         for c in [

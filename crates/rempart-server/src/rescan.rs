@@ -18,7 +18,8 @@ use crate::state::App;
 const PAGE: u64 = 500;
 
 fn same(a: &Decision, b: &Decision) -> bool {
-    let rules = |d: &Decision| d.matches.iter().map(|m| (m.policy.clone(), m.rule.clone(), m.action)).collect::<Vec<_>>();
+    let rules =
+        |d: &Decision| d.matches.iter().map(|m| (m.policy.clone(), m.rule.clone(), m.action)).collect::<Vec<_>>();
     a.verdict == b.verdict && rules(a) == rules(b)
 }
 
@@ -67,17 +68,17 @@ pub fn run(
         let (page, changes) = store.read(|tx| {
             let page = records::live_page(tx, &after, PAGE)?;
             let mut changes = Vec::new();
-            for (listing_id, version, body, current, _) in &page {
+            for live in &page {
                 // Stored bodies were accepted once; one that no longer
                 // parses (a newer engine is stricter) keeps its decision.
-                let Ok(listing) = Listing::from_json(body) else { continue };
-                let old = records::decision(tx, current)?;
+                let Ok(listing) = Listing::from_json(&live.body) else { continue };
+                let old = records::decision(tx, &live.current_decision)?;
                 let screened = crate::screening::screen_one(gate, None, signals, listing);
                 if !same(&old.record.decision, &screened.decision) {
                     changes.push(Change {
-                        listing_id: listing_id.clone(),
-                        version: *version,
-                        supersedes: current.clone(),
+                        listing_id: live.listing_id.clone(),
+                        version: live.version,
+                        supersedes: live.current_decision.clone(),
                         digest: old.record.listing_digest.clone(),
                         received_at: old.record.received_at.clone(),
                         decision: screened.decision,
@@ -85,7 +86,7 @@ pub fn run(
                     });
                 }
             }
-            Ok((page.into_iter().map(|p| p.0).collect::<Vec<_>>(), changes))
+            Ok((page.into_iter().map(|p| p.listing_id).collect::<Vec<_>>(), changes))
         })?;
         let Some(last) = page.last() else { break };
         after = last.clone();
@@ -117,8 +118,8 @@ fn record_changes(
     for c in changes {
         // Skip a listing changed since it was read: its new version was
         // screened by the new pack on submission.
-        let still =
-            records::current(tx, &c.listing_id)?.is_some_and(|(v, _, decision)| v == c.version && decision == c.supersedes);
+        let still = records::current(tx, &c.listing_id)?
+            .is_some_and(|(v, _, decision)| v == c.version && decision == c.supersedes);
         if !still {
             continue;
         }
@@ -155,9 +156,9 @@ fn record_changes(
 /// stops when another pack is activated.
 pub async fn start(app: &App, gate: Arc<Gate>) -> ApiResult<String> {
     let (store, g) = (app.store.clone(), gate.clone());
-    let id = tokio::task::spawn_blocking(move || begin(&store, &g))
-        .await
-        .map_err(|_| crate::error::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "rescan"))??;
+    let id = tokio::task::spawn_blocking(move || begin(&store, &g)).await.map_err(|_| {
+        crate::error::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "rescan")
+    })??;
     let (app2, id2) = (app.clone(), id.clone());
     tokio::task::spawn_blocking(move || {
         let cancelled = || !Arc::ptr_eq(&app2.live.load_full(), &gate);

@@ -91,10 +91,7 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
         let ids: Vec<String> = chunk.iter().map(|l| l.id.clone()).collect();
         let (gate, shadow, signals) = (gate.clone(), shadow.clone(), signals.clone());
         let task = tokio::task::spawn_blocking(move || {
-            chunk
-                .into_iter()
-                .map(|l| screen_one(&gate, shadow.as_deref(), signals.as_deref(), l))
-                .collect::<Vec<_>>()
+            chunk.into_iter().map(|l| screen_one(&gate, shadow.as_deref(), signals.as_deref(), l)).collect::<Vec<_>>()
         });
         tasks.push((ids, task));
     }
@@ -105,7 +102,9 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
             Ok(Ok(screened)) => out.extend(screened),
             failed => {
                 let (code, why) = match failed {
-                    Err(_) => ("screening_timed_out", format!("screening took longer than {:?}", app.limits.screen_timeout)),
+                    Err(_) => {
+                        ("screening_timed_out", format!("screening took longer than {:?}", app.limits.screen_timeout))
+                    }
                     Ok(Err(e)) => ("screening_panicked", format!("screening task failed: {e}")),
                     Ok(Ok(_)) => unreachable!("handled above"),
                 };

@@ -183,7 +183,11 @@ impl Signals {
                         let path = config.resolve(&spec.file);
                         let (listings, bad) = RemovedListings::load(&path)
                             .map_err(|source| SignalsError::Removed { path: path.display().to_string(), source })?;
-                        notes.lines.push(format!("removed listings: {} loaded from {}", listings.len(), path.display()));
+                        notes.lines.push(format!(
+                            "removed listings: {} loaded from {}",
+                            listings.len(),
+                            path.display()
+                        ));
                         (listings, bad, Some(path))
                     }
                 };
@@ -224,9 +228,9 @@ impl Signals {
 
     /// Whether a listing id is already in the removed index.
     pub fn knows_removed(&self, listing_id: &str) -> bool {
-        self.removed.as_ref().is_some_and(|r| {
-            r.listings.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(listing_id)
-        })
+        self.removed
+            .as_ref()
+            .is_some_and(|r| r.listings.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(listing_id))
     }
 
     /// Adds a removal to the live index, so the next listing is checked

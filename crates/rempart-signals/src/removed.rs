@@ -207,7 +207,13 @@ impl RemovedListings {
             .filter(|(_, d)| *d <= max_distance)
             .min_by_key(|(_, d)| *d);
         let (owner, distance) = match (indexed, recent) {
-            (Some(a), Some(b)) => if b.1 < a.1 { b } else { a },
+            (Some(a), Some(b)) => {
+                if b.1 < a.1 {
+                    b
+                } else {
+                    a
+                }
+            }
             (a, b) => a.or(b)?,
         };
         Some(NearImage {

@@ -116,7 +116,9 @@ pub fn read_nodes(tx: &mut Tx<'_>, ids: &[NodeId]) -> Result<Vec<Hash>, StoreErr
             let row = rows
                 .iter()
                 .find(|r| r.int(0).ok() == Some(i64::from(id.level)) && r.uint(1).ok() == Some(id.index))
-                .ok_or_else(|| StoreError::Audit(format!("tree node (level {}, index {}) is missing", id.level, id.index)))?;
+                .ok_or_else(|| {
+                    StoreError::Audit(format!("tree node (level {}, index {}) is missing", id.level, id.index))
+                })?;
             out.push(hash_of(row.blob(2)?)?);
         }
     }
@@ -164,7 +166,13 @@ pub fn append(tx: &mut Tx<'_>, entries: &[(EntryKind, Json)]) -> Result<Vec<Appe
         cache.frontier.push(leaf, |n| nodes.push(n)).map_err(audit_err)?;
         tx.exec(
             "INSERT INTO audit_entries (idx, kind, recorded_at, body, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[Value::from(index), kind.as_str().into(), Value::Int(now), body.clone().into(), leaf.as_bytes().to_vec().into()],
+            &[
+                Value::from(index),
+                kind.as_str().into(),
+                Value::Int(now),
+                body.clone().into(),
+                leaf.as_bytes().to_vec().into(),
+            ],
         )?;
         for n in nodes {
             tx.exec(
@@ -198,7 +206,13 @@ pub struct StoredHead {
 
 fn head_from_row(row: &crate::Row) -> Result<StoredHead, StoreError> {
     let signed = SignedTreeHead::parse(&row.text(4)?).map_err(audit_err)?;
-    Ok(StoredHead { size: row.uint(0)?, root: hash_of(row.blob(1)?)?, signed_at: row.int(2)?, key_id: row.text(3)?, signed })
+    Ok(StoredHead {
+        size: row.uint(0)?,
+        root: hash_of(row.blob(1)?)?,
+        signed_at: row.int(2)?,
+        key_id: row.text(3)?,
+        signed,
+    })
 }
 
 const HEAD_COLUMNS: &str = "tree_size, root_hash, signed_at, key_id, checkpoint";
@@ -253,18 +267,20 @@ pub fn sign_head(tx: &mut Tx<'_>, signer: &NoteSigner, force: bool) -> Result<Op
         )));
     }
     let now = time::now_ms().max(last.as_ref().map_or(0, |h| h.signed_at));
-    let head = TreeHead {
-        origin: signer.key_id().name.clone(),
-        size,
-        root,
-        timestamp_ms: u64::try_from(now).unwrap_or(0),
-    };
+    let head =
+        TreeHead { origin: signer.key_id().name.clone(), size, root, timestamp_ms: u64::try_from(now).unwrap_or(0) };
     let signed = SignedTreeHead::sign(&head, signer).map_err(audit_err)?;
     let key_id = signer.key_id().id_hex();
     tx.exec(
         "INSERT INTO audit_heads (tree_size, root_hash, signed_at, key_id, checkpoint) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (tree_size) DO NOTHING",
-        &[Value::from(size), root.as_bytes().to_vec().into(), Value::Int(now), key_id.clone().into(), signed.checkpoint().into()],
+        &[
+            Value::from(size),
+            root.as_bytes().to_vec().into(),
+            Value::Int(now),
+            key_id.clone().into(),
+            signed.checkpoint().into(),
+        ],
     )?;
     Ok(Some(StoredHead { size, root, signed_at: now, key_id, signed }))
 }
@@ -302,8 +318,12 @@ pub fn vkeys(tx: &mut Tx<'_>) -> Result<Vec<String>, StoreError> {
 
 /// One stored entry's bytes.
 pub fn entry(tx: &mut Tx<'_>, index: u64) -> Result<Vec<u8>, StoreError> {
-    tx.query_one("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::from(index)], &format!("audit entry {index}"))?
-        .blob(0)
+    tx.query_one(
+        "SELECT body FROM audit_entries WHERE idx = ?1",
+        &[Value::from(index)],
+        &format!("audit entry {index}"),
+    )?
+    .blob(0)
 }
 
 /// An entry parsed.

@@ -18,11 +18,7 @@ pub fn get(tx: &mut Tx<'_>, key_id: &str, idem_key: &str) -> Result<Option<Kept>
         &[key_id.into(), idem_key.into()],
     )?
     .map(|r| {
-        Ok(Kept {
-            request_digest: r.text(0)?,
-            status: u16::try_from(r.int(1)?).unwrap_or(200),
-            response: r.blob(2)?,
-        })
+        Ok(Kept { request_digest: r.text(0)?, status: u16::try_from(r.int(1)?).unwrap_or(200), response: r.blob(2)? })
     })
     .transpose()
 }

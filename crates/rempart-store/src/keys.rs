@@ -55,9 +55,10 @@ impl std::fmt::Display for Role {
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            format!("`{s}` is not a role (submitter, reviewer, auditor, regulator, admin)")
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a role (submitter, reviewer, auditor, regulator, admin)"))
     }
 }
 
@@ -164,7 +165,10 @@ pub fn get(tx: &mut Tx<'_>, key_id: &str) -> Result<ApiKey, StoreError> {
 }
 
 pub fn list(tx: &mut Tx<'_>) -> Result<Vec<ApiKey>, StoreError> {
-    tx.query(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, key_id"), &[])?.iter().map(from_row).collect()
+    tx.query(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, key_id"), &[])?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// Revokes a key (it stays listed, for the record).
@@ -176,7 +180,10 @@ pub fn revoke(tx: &mut Tx<'_>, key_id: &str, by: &str) -> Result<ApiKey, StoreEr
     tx.exec("UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1", &[key_id.into(), Value::Int(time::now_ms())])?;
     audit::append(
         tx,
-        &[(EntryKind::KeyChange, json!({"action": "api_key_revoked", "key_id": key_id, "role": key.role.as_str(), "by": by}))],
+        &[(
+            EntryKind::KeyChange,
+            json!({"action": "api_key_revoked", "key_id": key_id, "role": key.role.as_str(), "by": by}),
+        )],
     )?;
     get(tx, key_id)
 }

@@ -274,11 +274,7 @@ impl Store {
         }
     }
 
-    fn run<T>(
-        &self,
-        write: bool,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn run<T>(&self, write: bool, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.take()?;
         let result = (|| {
             if write {

@@ -113,7 +113,8 @@ const SELECT: &str = "SELECT p.pack_version, p.name, p.files, p.uploaded_at, p.u
                       LEFT JOIN pack_roles r ON r.pack_version = p.pack_version";
 
 pub fn get(tx: &mut Tx<'_>, version: &str) -> Result<StoredPack, StoreError> {
-    let r = tx.query_one(&format!("{SELECT} WHERE p.pack_version = ?1"), &[version.into()], &format!("pack {version}"))?;
+    let r =
+        tx.query_one(&format!("{SELECT} WHERE p.pack_version = ?1"), &[version.into()], &format!("pack {version}"))?;
     from_row(&r)
 }
 
@@ -168,7 +169,10 @@ pub fn clear_shadow(tx: &mut Tx<'_>, by: &str) -> Result<(), StoreError> {
     if let Some(p) = holder(tx, PackRole::Shadow)? {
         audit::append(
             tx,
-            &[(EntryKind::PolicyActivation, json!({"role": "shadow", "pack_version": null, "previous": p.pack_version, "by": by}))],
+            &[(
+                EntryKind::PolicyActivation,
+                json!({"role": "shadow", "pack_version": null, "previous": p.pack_version, "by": by}),
+            )],
         )?;
         tx.exec("DELETE FROM pack_roles WHERE role = 'shadow'", &[])?;
     }
@@ -268,7 +272,10 @@ pub struct Rescan {
 pub fn start_rescan(tx: &mut Tx<'_>, pack_version: &str, total: u64) -> Result<String, StoreError> {
     let id = uuid::Uuid::now_v7().to_string();
     // One rescan at a time: a newer activation supersedes the old run.
-    tx.exec("UPDATE rescans SET status = 'superseded', finished_at = ?1 WHERE status = 'running'", &[Value::Int(time::now_ms())])?;
+    tx.exec(
+        "UPDATE rescans SET status = 'superseded', finished_at = ?1 WHERE status = 'running'",
+        &[Value::Int(time::now_ms())],
+    )?;
     tx.exec(
         "INSERT INTO rescans (rescan_id, pack_version, started_at, total, done, changed, status) \
          VALUES (?1, ?2, ?3, ?4, 0, 0, 'running')",

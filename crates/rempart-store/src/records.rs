@@ -302,8 +302,8 @@ pub fn history(tx: &mut Tx<'_>, listing_id: &str) -> Result<History, StoreError>
     for v in versions {
         let version = v.uint(0)?;
         let body = String::from_utf8(v.blob(4)?).map_err(|e| StoreError::Schema(e.to_string()))?;
-        let listing =
-            serde_json::value::RawValue::from_string(body).map_err(|e| StoreError::Schema(format!("stored listing: {e}")))?;
+        let listing = serde_json::value::RawValue::from_string(body)
+            .map_err(|e| StoreError::Schema(format!("stored listing: {e}")))?;
         let mut ds = Vec::new();
         for d in decisions.iter().filter(|d| d.uint(0).ok() == Some(version)) {
             ds.push(decision_at(tx, d.uint(1)?)?);
@@ -355,13 +355,17 @@ pub fn counts(tx: &mut Tx<'_>) -> Result<Counts, StoreError> {
     })
 }
 
-/// Live listings (latest version of each) in id order after `after`, for
-/// rescans: `(listing_id, version, body, current decision id, seller id)`.
-pub fn live_page(
-    tx: &mut Tx<'_>,
-    after: &str,
-    limit: u64,
-) -> Result<Vec<(String, u64, Vec<u8>, String, Option<String>)>, StoreError> {
+/// A live listing's latest version, for rescans.
+pub struct LiveListing {
+    pub listing_id: String,
+    pub version: u64,
+    pub body: Vec<u8>,
+    pub current_decision: String,
+    pub seller_id: Option<String>,
+}
+
+/// Live listings (latest version of each) in id order after `after`.
+pub fn live_page(tx: &mut Tx<'_>, after: &str, limit: u64) -> Result<Vec<LiveListing>, StoreError> {
     tx.query(
         "SELECT l.listing_id, l.latest_version, v.body, l.current_decision, l.seller_id FROM listings l \
          JOIN listing_versions v ON v.listing_id = l.listing_id AND v.version = l.latest_version \
@@ -369,6 +373,14 @@ pub fn live_page(
         &[after.into(), Value::from(limit)],
     )?
     .into_iter()
-    .map(|r| Ok((r.text(0)?, r.uint(1)?, r.blob(2)?, r.text(3)?, r.opt_text(4)?)))
+    .map(|r| {
+        Ok(LiveListing {
+            listing_id: r.text(0)?,
+            version: r.uint(1)?,
+            body: r.blob(2)?,
+            current_decision: r.text(3)?,
+            seller_id: r.opt_text(4)?,
+        })
+    })
     .collect()
 }

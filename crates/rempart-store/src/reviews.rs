@@ -179,10 +179,7 @@ pub fn list(tx: &mut Tx<'_>, f: &Filter) -> Result<Vec<Item>, StoreError> {
         params.extend([Value::Int(sev), Value::Int(pri), Value::Int(at), after.clone().into()]);
     }
     params.push(Value::from(f.limit.clamp(1, 1000)));
-    sql.push_str(&format!(
-        " ORDER BY severity DESC, priority DESC, created_at, review_id LIMIT ?{}",
-        params.len()
-    ));
+    sql.push_str(&format!(" ORDER BY severity DESC, priority DESC, created_at, review_id LIMIT ?{}", params.len()));
     tx.query(&sql, &params)?.iter().map(item).collect()
 }
 

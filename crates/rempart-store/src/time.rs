@@ -8,9 +8,7 @@ use ::time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// Now, in ms since the epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `2026-12-02T06:00:00.123Z`.

@@ -59,7 +59,6 @@ impl Finding {
             | Finding::LeafRewritten { index }
             | Finding::EntryBeyondSize { index, .. }
             | Finding::DecisionMismatch { index, .. } => Some(*index),
-            Finding::HeadMismatch { first_unverified_after, .. } => Some(*first_unverified_after),
             Finding::NodeMismatch { level, node } => Some(node << level),
             _ => None,
         }
@@ -144,6 +143,9 @@ pub fn verify(tx: &mut Tx<'_>, trusted: &KeyRing, mut progress: impl FnMut(u64, 
     let heads = audit::heads(tx, 0, u64::MAX >> 1)?;
     let mut next_head = heads.iter().peekable();
     let mut frontier = Frontier::new();
+    // The tree as stored (from the stored leaf nodes): its internal nodes
+    // must match the stored ones whatever the entries say.
+    let mut stored_tree = Frontier::new();
     let mut last_good_head = 0u64;
 
     let mut start = 0u64;
@@ -164,17 +166,19 @@ pub fn verify(tx: &mut Tx<'_>, trusted: &KeyRing, mut progress: impl FnMut(u64, 
                 push(&mut report, Finding::EntryBeyondSize { index, size: recorded_size });
                 continue;
             }
+            let stored_leaf = stored_nodes.get(&(0, index)).copied();
             let leaf = match by_index.remove(&index) {
                 None => {
                     push(&mut report, Finding::EntryMissing { index });
                     // Without the entry the tree cannot be rebuilt past it;
                     // keep the stored leaf so later checks still say something.
-                    stored_nodes.get(&(0, index)).copied().unwrap_or_default()
+                    stored_leaf.unwrap_or(Hash([0; 32]))
                 }
-                Some((body, stored_leaf)) => check_entry(&mut report, index, &body, &stored_leaf, stored_nodes.get(&(0, index))),
+                Some((body, leaf_column)) => check_entry(&mut report, index, &body, &leaf_column, stored_leaf.as_ref()),
             };
-            frontier
-                .push(leaf, |n| {
+            frontier.push(leaf, |_| {}).map_err(|e| StoreError::Audit(e.to_string()))?;
+            stored_tree
+                .push(stored_leaf.unwrap_or(leaf), |n| {
                     computed_nodes.insert((n.id.level, n.id.index), n.hash);
                 })
                 .map_err(|e| StoreError::Audit(e.to_string()))?;
@@ -210,6 +214,7 @@ pub fn verify(tx: &mut Tx<'_>, trusted: &KeyRing, mut progress: impl FnMut(u64, 
     }
     report.root = Some(frontier.root().to_hex());
     check_decisions(tx, &mut report)?;
+    // Entry findings first, by entry; what they cause (heads, state) after.
     report.findings.sort_by_key(|f| f.entry().unwrap_or(u64::MAX));
     Ok(report)
 }
@@ -236,7 +241,13 @@ fn check_entry(report: &mut Report, index: u64, body: &[u8], stored_leaf: &[u8],
     leaf
 }
 
-fn check_head(report: &mut Report, head: &audit::StoredHead, frontier: &Frontier, trusted: &KeyRing, last_good: &mut u64) {
+fn check_head(
+    report: &mut Report,
+    head: &audit::StoredHead,
+    frontier: &Frontier,
+    trusted: &KeyRing,
+    last_good: &mut u64,
+) {
     report.heads_checked += 1;
     if let Err(e) = head.signed.verify(trusted) {
         push(report, Finding::HeadSignature { size: head.size, error: e.to_string() });
@@ -289,7 +300,8 @@ fn check_decisions(tx: &mut Tx<'_>, report: &mut Report) -> Result<(), StoreErro
             report.decisions_checked += 1;
             let (id, index) = (r.text(0)?, r.uint(1)?);
             let mismatch = |reason: String| Finding::DecisionMismatch { decision_id: id.clone(), index, reason };
-            let Some(body) = tx.query_opt("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::from(index)])? else {
+            let Some(body) = tx.query_opt("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::from(index)])?
+            else {
                 push(report, mismatch("its audit entry is missing".into()));
                 continue;
             };

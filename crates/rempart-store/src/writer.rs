@@ -106,9 +106,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.submit(f)
-            .blocking_recv()
-            .map_err(|_| StoreError::Backend("the writer thread stopped".into()))?
+        self.submit(f).blocking_recv().map_err(|_| StoreError::Backend("the writer thread stopped".into()))?
     }
 
     pub fn stats(&self) -> WriterStats {

@@ -19,6 +19,19 @@ use rempart_store::{audit, idempotency, removed, Location, OpenOptions, Store, S
 struct Fixture {
     store: Store,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL: the admin URL and the throw-away database to drop.
+    drop_database: Option<(String, String)>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Some((admin, name)) = self.drop_database.take() {
+            if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
 }
 
 fn sqlite() -> Fixture {
@@ -26,7 +39,7 @@ fn sqlite() -> Fixture {
     let location = Location::Sqlite(dir.path().join("r.db"));
     let store = Store::open(&location, &OpenOptions { create: true, ..OpenOptions::default() }).expect("open");
     store.migrate().expect("migrate");
-    Fixture { store, _dir: Some(dir) }
+    Fixture { store, _dir: Some(dir), drop_database: None }
 }
 
 #[cfg(feature = "postgres")]
@@ -44,7 +57,7 @@ fn postgres() -> Fixture {
     let location = Location::Postgres(format!("{base}/{name}"));
     let store = Store::open(&location, &OpenOptions::default()).expect("open");
     store.migrate().expect("migrate");
-    Fixture { store, _dir: None }
+    Fixture { store, _dir: None, drop_database: Some((admin, name)) }
 }
 
 #[cfg(feature = "postgres")]
@@ -57,7 +70,10 @@ fn uuid_like() -> String {
 fn each(check: impl Fn(&Store)) {
     check(&sqlite().store);
     #[cfg(feature = "postgres")]
-    check(&postgres().store);
+    {
+        let f = postgres();
+        check(&f.store);
+    }
 }
 
 fn signer() -> NoteSigner {
@@ -107,7 +123,8 @@ fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {
         let Recorded::Unchanged(again) = again else { panic!("the same bytes record nothing") };
         assert_eq!(again.record.decision_id, first.record.decision_id);
 
-        let changed = store.write(|tx| records::record_submission(tx, submission(&g, "L-1", ALLOWED))).expect("changed");
+        let changed =
+            store.write(|tx| records::record_submission(tx, submission(&g, "L-1", ALLOWED))).expect("changed");
         let Recorded::New(changed) = changed else { panic!("a change is a new version") };
         assert_eq!(changed.record.listing_version, 2);
         assert_eq!(changed.record.supersedes.as_deref(), Some(first.record.decision_id.as_str()));
@@ -139,7 +156,9 @@ fn every_decision_is_in_the_signed_log_with_proofs_an_auditor_can_check_offline(
         let head1 = store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").expect("a new head");
         assert!(store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").is_none(), "no growth, no head");
         for i in 5..9 {
-            store.write(|tx| records::record_submission(tx, submission(&g, &format!("L-{i}"), REVIEWED))).expect("record");
+            store
+                .write(|tx| records::record_submission(tx, submission(&g, &format!("L-{i}"), REVIEWED)))
+                .expect("record");
         }
         let head2 = store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").expect("head");
         let trusted: KeyRing = store.read(audit::key_ring).expect("ring");
@@ -183,24 +202,32 @@ fn verify_names_the_entry_that_was_changed_removed_reordered_or_inserted() {
         let trusted = signed_log(store);
         // Entry 0 registers the signing key; decisions start at 1.
         let body = |tx: &mut rempart_store::Tx<'_>, i: i64| -> Vec<u8> {
-            tx.query_one("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::Int(i)], "entry").unwrap().blob(0).unwrap()
+            tx.query_one("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::Int(i)], "entry")
+                .unwrap()
+                .blob(0)
+                .unwrap()
         };
 
         // Changed: the verdict in one decision's entry.
-        store.write(|tx| {
-            let b = String::from_utf8(body(tx, 3)).unwrap().replace("\"block\"", "\"allow\"");
-            tx.exec("UPDATE audit_entries SET body = ?1 WHERE idx = 3", &[b.into_bytes().into()])
-        })
-        .expect("tamper");
+        store
+            .write(|tx| {
+                let b = String::from_utf8(body(tx, 3)).unwrap().replace("\"block\"", "\"allow\"");
+                tx.exec("UPDATE audit_entries SET body = ?1 WHERE idx = 3", &[b.into_bytes().into()])
+            })
+            .expect("tamper");
         let f = findings(store, &trusted);
         assert_eq!(f.first(), Some(&Finding::EntryChanged { index: 3 }), "{f:?}");
 
         // Changed with its leaf hash: the tree and the signed head still say otherwise.
-        store.write(|tx| {
-            let b = body(tx, 3);
-            tx.exec("UPDATE audit_entries SET leaf_hash = ?1 WHERE idx = 3", &[rempart_audit::leaf_hash(&b).0.to_vec().into()])
-        })
-        .expect("tamper");
+        store
+            .write(|tx| {
+                let b = body(tx, 3);
+                tx.exec(
+                    "UPDATE audit_entries SET leaf_hash = ?1 WHERE idx = 3",
+                    &[rempart_audit::leaf_hash(&b).0.to_vec().into()],
+                )
+            })
+            .expect("tamper");
         let f = findings(store, &trusted);
         assert_eq!(f.first(), Some(&Finding::LeafRewritten { index: 3 }), "{f:?}");
         assert!(f.iter().any(|x| matches!(x, Finding::HeadMismatch { .. })), "{f:?}");
@@ -216,7 +243,8 @@ fn verify_names_the_entry_that_was_changed_removed_reordered_or_inserted() {
         // Reordered: entries 2 and 5 swap places (bodies and hashes).
         store
             .write(|tx| {
-                let rows = tx.query("SELECT idx, body, leaf_hash FROM audit_entries WHERE idx IN (2, 5) ORDER BY idx", &[])?;
+                let rows =
+                    tx.query("SELECT idx, body, leaf_hash FROM audit_entries WHERE idx IN (2, 5) ORDER BY idx", &[])?;
                 for (row, other) in [(&rows[0], &rows[1]), (&rows[1], &rows[0])] {
                     tx.exec(
                         "UPDATE audit_entries SET body = ?1, leaf_hash = ?2 WHERE idx = ?3",
@@ -246,7 +274,9 @@ fn verify_names_the_entry_that_was_changed_removed_reordered_or_inserted() {
     each(|store| {
         let trusted = signed_log(store);
         // The decision index says allow where the record says block.
-        store.write(|tx| tx.exec("UPDATE decisions SET verdict = 'allow' WHERE listing_id = 'T-2'", &[])).expect("edit");
+        store
+            .write(|tx| tx.exec("UPDATE decisions SET verdict = 'allow' WHERE listing_id = 'T-2'", &[]))
+            .expect("edit");
         let f = findings(store, &trusted);
         assert!(
             matches!(f.first(), Some(Finding::DecisionMismatch { index: 3, reason, .. }) if reason.contains("verdict")),
@@ -296,7 +326,9 @@ fn the_review_queue_orders_by_severity_priority_age_and_pages_stably() {
         }
         let page = |after: Option<String>| {
             store
-                .read(|tx| reviews::list(tx, &Filter { status: Some("pending".into()), limit: 2, after, ..Filter::default() }))
+                .read(|tx| {
+                    reviews::list(tx, &Filter { status: Some("pending".into()), limit: 2, after, ..Filter::default() })
+                })
                 .expect("list")
         };
         let first = page(None);
@@ -321,19 +353,24 @@ fn the_review_queue_orders_by_severity_priority_age_and_pages_stably() {
 fn packs_are_stored_activated_and_shadowed_with_audit_entries() {
     each(|store| {
         let files: BTreeMap<String, String> = BTreeMap::from([("pack.toml".into(), "[pack]\nname = \"x\"\n".into())]);
-        let upload = |version: &str, failed: u64| packs::Upload {
-            pack_version: version,
-            name: "x",
-            files: &files,
-            tests_passed: 3,
-            tests_failed: failed,
-            engine_version: "e",
-            by: "test",
-        };
-        assert!(store.write(|tx| packs::upload(tx, upload("sha256:a", 0))).expect("upload"));
-        assert!(!store.write(|tx| packs::upload(tx, upload("sha256:a", 0))).expect("again"), "idempotent");
-        store.write(|tx| packs::upload(tx, upload("sha256:bad", 2))).expect("upload");
-        assert!(matches!(store.write(|tx| packs::assign(tx, PackRole::Live, "sha256:bad", "t")), Err(StoreError::Invalid(_))));
+        fn upload<'a>(version: &'a str, files: &'a BTreeMap<String, String>, failed: u64) -> packs::Upload<'a> {
+            packs::Upload {
+                pack_version: version,
+                name: "x",
+                files,
+                tests_passed: 3,
+                tests_failed: failed,
+                engine_version: "e",
+                by: "test",
+            }
+        }
+        assert!(store.write(|tx| packs::upload(tx, upload("sha256:a", &files, 0))).expect("upload"));
+        assert!(!store.write(|tx| packs::upload(tx, upload("sha256:a", &files, 0))).expect("again"), "idempotent");
+        store.write(|tx| packs::upload(tx, upload("sha256:bad", &files, 2))).expect("upload");
+        assert!(matches!(
+            store.write(|tx| packs::assign(tx, PackRole::Live, "sha256:bad", "t")),
+            Err(StoreError::Invalid(_))
+        ));
         store.write(|tx| packs::assign(tx, PackRole::Live, "sha256:a", "t")).expect("live");
         store.write(|tx| packs::assign(tx, PackRole::Shadow, "sha256:bad", "t")).expect("shadow");
         let live = store.read(|tx| packs::holder(tx, PackRole::Live)).expect("live").expect("a live pack");
@@ -363,7 +400,10 @@ fn packs_are_stored_activated_and_shadowed_with_audit_entries() {
             .iter()
             .map(|r| r.text(0).unwrap())
             .collect();
-        assert_eq!(kinds, ["policy_upload", "policy_upload", "policy_activation", "policy_activation", "policy_activation"]);
+        assert_eq!(
+            kinds,
+            ["policy_upload", "policy_upload", "policy_activation", "policy_activation", "policy_activation"]
+        );
     });
 }
 
@@ -386,9 +426,15 @@ fn group_commit_isolates_a_failing_job_and_signs_heads() {
     each(|store| {
         let s = signer();
         store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
-        let running = Writer::start(store.clone(), s, HeadPolicy { every: std::time::Duration::from_secs(3600), entries: 10 })
-            .expect("writer");
+        let running =
+            Writer::start(store.clone(), s, HeadPolicy { every: std::time::Duration::from_secs(3600), entries: 10 })
+                .expect("writer");
         let writer = running.writer.clone();
+        // One at a time first: a transaction each, so heads follow the entry count.
+        for i in 0..15 {
+            let sub = submission(&g, &format!("H-{i}"), ALLOWED);
+            writer.run_blocking(move |tx| records::record_submission(tx, sub)).expect("recorded");
+        }
         let mut receivers = Vec::new();
         for i in 0..40 {
             let sub = submission(&g, &format!("G-{i}"), ALLOWED);
@@ -406,8 +452,8 @@ fn group_commit_isolates_a_failing_job_and_signs_heads() {
         drop(running.writer);
         running.thread.join().expect("writer thread");
         let (size, heads) = store.read(|tx| Ok((audit::state(tx)?.0, audit::heads(tx, 0, 100)?))).expect("state");
-        assert_eq!(size, 41);
-        assert_eq!(heads.last().map(|h| h.size), Some(41), "a final head covers every entry");
+        assert_eq!(size, 56);
+        assert_eq!(heads.last().map(|h| h.size), Some(56), "a final head covers every entry");
         assert!(heads.len() >= 2, "heads every 10 entries");
     });
 }
@@ -440,7 +486,9 @@ fn a_newer_schema_is_refused_and_a_missing_database_says_how_to_create_it() {
     let e = Store::open(&missing, &OpenOptions::default()).err().expect("refused");
     assert!(e.to_string().contains("rempart init"), "{e}");
     let f = sqlite();
-    f.store.write(|tx| tx.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)", &[])).expect("bump");
+    f.store
+        .write(|tx| tx.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)", &[]))
+        .expect("bump");
     let e = f.store.check_schema().expect_err("newer");
     assert!(e.to_string().contains("upgrade rempart"), "{e}");
 }

@@ -65,7 +65,10 @@ pub struct ConsistencyQuery {
         (status = 400, description = "Missing or impossible sizes", body = crate::error::ErrorBody),
     )
 )]
-pub async fn consistency(State(app): State<App>, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<ConsistencyProof>> {
+pub async fn consistency(
+    State(app): State<App>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyProof>> {
     let from = q.from.ok_or_else(|| ApiError::bad_request(Some("from".into()), "required"))?;
     let to = q.to.ok_or_else(|| ApiError::bad_request(Some("to".into()), "required"))?;
     if from > to {
@@ -80,7 +83,13 @@ pub async fn consistency(State(app): State<App>, Query(q): Query<ConsistencyQuer
             audit::consistency(tx, from, to)
         })
         .await
-        .map_err(|e| if e.status.as_u16() == 422 { ApiError { status: axum::http::StatusCode::BAD_REQUEST, field: Some("to".into()), ..e } } else { e })?;
+        .map_err(|e| {
+            if e.status.as_u16() == 422 {
+                ApiError { status: axum::http::StatusCode::BAD_REQUEST, field: Some("to".into()), ..e }
+            } else {
+                e
+            }
+        })?;
     Ok(Json(proof))
 }
 

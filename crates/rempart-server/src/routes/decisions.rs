@@ -59,7 +59,8 @@ pub async fn proof(State(app): State<App>, caller: Caller, Path(id): Path<String
                 .filter(|h| h.size > d.audit_index)
                 .ok_or_else(|| StoreError::Conflict("no signed head covers this decision yet".into()))?;
             let inclusion = audit::inclusion(tx, d.audit_index, head.size)?;
-            let entry = String::from_utf8(audit::entry(tx, d.audit_index)?).map_err(|e| StoreError::Audit(e.to_string()))?;
+            let entry =
+                String::from_utf8(audit::entry(tx, d.audit_index)?).map_err(|e| StoreError::Audit(e.to_string()))?;
             Ok(DecisionProof { entry, inclusion, head: head.signed.to_json() })
         })
         .await?;

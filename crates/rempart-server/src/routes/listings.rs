@@ -78,9 +78,8 @@ struct Wrapper<'a> {
 
 /// The body's listings (as raw JSON) and whether it was a batch.
 fn split_body(body: &[u8], max_batch: usize) -> ApiResult<(Vec<&RawValue>, bool)> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        ApiError::bad_request(None, format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
-    })?;
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(None, format!("the body is not UTF-8 (byte {})", e.valid_up_to())))?;
     let first = text.trim_start().as_bytes().first().copied();
     let (items, batch) = match first {
         Some(b'[') => (serde_json::from_str::<Vec<&RawValue>>(text).map_err(json_error)?, true),
@@ -124,6 +123,13 @@ fn digest(raw: &RawValue) -> String {
         .ok()
         .and_then(|v| rempart_audit::canonical_digest(&v).ok())
         .unwrap_or_else(|| format!("raw-{}", rempart_audit::sha256_digest(raw.get().as_bytes())))
+}
+
+/// A listing as it came: its place in the request, its bytes, its digest.
+struct Received {
+    index: usize,
+    body: Vec<u8>,
+    digest: String,
 }
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -193,11 +199,15 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
     let (raws, batch) = split_body(&body, app.limits.max_batch)?;
     let received_at = time::now_ms();
     let mut refused: Vec<(usize, crate::error::ErrorDetail)> = Vec::new();
-    let mut accepted: Vec<(usize, Listing, Vec<u8>, String)> = Vec::new();
+    let mut listings = Vec::new();
+    let mut received: Vec<Received> = Vec::new();
     for (i, raw) in raws.iter().enumerate() {
         let prefix = if batch { format!("listings[{i}].") } else { String::new() };
         match Listing::from_json(raw.get().as_bytes()) {
-            Ok(l) => accepted.push((i, l, raw.get().as_bytes().to_vec(), digest(raw))),
+            Ok(l) => {
+                listings.push(l);
+                received.push(Received { index: i, body: raw.get().as_bytes().to_vec(), digest: digest(raw) });
+            }
             Err(e) => refused.push((i, input_error(&e, &prefix))),
         }
     }
@@ -208,8 +218,6 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
     }
 
     let started = std::time::Instant::now();
-    let (listings, rest): (Vec<Listing>, Vec<(usize, Vec<u8>, String)>) =
-        accepted.into_iter().map(|(i, l, b, d)| (l, (i, b, d))).unzip();
     let screened = screening::screen(&app, listings).await;
     app.metrics.screening_seconds.with_label_values(&["live"]).observe(started.elapsed().as_secs_f64());
 
@@ -218,7 +226,7 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
     let mut submissions = Vec::with_capacity(screened.len());
     let mut removals = Vec::new();
     let mut disagreements = Vec::new();
-    for (s, (index, body, digest)) in screened.into_iter().zip(rest) {
+    for (s, Received { index, body, digest }) in screened.into_iter().zip(received) {
         let Screened { listing, decision, shadow, removal } = s;
         if let (Some(shadow), Some(version)) = (shadow, &shadow_version) {
             if let Some(d) = disagreement(&decision, &shadow, version) {
@@ -320,10 +328,13 @@ fn render(
         })
         .collect();
     items.extend(refused.iter().map(|(i, e)| {
-        (*i, BatchItem::Refused {
-            index: *i,
-            error: crate::error::ErrorDetail { code: e.code, message: e.message.clone(), field: e.field.clone() },
-        })
+        (
+            *i,
+            BatchItem::Refused {
+                index: *i,
+                error: crate::error::ErrorDetail { code: e.code, message: e.message.clone(), field: e.field.clone() },
+            },
+        )
     }));
     items.sort_by_key(|(i, _)| *i);
     Ok(serde_json::to_vec(&BatchOut { results: items.into_iter().map(|(_, it)| it).collect() }).unwrap_or_default())
@@ -333,7 +344,11 @@ fn rules(d: &rempart_core::Decision) -> Vec<String> {
     d.matches.iter().map(|m| format!("{}/{}", m.policy, m.rule)).collect()
 }
 
-fn disagreement(live: &rempart_core::Decision, shadow: &rempart_core::Decision, version: &str) -> Option<packs::Disagreement> {
+fn disagreement(
+    live: &rempart_core::Decision,
+    shadow: &rempart_core::Decision,
+    version: &str,
+) -> Option<packs::Disagreement> {
     let (lr, sr) = (rules(live), rules(shadow));
     if live.verdict == shadow.verdict && lr == sr {
         return None;

@@ -65,13 +65,19 @@ pub fn check(files: &BTreeMap<String, String>) -> Result<(Gate, Vec<String>, u64
     ),
     security(("api_key" = []))
 )]
-pub async fn upload(State(app): State<App>, caller: Caller, body: axum::body::Bytes) -> ApiResult<(StatusCode, Json<UploadOut>)> {
+pub async fn upload(
+    State(app): State<App>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<UploadOut>)> {
     caller.require(&[Role::Admin])?;
     let req: PackUpload = super::parse_json(&body)?;
     if req.files.is_empty() {
         return Err(ApiError::bad_request(Some("files".into()), "no files"));
     }
-    if let Some(bad) = req.files.keys().find(|p| !p.ends_with(".toml") || p.starts_with('/') || p.split('/').any(|s| s == "..")) {
+    if let Some(bad) =
+        req.files.keys().find(|p| !p.ends_with(".toml") || p.starts_with('/') || p.split('/').any(|s| s == ".."))
+    {
         return Err(ApiError::bad_request(Some(format!("files.{bad}")), "a relative path to a .toml file"));
     }
     let files = req.files;
@@ -148,7 +154,11 @@ pub struct Activated {
     ),
     security(("api_key" = []))
 )]
-pub async fn activate(State(app): State<App>, caller: Caller, Path(version): Path<String>) -> ApiResult<Json<Activated>> {
+pub async fn activate(
+    State(app): State<App>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> ApiResult<Json<Activated>> {
     caller.require(&[Role::Admin])?;
     let gate = std::sync::Arc::new(stored_gate(&app, &version).await?);
     let (v, by) = (version.clone(), caller.key_id.clone());
@@ -247,8 +257,10 @@ pub fn report(version: Option<String>, all: Vec<packs::Disagreement>, examples: 
         let live_rules: BTreeSet<&String> = d.live_rules.iter().collect();
         let shadow_rules: BTreeSet<&String> = d.shadow_rules.iter().collect();
         for p in live.union(&shadow) {
-            let in_live: BTreeSet<_> = live_rules.iter().filter(|r| policies_of(&[(**r).clone()]).contains(p)).collect();
-            let in_shadow: BTreeSet<_> = shadow_rules.iter().filter(|r| policies_of(&[(**r).clone()]).contains(p)).collect();
+            let in_live: BTreeSet<_> =
+                live_rules.iter().filter(|r| policies_of(&[(**r).clone()]).contains(p)).collect();
+            let in_shadow: BTreeSet<_> =
+                shadow_rules.iter().filter(|r| policies_of(&[(**r).clone()]).contains(p)).collect();
             if in_live == in_shadow {
                 continue;
             }
@@ -280,7 +292,11 @@ pub fn report(version: Option<String>, all: Vec<packs::Disagreement>, examples: 
     responses((status = 200, description = "Disagreements by policy", body = ShadowReport)),
     security(("api_key" = []))
 )]
-pub async fn shadow_report(State(app): State<App>, caller: Caller, Query(q): Query<ReportQuery>) -> ApiResult<Json<ShadowReport>> {
+pub async fn shadow_report(
+    State(app): State<App>,
+    caller: Caller,
+    Query(q): Query<ReportQuery>,
+) -> ApiResult<Json<ShadowReport>> {
     caller.require(&[Role::Admin, Role::Auditor])?;
     let running = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
     let wanted = q.version.or(running);

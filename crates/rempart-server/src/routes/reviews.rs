@@ -54,7 +54,9 @@ pub async fn list(State(app): State<App>, caller: Caller, Query(q): Query<Review
     if let Some(s) = q.source.as_deref().filter(|s| !SOURCES.contains(s)) {
         return Err(ApiError::bad_request(Some("source".into()), format!("`{s}`: expected one of {SOURCES:?}")));
     }
-    if let Some(p) = q.policy.as_deref().filter(|p| !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')) {
+    if let Some(p) =
+        q.policy.as_deref().filter(|p| !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+    {
         return Err(ApiError::bad_request(Some("policy".into()), format!("`{p}` is not a policy id")));
     }
     let limit = q.limit.unwrap_or(100);

@@ -52,7 +52,9 @@ pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl I
     gauge("audit_entries", counts.audit_entries);
     m.audit_head_size.set(i64::try_from(head.unwrap_or(0)).unwrap_or(i64::MAX));
     let w = app.writer.stats();
-    for (name, v) in [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)] {
+    for (name, v) in
+        [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)]
+    {
         m.writer.with_label_values(&[name]).set(i64::try_from(v).unwrap_or(i64::MAX));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render()))

@@ -8,9 +8,9 @@
 //! take the write lock, so a second backend cannot drift from the first:
 //! the same test suite runs against both (`tests/store.rs`).
 
-pub mod sqlite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod sqlite;
 
 use crate::StoreError;
 

@@ -12,7 +12,7 @@ use super::{numbered_placeholders, Backend, Dialect, Row, Value};
 use crate::StoreError;
 
 /// The advisory lock key every writer takes (`"rempart"` in ASCII).
-const WRITE_LOCK: i64 = 0x7265_6d70_6172_74;
+const WRITE_LOCK: i64 = 0x0072_656d_7061_7274;
 
 pub struct Postgres {
     client: Client,
@@ -21,7 +21,8 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
+        let client =
+            Client::connect(url, NoTls).map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
         Ok(Postgres { client, statements: HashMap::new() })
     }
 
@@ -91,7 +92,9 @@ fn read(row: &postgres::Row) -> Result<Row, StoreError> {
             Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
             Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(f64::from(v))),
             Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                row.try_get::<_, Option<String>>(i)?.map(Value::Text)
+            }
             _ => return Err(StoreError::Schema(format!("column {}: unsupported PostgreSQL type {ty}", column.name()))),
         };
         out.push(value.unwrap_or(Value::Null));
@@ -161,7 +164,9 @@ impl From<postgres::Error> for StoreError {
             Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
                 StoreError::Busy(message)
             }
-            Some(c) if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED => StoreError::Corrupt(message),
+            Some(c) if *c == SqlState::DATA_CORRUPTED || *c == SqlState::INDEX_CORRUPTED => {
+                StoreError::Corrupt(message)
+            }
             _ if e.is_closed() => StoreError::Backend(format!("the PostgreSQL connection closed: {message}")),
             _ => StoreError::Backend(message),
         }

@@ -48,14 +48,16 @@ pub struct Sqlite {
 impl Sqlite {
     /// Opens (creating when `create`) the database file at `path`.
     pub fn open(path: &Path, create: bool, durability: Durability) -> Result<Sqlite, StoreError> {
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let mut flags =
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
         let conn = Connection::open_with_flags(path, flags).map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::CannotOpen) if !create => {
-                StoreError::NotInitialised(format!("{}: no database here (run `rempart init --db {0}`)", path.display()))
-            }
+            Some(rusqlite::ErrorCode::CannotOpen) if !create => StoreError::NotInitialised(format!(
+                "{}: no database here (run `rempart init --db {0}`)",
+                path.display()
+            )),
             _ => StoreError::from(e),
         })?;
         conn.busy_timeout(Duration::from_secs(30))?;
