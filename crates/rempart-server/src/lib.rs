@@ -64,6 +64,11 @@ pub struct Config {
     /// Signals configuration (hash banks, fetching, relisting thresholds).
     pub signals: Option<PathBuf>,
     pub fetch_images: bool,
+    /// Serve reads only (a replica for the log and proofs): writes answer 503.
+    pub read_only: bool,
+    /// Cap on the SQLite file's size: past it, submissions answer 507 and
+    /// nothing already recorded is harmed.
+    pub max_db_bytes: Option<u64>,
 }
 
 #[derive(OpenApi)]
@@ -239,7 +244,15 @@ pub struct InitReport {
 /// Builds the state: opens the store, loads keys, packs and signals, and
 /// starts the writer.
 pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), ServerError> {
-    let store = Store::open(&config.db, &OpenOptions { durability: config.durability, create: false })?;
+    let store = Store::open(
+        &config.db,
+        &OpenOptions {
+            durability: config.durability,
+            create: false,
+            read_only: config.read_only,
+            max_bytes: config.max_db_bytes,
+        },
+    )?;
     store.check_schema()?;
     let keyfile = KeyFile::load(&config.key_file)?;
     let signer = keyfile.signer()?;
@@ -251,7 +264,9 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         let removals = removed::since(tx, 0, u64::MAX >> 1)?;
         Ok((live, shadow, all_keys, removals))
     })?;
-    store.write(|tx| audit::register_signing_key(tx, &signer))?;
+    if !config.read_only {
+        store.write(|tx| audit::register_signing_key(tx, &signer))?;
+    }
     let live_gate = compile(&live.files, &live.pack_version)?;
     let shadow_gate = shadow.map(|p| compile(&p.files, &p.pack_version)).transpose()?;
     let removed_seq = removals.last().map_or(0, |(seq, _)| *seq);
