@@ -303,13 +303,41 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
     Ok((app, running))
 }
 
+/// Swaps in the packs the database says are live and in shadow, when
+/// another process (`rempart pack activate`, another server) changed them.
+async fn follow_packs(app: &App) {
+    let roles = app.read(|tx| Ok((packs::holder(tx, PackRole::Live)?, packs::holder(tx, PackRole::Shadow)?))).await;
+    let Ok((live, shadow)) = roles else { return };
+    if let Some(live) = live.filter(|p| p.pack_version != app.live.load().pack().version) {
+        match tokio::task::spawn_blocking(move || compile(&live.files, &live.pack_version)).await {
+            Ok(Ok(gate)) => {
+                tracing::info!(pack_version = %gate.pack().version, "live pack changed in the database: swapped in");
+                app.live.store(Arc::new(gate));
+            }
+            Ok(Err(e)) => tracing::error!("the database's live pack does not compile here: {e}"),
+            Err(_) => {}
+        }
+    }
+    let running = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
+    match shadow {
+        None if running.is_some() => app.shadow.store(None),
+        Some(p) if running.as_deref() != Some(p.pack_version.as_str()) => {
+            if let Ok(Ok(gate)) = tokio::task::spawn_blocking(move || compile(&p.files, &p.pack_version)).await {
+                app.shadow.store(Some(Arc::new(gate)));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Follows what other processes sharing the database changed: keys
-/// created or revoked, removals recorded (relisting).
+/// created or revoked, packs activated, removals recorded (relisting).
 async fn follow(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
         reload_keys(&app).await;
+        follow_packs(&app).await;
         let Some(signals) = app.signals.clone() else { continue };
         let after = app.removed_seq.load(std::sync::atomic::Ordering::Relaxed);
         match app.read(move |tx| removed::since(tx, after, 10_000)).await {
