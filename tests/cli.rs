@@ -227,8 +227,10 @@ fn every_command_has_help() {
 #[test]
 fn labelled_examples_are_decided_as_expected() {
     // examples/labelled.jsonl: the shipped examples; examples/probe_multilingual.jsonl:
-    // evasions and look-alikes in de/es/it/nl/pl/fr/en, each verdict reviewed by hand.
-    for file in ["examples/labelled.jsonl", "examples/probe_multilingual.jsonl"] {
+    // evasions and look-alikes in de/es/it/nl/pl/fr/en, each verdict reviewed by hand;
+    // examples/sellers_words.jsonl: what sellers of illegal goods write (makers and
+    // models, calibres, doses, documents by country, strains…) and their look-alikes.
+    for file in ["examples/labelled.jsonl", "examples/probe_multilingual.jsonl", "examples/sellers_words.jsonl"] {
         let out = rempart().args(["eval", file]).output().expect("runs");
         assert_eq!(out.status.code(), Some(0), "{file}: {}", String::from_utf8_lossy(&out.stderr));
         let report: Value = serde_json::from_slice(&out.stdout).expect("report");

@@ -408,7 +408,7 @@ impl Reader<'_, '_> {
                 for &ia in &a {
                     for &ib in &b {
                         let (ha, hb) = (&s.hits[ia], &s.hits[ib]);
-                        if ha.field == hb.field && ha.words.0.abs_diff(hb.words.0) <= *words {
+                        if ha.field == hb.field && word_gap(ha.words, hb.words) <= *words {
                             any = true;
                             match out.as_deref_mut() {
                                 Some(out) => out.extend([Ref::Hit(ia), Ref::Hit(ib)]),

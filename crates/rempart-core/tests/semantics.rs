@@ -109,6 +109,21 @@ when = "near(doll, sexual, 3) & max(height) < 140 cm"
 "#;
 
 #[test]
+fn near_counts_the_words_between_two_hits_whatever_their_length() {
+    let g = gate(
+        "[terms.doc]\nfr = [\"carte d'identité\"]\nen = [\"passport\"]\n[terms.scan]\nen = [\"scan\"]\n\
+         [[rule]]\nid = \"template\"\naction = \"block\"\nwhen = \"near(doc, scan, 2)\"\n",
+    );
+    // One word between: a three-word name reaches as far as a one-word one.
+    assert_eq!(verdict(&g, "Passport française scan"), Action::Block);
+    assert_eq!(verdict(&g, "Carte d'identité française scan"), Action::Block);
+    assert_eq!(verdict(&g, "scan Carte d'identité"), Action::Block);
+    // Three words between: too far, on either side.
+    assert_eq!(verdict(&g, "Carte d'identité pour voyage sans scan"), Action::Allow);
+    assert_eq!(verdict(&g, "scan de votre ancienne carte d'identité"), Action::Allow);
+}
+
+#[test]
 fn a_false_friend_counts_only_in_its_language() {
     let g = gate(DOLLS);
     // Declared Dutch: `pop` is a doll.

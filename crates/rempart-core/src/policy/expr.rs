@@ -369,9 +369,7 @@ impl Parser {
                 let a = self.hits()?;
                 self.expect(Token::Comma, "`,` after the first set of `near(`")?;
                 let b = self.hits()?;
-                self.expect(Token::Comma, "`,` before the distance in words")?;
-                let words = self.words("near(a, b, N)")?;
-                self.expect(Token::Close, "`)` to close `near(`")?;
+                let words = self.distance_and_close("near(a, b, N)", "`)` to close `near(`")?;
                 Ok(Expr::Near { a, b, words })
             }
             Some(Token::Name(name)) if name == "without" && self.peek() == Some(&Token::Open) => {
@@ -423,10 +421,16 @@ impl Parser {
         let source = self.hits()?;
         self.expect(Token::Comma, "`,` after the hits of `without(`")?;
         let exception = self.set_name()?;
-        self.expect(Token::Comma, "`,` before the distance in words")?;
-        let words = self.words("without(a, exception, N)")?;
-        self.expect(Token::Close, "`)` to close `without(`")?;
+        let words = self.distance_and_close("without(a, exception, N)", "`)` to close `without(`")?;
         Ok(Hits::Without { source: Box::new(source), exception, words })
+    }
+
+    /// The last argument of `near(…)` and `without(…)`: `, N)`.
+    fn distance_and_close(&mut self, form: &str, closing: &str) -> Result<u32, ExprError> {
+        self.expect(Token::Comma, "`,` before the distance in words")?;
+        let words = self.words(form)?;
+        self.expect(Token::Close, closing)?;
+        Ok(words)
     }
 
     fn words(&mut self, form: &str) -> Result<u32, ExprError> {
