@@ -61,6 +61,12 @@ fn main() {
         );
     }
 
+    #[cfg(feature = "lingua")]
+    lingua_accuracy(&rows, n);
+}
+
+#[cfg(feature = "lingua")]
+fn lingua_accuracy(rows: &[(String, String)], n: f64) {
     use lingua::{Language::*, LanguageDetectorBuilder};
     let languages = [
         English, French, German, Spanish, Italian, Dutch, Polish, Portuguese, Czech, Romanian, Swedish, Danish,

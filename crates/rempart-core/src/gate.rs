@@ -358,10 +358,9 @@ impl WordIndex {
 fn word_gap(a: (u32, u32), b: (u32, u32)) -> u32 {
     if a.1 < b.0 {
         b.0 - a.1
-    } else if b.1 < a.0 {
-        a.0 - b.1
     } else {
-        0
+        // `b` before `a`, or overlapping (0).
+        a.0.saturating_sub(b.1)
     }
 }
 

@@ -111,11 +111,10 @@ impl FieldLanguage {
         }
         let detected = *self.detected.get_or_insert_with(|| detect(text));
         match detected {
-            // A confident detection decides; an unsure one only when the
-            // listing declares no language.
-            Some((lang, confidence)) if bound.contains(lang) && (confidence >= CONFIDENT || declared.is_none()) => {
-                Verdict::Valid
-            }
+            // Only a confident detection makes a false friend count: below
+            // the threshold whatlang is right on about half of short names,
+            // and a false friend must never block on a guess.
+            Some((lang, confidence)) if bound.contains(lang) && confidence >= CONFIDENT => Verdict::Valid,
             _ if declared.is_some() => Verdict::Foreign,
             Some((_, confidence)) if confidence >= CONFIDENT => Verdict::Foreign,
             _ => Verdict::Unsure,
