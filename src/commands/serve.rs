@@ -36,7 +36,7 @@ pub struct Args {
     /// Signals configuration (hash banks, image fetching, relisting thresholds).
     #[arg(long, value_name = "FILE")]
     pub signals: Option<PathBuf>,
-    /// Fetch `images[].url` (needs a [fetch] table in the signals config).
+    /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,
     /// Largest request body, in MiB.
