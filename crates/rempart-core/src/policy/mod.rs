@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
+use crate::gate::TEXT_SIGNALS;
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter};
@@ -359,6 +360,13 @@ impl Compiler {
                     self.error(path, format!("term set `{set_name}` has the name of a quantity; rename it"));
                     continue;
                 }
+                if TEXT_SIGNALS.contains(&set_name.as_str()) {
+                    self.error(
+                        path,
+                        format!("term set `{set_name}` has the name of a built-in text signal; rename it"),
+                    );
+                    continue;
+                }
                 let id = sets.len();
                 set_ids.insert(set_name.clone(), id);
                 let mut terms = Vec::new();
@@ -523,6 +531,15 @@ impl Compiler {
             });
         }
 
+        // A pack without rules compiles to a gate that allows everything:
+        // an empty or truncated policy folder must fail, not pass.
+        if policies.iter().all(|p| p.rules.is_empty()) && self.errors.is_empty() {
+            self.error(
+                "pack",
+                "no policy has a [[rule]]: a pack without rules would allow every listing (is the folder complete?)",
+            );
+        }
+
         let mut tests = Vec::new();
         for (path, policy_id, defs) in pending_tests {
             for (i, def) in defs.into_iter().enumerate() {
@@ -613,7 +630,9 @@ impl Compiler {
                     stack.pop();
                     inner?
                 }
-                (None, None) if names.external.contains(name) => Predicate::External(name.clone()),
+                (None, None) if names.external.contains(name) || TEXT_SIGNALS.contains(&name.as_str()) => {
+                    Predicate::External(name.clone())
+                }
                 (None, None) => {
                     self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity nor an external signal declared in pack.toml"));
                     return None;
