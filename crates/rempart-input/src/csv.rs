@@ -184,8 +184,10 @@ impl<R: BufRead> CsvReader<R> {
     /// after its first one to be read again one by one.
     fn damaged(&mut self, span: Vec<Line>, reason: String) -> RawRecord {
         let (first_line, last_line) = (span[0].number, span[span.len() - 1].number);
-        let again = if span.len() > 1 {
+        let again = if span.len() > 2 {
             format!("; {} are read again one row per line", location(first_line + 1, last_line))
+        } else if span.len() == 2 {
+            format!("; line {last_line} is read again on its own")
         } else {
             String::new()
         };

@@ -631,6 +631,17 @@ impl Compiler {
                     inner?
                 }
                 (None, None) if names.external.contains(name) || TEXT_SIGNALS.contains(&name.as_str()) => {
+                    // Their evidence is not tied to one text field: a field
+                    // restriction would be silently ignored, so refuse it.
+                    if field.is_some() {
+                        self.error(
+                            file,
+                            format!(
+                                "rule `{rule}`: `{name}@…`: external and text signals cannot be restricted to a field"
+                            ),
+                        );
+                        return None;
+                    }
                     Predicate::External(name.clone())
                 }
                 (None, None) => {
