@@ -215,7 +215,8 @@ impl Folded {
 
     fn single_char_gap(&self, original: &str, space_at: usize, next_word: usize) -> bool {
         let (from, to) = (self.end[space_at - 1] as usize, self.start[next_word] as usize);
-        original.get(from..to).is_some_and(|gap| gap.chars().count() == 1)
+        // Invisible characters in the gap do not make it wider.
+        original.get(from..to).is_some_and(|gap| gap.chars().filter(|&c| !props::is_default_ignorable(c)).count() == 1)
     }
 }
 
@@ -332,10 +333,10 @@ impl Builder {
                 i += 1;
             } else if b < 0x80 {
                 match b {
-                    b'@' | b'$' if self.letter_before() || next_is_letter(bytes, i + 1) => {
+                    b'@' | b'$' if self.letter_before() || next_is_letter(original, i + 1) => {
                         self.emit_byte(b, i as u32, i as u32 + 1)
                     }
-                    b'!' | b'|' if self.letter_before() && next_is_letter(bytes, i + 1) => {
+                    b'!' | b'|' if self.letter_before() && next_is_letter(original, i + 1) => {
                         self.emit_byte(b, i as u32, i as u32 + 1)
                     }
                     _ => self.push(Fold::Sep, i, i + 1, ""),
@@ -511,8 +512,11 @@ pub(crate) fn has_triple_letter(run: &[u8]) -> bool {
         .any(|w| w[0].is_ascii_alphabetic() && w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
 }
 
-fn next_is_letter(bytes: &[u8], i: usize) -> bool {
-    bytes.get(i).is_some_and(|b| b.is_ascii_alphabetic())
+/// Whether the next visible character from byte `i` is an ASCII letter
+/// (invisible characters in between do not count).
+fn next_is_letter(original: &str, i: usize) -> bool {
+    let rest = original.get(i..).unwrap_or_default();
+    rest.chars().find(|&c| !props::is_default_ignorable(c)).is_some_and(|c| c.is_ascii_alphabetic())
 }
 
 /// The alternative readings of a canonical text with leetspeak decoded.
@@ -727,6 +731,17 @@ mod tests {
         let f = Folded::new("s e x d\u{200B}oll");
         assert_eq!(f.as_str(), "sex doll");
         assert_eq!(f.split_at_soft_boundaries().map(|(s, _)| s.as_str().to_string()).as_deref(), Some("sex d oll"));
+    }
+
+    #[test]
+    fn invisible_characters_change_no_other_repair() {
+        for (plain, hidden) in [
+            ("s e x doll", "s \u{200B}e\u{2060} x doll"),
+            ("@dult d!ldo", "@\u{200B}dult d!\u{FEFF}ldo"),
+            ("seeex", "se\u{200B}e\u{AD}ex"),
+        ] {
+            assert_eq!(canon(hidden), canon(plain), "{hidden:?}");
+        }
     }
 
     #[test]
