@@ -75,7 +75,7 @@ fn into_listing(record: RawRecord, limits: &Limits) -> Result<Listing, InputErro
 /// Where records come from: JSONL or CSV framing over a buffered stream.
 enum Source {
     Jsonl(JsonlReader<Box<dyn BufRead + Send>>),
-    Csv(CsvReader<Box<dyn BufRead + Send>>),
+    Csv(Box<CsvReader<Box<dyn BufRead + Send>>>),
 }
 
 impl Source {
@@ -126,7 +126,7 @@ fn open_source(args: &InputArgs, progress_label: &str, limits: &Limits) -> Resul
         InputFormat::Jsonl => Source::Jsonl(JsonlReader::new(reader, limits.record_bytes)),
         InputFormat::Csv => {
             let options = CsvOptions { multiline: args.csv_multiline, record_cap: limits.record_bytes };
-            Source::Csv(CsvReader::new(reader, options)?)
+            Source::Csv(Box::new(CsvReader::new(reader, options)?))
         }
     };
     Ok((source, progress))
