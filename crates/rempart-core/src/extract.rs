@@ -276,7 +276,10 @@ fn glued_to_word(text: &str, i: usize) -> bool {
     if bytes[i] == b'0' && !matches!(bytes.get(i + 1), Some(b'.' | b',')) {
         return false;
     }
-    text[..i].chars().rev().take(2).filter(|c| c.is_alphabetic()).count() == 2
+    match (i.checked_sub(2).map(|k| bytes[k]), bytes[i - 1]) {
+        (Some(a), b) if a.is_ascii() && b.is_ascii() => a.is_ascii_alphabetic() && b.is_ascii_alphabetic(),
+        _ => text[..i].chars().rev().take(2).filter(|c| c.is_alphabetic()).count() == 2,
+    }
 }
 
 /// `x10`, `x 10`: the number after an `x` prefix is a pack count.

@@ -59,6 +59,9 @@ struct Tables {
     /// Per BMP code point: whether the quantity view must change it
     /// (white space other than U+0020, an ignorable, a full-width form).
     view_bmp: Vec<u64>,
+    /// Per byte: whether a character the view changes can start with it,
+    /// so that most text is let through by one byte scan.
+    view_lead: [bool; 256],
 }
 
 fn tables() -> &'static Tables {
@@ -68,15 +71,19 @@ fn tables() -> &'static Tables {
         let bidi = Ranges::of("Bidi_Control");
         let format = Ranges::of("Cf");
         let mut view_bmp = vec![0u64; 0x10000 / 64];
+        let mut view_lead = [false; 256];
+        let mut lead_of = |c: char| view_lead[c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize] = true;
         for cp in 0..0x10000u32 {
-            let changed = char::from_u32(cp).is_some_and(|c| {
-                (c.is_whitespace() && c != ' ') || ignorable.contains(c) || fullwidth_ascii(c).is_some()
-            });
-            if changed {
+            let Some(c) = char::from_u32(cp) else { continue };
+            if (c.is_whitespace() && c != ' ') || ignorable.contains(c) || fullwidth_ascii(c).is_some() {
                 view_bmp[cp as usize / 64] |= 1 << (cp % 64);
+                lead_of(c);
             }
         }
-        Tables { ignorable, bidi, format, view_bmp }
+        for &(start, end) in &ignorable.0 {
+            (start.max(0x10000)..=end).filter_map(char::from_u32).for_each(&mut lead_of);
+        }
+        Tables { ignorable, bidi, format, view_bmp, view_lead }
     })
 }
 
@@ -114,6 +121,12 @@ pub(crate) fn fullwidth_ascii(c: char) -> Option<char> {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21),
         _ => None,
     }
+}
+
+/// Whether some character [`super::PlainView`] changes can start with
+/// byte `b` of UTF-8 text (a cheap test before [`changed_in_view`]).
+pub(crate) fn may_start_changed(b: u8) -> bool {
+    tables().view_lead[b as usize]
 }
 
 /// Whether [`super::PlainView`] changes `c`: white space other than
@@ -157,6 +170,10 @@ mod tests {
         assert!(changed_in_view('\u{205F}') && changed_in_view('\u{3000}') && changed_in_view('\t'));
         assert!(changed_in_view('\u{E0041}') && changed_in_view('１'));
         assert!(!changed_in_view(' ') && !changed_in_view('é') && !changed_in_view('5'));
+        for c in ['\t', '\u{A0}', '\u{3000}', '\u{E0041}', '\u{1BCA0}', '１'] {
+            assert!(may_start_changed(c.encode_utf8(&mut [0; 4]).as_bytes()[0]), "{:04X}", c as u32);
+        }
+        assert!(!may_start_changed(b'a') && !may_start_changed(b' ') && !may_start_changed(0xC3));
         for c in ['\u{1B}', '\r', '\n', '\u{7F}', '\u{9B}', '\u{202E}', '\u{2066}', '\u{200B}', '\u{2028}', '\u{FFF9}']
         {
             assert!(is_unsafe_on_terminal(c), "{:04X}", c as u32);

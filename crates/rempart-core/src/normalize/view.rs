@@ -14,7 +14,7 @@
 //! Every byte of the view maps back to the original character it came
 //! from, so spans found in the view are reported in the original text.
 
-use super::props::{changed_in_view, fullwidth_ascii, is_default_ignorable};
+use super::props::{changed_in_view, fullwidth_ascii, is_default_ignorable, may_start_changed};
 
 /// A field's text with spaces, ignorables and full-width forms made plain.
 #[derive(Clone, Debug)]
@@ -30,9 +30,9 @@ impl PlainView {
     /// The view of `original`, or `None` when it would be identical (the
     /// common case: read the original directly).
     pub fn new(original: &str) -> Option<PlainView> {
-        let bytes = original.as_bytes();
-        // Most text is ASCII without control whitespace: one cheap pass.
-        if !bytes.iter().any(|&b| b >= 0x80 || (0x09..=0x0D).contains(&b)) {
+        // Most text has no byte that can start a changed character (plain
+        // ASCII, accented Latin): one cheap pass.
+        if !original.bytes().any(may_start_changed) {
             return None;
         }
         if !original.chars().any(changed_in_view) {
