@@ -3,6 +3,7 @@
 
 mod commands;
 mod input;
+mod logging;
 mod progress;
 mod stdio;
 
@@ -36,7 +37,8 @@ and answers allow / restrict / review / block with the rule, the legal basis and
     after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
 on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
 or the output could not be written (unreadable or closed input, closed or full output, invalid policy \
-pack, invalid signals config); 4 policy test cases failed; 64 the command line is wrong (unknown flag, bad \
+pack, invalid signals config); 4 policy test cases failed; 5 an audit log or proof does not verify \
+(`audit verify`, `audit check-proof`, `audit watch`); 64 the command line is wrong (unknown flag, bad \
 value, extra argument). For `hash` and `bank check`, 2 means some images or bank lines could not be used \
 (each reported) and the others were."
 )]
@@ -64,6 +66,22 @@ enum Command {
     /// Manage the removed-listings index (relisting detection).
     #[command(subcommand)]
     Removed(commands::removed::Command),
+    /// Create the database, the audit log's signing key and the live pack.
+    Init(commands::init::Args),
+    /// Run the HTTP service: screen and record listings, publish the audit log.
+    Serve(commands::serve::Args),
+    /// Manage API keys for the service.
+    #[command(subcommand)]
+    Keys(commands::keys::Command),
+    /// Check the tamper-evident audit log: verify it, prove an entry, watch it from outside.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
+    /// Policy lifecycle on the database: upload, activate, shadow.
+    #[command(subcommand)]
+    Pack(commands::pack::Command),
+    /// Reports on a pack running in shadow.
+    #[command(subcommand)]
+    Shadow(commands::shadow::Command),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -96,6 +114,12 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Bank(cmd) => commands::bank::run(cmd),
         Command::Removed(cmd) => commands::removed::run(cmd),
+        Command::Init(args) => commands::init::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Keys(cmd) => commands::keys::run(cmd),
+        Command::Audit(cmd) => commands::audit::run(cmd),
+        Command::Pack(cmd) => commands::pack::run(cmd),
+        Command::Shadow(cmd) => commands::shadow::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,12 +1,19 @@
 //! One module per command.
 
+pub mod audit;
 pub mod bank;
 pub mod eval;
 pub mod explain;
 pub mod hash;
+pub mod init;
+pub mod keys;
+pub mod pack;
 pub mod policy;
 pub mod removed;
 pub mod screen;
+pub mod serve;
+pub mod shadow;
+pub mod store_args;
 
 use std::io::{self, BufWriter, Write};
 
