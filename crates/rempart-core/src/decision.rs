@@ -123,7 +123,11 @@ pub struct RuleMatch {
     pub dsa_keywords: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<String>,
+    /// At most [`crate::gate::MAX_EVIDENCE_PER_SIGNAL`] pieces per signal.
     pub evidence: Vec<Evidence>,
+    /// Evidence found but not listed, past that cap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_omitted: usize,
     /// Set when the rule's own action was lowered to `review` because the
     /// evidence was not certain enough to block (see [`Downgrade`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +155,10 @@ pub enum DowngradeReason {
     /// A word the rule needs is an ordinary word in another language
     /// (a false friend) and the field's language could not be told.
     UncertainLanguage,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The gate's answer for one listing.
