@@ -668,10 +668,10 @@ mod tests {
         assert_eq!(values("laser 10\u{A0}000 mW", Power), vec![10000.0]);
         assert_eq!(values("laser 10\u{202F}000\u{A0}mW", Power), vec![10000.0]);
         let text = "Poupée 1\u{200B}m\u{A0}05";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!((q.kind, q.value), (Length, 100.0));
         let text = "Poupée 1\u{200B}00\u{A0}cm !";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!(&text[q.start..q.end], "1\u{200B}00\u{A0}cm");
     }
 

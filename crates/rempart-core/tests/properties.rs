@@ -109,7 +109,7 @@ proptest! {
             invisible.insert(at, INVISIBLE[which as usize % INVISIBLE.len()]);
         }
         let quantities = |t: &str| -> Vec<(String, u64)> {
-            extract(t, HeightContext::Always).iter().map(|q: &Quantity| (q.kind.name().to_string(), q.value.to_bits())).collect()
+            extract(t, HeightContext::Always, &gate().pack().lexicon).iter().map(|q: &Quantity| (q.kind.name().to_string(), q.value.to_bits())).collect()
         };
         let verdict = |t: &str| gate().screen(&Listing::new("p", t)).verdict;
         for other in [&respaced, &invisible] {
