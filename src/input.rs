@@ -3,7 +3,7 @@
 //!
 //! Memory stays flat in input size: at most one batch is held at a time.
 //! A bad record is reported on stderr as `line N: …` and never stops the
-//! others.
+//! others. Files ending in `.gz` or `.zst` are decompressed on the fly.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -24,6 +24,23 @@ pub enum InputFormat {
     /// `language`, `ship_to`, `price`, `currency` map to the listing, other
     /// columns become attributes.
     Csv,
+}
+
+impl InputFormat {
+    /// The format a file name announces (`catalogue.csv.gz` is CSV),
+    /// JSONL otherwise.
+    pub fn of_path(path: &str) -> InputFormat {
+        let base = strip_compression(path).to_ascii_lowercase();
+        if base.ends_with(".csv") {
+            InputFormat::Csv
+        } else {
+            InputFormat::Jsonl
+        }
+    }
+}
+
+fn strip_compression(path: &str) -> &str {
+    path.strip_suffix(".gz").or_else(|| path.strip_suffix(".zst")).unwrap_or(path)
 }
 
 /// Options shared by every command that reads listings.
@@ -68,15 +85,34 @@ impl Record {
 
 trait RecordSource: Send {
     fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>>;
+    /// Skips `n` source units (lines of JSONL, records of CSV) unread.
+    fn skip(&mut self, n: u64) -> Result<()>;
+    /// Source units consumed so far (where a resumed run skips to).
+    fn position(&self) -> u64;
 }
 
 struct JsonlSource<R> {
     reader: R,
     line: u64,
-    progress: ProgressBar,
 }
 
 impl<R: BufRead + Send> RecordSource for JsonlSource<R> {
+    fn skip(&mut self, n: u64) -> Result<()> {
+        let mut buf = Vec::new();
+        for _ in 0..n {
+            buf.clear();
+            if self.reader.read_until(b'\n', &mut buf).context("reading input")? == 0 {
+                break;
+            }
+            self.line += 1;
+        }
+        Ok(())
+    }
+
+    fn position(&self) -> u64 {
+        self.line
+    }
+
     fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -87,7 +123,6 @@ impl<R: BufRead + Send> RecordSource for JsonlSource<R> {
                 break;
             }
             self.line += 1;
-            self.progress.inc(n as u64);
             bytes += n;
             let mut slice = buf.as_slice();
             if self.line == 1 {
@@ -113,17 +148,40 @@ impl<R: BufRead + Send> RecordSource for JsonlSource<R> {
 struct CsvSource<R> {
     reader: csv::Reader<R>,
     headers: Vec<String>,
-    progress: ProgressBar,
-    last_offset: u64,
+    records: u64,
 }
 
 impl<R: Read + Send> RecordSource for CsvSource<R> {
+    fn skip(&mut self, n: u64) -> Result<()> {
+        let mut record = csv::ByteRecord::new();
+        for _ in 0..n {
+            match self.reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => self.records += 1,
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    return Err(anyhow::Error::new(e).context("reading CSV input"))
+                }
+                // A broken row still counts as one consumed record.
+                Err(_) => self.records += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn position(&self) -> u64 {
+        self.records
+    }
+
     fn next_batch(&mut self, max_records: usize, _max_bytes: usize) -> Result<Vec<Record>> {
         let mut batch = Vec::new();
         let mut record = csv::StringRecord::new();
         while batch.len() < max_records {
             let line = self.reader.position().line() + 1;
-            match self.reader.read_record(&mut record) {
+            let read = self.reader.read_record(&mut record);
+            if !matches!(read, Ok(false)) {
+                self.records += 1;
+            }
+            match read {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(line, |p| p.line());
@@ -148,9 +206,6 @@ impl<R: Read + Send> RecordSource for CsvSource<R> {
                     batch.push(Record { line, raw: Raw::Parsed(Box::new(Err(InputError::Record(message)))) });
                 }
             }
-            let offset = self.reader.position().byte();
-            self.progress.inc(offset.saturating_sub(self.last_offset));
-            self.last_offset = offset;
         }
         Ok(batch)
     }
@@ -219,9 +274,19 @@ fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn Record
         (Box::new(file), total)
     };
     let progress = crate::progress::bytes(total, progress_label);
+    // Progress counts the bytes of the file as stored, so a compressed
+    // catalogue's bar still ends at 100 %.
+    let reader = progress.wrap_read(reader);
+    let reader: Box<dyn Read + Send> = if args.file.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, reader)))
+    } else if args.file.ends_with(".zst") {
+        Box::new(zstd::stream::read::Decoder::new(reader).with_context(|| format!("opening {} as zstd", args.file))?)
+    } else {
+        Box::new(reader)
+    };
     let reader = BufReader::with_capacity(1 << 20, reader);
     let source: Box<dyn RecordSource> = match args.input_format {
-        InputFormat::Jsonl => Box::new(JsonlSource { reader, line: 0, progress: progress.clone() }),
+        InputFormat::Jsonl => Box::new(JsonlSource { reader, line: 0 }),
         InputFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
             let headers = reader
@@ -230,10 +295,46 @@ fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn Record
                 .iter()
                 .map(|h| h.trim_start_matches('\u{FEFF}').trim().to_ascii_lowercase())
                 .collect();
-            Box::new(CsvSource { reader, headers, progress: progress.clone(), last_offset: 0 })
+            Box::new(CsvSource { reader, headers, records: 0 })
         }
     };
     Ok((source, progress))
+}
+
+/// Where results go, for runs that need more than a closure: invalid
+/// records, and the end of each batch (to checkpoint a long run).
+pub trait Sink<T> {
+    /// A decided record (from input line `line`), in input order.
+    fn record(&mut self, line: u64, value: T) -> Result<()>;
+
+    /// An invalid record (reported on stderr by default).
+    fn invalid(&mut self, line: u64, error: &InputError) -> Result<()> {
+        use std::io::Write;
+        let _ = writeln!(io::stderr().lock(), "line {line}: {error}");
+        Ok(())
+    }
+
+    /// Every record up to source position `position` (see
+    /// [`Resume::skip`]) has been passed to `record` or `invalid`.
+    fn batch_done(&mut self, _position: u64, _stats: &Stats) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A closure as a [`Sink`].
+struct FnSink<F>(F);
+
+impl<T, F: FnMut(T) -> Result<()>> Sink<T> for FnSink<F> {
+    fn record(&mut self, _line: u64, value: T) -> Result<()> {
+        (self.0)(value)
+    }
+}
+
+/// Where a run starts: source units (JSONL lines, CSV records) already
+/// consumed by an earlier, interrupted run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resume {
+    pub skip: u64,
 }
 
 /// Reads every record, applies `work` to the valid ones on all cores, and
@@ -243,29 +344,42 @@ pub fn process<T: Send>(
     args: &InputArgs,
     label: &str,
     work: impl Fn(Listing) -> T + Sync,
-    mut sink: impl FnMut(T) -> Result<()>,
+    sink: impl FnMut(T) -> Result<()>,
+) -> Result<Stats> {
+    process_with(args, label, Resume::default(), work, &mut FnSink(sink))
+}
+
+/// [`process`] with a [`Sink`] and a starting point.
+pub fn process_with<T: Send>(
+    args: &InputArgs,
+    label: &str,
+    resume: Resume,
+    work: impl Fn(Listing) -> T + Sync,
+    sink: &mut impl Sink<T>,
 ) -> Result<Stats> {
     if let Some(n) = args.threads {
         // Only fails if the pool was already built, which is harmless.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
     let (mut source, progress) = open_source(args, label)?;
+    source.skip(resume.skip)?;
     let limits = Limits::default();
     let mut stats = Stats::default();
-    let stderr = io::stderr();
+    let started = std::time::Instant::now();
     // A reader thread keeps the next batch ready while the current one is
     // screened on all cores; the bounded channel keeps memory flat.
-    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<Vec<Record>>>(1);
+    type Batch = Result<(Vec<Record>, u64)>;
+    let (batches, incoming) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || loop {
-            let batch = source.next_batch(4096, 8 << 20);
-            let last = batch.as_ref().map_or(true, Vec::is_empty);
+            let batch = source.next_batch(4096, 8 << 20).map(|b| (b, source.position()));
+            let last = batch.as_ref().map_or(true, |(b, _)| b.is_empty());
             if batches.send(batch).is_err() || last {
                 break;
             }
         });
         for batch in incoming {
-            let batch = batch?;
+            let (batch, position) = batch?;
             if batch.is_empty() {
                 break;
             }
@@ -287,15 +401,16 @@ pub fn process<T: Send>(
             for (line, result) in results {
                 stats.records += 1;
                 match result {
-                    Ok(value) => sink(value)?,
+                    Ok(value) => sink.record(line, value)?,
                     Err(e) => {
                         stats.invalid += 1;
-                        use std::io::Write;
-                        let _ = writeln!(stderr.lock(), "line {line}: {e}");
+                        sink.invalid(line, &e)?;
                     }
                 }
             }
-            progress.set_message(format!("{} listings", stats.records));
+            sink.batch_done(position, &stats)?;
+            let rate = stats.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            progress.set_message(format!("{} listings, {rate:.0}/s", stats.records));
         }
         Ok(())
     })?;

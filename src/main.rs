@@ -57,6 +57,11 @@ enum Command {
     /// Manage the removed-listings index (relisting detection).
     #[command(subcommand)]
     Removed(commands::removed::Command),
+    /// Screen a whole catalogue dump and write a report (HTML + CSV); resumable.
+    Sweep(commands::sweep::Args),
+    /// DSA statements of reasons: check them against the Transparency Database's rules.
+    #[command(subcommand)]
+    Dsa(commands::dsa::Command),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Bank(cmd) => commands::bank::run(cmd),
         Command::Removed(cmd) => commands::removed::run(cmd),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Dsa(cmd) => commands::dsa::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

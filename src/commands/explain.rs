@@ -55,6 +55,9 @@ pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
         if let Some(why) = &m.explain {
             s.push_str(&format!("      why: {why}\n"));
         }
+        if !m.missing.is_empty() {
+            s.push_str(&format!("      missing: {}\n", m.missing.join(", ")));
+        }
         for e in &m.evidence {
             let context = field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
             s.push_str(&format!("      {} [{}]: {}\n", e.field, e.signal, context.unwrap_or_else(|| e.text.clone())));

@@ -1,12 +1,14 @@
 //! One module per command.
 
 pub mod bank;
+pub mod dsa;
 pub mod eval;
 pub mod explain;
 pub mod hash;
 pub mod policy;
 pub mod removed;
 pub mod screen;
+pub mod sweep;
 
 use std::io::{self, BufWriter, Write};
 
@@ -59,6 +61,11 @@ pub fn load_signals(args: &SignalsArgs, gate: &Gate) -> Result<Option<rempart_si
         eprintln!("rempart: {line}");
     }
     Ok(Some(signals))
+}
+
+/// The version of this engine, as reports and statements record it.
+pub fn engine_version() -> String {
+    format!("rempart {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Compiles the pack named by `--policy`, or the embedded one.

@@ -54,6 +54,10 @@ pub enum Condition {
     AdultsOnly,
     DocumentsRequired,
     LicenceRequired,
+    /// Held until the seller supplies the information the match names in
+    /// `missing` (e.g. the manufacturer's address, GPSR Art. 19): the
+    /// seller can fix it without a person in the loop.
+    InformationRequired,
 }
 
 /// Where the evidence was found.
@@ -89,6 +93,10 @@ pub struct RuleMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<String>,
     pub evidence: Vec<Evidence>,
+    /// The pack's `[info]` items the rule requires and the listing lacks
+    /// (what the seller must supply), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// The gate's answer for one listing.
