@@ -5,7 +5,8 @@ use anyhow::Result;
 #[derive(clap::Args)]
 #[command(after_help = "Output: one JSON object per valid listing on stdout, in input order: \
 {\"id\", \"verdict\", \"matches\": [{\"policy\", \"rule\", \"action\", \"legal_basis\", \"scope\", \
-\"evidence\": [{\"field\", \"start\", \"end\", \"text\", \"signal\"}]}], \"policy_version\"}. \
+\"dsa_ground\", \"evidence\": [{\"field\", \"start\", \"end\", \"text\", \"signal\"}]}], \"policy_version\", \
+\"engine_version\", \"schema_version\"}. \
 Evidence offsets are bytes into the original field text.\n\n\
 Exit status: 0 every record was decided; 2 some records were invalid (reported on stderr as \
 `line N: field F: …`) and every valid one was decided; 1 nothing could be done.")]

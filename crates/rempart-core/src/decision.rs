@@ -7,6 +7,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// Version of the [`Decision`] format; bumped when a field changes meaning
+/// or is removed (adding an optional field does not bump it).
+pub const DECISION_SCHEMA_VERSION: u32 = 1;
+
+/// The engine that produces decisions: `<crate version>+<git commit>`,
+/// with `.dirty` when built from a modified working tree.
+pub const ENGINE_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("REMPART_ENGINE_COMMIT"));
+
 /// What a rule asks for. Ordered from most lenient to strictest, so the
 /// verdict is the maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -79,6 +87,26 @@ pub struct Evidence {
     pub detail: Option<String>,
 }
 
+/// The ground a statement of reasons gives for a restriction (DSA Art.
+/// 17(3)(d)–(e)): the content is illegal, or it breaks the platform's
+/// terms and conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DsaGround {
+    #[default]
+    IllegalContent,
+    IncompatibleContent,
+}
+
+impl DsaGround {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DsaGround::IllegalContent => "illegal_content",
+            DsaGround::IncompatibleContent => "incompatible_content",
+        }
+    }
+}
+
 /// One rule that matched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleMatch {
@@ -87,9 +115,16 @@ pub struct RuleMatch {
     pub action: Action,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
+    /// The rule's own legal basis when it gives one (the paragraph it
+    /// applies), else its policy's.
     pub legal_basis: String,
     pub scope: Vec<String>,
     pub dsa_category: String,
+    /// Illegal content, or incompatible with the terms and conditions.
+    pub dsa_ground: DsaGround,
+    /// DSA transparency-database keywords (`KEYWORD_…`) of the policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dsa_keywords: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<String>,
     pub evidence: Vec<Evidence>,
@@ -106,6 +141,12 @@ pub struct Decision {
     pub verdict: Action,
     pub matches: Vec<RuleMatch>,
     pub policy_version: String,
+    /// The engine that decided: crate version and git commit
+    /// ([`ENGINE_VERSION`]). Code and dependencies change behaviour as much
+    /// as the pack does.
+    pub engine_version: String,
+    /// Version of this decision format ([`DECISION_SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// Signals that could not be computed (an image that would not
     /// download or decode): the listing was decided on the others, and
     /// the reason is kept with the decision.

@@ -151,9 +151,11 @@ impl Gate {
                     rule: rule.id.clone(),
                     action: rule.action,
                     condition: rule.condition,
-                    legal_basis: policy.legal_basis.clone(),
+                    legal_basis: rule.legal_basis.as_ref().unwrap_or(&policy.legal_basis).clone(),
                     scope: policy.scope.clone(),
                     dsa_category: policy.dsa_category.clone(),
+                    dsa_ground: policy.dsa_ground,
+                    dsa_keywords: policy.dsa_keywords.clone(),
                     explain: rule.explain.clone(),
                     evidence,
                     missing,
@@ -167,6 +169,8 @@ impl Gate {
             verdict: Decision::verdict_of(&matches),
             matches,
             policy_version: self.pack.version.clone(),
+            engine_version: crate::ENGINE_VERSION.to_string(),
+            schema_version: crate::DECISION_SCHEMA_VERSION,
             signal_errors: external.errors.clone(),
         }
     }

@@ -27,7 +27,9 @@ pub mod matcher;
 pub mod normalize;
 pub mod policy;
 
-pub use decision::{Action, Condition, Decision, Evidence, RuleMatch, SignalError};
+pub use decision::{
+    Action, Condition, Decision, DsaGround, Evidence, RuleMatch, SignalError, DECISION_SCHEMA_VERSION, ENGINE_VERSION,
+};
 pub use gate::{ExternalSignals, Gate};
 pub use listing::{InputError, Limits, Listing};
 pub use policy::{Pack, PackError};

@@ -4,6 +4,9 @@
 //! - [`statement`]: a statement of reasons (Art. 17, 24(5)) in the exact
 //!   schema of the Commission's Transparency Database API, with its
 //!   enumerations in [`enums`];
+//! - [`mapping`]: every restrictive decision → its statement (ground,
+//!   category and keywords from the policy, territory, dates, automation,
+//!   facts built from the rule and the evidence);
 //! - [`validate`]: the database's validation rules, each violation named
 //!   by field and rule, so nothing is refused at submission;
 //! - [`sweep`]: the report of a catalogue sweep (counts, charts, every
@@ -23,6 +26,7 @@
 //! ```
 
 pub mod enums;
+pub mod mapping;
 pub mod statement;
 pub mod sweep;
 pub mod validate;

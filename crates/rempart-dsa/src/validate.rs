@@ -10,12 +10,13 @@
 //! as the API's middleware does: strings are trimmed and an empty string
 //! counts as absent.
 //!
-//! Two rules go beyond what the API enforces today, because its
-//! documentation states them and Art. 17(3)(a) DSA requires the
-//! information: `territorial_scope` is required, and end dates may not
-//! precede `application_date`. Things the API accepts but ignores
-//! (an `illegal_content_*` field on an incompatible-content statement, a
-//! field the database sets itself, an unknown field) are warnings.
+//! Errors are what the database refuses. Warnings are what it accepts
+//! but ignores (an `illegal_content_*` field on an incompatible-content
+//! statement, a field the database sets itself, an unknown field) and two
+//! rules its documentation states but its validation does not enforce —
+//! `territorial_scope` is "required" (and Art. 17(3)(a) DSA asks for the
+//! territorial scope), end dates "must be after or equal to the
+//! application date" — which the Commission's own fixtures break.
 
 use std::collections::HashMap;
 
@@ -498,8 +499,15 @@ impl<'a> Checker<'a> {
     }
 
     fn territory_and_language(&mut self) {
-        if self.required("territorial_scope") {
+        if self.present("territorial_scope") {
             self.many_of("territorial_scope", &TERRITORIAL_SCOPE);
+        } else {
+            self.warn(
+                "territorial_scope",
+                "required",
+                "The territorial scope field is required by the documentation (the database accepts its absence)."
+                    .into(),
+            );
         }
         self.one_of("content_language", &CONTENT_LANGUAGES);
     }
@@ -518,10 +526,14 @@ impl<'a> Checker<'a> {
             let end = self.date(field, None);
             if let (Some(end), Some(start)) = (end, application) {
                 if end < start {
-                    self.error(
+                    self.warn(
                         field,
                         "after_or_equal",
-                        format!("The {} field must be a date after or equal to application date.", label(field)),
+                        format!(
+                            "The {} field must be a date after or equal to application date (documented; the \
+                             database does not enforce it).",
+                            label(field)
+                        ),
                     );
                 }
             }

@@ -148,14 +148,16 @@ impl Alert {
     }
 
     /// A list entry without alert fields: its name carries the identity,
-    /// the quoted product name and an `Item No`.
+    /// the quoted product name („Lionelo Elia“) or else the words written
+    /// in capitals (a brand: `Predlžovací prívod PLASTROL`), and a model
+    /// or item number (`model/typ DN-72`, `ITEM NO: A864`).
     fn from_name_only(list: &str, row: usize, name: &str) -> Alert {
-        let quoted = quoted_part(name);
         let item = item_number(name);
+        let quoted = quoted_part(name).map(str::to_string).or_else(|| capitals(name, item));
         Alert {
             number: format!("{list} row {row}"),
             product: name.to_string(),
-            name: quoted.unwrap_or_default().to_string(),
+            name: quoted.unwrap_or_default(),
             model: item.unwrap_or_default().to_string(),
             ..Alert::default()
         }
@@ -221,12 +223,31 @@ fn quoted_part(name: &str) -> Option<&str> {
 }
 
 fn item_number(name: &str) -> Option<&str> {
-    let lower = name.to_ascii_lowercase();
-    let at = lower.find("item no").or_else(|| lower.find("art. no")).or_else(|| lower.find("model"))?;
-    let rest = name[at..].split_once(|c: char| c == '.' || c == ' ').map(|x| x.1)?;
-    let rest = rest.trim_start_matches(|c: char| c.is_alphabetic() || c == '.' || c == ':' || c == ' ');
+    let lower = name.to_lowercase();
+    let markers = ["item no", "art no", "art. no", "model/typ", "modeltyp", "model", "typ"];
+    let (at, len) = markers.iter().find_map(|m| lower.find(m).map(|i| (i, m.len())))?;
+    // `lower` has the same byte length as `name` for the ASCII markers
+    // and what precedes them here only when `name` is ASCII up to them.
+    let rest = name.get(at + len..)?;
+    let rest = rest.trim_start_matches(|c: char| c == '.' || c == ':' || c == ' ' || c == '/');
     let code: &str = rest.split(|c: char| c.is_whitespace() || c == ',').next()?;
     (code.chars().any(|c| c.is_ascii_digit()) && code.len() >= 3).then_some(code)
+}
+
+/// The words of a list entry written in capitals (two letters or more),
+/// other than its item number: the brand or product name.
+fn capitals(name: &str, item: Option<&str>) -> Option<String> {
+    let words: Vec<&str> = name
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| Some(*w) != item)
+        .filter(|w| {
+            let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+            letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase())
+        })
+        .filter(|w| !["ITEM", "NO", "ART", "LED", "RGB"].contains(w))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 fn from_csv(text: &str, list: &str) -> Result<(Vec<Alert>, Vec<SkippedAlert>), String> {
@@ -362,17 +383,38 @@ pub struct AlertMatch<'a> {
     pub evidence: Vec<Evidence>,
 }
 
+/// What identifies an alert's product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Identity {
+    /// A brand, with or without models.
+    Branded,
+    /// A national list's product name (no alert fields).
+    NameOnly,
+    /// No brand: the name is a description ("Earring 100% Metal"), so only
+    /// a barcode identifies the product.
+    Unbranded,
+}
+
 /// An alert prepared for matching.
 struct Prepared {
-    /// Each brand alternative as folded words.
+    identity: Identity,
+    /// Each brand alternative (`Schwarzkopf, schauma`) as words.
     brands: Vec<Vec<String>>,
-    /// Model words (folded), from the model field or the name minus brand
-    /// and generic words.
-    model: Vec<String>,
-    /// Brand, name and model words minus generic ones, for name matching.
-    identity: Vec<String>,
-    distinctive_model: bool,
-    distinctive_identity: usize,
+    /// Whether a brand alternative has a word that is not common.
+    brand_distinctive: bool,
+    /// Each model alternative (`Corsa, Mokka` are two) as words, brand
+    /// and common words removed; only alternatives with a distinctive word.
+    models: Vec<Vec<String>>,
+    /// For alerts that name a brand but no model: the words of their name
+    /// ("Travel Charger"), all needed, or else of their product type
+    /// ("Stroller"), one needed.
+    name_words: Vec<String>,
+    product: Vec<String>,
+    /// Words of brand, name and model (numbers and single letters too:
+    /// "16 Her" is not "14 Her"), for name matching…
+    names: Vec<String>,
+    /// …of which this many are distinctive.
+    names_distinctive: usize,
 }
 
 /// Alerts indexed for matching, loaded once and shared across workers.
@@ -386,12 +428,20 @@ pub struct SafetyGate {
     max_matches: usize,
 }
 
+/// Words as matching sees them: the same normalisation as listing text
+/// (so `III` and `iii` meet), split on spaces.
 fn words(text: &str) -> Vec<String> {
-    Folded::term(text).split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
+    Folded::new(text).as_str().split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
 }
 
 fn is_number(w: &str) -> bool {
     w.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Splits a list of models: `Corsa, Mokka`, `Range Rover; Range Rover
+/// Sport`, `Renegade PHEV and MHEV` (a `/` stays: `CBR600RA/RR` is one).
+fn alternatives(text: &str) -> Vec<&str> {
+    text.split([',', ';']).flat_map(|part| part.split(" and ")).map(str::trim).filter(|p| !p.is_empty()).collect()
 }
 
 impl SafetyGate {
@@ -401,39 +451,56 @@ impl SafetyGate {
         alerts.sort_by(|a, b| a.number.cmp(&b.number).then(richness(b).cmp(&richness(a))));
         alerts.dedup_by(|a, b| a.number == b.number);
         let mut generic: HashSet<String> = COMMON.iter().map(|w| w.to_string()).collect();
-        for a in &alerts {
-            if !a.brand.is_empty() || !a.number.contains(" row ") {
-                generic.extend(words(&a.product));
-            }
+        for a in alerts.iter().filter(|a| !a.number.contains(" row ")) {
+            generic.extend(words(&a.product));
             generic.extend(words(&a.category));
         }
         let distinctive = |w: &String| !generic.contains(w) && !(is_number(w) && w.len() <= 2) && w.len() > 1;
         let mut prepared = Vec::with_capacity(alerts.len());
         for a in &alerts {
-            let brands: Vec<Vec<String>> = a
-                .brand
-                .split([',', '/', '&', ';', '+'])
-                .map(words)
-                .filter(|w| !w.is_empty() && !w.iter().all(|x| generic.contains(x)))
-                .collect();
+            let brands: Vec<Vec<String>> = a.brand.split([',', '/', '&', ';', '+']).map(words).filter(|w| !w.is_empty()).collect();
             let brand_words: HashSet<&String> = brands.iter().flatten().collect();
-            let model: Vec<String> = if !a.model.is_empty() {
-                words(&a.model)
+            let model_source = if a.model.is_empty() { &a.name } else { &a.model };
+            let models: Vec<Vec<String>> = alternatives(model_source)
+                .into_iter()
+                .map(|alt| {
+                    // Single letters stay: `E-Class` and `S-Class` differ by one.
+                    words(alt)
+                        .into_iter()
+                        .filter(|w| !brand_words.contains(w) && (w.len() == 1 || !COMMON.contains(&w.as_str())))
+                        .collect()
+                })
+                .filter(|alt: &Vec<String>| alt.iter().any(distinctive))
+                .collect();
+            let identity = if a.number.contains(" row ") {
+                Identity::NameOnly
+            } else if brands.is_empty() {
+                Identity::Unbranded
             } else {
-                words(&a.name).into_iter().filter(|w| !brand_words.contains(w) && !COMMON.contains(&w.as_str())).collect()
+                Identity::Branded
             };
-            let mut identity: Vec<String> = Vec::new();
+            let mut names: Vec<String> = Vec::new();
             for w in brands.iter().flatten().chain(words(&a.name).iter()).chain(words(&a.model).iter()) {
-                if distinctive(w) && !identity.contains(w) {
-                    identity.push(w.clone());
+                if (w.len() == 1 || !COMMON.contains(&w.as_str())) && !names.contains(w) {
+                    names.push(w.clone());
                 }
             }
+            let content = |text: &str| -> Vec<String> {
+                words(text)
+                    .into_iter()
+                    .filter(|w| !COMMON.contains(&w.as_str()) && w.len() > 2 && !brand_words.contains(w))
+                    .collect()
+            };
+            let (name_words, product) = (content(&a.name), content(&a.product));
             prepared.push(Prepared {
-                distinctive_model: model.iter().any(distinctive),
-                distinctive_identity: identity.len(),
-                brands,
-                model,
                 identity,
+                brand_distinctive: brands.iter().any(|b| b.iter().any(distinctive)),
+                brands,
+                models,
+                name_words,
+                product,
+                names_distinctive: names.iter().filter(|w| distinctive(w)).count(),
+                names,
             });
         }
         let mut by_barcode: HashMap<String, Vec<usize>> = HashMap::new();
@@ -442,7 +509,11 @@ impl SafetyGate {
             for b in &a.barcodes {
                 by_barcode.entry(b.clone()).or_default().push(i);
             }
-            let keys: HashSet<&String> = p.brands.iter().flatten().chain(&p.identity).collect();
+            if p.identity == Identity::Unbranded {
+                continue;
+            }
+            let keys: HashSet<&String> =
+                p.brands.iter().flatten().chain(p.names.iter().filter(|w| w.len() > 2)).collect();
             for k in keys {
                 by_token.entry(k.clone()).or_default().push(i);
             }
@@ -458,20 +529,23 @@ impl SafetyGate {
         self.alerts.is_empty()
     }
 
+    /// The alerts, one per number.
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
     /// The alerts a listing matches, strongest first.
     pub fn matches<'a>(&'a self, listing: &Listing) -> Vec<AlertMatch<'a>> {
-        let identity_fields = identity_fields(listing);
-        let all_fields = all_fields(listing);
         let mut found: Vec<AlertMatch<'a>> = Vec::new();
         let mut seen: HashSet<usize> = HashSet::new();
 
         // 1. Barcodes anywhere.
-        for field in &all_fields {
+        for field in &all_fields(listing) {
             for (start, end) in digit_runs(&field.text) {
                 let code = normalise_barcode(&field.text[start..end]);
                 for &i in self.by_barcode.get(&code).into_iter().flatten() {
                     if seen.insert(i) {
-                        let evidence = vec![field.evidence(start, end, "barcode")];
+                        let evidence = vec![field.evidence(start, end)];
                         found.push(AlertMatch { alert: &self.alerts[i], by: "barcode", evidence });
                     }
                 }
@@ -479,7 +553,10 @@ impl SafetyGate {
         }
 
         // 2 and 3. Words of the title and brand/model attributes.
-        let tokens: Vec<Tokens> = identity_fields.iter().map(|f| Tokens::new(f)).collect();
+        let fields = identity_fields(listing);
+        let tokens: Vec<Tokens> = fields.iter().map(Tokens::new).collect();
+        let declared_brands: Vec<usize> =
+            (1..fields.len()).filter(|&f| is_brand_attribute(&fields[f].name)).collect();
         let mut candidates: Vec<usize> = tokens
             .iter()
             .flat_map(|t| t.words.iter())
@@ -490,57 +567,99 @@ impl SafetyGate {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let mut scored: Vec<(f64, AlertMatch<'a>)> = Vec::new();
-        for i in candidates {
-            if let Some((score, m)) = self.match_words(i, &identity_fields, &tokens) {
-                scored.push((score, m));
-            }
-        }
+        let mut scored: Vec<(f64, AlertMatch<'a>)> = candidates
+            .into_iter()
+            .filter_map(|i| self.match_words(i, &fields, &tokens, &declared_brands))
+            .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         found.extend(scored.into_iter().map(|(_, m)| m));
         found.truncate(self.max_matches);
         found
     }
 
-    fn match_words<'a>(&'a self, i: usize, fields: &[FieldText], tokens: &[Tokens]) -> Option<(f64, AlertMatch<'a>)> {
-        let p = &self.prepared[i];
-        let alert = &self.alerts[i];
-        // 2. Brand and model.
-        if p.distinctive_model {
-            for brand in &p.brands {
-                let Some(brand_at) = tokens.iter().enumerate().find_map(|(f, t)| t.phrase(brand).map(|span| (f, span)))
-                else {
-                    continue;
-                };
-                let (f, (bs, be, first_word)) = brand_at;
-                if tokens[f].preceded_by(first_word, COMPATIBILITY, 3) {
-                    continue;
-                }
-                let present: Vec<(usize, usize, usize)> = p
-                    .model
-                    .iter()
-                    .filter_map(|w| tokens.iter().enumerate().find_map(|(f, t)| t.find(w).map(|(s, e)| (f, s, e))))
-                    .collect();
-                let need = (p.model.len() * 2).div_ceil(3);
-                let distinctive_present = p
-                    .model
-                    .iter()
-                    .any(|w| !self.generic.contains(w) && tokens.iter().any(|t| t.find(w).is_some()));
-                if present.len() >= need && distinctive_present {
-                    let mut evidence = vec![fields[f].evidence(bs, be, "brand")];
-                    evidence.extend(present.iter().map(|&(mf, s, e)| fields[mf].evidence(s, e, "model")));
-                    let score = 2.0 + present.len() as f64 / p.model.len().max(1) as f64;
-                    return Some((score, AlertMatch { alert, by: "brand + model", evidence }));
+    /// Where a brand of alert `p` is named: in the title (not as what an
+    /// accessory fits) or in a brand attribute. When the listing declares
+    /// its brand, a brand named only in the title is another product's.
+    fn brand_at(&self, p: &Prepared, tokens: &[Tokens], declared: &[usize]) -> Option<(usize, usize, usize)> {
+        for brand in &p.brands {
+            if let Some(&f) = declared.iter().find(|&&f| tokens[f].phrase(brand).is_some()) {
+                let (s, e, _) = tokens[f].phrase(brand)?;
+                return Some((f, s, e));
+            }
+            if declared.is_empty() {
+                if let Some((s, e, first)) = tokens[0].phrase(brand) {
+                    if !tokens[0].preceded_by(first, COMPATIBILITY, 3) {
+                        return Some((0, s, e));
+                    }
                 }
             }
         }
-        // 3. Near-identical name, in the title.
-        if p.distinctive_identity >= 2 {
+        None
+    }
+
+    fn match_words<'a>(
+        &'a self,
+        i: usize,
+        fields: &[FieldText],
+        tokens: &[Tokens],
+        declared: &[usize],
+    ) -> Option<(f64, AlertMatch<'a>)> {
+        let p = &self.prepared[i];
+        let alert = &self.alerts[i];
+        let find = |w: &String| tokens.iter().enumerate().find_map(|(f, t)| t.find(w).map(|(s, e)| (f, s, e)));
+        if p.identity == Identity::Branded {
+            if let Some((bf, bs, be)) = self.brand_at(p, tokens, declared) {
+                let brand_evidence = fields[bf].evidence(bs, be);
+                // 2. Brand and one of its models.
+                let best = p
+                    .models
+                    .iter()
+                    .filter_map(|model| {
+                        let present: Vec<(usize, usize, usize)> = model.iter().filter_map(find).collect();
+                        let distinctive = model.iter().any(|w| !self.generic.contains(w) && find(w).is_some());
+                        (present.len() >= (model.len() * 2).div_ceil(3) && distinctive)
+                            .then(|| (present.len() as f64 / model.len() as f64, present))
+                    })
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((share, present)) = best {
+                    let mut evidence = vec![brand_evidence];
+                    evidence.extend(present.iter().map(|&(f, s, e)| fields[f].evidence(s, e)));
+                    return Some((2.0 + share, AlertMatch { alert, by: "brand + model", evidence }));
+                }
+                // 2b. An alert naming a brand but no model: the brand and
+                // every word of its name, or one of its product type.
+                if p.models.is_empty() && p.brand_distinctive {
+                    let found: Vec<(usize, usize)> = if p.name_words.is_empty() {
+                        p.product.iter().find_map(|w| tokens[0].find(w)).into_iter().collect()
+                    } else {
+                        let all: Vec<(usize, usize)> = p.name_words.iter().filter_map(|w| tokens[0].find(w)).collect();
+                        if all.len() == p.name_words.len() {
+                            all
+                        } else {
+                            Vec::new()
+                        }
+                    };
+                    if !found.is_empty() {
+                        let mut evidence = vec![brand_evidence];
+                        evidence.extend(found.iter().map(|&(s, e)| fields[0].evidence(s, e)));
+                        return Some((1.5, AlertMatch { alert, by: "brand + product type", evidence }));
+                    }
+                }
+            }
+        }
+        // 3. Near-identical name, in the title: national lists' product
+        // names, and branded alerts written another way.
+        let code_like = |w: &String| w.len() >= 4 && w.bytes().any(|b| b.is_ascii_digit()) && w.bytes().any(|b| b.is_ascii_alphabetic());
+        let enough = p.names_distinctive >= 2 || (p.identity == Identity::NameOnly && p.names.iter().any(code_like));
+        if p.identity != Identity::Unbranded && enough {
             let title = &tokens[0];
-            let present: Vec<(usize, usize)> = p.identity.iter().filter_map(|w| title.find(w)).collect();
-            let share = present.len() as f64 / p.identity.len() as f64;
-            if share >= 0.85 && present.len() >= 2 && !title.preceded_by(title.first_index_of(&p.identity), COMPATIBILITY, 3) {
-                let evidence = present.iter().map(|&(s, e)| fields[0].evidence(s, e, "name")).collect();
+            let present: Vec<(usize, usize)> = p.names.iter().filter_map(|w| title.find(w)).collect();
+            let share = present.len() as f64 / p.names.len() as f64;
+            let first = title.first_index_of(&p.names);
+            let brand_ok = declared.is_empty() || p.identity == Identity::NameOnly || self.brand_at(p, tokens, declared).is_some();
+            let needed = if p.names_distinctive >= 2 { 0.85 } else { 1.0 };
+            if share >= needed && !present.is_empty() && brand_ok && !title.preceded_by(first, COMPATIBILITY, 3) {
+                let evidence = present.iter().map(|&(s, e)| fields[0].evidence(s, e)).collect();
                 return Some((1.0 + share, AlertMatch { alert, by: "name", evidence }));
             }
         }
@@ -561,7 +680,7 @@ struct FieldText {
 }
 
 impl FieldText {
-    fn evidence(&self, start: usize, end: usize, _what: &str) -> Evidence {
+    fn evidence(&self, start: usize, end: usize) -> Evidence {
         Evidence {
             field: self.name.clone(),
             start,
@@ -571,6 +690,16 @@ impl FieldText {
             detail: None,
         }
     }
+}
+
+fn attribute_name(field: &str) -> String {
+    field.strip_prefix("attributes.").unwrap_or(field).to_lowercase().replace(['_', '-'], " ")
+}
+
+/// Attributes that declare the product's brand.
+fn is_brand_attribute(field: &str) -> bool {
+    field.starts_with("attributes.")
+        && ["brand", "marque", "marke", "marca", "merk", "manufacturer"].contains(&attribute_name(field).as_str())
 }
 
 /// Attributes that name the product itself.

@@ -86,6 +86,8 @@ pub struct Rule {
     pub action: Action,
     pub condition: Option<Condition>,
     pub explain: Option<String>,
+    /// The rule's own legal basis, overriding its policy's in matches.
+    pub legal_basis: Option<String>,
     /// The `when` expression as written.
     pub when: String,
     pub(crate) test: Predicate,
@@ -167,6 +169,8 @@ pub struct Policy {
     pub countries: BTreeSet<String>,
     pub dsa_category: String,
     pub dsa_keywords: Vec<String>,
+    pub dsa_ground: crate::DsaGround,
+    pub terms_reference: Option<String>,
     pub notes: Option<String>,
     pub file: String,
     pub rules: Vec<Rule>,
@@ -517,6 +521,17 @@ impl Compiler {
                 );
             }
             self.check_dsa_enumerations(&path, &meta);
+            if meta.dsa_ground == crate::DsaGround::IncompatibleContent
+                && meta.terms_reference.as_deref().is_none_or(|t| t.trim().is_empty())
+            {
+                self.error(
+                    &path,
+                    format!(
+                        "policy `{}`: dsa_ground = \"incompatible_content\" needs a terms_reference (the clause of the terms it applies)",
+                        meta.id
+                    ),
+                );
+            }
             if file.rule.is_empty() {
                 self.error(&path, format!("policy `{}` has no [[rule]]", meta.id));
             }
@@ -560,6 +575,7 @@ impl Compiler {
                     action: def.action,
                     condition: def.condition,
                     explain: def.explain,
+                    legal_basis: def.legal_basis.filter(|b| !b.trim().is_empty()),
                     when: def.when,
                     trigger: test.trigger(),
                     test,
@@ -576,6 +592,8 @@ impl Compiler {
                 countries,
                 dsa_category: meta.dsa_category,
                 dsa_keywords: meta.dsa_keywords,
+                dsa_ground: meta.dsa_ground,
+                terms_reference: meta.terms_reference,
                 notes: meta.notes,
                 file: path,
                 rules,
@@ -802,6 +820,36 @@ mod tests {
         let gate = Gate::new(p);
         assert_eq!(gate.screen(&Listing::new("1", "alpha beta")).verdict, Action::Block);
         assert_eq!(gate.screen(&Listing::new("2", "alpha")).verdict, Action::Allow);
+    }
+
+    #[test]
+    fn a_rule_cites_its_own_legal_basis_and_the_policy_its_ground() {
+        let p = pack(
+            "[[rule]]\nid = \"own\"\naction = \"block\"\nwhen = \"a\"\nlegal_basis = \"art. 1 al. 2\"\n\
+             [[rule]]\nid = \"inherited\"\naction = \"review\"\nwhen = \"b\"\n",
+        )
+        .expect("compiles");
+        let d = Gate::new(p).screen(&Listing::new("1", "alpha beta"));
+        let basis: Vec<(&str, &str)> = d.matches.iter().map(|m| (m.rule.as_str(), m.legal_basis.as_str())).collect();
+        assert_eq!(basis, [("own", "art. 1 al. 2"), ("inherited", "b")]);
+        assert!(d.matches.iter().all(|m| m.dsa_ground == crate::DsaGround::IllegalContent));
+        assert_eq!(d.engine_version, crate::ENGINE_VERSION);
+        assert_eq!(d.schema_version, crate::DECISION_SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_terms_ground_needs_the_clause_it_applies() {
+        let src = |extra: &str| {
+            format!(
+                "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
+                 dsa_category = \"STATEMENT_CATEGORY_OTHER_VIOLATION_TC\"\ndsa_ground = \"incompatible_content\"\n{extra}\
+                 [terms.a]\nen = [\"alpha\"]\n[[rule]]\nid = \"r\"\naction = \"review\"\nwhen = \"a\"\n"
+            )
+        };
+        let e = Pack::from_sources(vec![("p.toml".into(), src(""))]).expect_err("no clause").to_string();
+        assert!(e.contains("needs a terms_reference"), "{e}");
+        let ok = Pack::from_sources(vec![("p.toml".into(), src("terms_reference = \"T&C 4.2\"\n"))]).expect("clause");
+        assert_eq!(ok.policies[0].dsa_ground, crate::DsaGround::IncompatibleContent);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::decision::{Action, Condition};
+use crate::decision::{Action, Condition, DsaGround};
 
 /// One `.toml` file of a pack.
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +54,14 @@ pub(crate) struct PolicyMeta {
     pub dsa_category: String,
     #[serde(default)]
     pub dsa_keywords: Vec<String>,
+    /// `illegal_content` (the default: the legal basis is the ground) or
+    /// `incompatible_content` (the platform's terms; needs `terms_reference`).
+    #[serde(default)]
+    pub dsa_ground: DsaGround,
+    /// The clause of the marketplace's terms and conditions a policy on
+    /// `incompatible_content` ground applies.
+    #[serde(default)]
+    pub terms_reference: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
 }
@@ -100,6 +108,10 @@ pub(crate) struct RuleDef {
     pub when: String,
     #[serde(default)]
     pub explain: Option<String>,
+    /// The paragraph this rule applies, when more precise than the
+    /// policy's `legal_basis` (a knuckle-duster cites its own item).
+    #[serde(default)]
+    pub legal_basis: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
