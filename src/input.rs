@@ -21,8 +21,9 @@ pub enum InputFormat {
     /// One JSON listing per line.
     Jsonl,
     /// CSV with a header row; `id`, `title`, `description`, `category`,
-    /// `language`, `ship_to`, `price`, `currency` map to the listing, other
-    /// columns become attributes.
+    /// `language`, `ship_to`, `price`, `currency`, `seller_id`,
+    /// `seller_country`, `seller_type` map to the listing, other columns
+    /// become attributes.
     Csv,
 }
 
@@ -242,6 +243,16 @@ fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listi
                 )
             }
             "currency" => currency = Some(value.to_string()),
+            "seller_id" | "seller_country" | "seller_type" => {
+                let seller = listing.seller.get_or_insert_with(Default::default);
+                match name.as_str() {
+                    "seller_id" => seller.id = Some(value.to_string()),
+                    "seller_country" => seller.country = Some(value.to_string()),
+                    _ => {
+                        seller.extra.insert("type".into(), Value::String(value.to_string()));
+                    }
+                }
+            }
             "expected" | "expected_policies" => {
                 listing.extra.insert(name.clone(), Value::String(value.to_string()));
             }

@@ -300,40 +300,48 @@ fn explanation(restricting: &[&RuleMatch]) -> String {
 
 /// Facts and circumstances: what was screened, each rule and its evidence
 /// quoted from the seller's text, the versions that decided. No personal
-/// data: no seller identity, only the product text.
+/// data: no seller identity, only the product text. Evidence is quoted
+/// until the 5 000-character limit is near ("and N more"), so the versions
+/// are always stated.
 fn decision_facts(decision: &Decision, restricting: &[&RuleMatch]) -> String {
-    let mut s = format!(
-        "The product listing {} was screened before publication. ",
-        clip(&decision.id, 100)
-    );
+    let tail = format!("Decided by policy pack {} and engine {}.", decision.policy_version, decision.engine_version);
+    let budget = LIMIT_DECISION_FACTS.saturating_sub(tail.chars().count() + 40);
+    let mut s = format!("The product listing {} was screened before publication. ", clip(&decision.id, 100));
     for m in restricting {
-        s.push_str(&format!("Rule {}/{} ({}", m.policy, m.rule, m.action));
+        let mut head = format!("Rule {}/{} ({}", m.policy, m.rule, m.action);
         if let Some(c) = m.condition {
             let name = serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            s.push_str(&format!(", {}", name.replace('_', " ")));
+            head.push_str(&format!(", {}", name.replace('_', " ")));
         }
-        s.push_str(") matched on: ");
-        let quoted: Vec<String> = m
-            .evidence
-            .iter()
-            .map(|e| {
-                let mut q = format!("{} \u{201c}{}\u{201d}", e.field, clip(&e.text, 120));
-                if let Some(d) = &e.detail {
-                    q.push_str(&format!(" ({})", clip(d, 300)));
-                }
-                q
-            })
-            .collect();
-        s.push_str(&if quoted.is_empty() { "the listing as a whole".to_string() } else { quoted.join("; ") });
+        head.push_str(") matched on: ");
+        s.push_str(&head);
+        if m.evidence.is_empty() {
+            s.push_str("the listing as a whole");
+        }
+        for (i, e) in m.evidence.iter().enumerate() {
+            let mut q = format!("{} \u{201c}{}\u{201d}", e.field, clip(&e.text, 120));
+            if let Some(d) = &e.detail {
+                q.push_str(&format!(" ({})", clip(d, 300)));
+            }
+            // Room is kept for "and N more…" and the rule's missing items.
+            if s.chars().count() + q.chars().count() + 2 > budget.saturating_sub(200) {
+                s.push_str(&format!("and {} more pieces of evidence", m.evidence.len() - i));
+                break;
+            }
+            if i > 0 {
+                s.push_str("; ");
+            }
+            s.push_str(&q);
+        }
         if !m.missing.is_empty() {
             s.push_str(&format!("; missing: {}", m.missing.join(", ").replace('_', " ")));
         }
         s.push_str(". ");
     }
-    s.push_str(&format!(
-        "Decided by policy pack {} and engine {}.",
-        decision.policy_version, decision.engine_version
-    ));
+    // Many rules at once can still pass the budget: shorten, keep the tail.
+    let mut s = clip(&s, budget);
+    s.push(' ');
+    s.push_str(&tail);
     s
 }
 

@@ -807,13 +807,15 @@ impl Tokens {
     }
 }
 
-/// The evidence for a match: the listing's words that matched, each with
-/// the alert's description as detail.
+/// The evidence for a match: the listing's words that matched, the first
+/// with the alert's description as detail.
 pub fn evidence_for(m: &AlertMatch, signal: &str) -> Vec<Evidence> {
+    // The alert is described once, on the first piece of evidence.
     let detail = format!("{} (matched by {})", m.alert.describe(), m.by);
     m.evidence
         .iter()
-        .map(|e| Evidence { signal: signal.to_string(), detail: Some(detail.clone()), ..e.clone() })
+        .enumerate()
+        .map(|(i, e)| Evidence { signal: signal.to_string(), detail: (i == 0).then(|| detail.clone()), ..e.clone() })
         .collect()
 }
 

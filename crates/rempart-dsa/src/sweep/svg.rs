@@ -23,8 +23,8 @@ pub struct Bar {
     pub values: Vec<u64>,
 }
 
-const WIDTH: f64 = 760.0;
-const LABEL_WIDTH: f64 = 230.0;
+const WIDTH: f64 = 800.0;
+const LABEL_WIDTH: f64 = 270.0;
 const VALUE_WIDTH: f64 = 70.0;
 const ROW: f64 = 24.0;
 const TOP: f64 = 34.0;
