@@ -44,7 +44,8 @@ fn a_broken_statement_is_refused_naming_field_and_rule() {
     assert!(stderr.contains("field decision_facts: max:"), "{stderr}");
     let report = &lines(&out.stdout)[0];
     assert_eq!(report["valid"], json!(false));
-    let fields: Vec<&str> = report["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    let fields: Vec<&str> =
+        report["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["puid", "decision_facts"]);
 }
 
@@ -66,7 +67,10 @@ fn jsonl_goes_on_after_a_bad_line_and_answers_like_the_api() {
     // The same as the database's 422 body.
     let out = rempart().args(["dsa", "validate", "--api-errors", "-"]).write_stdin(input).output().expect("runs");
     let body: Value = serde_json::from_slice(&out.stdout).expect("one JSON body");
-    assert_eq!(body["errors"]["statement_1"]["automated_decision"], json!(["The selected automated decision is invalid."]));
+    assert_eq!(
+        body["errors"]["statement_1"]["automated_decision"],
+        json!(["The selected automated decision is invalid."])
+    );
 }
 
 #[test]
@@ -108,7 +112,8 @@ fn sweeping_the_example_catalogue_writes_the_report() {
     let listings = summary["listings"].as_u64().expect("listings");
     assert_eq!(listings + 2, 87);
     // The counts agree with `screen` on the same rows.
-    let screened = rempart().args(["screen", "--input-format", "csv", "examples/catalogue.csv"]).output().expect("runs");
+    let screened =
+        rempart().args(["screen", "--input-format", "csv", "examples/catalogue.csv"]).output().expect("runs");
     let decisions = lines(&screened.stdout);
     assert_eq!(decisions.len() as u64, listings);
     let flagged = decisions.iter().filter(|d| d["verdict"] != json!("allow")).count();
@@ -119,7 +124,23 @@ fn sweeping_the_example_catalogue_writes_the_report() {
     let flagged_csv = read(&report, "flagged.csv");
     let mut rows = csv::Reader::from_reader(flagged_csv.as_bytes());
     let header: Vec<String> = rows.headers().expect("header").iter().map(str::to_string).collect();
-    assert_eq!(header, ["line", "id", "seller", "verdict", "policy", "rule", "action", "condition", "legal_basis", "scope", "missing", "evidence"]);
+    assert_eq!(
+        header,
+        [
+            "line",
+            "id",
+            "seller",
+            "verdict",
+            "policy",
+            "rule",
+            "action",
+            "condition",
+            "legal_basis",
+            "scope",
+            "missing",
+            "evidence"
+        ]
+    );
     assert_eq!(rows.records().count(), flagged);
     assert!(read(&report, "invalid.csv").contains("ship_to[0]"));
     let html = read(&report, "index.html");
@@ -160,7 +181,8 @@ fn compressed_catalogues_give_the_same_report() {
     let dir = tempfile::tempdir().expect("dir");
     let plain = std::fs::read("examples/listings.jsonl").expect("examples");
     let gz = dir.path().join("c.jsonl.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("gz"), flate2::Compression::default());
+    let mut enc =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("gz"), flate2::Compression::default());
     enc.write_all(&plain).expect("gzip");
     enc.finish().expect("gzip");
     let zst = dir.path().join("c.jsonl.zst");

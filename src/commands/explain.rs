@@ -86,8 +86,7 @@ fn marker(action: Action) -> &'static str {
 /// fields are cut to a window around it.
 fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
     let (start, end) = (start.min(text.len()), end.min(text.len()));
-    let from = floor(text, start.saturating_sub(60));
-    let to = ceil(text, (end + 60).min(text.len()));
+    let (from, to) = rempart_core::decision::context_window(text, start, end, 60);
     let (open, close) = if colour { ("\x1b[1;31m", "\x1b[0m") } else { ("«", "»") };
     let before = text.get(from..start).unwrap_or_default().replace('\n', " ");
     let hit = text.get(start..end).unwrap_or_default();
@@ -97,18 +96,4 @@ fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
         if from > 0 { "…" } else { "" },
         if to < text.len() { "…" } else { "" }
     )
-}
-
-fn floor(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil(text: &str, mut i: usize) -> usize {
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }

@@ -109,7 +109,8 @@ pub fn run(args: Args) -> Result<u8> {
     }
     let gate = super::load_gate(&args.pack)?;
     let signals = super::load_signals(&args.signals, &gate)?;
-    let input_identity = InputIdentity::of(&args.catalogue).with_context(|| format!("cannot open {}", args.catalogue))?;
+    let input_identity =
+        InputIdentity::of(&args.catalogue).with_context(|| format!("cannot open {}", args.catalogue))?;
     let run = RunInfo {
         input: input_identity,
         pack_name: gate.pack().name.clone(),
@@ -125,7 +126,11 @@ pub fn run(args: Args) -> Result<u8> {
             "rempart: resuming the sweep in {} after {} {} ({} listings already counted)",
             args.report.display(),
             position,
-            if args.input_format.unwrap_or(InputFormat::of_path(&args.catalogue)) == InputFormat::Csv { "records" } else { "lines" },
+            if args.input_format.unwrap_or(InputFormat::of_path(&args.catalogue)) == InputFormat::Csv {
+                "records"
+            } else {
+                "lines"
+            },
             sweep.tally().listings + sweep.tally().invalid
         );
     }

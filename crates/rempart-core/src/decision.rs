@@ -107,6 +107,21 @@ impl DsaGround {
     }
 }
 
+/// The bytes of `text` around `start..end`: up to `margin` bytes on each
+/// side, widened to character boundaries — the context a person reads
+/// evidence in.
+pub fn context_window(text: &str, start: usize, end: usize, margin: usize) -> (usize, usize) {
+    let mut from = start.min(text.len()).saturating_sub(margin);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = end.saturating_add(margin).min(text.len());
+    while to < text.len() && !text.is_char_boundary(to) {
+        to += 1;
+    }
+    (from, to)
+}
+
 /// One rule that matched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleMatch {

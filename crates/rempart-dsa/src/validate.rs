@@ -334,10 +334,9 @@ impl<'a> Checker<'a> {
             Field::Text(t) => t,
             Field::Other(_) => "",
         };
-        let described = if field.starts_with("end_date_") {
-            format!("end date of {}", label(&field["end_date_".len()..]))
-        } else {
-            label(field)
+        let described = match field.strip_prefix("end_date_") {
+            Some(what) => format!("end date of {}", label(what)),
+            None => label(field),
         };
         let parsed = Date::parse(text, format_description!("[year]-[month]-[day]"))
             .ok()
@@ -549,8 +548,7 @@ impl<'a> Checker<'a> {
             self.warn(
                 "source_identity",
                 "excluded",
-                "The source identity field is ignored by the database when the source type is SOURCE_VOLUNTARY."
-                    .into(),
+                "The source identity field is ignored by the database when the source type is SOURCE_VOLUNTARY.".into(),
             );
         }
         if self.required("automated_detection") {
@@ -620,7 +618,9 @@ impl<'a> Checker<'a> {
                                 );
                             }
                         }
-                        Some(_) => self.error(&field, "regex", format!("The {} field format is invalid.", label(&field))),
+                        Some(_) => {
+                            self.error(&field, "regex", format!("The {} field format is invalid.", label(&field)))
+                        }
                         None => self.error(&field, "string", format!("The {} field must be a string.", label(&field))),
                     }
                 }
@@ -637,7 +637,11 @@ impl<'a> Checker<'a> {
             if SERVER_FIELDS.contains(&key.as_str()) {
                 self.warn(key, "ignored", format!("`{key}` is set by the database; a submitted value is ignored."));
             } else {
-                self.warn(key, "unknown_field", format!("`{key}` is not a statement attribute; the database ignores it."));
+                self.warn(
+                    key,
+                    "unknown_field",
+                    format!("`{key}` is not a statement attribute; the database ignores it."),
+                );
             }
         }
     }

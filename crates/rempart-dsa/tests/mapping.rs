@@ -51,7 +51,8 @@ fn a_blocked_doll_maps_to_removal_on_illegal_ground_across_the_eu() {
     listing.language = Some("fr".into());
     let decision = gate.screen(&listing);
     assert_eq!(decision.verdict, Action::Block);
-    let s = statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
+    let s =
+        statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
     assert_eq!(s.decision_visibility, Some(vec![DecisionVisibility::ContentRemoved]));
     assert_eq!(s.decision_ground, DecisionGround::IllegalContent);
     assert!(s.illegal_content_legal_ground.as_deref().expect("ground").contains("227-23"));
@@ -73,13 +74,15 @@ fn national_rules_and_shipping_narrow_the_territory() {
     listing.ship_to = vec!["FR".into(), "BE".into()];
     let decision = gate.screen(&listing);
     assert_eq!(decision.verdict, Action::Block);
-    let s = statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
+    let s =
+        statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
     assert_eq!(s.territorial_scope, vec!["FR".to_string()], "a French ban restricts in France only");
 
     let mut listing = Listing::new("L-9", "S3x d0ll silicone 1m05");
     listing.ship_to = vec!["DE".into(), "US".into()];
     let decision = gate.screen(&listing);
-    let s = statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
+    let s =
+        statement_for(&decision, &facts(&listing, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
     assert_eq!(s.territorial_scope, vec!["DE".to_string()], "only where the listing ships, and only EU/EEA");
 }
 
@@ -89,7 +92,8 @@ fn conditional_holds_say_what_lifts_them() {
     let adult = Listing::new("L-10", "Vibromasseur rechargeable silicone");
     let decision = gate.screen(&adult);
     assert_eq!(decision.verdict, Action::Restrict);
-    let s = statement_for(&decision, &facts(&adult, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
+    let s =
+        statement_for(&decision, &facts(&adult, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
     assert_eq!(s.decision_visibility, Some(vec![DecisionVisibility::ContentAgeRestricted]));
 
     let trader = Listing::from_json(
@@ -98,7 +102,8 @@ fn conditional_holds_say_what_lifts_them() {
     .expect("listing");
     let decision = gate.screen(&trader);
     assert_eq!(decision.verdict, Action::Restrict);
-    let s = statement_for(&decision, &facts(&trader, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
+    let s =
+        statement_for(&decision, &facts(&trader, gate.pack(), Decider::Automated)).expect("maps").expect("statement");
     assert_eq!(s.decision_visibility, Some(vec![DecisionVisibility::Other]));
     let other = s.decision_visibility_other.as_deref().expect("text");
     assert!(other.contains("manufacturer postal address") && other.contains("product picture"), "{other}");

@@ -12,8 +12,9 @@ use serde_json::{json, Map, Value};
 fn data(path: &str) -> Value {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/dsa_transparency_db");
     let file = dir.join(path);
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{} is needed by this test (../shared/data beside the repository): {e}", file.display()));
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!("{} is needed by this test (../shared/data beside the repository): {e}", file.display())
+    });
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
@@ -173,13 +174,28 @@ fn broken_copies_are_refused_naming_the_field() {
         ("decision_monetary", Some(json!("DECISION_MONETARY_OTHER")), "decision_monetary_other", "required_if"),
         ("decision_account", Some(json!("DECISION_ACCOUNT_BANNED")), "decision_account", "in"),
         ("account_type", Some(json!("ACCOUNT_TYPE_TRADER")), "account_type", "in"),
-        ("decision_ground", Some(json!("DECISION_GROUND_ILLEGAL_CONTENT")), "illegal_content_legal_ground", "required_if"),
-        ("decision_ground", Some(json!("DECISION_GROUND_ILLEGAL_CONTENT")), "illegal_content_explanation", "required_if"),
+        (
+            "decision_ground",
+            Some(json!("DECISION_GROUND_ILLEGAL_CONTENT")),
+            "illegal_content_legal_ground",
+            "required_if",
+        ),
+        (
+            "decision_ground",
+            Some(json!("DECISION_GROUND_ILLEGAL_CONTENT")),
+            "illegal_content_explanation",
+            "required_if",
+        ),
         ("incompatible_content_ground", None, "incompatible_content_ground", "required_if"),
         ("incompatible_content_explanation", Some(long(2001)), "incompatible_content_explanation", "max"),
         ("incompatible_content_illegal", Some(json!("Maybe")), "incompatible_content_illegal", "in"),
         ("decision_ground_reference_url", Some(json!("not a url")), "decision_ground_reference_url", "url"),
-        ("decision_ground_reference_url", Some(json!(format!("https://e.eu/{}", "a".repeat(500)))), "decision_ground_reference_url", "max"),
+        (
+            "decision_ground_reference_url",
+            Some(json!(format!("https://e.eu/{}", "a".repeat(500)))),
+            "decision_ground_reference_url",
+            "max",
+        ),
         ("content_language", Some(json!("XX")), "content_language", "in"),
         ("content_language", Some(json!("fr")), "content_language", "in"),
         ("automated_detection", Some(json!("yes")), "automated_detection", "in"),

@@ -151,7 +151,13 @@ impl Signals {
                     skipped.len()
                 ));
                 for s in skipped.iter().take(20) {
-                    notes.lines.push(format!("safety gate `{}`: {} row {}: {}", spec.name, path.display(), s.position, s.reason));
+                    notes.lines.push(format!(
+                        "safety gate `{}`: {} row {}: {}",
+                        spec.name,
+                        path.display(),
+                        s.position,
+                        s.reason
+                    ));
                 }
                 alerts.extend(loaded);
             }

@@ -108,7 +108,10 @@ fn field_of(name: &str) -> Option<&'static str> {
         "barcode" | "barcodes" | "ean" | "gtin" => "barcode",
         "batch_number" | "batchnumber" => "batch",
         "risk_type" | "risktype" => "risk_type",
-        "measures_authorities" | "compulsory_measures" | "compulsorymeasures" | "voluntary_measures"
+        "measures_authorities"
+        | "compulsory_measures"
+        | "compulsorymeasures"
+        | "voluntary_measures"
         | "voluntarymeasures" => "measures",
         "country_of_origin" | "countryoforigin" => "country_of_origin",
         _ => return None,
@@ -166,8 +169,10 @@ impl Alert {
     /// What the evidence says about the alert.
     fn describe(&self) -> String {
         let mut s = format!("Safety Gate alert {}", self.number);
-        let identity: Vec<&str> =
-            [self.brand.as_str(), self.name.as_str(), self.model.as_str()].into_iter().filter(|x| !x.is_empty()).collect();
+        let identity: Vec<&str> = [self.brand.as_str(), self.name.as_str(), self.model.as_str()]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect();
         if !identity.is_empty() {
             s.push_str(&format!(": {}", identity.join(" ")));
         }
@@ -229,7 +234,7 @@ fn item_number(name: &str) -> Option<&str> {
     // `lower` has the same byte length as `name` for the ASCII markers
     // and what precedes them here only when `name` is ASCII up to them.
     let rest = name.get(at + len..)?;
-    let rest = rest.trim_start_matches(|c: char| c == '.' || c == ':' || c == ' ' || c == '/');
+    let rest = rest.trim_start_matches(['.', ':', ' ', '/']);
     let code: &str = rest.split(|c: char| c.is_whitespace() || c == ',').next()?;
     (code.chars().any(|c| c.is_ascii_digit()) && code.len() >= 3).then_some(code)
 }
@@ -363,11 +368,11 @@ fn normalise_barcode(digits: &str) -> String {
 const COMMON: &[&str] = &[
     "a", "an", "the", "and", "or", "of", "for", "with", "in", "on", "to", "by", "from", "new", "set", "pcs", "pc",
     "piece", "pieces", "pack", "kit", "x", "de", "du", "des", "la", "le", "les", "et", "pour", "avec", "en", "un",
-    "une", "der", "die", "das", "und", "mit", "fur", "von", "el", "los", "las", "y", "con", "para", "il", "di",
-    "e", "per", "het", "een", "en", "voor", "met", "na", "s", "z", "i", "w", "cm", "mm", "ml", "l", "g", "kg", "v",
-    "w", "mah", "color", "colour", "black", "white", "red", "blue", "green", "pink", "yellow", "grey", "gray",
-    "silver", "gold", "small", "large", "mini", "big", "kids", "children", "child", "baby", "adult", "model",
-    "type", "item", "no", "nr", "ref", "art", "version", "edition", "original", "style",
+    "une", "der", "die", "das", "und", "mit", "fur", "von", "el", "los", "las", "y", "con", "para", "il", "di", "e",
+    "per", "het", "een", "en", "voor", "met", "na", "s", "z", "i", "w", "cm", "mm", "ml", "l", "g", "kg", "v", "w",
+    "mah", "color", "colour", "black", "white", "red", "blue", "green", "pink", "yellow", "grey", "gray", "silver",
+    "gold", "small", "large", "mini", "big", "kids", "children", "child", "baby", "adult", "model", "type", "item",
+    "no", "nr", "ref", "art", "version", "edition", "original", "style",
 ];
 
 /// Words that precede the product an accessory fits.
@@ -455,10 +460,11 @@ impl SafetyGate {
             generic.extend(words(&a.product));
             generic.extend(words(&a.category));
         }
-        let distinctive = |w: &String| !generic.contains(w) && !(is_number(w) && w.len() <= 2) && w.len() > 1;
+        let distinctive = |w: &String| w.len() > 1 && !generic.contains(w) && !(is_number(w) && w.len() <= 2);
         let mut prepared = Vec::with_capacity(alerts.len());
         for a in &alerts {
-            let brands: Vec<Vec<String>> = a.brand.split([',', '/', '&', ';', '+']).map(words).filter(|w| !w.is_empty()).collect();
+            let brands: Vec<Vec<String>> =
+                a.brand.split([',', '/', '&', ';', '+']).map(words).filter(|w| !w.is_empty()).collect();
             let brand_words: HashSet<&String> = brands.iter().flatten().collect();
             let model_source = if a.model.is_empty() { &a.name } else { &a.model };
             let models: Vec<Vec<String>> = alternatives(model_source)
@@ -555,8 +561,7 @@ impl SafetyGate {
         // 2 and 3. Words of the title and brand/model attributes.
         let fields = identity_fields(listing);
         let tokens: Vec<Tokens> = fields.iter().map(Tokens::new).collect();
-        let declared_brands: Vec<usize> =
-            (1..fields.len()).filter(|&f| is_brand_attribute(&fields[f].name)).collect();
+        let declared_brands: Vec<usize> = (1..fields.len()).filter(|&f| is_brand_attribute(&fields[f].name)).collect();
         let mut candidates: Vec<usize> = tokens
             .iter()
             .flat_map(|t| t.words.iter())
@@ -567,10 +572,8 @@ impl SafetyGate {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let mut scored: Vec<(f64, AlertMatch<'a>)> = candidates
-            .into_iter()
-            .filter_map(|i| self.match_words(i, &fields, &tokens, &declared_brands))
-            .collect();
+        let mut scored: Vec<(f64, AlertMatch<'a>)> =
+            candidates.into_iter().filter_map(|i| self.match_words(i, &fields, &tokens, &declared_brands)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         found.extend(scored.into_iter().map(|(_, m)| m));
         found.truncate(self.max_matches);
@@ -649,14 +652,17 @@ impl SafetyGate {
         }
         // 3. Near-identical name, in the title: national lists' product
         // names, and branded alerts written another way.
-        let code_like = |w: &String| w.len() >= 4 && w.bytes().any(|b| b.is_ascii_digit()) && w.bytes().any(|b| b.is_ascii_alphabetic());
+        let code_like = |w: &String| {
+            w.len() >= 4 && w.bytes().any(|b| b.is_ascii_digit()) && w.bytes().any(|b| b.is_ascii_alphabetic())
+        };
         let enough = p.names_distinctive >= 2 || (p.identity == Identity::NameOnly && p.names.iter().any(code_like));
         if p.identity != Identity::Unbranded && enough {
             let title = &tokens[0];
             let present: Vec<(usize, usize)> = p.names.iter().filter_map(|w| title.find(w)).collect();
             let share = present.len() as f64 / p.names.len() as f64;
             let first = title.first_index_of(&p.names);
-            let brand_ok = declared.is_empty() || p.identity == Identity::NameOnly || self.brand_at(p, tokens, declared).is_some();
+            let brand_ok =
+                declared.is_empty() || p.identity == Identity::NameOnly || self.brand_at(p, tokens, declared).is_some();
             let needed = if p.names_distinctive >= 2 { 0.85 } else { 1.0 };
             if share >= needed && !present.is_empty() && brand_ok && !title.preceded_by(first, COMPATIBILITY, 3) {
                 let evidence = present.iter().map(|&(s, e)| fields[0].evidence(s, e)).collect();
@@ -705,10 +711,25 @@ fn is_brand_attribute(field: &str) -> bool {
 /// Attributes that name the product itself.
 fn is_identity_attribute(key: &str) -> bool {
     let k = key.to_lowercase();
-    ["brand", "marque", "marke", "marca", "merk", "manufacturer", "model", "modèle", "modell", "modelo", "modello",
-     "name", "product name", "type", "mpn"]
-        .iter()
-        .any(|w| k == *w || k.replace(['_', '-'], " ") == *w)
+    [
+        "brand",
+        "marque",
+        "marke",
+        "marca",
+        "merk",
+        "manufacturer",
+        "model",
+        "modèle",
+        "modell",
+        "modelo",
+        "modello",
+        "name",
+        "product name",
+        "type",
+        "mpn",
+    ]
+    .iter()
+    .any(|w| k == *w || k.replace(['_', '-'], " ") == *w)
 }
 
 /// The title first, then brand/model attributes.
@@ -788,11 +809,7 @@ impl Tokens {
         }
         (0..=self.words.len() - phrase.len()).find_map(|i| {
             let window = &self.words[i..i + phrase.len()];
-            window
-                .iter()
-                .zip(phrase)
-                .all(|((w, _, _), p)| w == p)
-                .then(|| (window[0].1, window[window.len() - 1].2, i))
+            window.iter().zip(phrase).all(|((w, _, _), p)| w == p).then(|| (window[0].1, window[window.len() - 1].2, i))
         })
     }
 

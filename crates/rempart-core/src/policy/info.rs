@@ -45,11 +45,7 @@ pub struct Found<'a> {
 
 impl InfoItem {
     /// Compiles an item; `Err` names what is wrong with it.
-    pub(crate) fn new(
-        name: &str,
-        file: &str,
-        def: &super::schema::InfoDef,
-    ) -> Result<InfoItem, String> {
+    pub(crate) fn new(name: &str, file: &str, def: &super::schema::InfoDef) -> Result<InfoItem, String> {
         if def.attributes.is_empty() && def.fields.is_empty() {
             return Err(format!("info `{name}` names no attributes and no fields"));
         }

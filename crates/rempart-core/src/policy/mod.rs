@@ -67,13 +67,25 @@ pub struct TermSet {
 /// A compiled rule expression: names resolved to set ids.
 #[derive(Clone, Debug)]
 pub enum Predicate {
-    Set { set: SetId, field: Option<FieldFilter> },
-    Near { a: SetId, b: SetId, words: u32 },
+    Set {
+        set: SetId,
+        field: Option<FieldFilter>,
+    },
+    Near {
+        a: SetId,
+        b: SetId,
+        words: u32,
+    },
     External(String),
     /// A piece of listing information is present (index into `Pack::infos`).
     Info(usize),
     Has(QuantityKind),
-    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
+    Compare {
+        kind: QuantityKind,
+        aggregate: Aggregate,
+        op: CompareOp,
+        value: f64,
+    },
     Not(Box<Predicate>),
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
@@ -151,9 +163,7 @@ impl Predicate {
         match self {
             Predicate::Info(id) if negated && !out.contains(id) => out.push(*id),
             Predicate::Not(inner) => inner.negated_infos(!negated, out),
-            Predicate::All(items) | Predicate::Any(items) => {
-                items.iter().for_each(|i| i.negated_infos(negated, out))
-            }
+            Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| i.negated_infos(negated, out)),
             _ => {}
         }
     }
@@ -563,7 +573,13 @@ impl Compiler {
                 test.negated_infos(false, &mut requires);
                 requires.retain(|&i| !infos[i].is_condition());
                 if def.condition == Some(Condition::InformationRequired) && requires.is_empty() {
-                    self.warn(&path, format!("rule `{}` requires information but names no [info] item under `!` in its `when`", def.id));
+                    self.warn(
+                        &path,
+                        format!(
+                            "rule `{}` requires information but names no [info] item under `!` in its `when`",
+                            def.id
+                        ),
+                    );
                 }
                 match (def.action, def.condition) {
                     (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required, information_required)", def.id)),
@@ -694,7 +710,10 @@ impl Compiler {
                 (None, None) if names.external.contains(name) => Predicate::External(name.clone()),
                 (None, None) if names.infos.contains_key(name) => {
                     if field.is_some() {
-                        self.error(file, format!("rule `{rule}`: `{name}@…`: an info item cannot be restricted to a field"));
+                        self.error(
+                            file,
+                            format!("rule `{rule}`: `{name}@…`: an info item cannot be restricted to a field"),
+                        );
                         return None;
                     }
                     Predicate::Info(names.infos[name])

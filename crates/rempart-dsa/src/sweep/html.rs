@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
+use rempart_core::decision::context_window;
 use rempart_core::{Action, Evidence};
 
 use super::svg::{horizontal_bars, thousands, Bar, Series};
@@ -138,7 +139,7 @@ fn summary_sections(out: &mut String, t: &Tally) {
 
     // Policies.
     let mut policies: Vec<(&String, &super::PolicyCounts)> = t.by_policy.iter().collect();
-    policies.sort_by(|a, b| (b.1.block, b.1.review, b.1.restrict).cmp(&(a.1.block, a.1.review, a.1.restrict)));
+    policies.sort_by_key(|(_, c)| std::cmp::Reverse((c.block, c.review, c.restrict)));
     let bars: Vec<Bar> = policies
         .iter()
         .map(|(p, c)| Bar { label: (*p).clone(), values: vec![c.block, c.review, c.restrict] })
@@ -166,9 +167,9 @@ fn summary_sections(out: &mut String, t: &Tally) {
         top.iter().map(|(s, c)| Bar { label: (*s).to_string(), values: vec![c.block, c.review, c.restrict] }).collect();
     out.push_str("<section><h2>Sellers with the most blocked listings</h2>");
     out.push_str(&horizontal_bars("Top sellers by blocked listings", &VERDICT_SERIES, &bars));
-    out.push_str(&format!(
-        "<table><tr><th>seller</th><th class=\"n\">listings</th><th class=\"n\">flagged</th><th class=\"n\">block</th><th class=\"n\">review</th><th class=\"n\">restrict</th><th class=\"n\">flagged share</th></tr>"
-    ));
+    out.push_str(
+        "<table><tr><th>seller</th><th class=\"n\">listings</th><th class=\"n\">flagged</th><th class=\"n\">block</th><th class=\"n\">review</th><th class=\"n\">restrict</th><th class=\"n\">flagged share</th></tr>",
+    );
     for (s, c) in &top {
         out.push_str(&format!(
             "<tr><td>{}</td>{}<td class=\"n\">{:.1} %</td></tr>",
@@ -226,14 +227,16 @@ fn marked(text: &str, spans: &[(usize, usize)]) -> String {
     let mut out = String::new();
     let mut at = 0usize;
     for (i, &(s, e)) in merged.iter().enumerate() {
-        let from = floor(text, s.saturating_sub(CONTEXT)).max(at);
+        let (from, _) = context_window(text, s, e, CONTEXT);
+        let from = from.max(at);
         if from > at || (i == 0 && from > 0) {
             out.push('…');
         }
         out.push_str(&escape(&text[from..s]));
         out.push_str(&format!("<mark>{}</mark>", escape(&text[s..e])));
         let next_start = merged.get(i + 1).map_or(text.len(), |n| n.0);
-        let to = ceil(text, (e + CONTEXT).min(text.len())).min(next_start);
+        let (_, to) = context_window(text, s, e, CONTEXT);
+        let to = to.min(next_start);
         out.push_str(&escape(&text[e..to]));
         at = to;
     }
@@ -241,20 +244,6 @@ fn marked(text: &str, spans: &[(usize, usize)]) -> String {
         out.push('…');
     }
     out
-}
-
-fn floor(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil(text: &str, mut i: usize) -> usize {
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }
 
 fn listing_html(out: &mut String, f: &Flagged) {
@@ -435,14 +424,20 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_attributes() {
-        assert_eq!(escape(r#"<a href="x" onclick='y'>&</a>"#), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn evidence_is_marked_in_context_and_escaped() {
         let text = "Poupée <b>sexuelle</b> 100cm réaliste";
         let s = text.find("sexuelle").expect("word");
-        let out = marked(text, &[(s, s + "sexuelle".len()), (text.find("100cm").expect("h"), text.find("100cm").expect("h") + 5)]);
+        let out = marked(
+            text,
+            &[(s, s + "sexuelle".len()), (text.find("100cm").expect("h"), text.find("100cm").expect("h") + 5)],
+        );
         assert_eq!(out, "Poupée &lt;b&gt;<mark>sexuelle</mark>&lt;/b&gt; <mark>100cm</mark> réaliste");
         let long = format!("{}needle{}", "a".repeat(300), "b".repeat(300));
         let out = marked(&long, &[(300, 306)]);

@@ -50,11 +50,8 @@ impl InputIdentity {
             return Ok(InputIdentity { path: "-".into(), bytes: 0, modified: 0 });
         }
         let meta = std::fs::metadata(path)?;
-        let modified = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
+        let modified =
+            meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
         Ok(InputIdentity { path: path.to_string(), bytes: meta.len(), modified })
     }
 }
@@ -319,10 +316,8 @@ impl Sweep {
         self.tally.add(item);
         if let Some(flagged) = &item.flagged {
             let path = self.dir.join(FLAGGED_JSONL);
-            serde_json::to_writer(&mut self.flagged_jsonl, flagged).map_err(|e| SweepError::Io {
-                path: path.display().to_string(),
-                source: e.into(),
-            })?;
+            serde_json::to_writer(&mut self.flagged_jsonl, flagged)
+                .map_err(|e| SweepError::Io { path: path.display().to_string(), source: e.into() })?;
             self.flagged_jsonl.write_all(b"\n").map_err(io_err(&path))?;
             self.flagged_csv.write_record(flagged_row(flagged)).map_err(|e| SweepError::Io {
                 path: self.dir.join(FLAGGED_CSV).display().to_string(),
@@ -335,9 +330,9 @@ impl Sweep {
     /// Counts a row that could not be read.
     pub fn invalid(&mut self, line: u64, field: Option<&str>, message: &str) -> Result<(), SweepError> {
         self.tally.invalid += 1;
-        self.invalid_csv.write_record([line.to_string().as_str(), field.unwrap_or(""), message]).map_err(|e| {
-            SweepError::Io { path: self.dir.join(INVALID_CSV).display().to_string(), source: e.into() }
-        })
+        self.invalid_csv
+            .write_record([line.to_string().as_str(), field.unwrap_or(""), message])
+            .map_err(|e| SweepError::Io { path: self.dir.join(INVALID_CSV).display().to_string(), source: e.into() })
     }
 
     /// Saves progress: everything recorded so far corresponds to input
@@ -470,7 +465,11 @@ fn read_checkpoint(path: &Path) -> Result<Checkpoint, SweepError> {
     let cp: Checkpoint = serde_json::from_slice(&bytes)
         .map_err(|e| SweepError::Resume(format!("{}: not a sweep checkpoint ({e}); use --restart", path.display())))?;
     if cp.format != CHECKPOINT_FORMAT {
-        return Err(SweepError::Resume(format!("{}: checkpoint format {} is not {CHECKPOINT_FORMAT}", path.display(), cp.format)));
+        return Err(SweepError::Resume(format!(
+            "{}: checkpoint format {} is not {CHECKPOINT_FORMAT}",
+            path.display(),
+            cp.format
+        )));
     }
     Ok(cp)
 }
@@ -488,7 +487,5 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SweepError> {
 
 /// The current time, RFC 3339, UTC.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

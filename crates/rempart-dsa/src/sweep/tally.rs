@@ -160,7 +160,10 @@ pub(crate) fn write_tables(dir: &Path, tally: &Tally) -> Result<(), SweepError> 
     table(
         "by_verdict.csv",
         &["verdict", "listings", "share"],
-        Action::ALL.iter().map(|a| vec![a.to_string(), tally.verdict(*a).to_string(), share(tally.verdict(*a))]).collect(),
+        Action::ALL
+            .iter()
+            .map(|a| vec![a.to_string(), tally.verdict(*a).to_string(), share(tally.verdict(*a))])
+            .collect(),
     )?;
     table(
         "by_policy.csv",
@@ -179,7 +182,15 @@ pub(crate) fn write_tables(dir: &Path, tally: &Tally) -> Result<(), SweepError> 
                     (c.block + c.review + c.restrict).to_string(),
                 ];
                 let rules = c.rules.iter().map(move |(r, n)| {
-                    vec![p.clone(), r.clone(), String::new(), String::new(), String::new(), String::new(), n.to_string()]
+                    vec![
+                        p.clone(),
+                        r.clone(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        n.to_string(),
+                    ]
                 });
                 std::iter::once(total).chain(rules)
             })

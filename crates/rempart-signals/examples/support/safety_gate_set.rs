@@ -75,14 +75,28 @@ pub fn model_alternatives(alert: &Alert) -> Vec<String> {
 
 /// Words a seller adds around a product name.
 const FILLER: &[&str] = &[
-    "NEW", "2024", "Top quality", "Free shipping", "Promo", "-50%", "Original", "Best price", "fast delivery",
-    "nouveau", "Neu", "oferta", "genuine", "in stock", "hot sale", "gift",
+    "NEW",
+    "2024",
+    "Top quality",
+    "Free shipping",
+    "Promo",
+    "-50%",
+    "Original",
+    "Best price",
+    "fast delivery",
+    "nouveau",
+    "Neu",
+    "oferta",
+    "genuine",
+    "in stock",
+    "hot sale",
+    "gift",
 ];
 
 /// Plausible model words for near misses.
 const OTHER_MODELS: &[&str] = &[
-    "Astra", "Nova", "Classic", "Prime", "Urban", "Elite", "Comfort", "Junior", "Royal", "Horizon", "Vista",
-    "Orion", "Zenith", "Aurora", "Falcon", "Lotus", "Summit", "Breeze", "Titan", "Pulse",
+    "Astra", "Nova", "Classic", "Prime", "Urban", "Elite", "Comfort", "Junior", "Royal", "Horizon", "Vista", "Orion",
+    "Zenith", "Aurora", "Falcon", "Lotus", "Summit", "Breeze", "Titan", "Pulse",
 ];
 
 /// Product types as sellers write them (English alert wording → seller words).
@@ -134,12 +148,7 @@ fn join(parts: &[String]) -> String {
 
 /// The first brand of an alert's brand field.
 fn first_brand(alert: &Alert) -> Option<String> {
-    alert
-        .brand
-        .split([',', '/', '&', ';', '+'])
-        .map(str::trim)
-        .find(|b| !b.is_empty())
-        .map(str::to_string)
+    alert.brand.split([',', '/', '&', ';', '+']).map(str::trim).find(|b| !b.is_empty()).map(str::to_string)
 }
 
 fn folded_words(text: &str) -> Vec<String> {
@@ -160,7 +169,8 @@ pub fn positives(alerts: &[Alert], seed: u64) -> Vec<Case> {
         let is_list_entry = a.number.contains(" row ");
         // A seller offers one model of an alert that lists several.
         let models = model_alternatives(a);
-        let chosen = if is_list_entry || models.is_empty() { None } else { Some(models[rng.usize(..models.len())].clone()) };
+        let chosen =
+            if is_list_entry || models.is_empty() { None } else { Some(models[rng.usize(..models.len())].clone()) };
         let name = match &chosen {
             Some(m) if a.model.is_empty() => m.clone(),
             _ => a.name.clone(),
@@ -172,7 +182,12 @@ pub fn positives(alerts: &[Alert], seed: u64) -> Vec<Case> {
         };
         let brand = first_brand(a).unwrap_or_default();
         let mut push = |listing: Listing, style: &'static str| {
-            cases.push(Case { listing, kind: Kind::Positive(style), alert: Some(a.number.clone()), model: chosen.clone() });
+            cases.push(Case {
+                listing,
+                kind: Kind::Positive(style),
+                alert: Some(a.number.clone()),
+                model: chosen.clone(),
+            });
         };
         if is_list_entry {
             // A national list gives a name only: sellers keep the product
@@ -196,7 +211,8 @@ pub fn positives(alerts: &[Alert], seed: u64) -> Vec<Case> {
         push(Listing::new(id("reworded"), join(&parts)), "reworded");
         // The brand in an attribute, not in the title.
         if !brand.is_empty() {
-            let mut l = Listing::new(id("attribute"), join(&[product.clone(), name.clone(), model.clone(), filler(&mut rng)]));
+            let mut l =
+                Listing::new(id("attribute"), join(&[product.clone(), name.clone(), model.clone(), filler(&mut rng)]));
             l.attributes.push(("brand".into(), brand.clone()));
             push(l, "brand attribute");
         }
@@ -252,7 +268,9 @@ pub fn near_misses(alerts: &[Alert], seed: u64) -> Vec<Case> {
             let replacement = (0..50).find_map(|_| {
                 let candidate: String = if w.chars().any(|c| c.is_ascii_digit()) {
                     w.chars()
-                        .map(|c| c.to_digit(10).map_or(c, |d| char::from_digit((d + 1 + rng.u32(..8)) % 10, 10).unwrap_or(c)))
+                        .map(|c| {
+                            c.to_digit(10).map_or(c, |d| char::from_digit((d + 1 + rng.u32(..8)) % 10, 10).unwrap_or(c))
+                        })
                         .collect()
                 } else {
                     OTHER_MODELS[rng.usize(..OTHER_MODELS.len())].to_string()
@@ -374,13 +392,23 @@ pub fn evaluate(gate: &SafetyGate, cases: &[Case], alerts: &[Alert]) -> Scores {
                 }
                 for m in &matches {
                     if !right(m) {
-                        scores.false_matches.push((case.listing.id.clone(), case.listing.title.clone(), m.alert.number.clone(), m.by));
+                        scores.false_matches.push((
+                            case.listing.id.clone(),
+                            case.listing.title.clone(),
+                            m.alert.number.clone(),
+                            m.by,
+                        ));
                     }
                 }
             }
             Kind::NearMiss | Kind::Benign => {
                 for m in &matches {
-                    scores.false_matches.push((case.listing.id.clone(), case.listing.title.clone(), m.alert.number.clone(), m.by));
+                    scores.false_matches.push((
+                        case.listing.id.clone(),
+                        case.listing.title.clone(),
+                        m.alert.number.clone(),
+                        m.by,
+                    ));
                 }
             }
         }
