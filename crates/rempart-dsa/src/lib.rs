@@ -7,7 +7,7 @@
 //! - [`mapping`]: every restrictive decision → its statement (ground,
 //!   category and keywords from the policy, territory, dates, automation,
 //!   facts built from the rule and the evidence);
-//! - [`validate`]: the database's validation rules, each violation named
+//! - [`mod@validate`]: the database's validation rules, each violation named
 //!   by field and rule, so nothing is refused at submission;
 //! - [`sweep`]: the report of a catalogue sweep (counts, charts, every
 //!   flagged listing with its evidence), resumable after an interruption.

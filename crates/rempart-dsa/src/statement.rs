@@ -5,7 +5,7 @@
 //!
 //! The type says what a well-formed statement *is*; whether one satisfies
 //! the database's rules (limits, conditional requirements) is
-//! [`crate::validate`]'s job, which works on raw JSON so it can also judge
+//! [`mod@crate::validate`]'s job, which works on raw JSON so it can also judge
 //! statements this type could not represent.
 
 use std::collections::BTreeMap;
