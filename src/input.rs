@@ -357,15 +357,16 @@ pub fn process<T: Send>(
     work: impl Fn(Listing) -> T + Sync,
     sink: impl FnMut(T) -> Result<()>,
 ) -> Result<Stats> {
-    process_with(args, label, Resume::default(), work, &mut FnSink(sink))
+    process_with(args, label, Resume::default(), |_, listing| work(listing), &mut FnSink(sink))
 }
 
-/// [`process`] with a [`Sink`] and a starting point.
+/// [`process`] with a [`Sink`] and a starting point; `work` also gets the
+/// line the listing was read from.
 pub fn process_with<T: Send>(
     args: &InputArgs,
     label: &str,
     resume: Resume,
-    work: impl Fn(Listing) -> T + Sync,
+    work: impl Fn(u64, Listing) -> T + Sync,
     sink: &mut impl Sink<T>,
 ) -> Result<Stats> {
     if let Some(n) = args.threads {
@@ -401,7 +402,7 @@ pub fn process_with<T: Send>(
                     // The pipeline is written not to panic; if it ever does
                     // on some input, that record is reported and the rest go on.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        record.into_listing(&limits).map(&work)
+                        record.into_listing(&limits).map(|listing| work(line, listing))
                     }))
                     .unwrap_or_else(|_| {
                         Err(InputError::Record("internal error while screening this record (please report it)".into()))

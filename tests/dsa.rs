@@ -270,4 +270,15 @@ fn a_report_folder_of_another_catalogue_is_refused() {
     let out = sweep(&["examples/listings.jsonl", "--report", report.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds a sweep of other.jsonl"));
+    // Standard input cannot be read twice: an interrupted sweep of it is not resumed.
+    let mut cp = cp;
+    cp["run"]["input"] = json!({"path": "-", "bytes": 0, "modified": 0});
+    std::fs::write(report.join("checkpoint.json"), cp.to_string()).expect("write");
+    let out = rempart()
+        .args(["sweep", "-", "--report", report.to_str().expect("utf-8")])
+        .write_stdin("{\"id\":\"1\",\"title\":\"Mug\"}\n")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input"));
 }

@@ -61,10 +61,7 @@ struct SweepSink {
 }
 
 impl Sink<Screened> for SweepSink {
-    fn record(&mut self, line: u64, mut item: Screened) -> Result<()> {
-        if let Some(f) = item.flagged.as_mut() {
-            f.line = line;
-        }
+    fn record(&mut self, _line: u64, item: Screened) -> Result<()> {
         Ok(self.sweep.record(&item)?)
     }
 
@@ -150,12 +147,12 @@ pub fn run(args: Args) -> Result<u8> {
         &input,
         "sweep",
         resume,
-        |listing| {
+        |line, listing| {
             let decision = match &signals {
                 Some(s) => gate.screen_with(&listing, &s.compute(&listing).external),
                 None => gate.screen(&listing),
             };
-            Screened::new(0, &listing, &decision)
+            Screened::new(line, &listing, &decision)
         },
         &mut sink,
     )?;

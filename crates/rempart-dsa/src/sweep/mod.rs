@@ -119,7 +119,7 @@ pub struct Flagged {
 pub const FIELD_TEXT_CAP: usize = 16 * 1024;
 
 impl Screened {
-    /// Summarises one decision.
+    /// Summarises one decision; `line` is where the listing was read.
     pub fn new(line: u64, listing: &Listing, decision: &Decision) -> Screened {
         let seller = listing.seller.as_ref().and_then(|s| s.id.clone());
         let flagged = (decision.verdict != Action::Allow).then(|| Flagged {
@@ -225,6 +225,12 @@ impl Sweep {
             _ => None,
         };
         if let Some(cp) = &previous {
+            if cp.run.input.path == "-" && !cp.done {
+                return Err(SweepError::Resume(format!(
+                    "{} holds an interrupted sweep of standard input, which cannot be read again: use --restart",
+                    dir.display()
+                )));
+            }
             if cp.run.input != run.input {
                 return Err(SweepError::Resume(format!(
                     "{} holds a sweep of {} ({} bytes); this input is {} ({} bytes): use another folder or --restart",
