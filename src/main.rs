@@ -3,6 +3,7 @@
 
 mod commands;
 mod input;
+mod logging;
 mod progress;
 
 use std::path::PathBuf;
@@ -30,8 +31,9 @@ pub const EXIT_CHECKS_FAILED: u8 = 4;
 and answers allow / restrict / review / block with the rule, the legal basis and the exact evidence.",
     after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
 on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
-(unreadable input, invalid policy pack, invalid signals config); 4 policy test cases failed. For `hash` \
-and `bank check`, 2 means some images or bank lines could not be used (each reported) and the others were."
+(unreadable input, invalid policy pack, invalid signals config); 4 policy test cases failed; 5 an audit log \
+or proof does not verify (`audit verify`, `audit check-proof`, `audit watch`). For `hash` and `bank check`, 2 \
+means some images or bank lines could not be used (each reported) and the others were."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -62,6 +64,22 @@ enum Command {
     /// DSA statements of reasons: check them against the Transparency Database's rules.
     #[command(subcommand)]
     Dsa(commands::dsa::Command),
+    /// Create the database, the audit log's signing key and the live pack.
+    Init(commands::init::Args),
+    /// Run the HTTP service: screen and record listings, publish the audit log.
+    Serve(commands::serve::Args),
+    /// Manage API keys for the service.
+    #[command(subcommand)]
+    Keys(commands::keys::Command),
+    /// Check the tamper-evident audit log: verify it, prove an entry, watch it from outside.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
+    /// Policy lifecycle on the database: upload, activate, shadow.
+    #[command(subcommand)]
+    Pack(commands::pack::Command),
+    /// Reports on a pack running in shadow.
+    #[command(subcommand)]
+    Shadow(commands::shadow::Command),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -84,6 +102,12 @@ fn main() -> ExitCode {
         Command::Removed(cmd) => commands::removed::run(cmd),
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Dsa(cmd) => commands::dsa::run(cmd),
+        Command::Init(args) => commands::init::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Keys(cmd) => commands::keys::run(cmd),
+        Command::Audit(cmd) => commands::audit::run(cmd),
+        Command::Pack(cmd) => commands::pack::run(cmd),
+        Command::Shadow(cmd) => commands::shadow::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

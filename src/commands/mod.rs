@@ -1,14 +1,21 @@
 //! One module per command.
 
+pub mod audit;
 pub mod bank;
 pub mod dsa;
 pub mod eval;
 pub mod explain;
 pub mod hash;
+pub mod init;
+pub mod keys;
+pub mod pack;
 pub mod policy;
 pub mod removed;
 pub mod screen;
 pub mod sweep;
+pub mod serve;
+pub mod shadow;
+pub mod store_args;
 
 use std::io::{self, BufWriter, Write};
 

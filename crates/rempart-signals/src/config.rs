@@ -113,6 +113,22 @@ fn default_safety_gate_signal() -> String {
 fn default_max_matches() -> usize {
     3
 }
+impl Default for RemovedConfig {
+    /// The service keeps the removed index in its store: no file, the
+    /// default thresholds and signal names.
+    fn default() -> RemovedConfig {
+        RemovedConfig {
+            file: PathBuf::new(),
+            text_signal: default_text_signal(),
+            image_signal: default_image_signal(),
+            min_similarity: default_similarity(),
+            min_similarity_other_seller: default_similarity_other_seller(),
+            image_max_distance: default_distance(),
+            min_words: default_min_words(),
+        }
+    }
+}
+
 fn default_distance() -> u32 {
     rempart_hash::bank::DEFAULT_MAX_DISTANCE
 }

@@ -24,7 +24,7 @@ use rempart_hash::bank::{Bank, MatchRule};
 use rempart_hash::decode::DecodeOptions;
 use rempart_hash::{pdq::Dihedral, Hash256};
 
-pub use config::SignalsConfig;
+pub use config::{RemovedConfig, SignalsConfig};
 pub use removed::{Removal, RemovedListings};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,9 @@ struct BoundBank {
 }
 
 struct RemovedSource {
-    file: PathBuf,
-    listings: RemovedListings,
+    /// The JSONL file the CLI appends to; `None` when the store keeps it.
+    file: Option<PathBuf>,
+    listings: std::sync::RwLock<RemovedListings>,
     text_signal: String,
     image_signal: String,
     min_similarity: f64,
@@ -106,6 +107,28 @@ impl Signals {
     /// signal is one `pack` declares. `fetch_images` turns on URL fetching
     /// (the config must also have a `[fetch]` table).
     pub fn load(config: &SignalsConfig, pack: &Pack, fetch_images: bool) -> Result<(Signals, LoadNotes), SignalsError> {
+        Signals::load_from(config, pack, fetch_images, None)
+    }
+
+    /// Like [`Signals::load`], but the removed-listings index is built from
+    /// `removals` (kept by the service's store) instead of the config's
+    /// file, and is on even without a `[removed]` table (default
+    /// thresholds). New removals are then [`add`](Signals::add_removed)ed.
+    pub fn load_with_removals(
+        config: &SignalsConfig,
+        pack: &Pack,
+        fetch_images: bool,
+        removals: Vec<Removal>,
+    ) -> Result<(Signals, LoadNotes), SignalsError> {
+        Signals::load_from(config, pack, fetch_images, Some(removals))
+    }
+
+    fn load_from(
+        config: &SignalsConfig,
+        pack: &Pack,
+        fetch_images: bool,
+        removals: Option<Vec<Removal>>,
+    ) -> Result<(Signals, LoadNotes), SignalsError> {
         let mut notes = LoadNotes::default();
         let declared = |signal: &str| -> Result<(), SignalsError> {
             if pack.external_signals.iter().any(|s| s == signal) {
@@ -179,20 +202,41 @@ impl Signals {
             }
             (_, false) => None,
         };
-        let removed = match &config.removed {
+        let default_spec = RemovedConfig::default();
+        let spec = match (&config.removed, &removals) {
+            (Some(spec), _) => Some(spec),
+            (None, Some(_)) => Some(&default_spec),
+            (None, None) => None,
+        };
+        let removed = match spec {
             Some(spec) => {
                 declared(&spec.text_signal)?;
                 declared(&spec.image_signal)?;
-                let path = config.resolve(&spec.file);
-                let (listings, bad) = RemovedListings::load(&path)
-                    .map_err(|source| SignalsError::Removed { path: path.display().to_string(), source })?;
-                notes.lines.push(format!("removed listings: {} loaded from {}", listings.len(), path.display()));
+                let (listings, bad, file) = match removals {
+                    Some(removals) => {
+                        let n = removals.len();
+                        let (listings, bad) = RemovedListings::build(removals);
+                        notes.lines.push(format!("removed listings: {n} loaded from the store"));
+                        (listings, bad, None)
+                    }
+                    None => {
+                        let path = config.resolve(&spec.file);
+                        let (listings, bad) = RemovedListings::load(&path)
+                            .map_err(|source| SignalsError::Removed { path: path.display().to_string(), source })?;
+                        notes.lines.push(format!(
+                            "removed listings: {} loaded from {}",
+                            listings.len(),
+                            path.display()
+                        ));
+                        (listings, bad, Some(path))
+                    }
+                };
                 for b in bad.iter().take(20) {
                     notes.lines.push(format!("removed listings: line {}: {}", b.line, b.reason));
                 }
                 Some(RemovedSource {
-                    file: path,
-                    listings,
+                    file,
+                    listings: std::sync::RwLock::new(listings),
                     text_signal: spec.text_signal.clone(),
                     image_signal: spec.image_signal.clone(),
                     min_similarity: spec.min_similarity,
@@ -214,7 +258,27 @@ impl Signals {
 
     /// The removed-listings file named in the configuration, if any.
     pub fn removed_file(&self) -> Option<&Path> {
-        self.removed.as_ref().map(|r| r.file.as_path())
+        self.removed.as_ref().and_then(|r| r.file.as_deref())
+    }
+
+    /// Whether relisting is checked (a removed-listings index is loaded).
+    pub fn checks_relisting(&self) -> bool {
+        self.removed.is_some()
+    }
+
+    /// Whether a listing id is already in the removed index.
+    pub fn knows_removed(&self, listing_id: &str) -> bool {
+        self.removed
+            .as_ref()
+            .is_some_and(|r| r.listings.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(listing_id))
+    }
+
+    /// Adds a removal to the live index, so the next listing is checked
+    /// against it. Without an index this does nothing.
+    pub fn add_removed(&self, removal: Removal) -> Result<(), String> {
+        let Some(removed) = &self.removed else { return Ok(()) };
+        let mut listings = removed.listings.write().map_err(|_| "the removed index lock is poisoned".to_string())?;
+        listings.add(removal)
     }
 
     /// The PDQ hashes to record for a listing being removed: those of its
@@ -277,7 +341,10 @@ impl Signals {
         };
         let short_title = listing.title.split_whitespace().count() < removed.min_words;
         let lowest = removed.min_similarity.min(removed.min_similarity_other_seller);
-        let near_text = removed.listings.near_text(listing, lowest);
+        // A poisoned lock means a writer panicked mid-insert: the index
+        // is still a valid index of the removals before it.
+        let listings = removed.listings.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let near_text = listings.near_text(listing, lowest);
         let usable = near_text.iter().find(|near| {
             let same = same_seller(near.seller_id.as_deref());
             let threshold = if same { removed.min_similarity } else { removed.min_similarity_other_seller };
@@ -305,7 +372,7 @@ impl Signals {
             let best = image
                 .hashes
                 .iter()
-                .filter_map(|(h, _)| removed.listings.near_image(&listing.id, h, removed.image_max_distance))
+                .filter_map(|(h, _)| listings.near_image(&listing.id, h, removed.image_max_distance))
                 .min_by_key(|n| n.distance);
             if let Some(near) = best {
                 let detail = format!(

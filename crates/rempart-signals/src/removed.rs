@@ -29,12 +29,22 @@ struct ImageOwner {
     seller_id: Option<String>,
 }
 
-/// Read-only index of removed listings.
+/// Index of removed listings. Built once from a file or the store; a
+/// long-running service then [`add`](RemovedListings::add)s each new
+/// removal, so a block is seen by the next submission.
 pub struct RemovedListings {
     text: RemovedIndex,
     images: HashIndex,
     image_owners: Vec<ImageOwner>,
+    /// Images added since the multi-index was built, scanned linearly:
+    /// the index is a static structure, rebuilt once this grows.
+    recent_images: Vec<(Hash256, ImageOwner)>,
+    ids: std::collections::HashSet<String>,
 }
+
+/// Recent images scanned linearly before the index is rebuilt with them:
+/// a scan of this many hashes costs about one index query.
+const MAX_RECENT_IMAGES: usize = 2_048;
 
 /// A removed listing an image is near.
 #[derive(Clone, Debug)]
@@ -113,7 +123,9 @@ impl RemovedListings {
         let mut hashes = Vec::new();
         let mut image_owners = Vec::new();
         let mut bad = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         for (n, removal) in removals.into_iter().enumerate() {
+            ids.insert(removal.entry.listing_id.clone());
             let owner = ImageOwner {
                 listing_id: removal.entry.listing_id.clone(),
                 decided_by: removal.entry.decided_by.clone(),
@@ -132,11 +144,39 @@ impl RemovedListings {
                 bad.push(BadLine { line: n + 1, reason: e.to_string() });
             }
         }
-        (RemovedListings { text, images: HashIndex::new(hashes), image_owners }, bad)
+        (RemovedListings { text, images: HashIndex::new(hashes), image_owners, recent_images: Vec::new(), ids }, bad)
+    }
+
+    /// Adds one removal to the live index.
+    pub fn add(&mut self, removal: Removal) -> Result<(), String> {
+        let owner = ImageOwner {
+            listing_id: removal.entry.listing_id.clone(),
+            decided_by: removal.entry.decided_by.clone(),
+            seller_id: removal.entry.seller_id.clone(),
+        };
+        let hashes = removal.images.iter().map(|h| h.parse::<Hash256>()).collect::<Result<Vec<_>, _>>();
+        let hashes = hashes.map_err(|e| format!("images: {e}"))?;
+        self.ids.insert(removal.entry.listing_id.clone());
+        self.text.insert(removal.entry).map_err(|e| e.to_string())?;
+        self.recent_images.extend(hashes.into_iter().map(|h| (h, owner.clone())));
+        if self.recent_images.len() > MAX_RECENT_IMAGES {
+            let mut all = self.images.hashes().to_vec();
+            for (h, owner) in self.recent_images.drain(..) {
+                all.push(h);
+                self.image_owners.push(owner);
+            }
+            self.images = HashIndex::new(all);
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
         self.text.len()
+    }
+
+    /// Whether `listing_id` was removed.
+    pub fn contains(&self, listing_id: &str) -> bool {
+        self.ids.contains(listing_id)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,14 +195,32 @@ impl RemovedListings {
     /// excluding images of the listing itself.
     pub fn near_image(&self, listing_id: &str, hash: &Hash256, max_distance: u32) -> Option<NearImage> {
         // Results come nearest first.
-        self.images.query(hash, max_distance).into_iter().find_map(|(id, distance)| {
+        let indexed = self.images.query(hash, max_distance).into_iter().find_map(|(id, distance)| {
             let owner = self.image_owners.get(id as usize).filter(|o| o.listing_id != listing_id)?;
-            Some(NearImage {
-                listing_id: owner.listing_id.clone(),
-                decided_by: owner.decided_by.clone(),
-                seller_id: owner.seller_id.clone(),
-                distance,
-            })
+            Some((owner, distance))
+        });
+        let recent = self
+            .recent_images
+            .iter()
+            .filter(|(_, o)| o.listing_id != listing_id)
+            .map(|(h, o)| (o, h.distance(hash)))
+            .filter(|(_, d)| *d <= max_distance)
+            .min_by_key(|(_, d)| *d);
+        let (owner, distance) = match (indexed, recent) {
+            (Some(a), Some(b)) => {
+                if b.1 < a.1 {
+                    b
+                } else {
+                    a
+                }
+            }
+            (a, b) => a.or(b)?,
+        };
+        Some(NearImage {
+            listing_id: owner.listing_id.clone(),
+            decided_by: owner.decided_by.clone(),
+            seller_id: owner.seller_id.clone(),
+            distance,
         })
     }
 }

@@ -181,6 +181,8 @@ pub struct Policy {
     pub dsa_keywords: Vec<String>,
     pub dsa_ground: crate::DsaGround,
     pub terms_reference: Option<String>,
+    /// Review-queue order: higher is looked at first.
+    pub severity: u32,
     pub notes: Option<String>,
     pub file: String,
     pub rules: Vec<Rule>,
@@ -234,6 +236,13 @@ impl fmt::Debug for Pack {
 impl Pack {
     /// Loads every `*.toml` file under `dir`, recursively.
     pub fn from_dir(dir: &Path) -> Result<Pack, PackError> {
+        Pack::from_sources(Pack::sources_in_dir(dir)?)
+    }
+
+    /// The `(relative path, contents)` of every `*.toml` file under `dir`:
+    /// what [`Pack::from_sources`] compiles, and what a store keeps of a
+    /// pack version.
+    pub fn sources_in_dir(dir: &Path) -> Result<Vec<(String, String)>, PackError> {
         let mut files = Vec::new();
         collect_toml(dir, dir, &mut files)?;
         if files.is_empty() {
@@ -242,16 +251,22 @@ impl Pack {
                 message: "no .toml policy files found".into(),
             }]));
         }
-        Pack::from_sources(files)
+        Ok(files)
     }
 
     /// The default FR/EU pack embedded at build time from `policies/`.
     #[cfg(feature = "default-pack")]
     pub fn embedded() -> Result<Pack, PackError> {
+        Pack::from_sources(Pack::embedded_sources())
+    }
+
+    /// The files of the embedded pack.
+    #[cfg(feature = "default-pack")]
+    pub fn embedded_sources() -> Vec<(String, String)> {
         static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
         let mut files = Vec::new();
         collect_embedded(&DIR, &mut files);
-        Pack::from_sources(files)
+        files
     }
 
     /// Compiles a pack from `(relative path, contents)` pairs.
@@ -311,6 +326,17 @@ fn collect_embedded(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, Stri
     }
     for sub in dir.dirs() {
         collect_embedded(sub, out);
+    }
+}
+
+/// A policy that can block outranks one that can only send to review,
+/// which outranks one that only restricts.
+fn default_severity(rules: &[Rule]) -> u32 {
+    match rules.iter().map(|r| r.action).max() {
+        Some(Action::Block) => 30,
+        Some(Action::Review) => 20,
+        Some(Action::Restrict) => 10,
+        _ => 0,
     }
 }
 
@@ -610,6 +636,7 @@ impl Compiler {
                 dsa_keywords: meta.dsa_keywords,
                 dsa_ground: meta.dsa_ground,
                 terms_reference: meta.terms_reference,
+                severity: meta.severity.unwrap_or_else(|| default_severity(&rules)),
                 notes: meta.notes,
                 file: path,
                 rules,

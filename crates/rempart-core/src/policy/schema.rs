@@ -62,6 +62,10 @@ pub(crate) struct PolicyMeta {
     /// `incompatible_content` ground applies.
     #[serde(default)]
     pub terms_reference: Option<String>,
+    /// Review-queue order (higher first); by default from the strictest
+    /// action the policy's rules take.
+    #[serde(default)]
+    pub severity: Option<u32>,
     #[serde(default)]
     pub notes: Option<String>,
 }

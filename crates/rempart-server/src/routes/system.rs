@@ -1,0 +1,61 @@
+//! Health, metrics, the OpenAPI document.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use rempart_store::keys::Role;
+use rempart_store::{audit, records};
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::state::App;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub engine_version: &'static str,
+    pub live_pack: String,
+    pub shadow_pack: Option<String>,
+}
+
+/// Liveness and readiness: answers once the store is readable.
+#[utoipa::path(
+    get, path = "/healthz", tag = "system",
+    responses((status = 200, description = "Serving", body = Health), (status = 503, description = "The store is unreachable"))
+)]
+pub async fn healthz(State(app): State<App>) -> ApiResult<Json<Health>> {
+    app.read(|tx| audit::state(tx).map(|_| ())).await?;
+    Ok(Json(Health {
+        status: "ok",
+        engine_version: rempart_core::ENGINE_VERSION,
+        live_pack: app.live.load().pack().version.clone(),
+        shadow_pack: app.shadow.load().as_ref().map(|g| g.pack().version.clone()),
+    }))
+}
+
+/// Prometheus metrics (text format 0.0.4).
+#[utoipa::path(
+    get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")),
+    security(("api_key" = []))
+)]
+pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.require(&[Role::Auditor])?;
+    let (counts, head) = app.read(|tx| Ok((records::counts(tx)?, audit::latest_head(tx)?.map(|h| h.size)))).await?;
+    let m = &app.metrics;
+    let gauge = |kind: &str, v: u64| m.store.with_label_values(&[kind]).set(i64::try_from(v).unwrap_or(i64::MAX));
+    gauge("listings", counts.listings);
+    gauge("decisions", counts.decisions);
+    gauge("pending_reviews", counts.pending_reviews);
+    gauge("audit_entries", counts.audit_entries);
+    m.audit_head_size.set(i64::try_from(head.unwrap_or(0)).unwrap_or(i64::MAX));
+    let w = app.writer.stats();
+    for (name, v) in
+        [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)]
+    {
+        m.writer.with_label_values(&[name]).set(i64::try_from(v).unwrap_or(i64::MAX));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render()))
+}

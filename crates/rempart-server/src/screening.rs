@@ -1,0 +1,142 @@
+//! Screening inside the service: the same pure gate as the CLI, on
+//! blocking threads, failing closed.
+//!
+//! A listing whose screening panics, or a request whose screening outlives
+//! its deadline, is decided `review` with the reason in `signal_errors`:
+//! recorded, never dropped and never allowed (DESIGN.md, "The record").
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rempart_core::{Action, Decision, Gate, Listing, SignalError};
+use rempart_signals::{Removal, Signals};
+use rempart_store::reviews::{Seed, Source};
+
+use crate::state::App;
+
+/// One listing screened.
+pub struct Screened {
+    pub listing: Listing,
+    pub decision: Decision,
+    /// What the shadow pack would have decided, when one runs.
+    pub shadow: Option<Decision>,
+    /// Its entry for the removed-listings index, when it is blocked.
+    pub removal: Option<Removal>,
+}
+
+/// A decision made without the gate's verdict: `review`, with the reason.
+pub fn fail_closed(gate: &Gate, listing_id: &str, code: &str, message: String) -> Decision {
+    Decision {
+        id: listing_id.to_string(),
+        verdict: Action::Review,
+        matches: Vec::new(),
+        policy_version: gate.pack().version.clone(),
+        engine_version: rempart_core::ENGINE_VERSION.to_string(),
+        schema_version: rempart_core::DECISION_SCHEMA_VERSION,
+        signal_errors: vec![SignalError { source: "screening".into(), code: code.into(), message }],
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+pub(crate) fn screen_one(gate: &Gate, shadow: Option<&Gate>, signals: Option<&Signals>, listing: Listing) -> Screened {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let computed = signals.map(|s| s.compute(&listing));
+        let external = computed.as_ref().map(|c| c.external.clone()).unwrap_or_default();
+        let decision = gate.screen_with(&listing, &external);
+        let shadow = shadow.map(|g| g.screen_with(&listing, &external));
+        let removal = match (&computed, decision.verdict) {
+            (Some(c), Action::Block) if signals.is_some_and(Signals::checks_relisting) => {
+                let by = decision
+                    .matches
+                    .first()
+                    .map(|m| format!("rempart {}/{} ({})", m.policy, m.rule, decision.policy_version))
+                    .unwrap_or_default();
+                Some(Removal::of(&listing, &by, c.image_hashes.clone()))
+            }
+            _ => None,
+        };
+        (decision, shadow, removal)
+    }));
+    match outcome {
+        Ok((decision, shadow, removal)) => Screened { listing, decision, shadow, removal },
+        Err(payload) => {
+            let message = format!("screening panicked: {}", panic_message(payload.as_ref()));
+            tracing::error!(listing_id = %listing.id, "{message}");
+            let decision = fail_closed(gate, &listing.id, "screening_panicked", message);
+            Screened { listing, decision, shadow: None, removal: None }
+        }
+    }
+}
+
+/// Listings per blocking task: enough to amortise the hand-off, few
+/// enough that a batch spreads over the cores.
+const CHUNK: usize = 64;
+
+/// Screens listings with the live gate (and the shadow one), in order.
+pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
+    let gate = app.live.load_full();
+    let shadow = app.shadow.load_full();
+    let signals = app.signals.clone();
+    let mut tasks = Vec::new();
+    let mut rest = listings;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(CHUNK));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let ids: Vec<String> = chunk.iter().map(|l| l.id.clone()).collect();
+        let (gate, shadow, signals) = (gate.clone(), shadow.clone(), signals.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            chunk.into_iter().map(|l| screen_one(&gate, shadow.as_deref(), signals.as_deref(), l)).collect::<Vec<_>>()
+        });
+        tasks.push((ids, task));
+    }
+    let deadline = tokio::time::Instant::now() + app.limits.screen_timeout;
+    let mut out = Vec::new();
+    for (ids, task) in tasks {
+        match tokio::time::timeout_at(deadline, task).await {
+            Ok(Ok(screened)) => out.extend(screened),
+            failed => {
+                let (code, why) = match failed {
+                    Err(_) => {
+                        ("screening_timed_out", format!("screening took longer than {:?}", app.limits.screen_timeout))
+                    }
+                    Ok(Err(e)) => ("screening_panicked", format!("screening task failed: {e}")),
+                    Ok(Ok(_)) => unreachable!("handled above"),
+                };
+                tracing::error!("{why}; {} listing(s) recorded as review", ids.len());
+                out.extend(ids.into_iter().map(|id| Screened {
+                    listing: Listing::new(id.clone(), String::new()),
+                    decision: fail_closed(&gate, &id, code, why.clone()),
+                    shadow: None,
+                    removal: None,
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// Where a `review` verdict goes in the queue.
+pub fn review_seed(gate: &Gate, decision: &Decision) -> Option<Seed> {
+    if decision.verdict != Action::Review {
+        return None;
+    }
+    let pack = gate.pack();
+    let reviewing: Vec<_> = decision.matches.iter().filter(|m| m.action == Action::Review).collect();
+    let relisting = !reviewing.is_empty()
+        && reviewing.iter().all(|m| m.evidence.iter().any(|e| e.signal.starts_with("near_duplicate")));
+    let mut policies: Vec<String> = decision.matches.iter().map(|m| m.policy.clone()).collect();
+    policies.dedup();
+    // Failing closed with no match: the most severe, a person must look now.
+    let severity = if decision.matches.is_empty() {
+        i64::from(u32::MAX >> 1)
+    } else {
+        decision.matches.iter().filter_map(|m| pack.policy(&m.policy)).map(|p| i64::from(p.severity)).max().unwrap_or(0)
+    };
+    Some(Seed { source: if relisting { Source::Relisting } else { Source::Detection }, severity, policies })
+}

@@ -1,0 +1,110 @@
+//! What every request handler shares: the store, the write path, the live
+//! and shadow gates (swapped atomically on activation), the signals, the
+//! keys and the metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use rempart_core::Gate;
+use rempart_signals::Signals;
+use rempart_store::writer::Writer;
+use rempart_store::Store;
+
+use crate::auth::KeyCache;
+use crate::metrics::Metrics;
+
+/// Limits and deadlines of the service.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body (413 above).
+    pub max_body_bytes: usize,
+    /// Most listings in one `POST /v1/listings` (400 above).
+    pub max_batch: usize,
+    /// Screening time allowed for one request before its listings are
+    /// recorded as `review` (fail closed).
+    pub screen_timeout: Duration,
+    /// Whole-request deadline, body included (408 after it).
+    pub request_timeout: Duration,
+    /// Requests per minute per key unless the key says otherwise (0: none).
+    pub default_rate_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 1_000,
+            screen_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            default_rate_per_minute: 600_000,
+        }
+    }
+}
+
+/// The application state (cheap to clone: one `Arc`).
+#[derive(Clone)]
+pub struct App(pub Arc<Shared>);
+
+pub struct Shared {
+    pub store: Store,
+    pub writer: Writer,
+    pub live: ArcSwap<Gate>,
+    pub shadow: ArcSwapOption<Gate>,
+    pub signals: Option<Arc<Signals>>,
+    pub keys: KeyCache,
+    pub metrics: Metrics,
+    pub limits: Limits,
+    /// The log's origin (its name in signed heads).
+    pub origin: String,
+    /// The last removal this process has added to its relisting index.
+    pub removed_seq: std::sync::atomic::AtomicU64,
+}
+
+impl std::ops::Deref for App {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl App {
+    /// Runs a read transaction on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, crate::error::ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rempart_store::Tx<'_>) -> Result<T, rempart_store::StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.read(f))
+            .await
+            .map_err(|e| {
+                tracing::error!("read task failed: {e}");
+                crate::error::ApiError::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the read failed",
+                )
+            })?
+            .map_err(Into::into)
+    }
+
+    /// Runs `f` in the next group commit and waits for it to be durable.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, crate::error::ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rempart_store::Tx<'_>) -> Result<T, rempart_store::StoreError> + Send + 'static,
+    {
+        self.writer
+            .submit(f)
+            .await
+            .map_err(|_| {
+                crate::error::ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "writer_stopped",
+                    "the store's writer stopped; nothing was recorded",
+                )
+            })?
+            .map_err(Into::into)
+    }
+}

@@ -1,0 +1,406 @@
+//! The record stage of rempart: where decisions become durable,
+//! attributable and verifiable (DESIGN.md, "The record").
+//!
+//! One [`Store`] over one [`Backend`] trait: SQLite embedded by default,
+//! PostgreSQL for scale-out, the same SQL and the same test suite for both.
+//! Every decision, review action, policy activation and key change is a
+//! leaf of an append-only Merkle log ([`audit`]); the decision record *is*
+//! its audit entry, so rewriting a decision breaks the tree.
+//!
+//! The store makes no decisions: it is handed decisions made by the pure
+//! pipeline and records them. Writers are serialised by the database
+//! (SQLite's write lock, a row lock on `audit_state` in PostgreSQL), so
+//! several processes may share one PostgreSQL database.
+
+pub mod audit;
+pub mod backend;
+pub mod idempotency;
+pub mod keyfile;
+pub mod keys;
+pub mod packs;
+pub mod records;
+pub mod removed;
+pub mod reviews;
+pub mod time;
+pub mod verify;
+pub mod writer;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use backend::sqlite::Durability;
+pub use backend::{Backend, Dialect, Row, Value};
+
+/// What can go wrong in the store. Variants the operator must act on
+/// (disk full, read-only, not initialised) are distinct.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database not initialised: {0}")]
+    NotInitialised(String),
+    #[error("the disk is full: {0}")]
+    DiskFull(String),
+    #[error("the database is read-only: {0}")]
+    ReadOnly(String),
+    #[error("the database is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the database is busy: {0}")]
+    Busy(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error("database schema: {0}")]
+    Schema(String),
+    #[error("audit log: {0}")]
+    Audit(String),
+    #[error("key file {path}: {message}")]
+    KeyFile { path: String, message: String },
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+/// Where the database is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://…` / `postgresql://…` is PostgreSQL; anything else
+    /// (optionally `sqlite:`-prefixed) is a SQLite file path.
+    pub fn parse(s: &str) -> Location {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_string())
+        } else {
+            Location::Sqlite(PathBuf::from(s.strip_prefix("sqlite:").unwrap_or(s)))
+        }
+    }
+
+    /// The key file beside a SQLite database (`<db>.keys`); PostgreSQL
+    /// needs one named explicitly.
+    pub fn default_key_file(&self) -> Option<PathBuf> {
+        match self {
+            Location::Sqlite(p) => {
+                let mut s = p.clone().into_os_string();
+                s.push(".keys");
+                Some(PathBuf::from(s))
+            }
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// For messages: never prints a password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => match url.split_once('@') {
+                Some((head, tail)) => {
+                    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+                    let user = head[scheme_end..].split(':').next().unwrap_or("");
+                    format!("{}{user}@{tail}", &head[..scheme_end])
+                }
+                None => url.clone(),
+            },
+        }
+    }
+}
+
+/// Options for opening a store.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    pub durability: Durability,
+    /// Create the database file if missing (`init` only).
+    pub create: bool,
+    /// Refuse every write (a read-only replica serving the log and
+    /// proofs): writes fail with [`StoreError::ReadOnly`].
+    pub read_only: bool,
+    /// Cap the SQLite file at this many bytes: past it, writes fail with
+    /// [`StoreError::DiskFull`] exactly as on a full disk, and nothing
+    /// already written is harmed.
+    pub max_bytes: Option<u64>,
+}
+
+type Connector = dyn Fn() -> Result<Box<dyn Backend>, StoreError> + Send + Sync;
+
+/// A handle on the database: a small pool of connections, shareable
+/// across threads (`Clone` is cheap).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    location: Location,
+    dialect: Dialect,
+    connect: Box<Connector>,
+    idle: Mutex<Vec<Box<dyn Backend>>>,
+    audit_cache: Mutex<Option<audit::Cache>>,
+}
+
+/// A transaction: portable SQL with `?N` placeholders.
+pub struct Tx<'a> {
+    conn: &'a mut dyn Backend,
+    audit_cache: &'a Mutex<Option<audit::Cache>>,
+    /// Set when the database rolled the whole transaction back on its own
+    /// (SQLite does on a full disk): nothing of it may be committed.
+    aborted: Option<StoreError>,
+}
+
+impl Tx<'_> {
+    pub fn dialect(&self) -> Dialect {
+        self.conn.dialect()
+    }
+
+    /// Fails once the database has abandoned the transaction: a statement
+    /// run now would start a new one behind the caller's back.
+    fn live(&self) -> Result<(), StoreError> {
+        self.aborted.clone().map_or(Ok(()), Err)
+    }
+
+    pub fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        self.live()?;
+        self.conn.execute(sql, params)
+    }
+
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        self.live()?;
+        self.conn.query(sql, params)
+    }
+
+    /// The first row, if any.
+    pub fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        Ok(self.conn.query(sql, params)?.into_iter().next())
+    }
+
+    /// Exactly one row, or `NotFound(what)`.
+    pub fn query_one(&mut self, sql: &str, params: &[Value], what: &str) -> Result<Row, StoreError> {
+        self.query_opt(sql, params)?.ok_or_else(|| StoreError::NotFound(what.to_string()))
+    }
+
+    /// Runs `f` inside a savepoint: its writes are undone if it fails,
+    /// the transaction's other work stands (group commit of unrelated jobs).
+    pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.live()?;
+        self.conn.execute_batch("SAVEPOINT job")?;
+        match f(self) {
+            Ok(v) => {
+                self.live()?;
+                self.conn.execute_batch("RELEASE SAVEPOINT job")?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The in-memory frontier may have moved with the undone appends.
+                self.invalidate_audit_cache();
+                let undone = self
+                    .conn
+                    .execute_batch("ROLLBACK TO SAVEPOINT job")
+                    .and_then(|()| self.conn.execute_batch("RELEASE SAVEPOINT job"));
+                if undone.is_err() && self.aborted.is_none() {
+                    // The savepoint is gone: the database abandoned the
+                    // whole transaction (disk full, I/O error).
+                    self.aborted = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn invalidate_audit_cache(&self) {
+        if let Ok(mut c) = self.audit_cache.lock() {
+            *c = None;
+        }
+    }
+
+    pub(crate) fn audit_cache(&self) -> &Mutex<Option<audit::Cache>> {
+        self.audit_cache
+    }
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "record", include_str!("../migrations/0001_record.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+impl Store {
+    /// Opens the database at `location`. Fails with `NotInitialised` when
+    /// it has no schema (see [`Store::migrate`]).
+    pub fn open(location: &Location, options: &OpenOptions) -> Result<Store, StoreError> {
+        let (dialect, connect): (Dialect, Box<Connector>) = match location {
+            Location::Sqlite(path) => {
+                if !options.create && !path.exists() {
+                    return Err(StoreError::NotInitialised(format!(
+                        "{}: no database here (run `rempart init --db {}`)",
+                        path.display(),
+                        path.display()
+                    )));
+                }
+                let path = path.clone();
+                let options = options.clone();
+                (
+                    Dialect::Sqlite,
+                    Box::new(move || Ok(Box::new(backend::sqlite::Sqlite::open(&path, &options)?) as Box<dyn Backend>)),
+                )
+            }
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => {
+                let url = url.clone();
+                let read_only = options.read_only;
+                (
+                    Dialect::Postgres,
+                    Box::new(move || {
+                        Ok(Box::new(backend::postgres::Postgres::connect(&url, read_only)?) as Box<dyn Backend>)
+                    }),
+                )
+            }
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => {
+                return Err(StoreError::Backend(
+                    "this build has no PostgreSQL support (build with --features postgres)".into(),
+                ))
+            }
+        };
+        let first = connect()?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                location: location.clone(),
+                dialect,
+                connect,
+                idle: Mutex::new(vec![first]),
+                audit_cache: Mutex::new(None),
+            }),
+        };
+        Ok(store)
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.inner.location
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.inner.dialect
+    }
+
+    fn take(&self) -> Result<Box<dyn Backend>, StoreError> {
+        let idle = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match idle {
+            Some(c) => Ok(c),
+            None => (self.inner.connect)(),
+        }
+    }
+
+    fn give_back(&self, conn: Box<dyn Backend>) {
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            // Enough for the readers of a busy server; more are closed.
+            if idle.len() < 16 {
+                idle.push(conn);
+            }
+        }
+    }
+
+    fn run<T>(&self, write: bool, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.take()?;
+        let result = (|| {
+            if write {
+                conn.begin_write()?;
+            } else {
+                conn.begin_read()?;
+            }
+            let mut tx = Tx { conn: conn.as_mut(), audit_cache: &self.inner.audit_cache, aborted: None };
+            let result = f(&mut tx);
+            let aborted = tx.aborted.take();
+            match (result, aborted) {
+                (_, Some(e)) | (Err(e), None) => Err(e),
+                (Ok(v), None) => {
+                    conn.commit()?;
+                    Ok(v)
+                }
+            }
+        })();
+        if result.is_err() {
+            // A failed write leaves the frontier cache ahead of the database.
+            if write {
+                if let Ok(mut c) = self.inner.audit_cache.lock() {
+                    *c = None;
+                }
+            }
+            if conn.rollback().is_err() {
+                return result; // a broken connection is dropped, not pooled
+            }
+        }
+        self.give_back(conn);
+        result
+    }
+
+    /// Runs `f` in a write transaction (committed when `f` succeeds).
+    pub fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.run(true, f)
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.run(false, f)
+    }
+
+    /// Applies the migrations this build knows and the database lacks.
+    /// Refuses a database written by a newer build.
+    pub fn migrate(&self) -> Result<i64, StoreError> {
+        let mut conn = self.take()?;
+        let dialect = conn.dialect();
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )?;
+        conn.begin_write()?;
+        let applied = (|| {
+            let rows = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
+            let current = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+            if current > SCHEMA_VERSION {
+                return Err(StoreError::Schema(format!(
+                    "the database is at schema version {current}, newer than this build's {SCHEMA_VERSION}: upgrade rempart"
+                )));
+            }
+            for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+                conn.execute_batch(&backend::ddl_for(dialect, sql))?;
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    &[Value::Int(*version), Value::from(*name), Value::Int(time::now_ms())],
+                )?;
+            }
+            Ok(SCHEMA_VERSION)
+        })();
+        match applied {
+            Ok(v) => {
+                conn.commit()?;
+                self.give_back(conn);
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = conn.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Fails unless the database carries this build's schema.
+    pub fn check_schema(&self) -> Result<(), StoreError> {
+        let version = self.read(|tx| {
+            let row = tx
+                .query_opt("SELECT MAX(version) FROM schema_migrations", &[])
+                .map_err(|_| StoreError::NotInitialised(format!("{}: no rempart schema", self.location().display())))?;
+            row.map(|r| r.opt_int(0)).transpose().map(Option::flatten)
+        })?;
+        match version {
+            Some(v) if v == SCHEMA_VERSION => Ok(()),
+            Some(v) if v < SCHEMA_VERSION => Err(StoreError::Schema(format!(
+                "the database is at schema version {v}; this build needs {SCHEMA_VERSION}: run `rempart init --db …` to migrate"
+            ))),
+            Some(v) => Err(StoreError::Schema(format!(
+                "the database is at schema version {v}, newer than this build's {SCHEMA_VERSION}: upgrade rempart"
+            ))),
+            None => Err(StoreError::NotInitialised(format!("{}: no rempart schema", self.location().display()))),
+        }
+    }
+}

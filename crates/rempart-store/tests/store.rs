@@ -1,0 +1,510 @@
+//! The store's test suite, run against every backend: SQLite always;
+//! PostgreSQL at `REMPART_TEST_POSTGRES` (an admin URL; each test gets a
+//! fresh database). `bash .ci/test` starts PostgreSQL on 127.0.0.1 and
+//! sets it; without it the PostgreSQL test fails and says how to run it.
+
+use std::collections::BTreeMap;
+
+use rempart_audit::{verify_entry, verify_head_consistency, KeyRing, NoteSigner};
+use rempart_core::{Action, Decision, Gate, Listing};
+use rempart_store::keys::{self, Role};
+use rempart_store::packs::{self, PackRole};
+use rempart_store::records::{self, Recorded, Submission};
+use rempart_store::reviews::{self, Filter, Seed, Source};
+use rempart_store::verify::{self, Finding};
+use rempart_store::writer::{HeadPolicy, Writer};
+use rempart_store::{audit, idempotency, removed, Location, OpenOptions, Store, StoreError, Value};
+
+/// A fresh, migrated store on one backend, and what to drop afterwards.
+struct Fixture {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL: the admin URL and the throw-away database to drop.
+    drop_database: Option<(String, String)>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Some((admin, name)) = self.drop_database.take() {
+            if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn sqlite() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let location = Location::Sqlite(dir.path().join("r.db"));
+    let store = Store::open(&location, &OpenOptions { create: true, ..OpenOptions::default() }).expect("open");
+    store.migrate().expect("migrate");
+    Fixture { store, _dir: Some(dir), drop_database: None }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres() -> Fixture {
+    let admin = std::env::var("REMPART_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "REMPART_TEST_POSTGRES is not set: run the tests with `bash .ci/test`, which starts PostgreSQL on \
+             127.0.0.1 and sets it (or point it at a server where the user may CREATE DATABASE)"
+        )
+    });
+    let name = format!("rempart_test_{}", uuid_like());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to REMPART_TEST_POSTGRES");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+    let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+    let location = Location::Postgres(format!("{base}/{name}"));
+    let store = Store::open(&location, &OpenOptions::default()).expect("open");
+    store.migrate().expect("migrate");
+    Fixture { store, _dir: None, drop_database: Some((admin, name)) }
+}
+
+#[cfg(feature = "postgres")]
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:x}_{:x}", nanos, std::process::id())
+}
+
+/// Runs `check` on every backend.
+fn each(check: impl Fn(&Store)) {
+    check(&sqlite().store);
+    #[cfg(feature = "postgres")]
+    {
+        let f = postgres();
+        check(&f.store);
+    }
+}
+
+fn signer() -> NoteSigner {
+    NoteSigner::from_seed("test.example/log", [7; 32]).expect("signer")
+}
+
+fn gate() -> Gate {
+    Gate::with_default_pack().expect("pack")
+}
+
+fn submission(gate: &Gate, id: &str, title: &str) -> Submission {
+    let listing = Listing::new(id, title);
+    let body = serde_json::to_vec(&serde_json::json!({"id": id, "title": title})).expect("json");
+    let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let decision = gate.screen(&listing);
+    Submission {
+        listing_id: id.into(),
+        seller_id: Some("S-1".into()),
+        digest: rempart_audit::canonical_digest(&value).expect("digest"),
+        body,
+        received_at: rempart_store::time::now_ms(),
+        submitted_by: "k1".into(),
+        review: (decision.verdict == Action::Review).then(|| Seed {
+            source: Source::Detection,
+            severity: 30,
+            policies: decision.matches.iter().map(|m| m.policy.clone()).collect(),
+        }),
+        removal: (decision.verdict == Action::Block).then(|| serde_json::json!({"listing_id": id})),
+        decision,
+    }
+}
+
+const BLOCKED: &str = "Sex doll silicone 100 cm";
+const REVIEWED: &str = "Sex doll silicone";
+const ALLOWED: &str = "Tasse à café 350 ml";
+
+#[test]
+fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {
+    let g = gate();
+    each(|store| {
+        let first = store.write(|tx| records::record_submission(tx, submission(&g, "L-1", BLOCKED))).expect("record");
+        let Recorded::New(first) = first else { panic!("a new listing is recorded") };
+        assert_eq!(first.record.listing_version, 1);
+        assert_eq!(first.record.decision.verdict, Action::Block);
+
+        let again = store.write(|tx| records::record_submission(tx, submission(&g, "L-1", BLOCKED))).expect("again");
+        let Recorded::Unchanged(again) = again else { panic!("the same bytes record nothing") };
+        assert_eq!(again.record.decision_id, first.record.decision_id);
+
+        let changed =
+            store.write(|tx| records::record_submission(tx, submission(&g, "L-1", ALLOWED))).expect("changed");
+        let Recorded::New(changed) = changed else { panic!("a change is a new version") };
+        assert_eq!(changed.record.listing_version, 2);
+        assert_eq!(changed.record.supersedes.as_deref(), Some(first.record.decision_id.as_str()));
+
+        let history = store.read(|tx| records::history(tx, "L-1")).expect("history");
+        assert_eq!(history.versions.len(), 2);
+        assert_eq!(history.current_decision, changed.record.decision_id);
+        assert_eq!(history.verdict, "allow");
+        let fetched = store.read(|tx| records::decision(tx, &first.record.decision_id)).expect("decision");
+        assert_eq!(fetched.record, first.record);
+        assert!(matches!(store.read(|tx| records::decision(tx, "nope")), Err(StoreError::NotFound(_))));
+        // The block joined the removed-listings index in the same transaction.
+        let removals = store.read(|tx| removed::since(tx, 0, 10)).expect("removed");
+        assert_eq!(removals.len(), 1);
+    });
+}
+
+#[test]
+fn every_decision_is_in_the_signed_log_with_proofs_an_auditor_can_check_offline() {
+    let g = gate();
+    each(|store| {
+        let s = signer();
+        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let mut decisions = Vec::new();
+        for i in 0..5 {
+            let r = store.write(|tx| records::record_submission(tx, submission(&g, &format!("L-{i}"), ALLOWED)));
+            decisions.push(r.expect("record").decision().clone());
+        }
+        let head1 = store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").expect("a new head");
+        assert!(store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").is_none(), "no growth, no head");
+        for i in 5..9 {
+            store
+                .write(|tx| records::record_submission(tx, submission(&g, &format!("L-{i}"), REVIEWED)))
+                .expect("record");
+        }
+        let head2 = store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").expect("head");
+        let trusted: KeyRing = store.read(audit::key_ring).expect("ring");
+
+        for d in &decisions {
+            let (entry, proof) = store
+                .read(|tx| Ok((audit::entry(tx, d.audit_index)?, audit::inclusion(tx, d.audit_index, head2.size)?)))
+                .expect("proof");
+            verify_entry(&entry, &proof, &head2.signed, &trusted).expect("the entry is in the signed log");
+            let body: serde_json::Value = serde_json::from_slice(&entry).expect("entry json");
+            assert_eq!(body["data"]["decision_id"], d.record.decision_id.as_str());
+        }
+        let consistency = store.read(|tx| audit::consistency(tx, head1.size, head2.size)).expect("consistency");
+        verify_head_consistency(head1.signed.head(), head2.signed.head(), &consistency).expect("the log only grew");
+        let report = store.read(|tx| verify::verify(tx, &trusted, |_, _| {})).expect("verify");
+        assert!(report.ok(), "{:?}", report.findings);
+        assert_eq!(report.heads_checked, 2);
+        assert_eq!(report.decisions_checked, 9);
+    });
+}
+
+/// A store with 6 decisions under a signed head, for tampering.
+fn signed_log(store: &Store) -> KeyRing {
+    let g = gate();
+    let s = signer();
+    store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+    for i in 0..6 {
+        store.write(|tx| records::record_submission(tx, submission(&g, &format!("T-{i}"), BLOCKED))).expect("record");
+    }
+    store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign");
+    store.read(audit::key_ring).expect("ring")
+}
+
+fn findings(store: &Store, trusted: &KeyRing) -> Vec<Finding> {
+    store.read(|tx| verify::verify(tx, trusted, |_, _| {})).expect("verify").findings
+}
+
+#[test]
+fn verify_names_the_entry_that_was_changed_removed_reordered_or_inserted() {
+    each(|store| {
+        let trusted = signed_log(store);
+        // Entry 0 registers the signing key; decisions start at 1.
+        let body = |tx: &mut rempart_store::Tx<'_>, i: i64| -> Vec<u8> {
+            tx.query_one("SELECT body FROM audit_entries WHERE idx = ?1", &[Value::Int(i)], "entry")
+                .unwrap()
+                .blob(0)
+                .unwrap()
+        };
+
+        // Changed: the verdict in one decision's entry.
+        store
+            .write(|tx| {
+                let b = String::from_utf8(body(tx, 3)).unwrap().replace("\"block\"", "\"allow\"");
+                tx.exec("UPDATE audit_entries SET body = ?1 WHERE idx = 3", &[b.into_bytes().into()])
+            })
+            .expect("tamper");
+        let f = findings(store, &trusted);
+        assert_eq!(f.first(), Some(&Finding::EntryChanged { index: 3 }), "{f:?}");
+
+        // Changed with its leaf hash: the tree and the signed head still say otherwise.
+        store
+            .write(|tx| {
+                let b = body(tx, 3);
+                tx.exec(
+                    "UPDATE audit_entries SET leaf_hash = ?1 WHERE idx = 3",
+                    &[rempart_audit::leaf_hash(&b).0.to_vec().into()],
+                )
+            })
+            .expect("tamper");
+        let f = findings(store, &trusted);
+        assert_eq!(f.first(), Some(&Finding::LeafRewritten { index: 3 }), "{f:?}");
+        assert!(f.iter().any(|x| matches!(x, Finding::HeadMismatch { .. })), "{f:?}");
+    });
+    each(|store| {
+        let trusted = signed_log(store);
+        store.write(|tx| tx.exec("DELETE FROM audit_entries WHERE idx = 4", &[])).expect("delete");
+        let f = findings(store, &trusted);
+        assert_eq!(f.first(), Some(&Finding::EntryMissing { index: 4 }), "{f:?}");
+    });
+    each(|store| {
+        let trusted = signed_log(store);
+        // Reordered: entries 2 and 5 swap places (bodies and hashes).
+        store
+            .write(|tx| {
+                let rows =
+                    tx.query("SELECT idx, body, leaf_hash FROM audit_entries WHERE idx IN (2, 5) ORDER BY idx", &[])?;
+                for (row, other) in [(&rows[0], &rows[1]), (&rows[1], &rows[0])] {
+                    tx.exec(
+                        "UPDATE audit_entries SET body = ?1, leaf_hash = ?2 WHERE idx = ?3",
+                        &[other.blob(1)?.into(), other.blob(2)?.into(), Value::Int(row.int(0)?)],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("swap");
+        let f = findings(store, &trusted);
+        assert_eq!(f.first(), Some(&Finding::EntryMisplaced { index: 2, claims: Some(5) }), "{f:?}");
+    });
+    each(|store| {
+        let trusted = signed_log(store);
+        // Inserted after the end, without going through the log.
+        store
+            .write(|tx| {
+                tx.exec(
+                    "INSERT INTO audit_entries (idx, kind, recorded_at, body, leaf_hash) VALUES (7, 'decision', 0, ?1, ?2)",
+                    &[b"{}".to_vec().into(), vec![0u8; 32].into()],
+                )
+            })
+            .expect("insert");
+        let f = findings(store, &trusted);
+        assert!(f.contains(&Finding::EntryBeyondSize { index: 7, size: 7 }), "{f:?}");
+    });
+    each(|store| {
+        let trusted = signed_log(store);
+        // The decision index says allow where the record says block.
+        store
+            .write(|tx| tx.exec("UPDATE decisions SET verdict = 'allow' WHERE listing_id = 'T-2'", &[]))
+            .expect("edit");
+        let f = findings(store, &trusted);
+        assert!(
+            matches!(f.first(), Some(Finding::DecisionMismatch { index: 3, reason, .. }) if reason.contains("verdict")),
+            "{f:?}"
+        );
+    });
+}
+
+#[test]
+fn keys_are_kept_as_hmacs_and_revocation_is_immediate() {
+    each(|store| {
+        let pepper = [9u8; 32];
+        let created = store.write(|tx| keys::create(tx, &pepper, Role::Reviewer, "ana", None, "test")).expect("create");
+        assert!(created.secret.starts_with(&format!("rk_{}_", created.key.key_id)));
+        let stored = store.read(|tx| keys::get(tx, &created.key.key_id)).expect("get");
+        assert!(!stored.secret_hash.windows(8).any(|w| created.secret.as_bytes().windows(8).any(|s| s == w)));
+        assert!(keys::matches(&stored, &created.secret, &pepper));
+        assert!(!keys::matches(&stored, &format!("{}x", created.secret), &pepper));
+        assert!(!keys::matches(&stored, &created.secret, &[8u8; 32]), "another pepper");
+        let revoked = store.write(|tx| keys::revoke(tx, &created.key.key_id, "test")).expect("revoke");
+        assert!(!keys::matches(&revoked, &created.secret, &pepper));
+        // Both changes are audit entries.
+        let kinds = store
+            .read(|tx| tx.query("SELECT kind FROM audit_entries ORDER BY idx", &[]))
+            .expect("entries")
+            .iter()
+            .map(|r| r.text(0).unwrap())
+            .collect::<Vec<_>>();
+        assert_eq!(kinds, ["key_change", "key_change"]);
+    });
+}
+
+#[test]
+fn the_review_queue_orders_by_severity_priority_age_and_pages_stably() {
+    let g = gate();
+    each(|store| {
+        let mut ids = Vec::new();
+        for (i, (severity, source)) in
+            [(10, Source::Detection), (30, Source::Detection), (30, Source::Order), (10, Source::TrustedFlagger)]
+                .into_iter()
+                .enumerate()
+        {
+            let mut s = submission(&g, &format!("R-{i}"), REVIEWED);
+            s.review = Some(Seed { source, severity, policies: vec![format!("p{i}")] });
+            store.write(|tx| records::record_submission(tx, s)).expect("record");
+            ids.push(format!("R-{i}"));
+        }
+        let page = |after: Option<String>| {
+            store
+                .read(|tx| {
+                    reviews::list(tx, &Filter { status: Some("pending".into()), limit: 2, after, ..Filter::default() })
+                })
+                .expect("list")
+        };
+        let first = page(None);
+        let second = page(first.last().map(|i| i.review_id.clone()));
+        let order: Vec<&str> = first.iter().chain(&second).map(|i| i.listing_id.as_str()).collect();
+        assert_eq!(order, ["R-2", "R-1", "R-3", "R-0"]);
+        let only = store
+            .read(|tx| reviews::list(tx, &Filter { policy: Some("p3".into()), limit: 10, ..Filter::default() }))
+            .expect("filter");
+        assert_eq!(only.len(), 1);
+        // A new version closes the pending review of the old one.
+        store.write(|tx| records::record_submission(tx, submission(&g, "R-0", ALLOWED))).expect("record");
+        let pending = store
+            .read(|tx| reviews::list(tx, &Filter { status: Some("pending".into()), limit: 10, ..Filter::default() }))
+            .expect("list");
+        assert_eq!(pending.len(), 3);
+        assert!(store.read(reviews::counts).expect("counts").contains(&("superseded".into(), 1)));
+    });
+}
+
+#[test]
+fn packs_are_stored_activated_and_shadowed_with_audit_entries() {
+    each(|store| {
+        let files: BTreeMap<String, String> = BTreeMap::from([("pack.toml".into(), "[pack]\nname = \"x\"\n".into())]);
+        fn upload<'a>(version: &'a str, files: &'a BTreeMap<String, String>, failed: u64) -> packs::Upload<'a> {
+            packs::Upload {
+                pack_version: version,
+                name: "x",
+                files,
+                tests_passed: 3,
+                tests_failed: failed,
+                engine_version: "e",
+                by: "test",
+            }
+        }
+        assert!(store.write(|tx| packs::upload(tx, upload("sha256:a", &files, 0))).expect("upload"));
+        assert!(!store.write(|tx| packs::upload(tx, upload("sha256:a", &files, 0))).expect("again"), "idempotent");
+        store.write(|tx| packs::upload(tx, upload("sha256:bad", &files, 2))).expect("upload");
+        assert!(matches!(
+            store.write(|tx| packs::assign(tx, PackRole::Live, "sha256:bad", "t")),
+            Err(StoreError::Invalid(_))
+        ));
+        store.write(|tx| packs::assign(tx, PackRole::Live, "sha256:a", "t")).expect("live");
+        store.write(|tx| packs::assign(tx, PackRole::Shadow, "sha256:bad", "t")).expect("shadow");
+        let live = store.read(|tx| packs::holder(tx, PackRole::Live)).expect("live").expect("a live pack");
+        assert_eq!(live.pack_version, "sha256:a");
+        assert_eq!(live.files, files);
+        let d = packs::Disagreement {
+            listing_id: "L".into(),
+            version: 1,
+            live_version: "sha256:a".into(),
+            shadow_version: "sha256:bad".into(),
+            live_verdict: "allow".into(),
+            shadow_verdict: "block".into(),
+            live_rules: vec![],
+            shadow_rules: vec!["p/r".into()],
+            shadow_decision: serde_json::json!({}),
+            recorded_at: String::new(),
+        };
+        store.write(|tx| packs::record_disagreement(tx, &d)).expect("disagreement");
+        let all = store.read(|tx| packs::disagreements(tx, "sha256:bad", 10)).expect("read");
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].shadow_rules, ["p/r"]);
+        store.write(|tx| packs::clear_shadow(tx, "t")).expect("clear");
+        assert!(store.read(|tx| packs::holder(tx, PackRole::Shadow)).expect("shadow").is_none());
+        let kinds: Vec<String> = store
+            .read(|tx| tx.query("SELECT kind FROM audit_entries ORDER BY idx", &[]))
+            .expect("entries")
+            .iter()
+            .map(|r| r.text(0).unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["policy_upload", "policy_upload", "policy_activation", "policy_activation", "policy_activation"]
+        );
+    });
+}
+
+#[test]
+fn idempotency_keys_keep_the_first_answer() {
+    each(|store| {
+        let kept = idempotency::Kept { request_digest: "sha256:1".into(), status: 200, response: b"first".to_vec() };
+        store.write(|tx| idempotency::put(tx, "k", "key-1", &kept)).expect("put");
+        let other = idempotency::Kept { request_digest: "sha256:2".into(), status: 200, response: b"second".to_vec() };
+        store.write(|tx| idempotency::put(tx, "k", "key-1", &other)).expect("put again");
+        let got = store.read(|tx| idempotency::get(tx, "k", "key-1")).expect("get").expect("kept");
+        assert_eq!(got.response, b"first");
+        assert!(store.read(|tx| idempotency::get(tx, "other", "key-1")).expect("get").is_none(), "per client");
+    });
+}
+
+#[test]
+fn group_commit_isolates_a_failing_job_and_signs_heads() {
+    let g = gate();
+    each(|store| {
+        let s = signer();
+        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let running =
+            Writer::start(store.clone(), s, HeadPolicy { every: std::time::Duration::from_secs(3600), entries: 10 })
+                .expect("writer");
+        let writer = running.writer.clone();
+        // One at a time first: a transaction each, so heads follow the entry count.
+        for i in 0..15 {
+            let sub = submission(&g, &format!("H-{i}"), ALLOWED);
+            writer.run_blocking(move |tx| records::record_submission(tx, sub)).expect("recorded");
+        }
+        let mut receivers = Vec::new();
+        for i in 0..40 {
+            let sub = submission(&g, &format!("G-{i}"), ALLOWED);
+            receivers.push(writer.submit(move |tx| records::record_submission(tx, sub)));
+            if i == 20 {
+                receivers.push(writer.submit(|tx| {
+                    tx.exec("INSERT INTO listings (listing_id) VALUES ('broken')", &[])?;
+                    Ok(Recorded::Unchanged(unreachable_decision()))
+                }));
+            }
+        }
+        let results: Vec<_> = receivers.into_iter().map(|r| r.blocking_recv().expect("answered")).collect();
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1, "only the broken job fails");
+        drop(writer);
+        drop(running.writer);
+        running.thread.join().expect("writer thread");
+        let (size, heads) = store.read(|tx| Ok((audit::state(tx)?.0, audit::heads(tx, 0, 100)?))).expect("state");
+        assert_eq!(size, 56);
+        assert_eq!(heads.last().map(|h| h.size), Some(56), "a final head covers every entry");
+        assert!(heads.len() >= 2, "heads every 10 entries");
+    });
+}
+
+fn unreachable_decision() -> records::StoredDecision {
+    unreachable!("the insert fails first")
+}
+
+#[test]
+fn two_submissions_of_the_same_listing_at_once_record_one_decision() {
+    let g = gate();
+    let f = sqlite();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let store = f.store.clone();
+            let sub = submission(&g, "same", BLOCKED);
+            std::thread::spawn(move || store.write(|tx| records::record_submission(tx, sub)).expect("record"))
+        })
+        .collect();
+    let outcomes: Vec<Recorded> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Recorded::New(_))).count(), 1);
+    let ids: std::collections::HashSet<_> = outcomes.iter().map(|o| o.decision().record.decision_id.clone()).collect();
+    assert_eq!(ids.len(), 1, "everyone gets the same decision id");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_a_missing_database_says_how_to_create_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = Location::Sqlite(dir.path().join("none.db"));
+    let e = Store::open(&missing, &OpenOptions::default()).err().expect("refused");
+    assert!(e.to_string().contains("rempart init"), "{e}");
+    let f = sqlite();
+    f.store
+        .write(|tx| tx.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)", &[]))
+        .expect("bump");
+    let e = f.store.check_schema().expect_err("newer");
+    assert!(e.to_string().contains("upgrade rempart"), "{e}");
+}
+
+#[test]
+fn decisions_keep_the_engine_and_pack_versions() {
+    let g = gate();
+    each(|store| {
+        let r = store.write(|tx| records::record_submission(tx, submission(&g, "V", BLOCKED))).expect("record");
+        let d: &Decision = &r.decision().record.decision;
+        assert_eq!(d.engine_version, rempart_core::ENGINE_VERSION);
+        assert_eq!(d.policy_version, g.pack().version);
+        let row = store
+            .read(|tx| tx.query_one("SELECT pack_version, engine_version FROM decisions", &[], "decision"))
+            .expect("row");
+        assert_eq!(row.text(0).unwrap(), g.pack().version);
+        assert_eq!(row.text(1).unwrap(), rempart_core::ENGINE_VERSION);
+    });
+}

@@ -1,0 +1,109 @@
+//! `rempart serve`: the HTTP service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rempart_store::writer::HeadPolicy;
+use rempart_store::Durability;
+
+use super::store_args::StoreArgs;
+
+#[derive(clap::Args)]
+#[command(after_help = "Serves the API (see GET /openapi.json) until SIGINT or SIGTERM, then finishes \
+requests in flight and signs a final tree head. A SQLite database that does not exist yet is created \
+first, as `rempart init` would. Every route but /healthz and the published audit log \
+(/v1/audit/head, /v1/audit/heads, /v1/audit/consistency, /v1/audit/keys) needs an API key: create one \
+with `rempart keys create`.\n\n\
+Exit status: 0 stopped cleanly; 1 could not start (database, key file, pack, address).")]
+pub struct Args {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Commit durability: `full` (fsync before answering; survives power loss) or `normal`
+    /// (survives a crash of the process; WAL synced at checkpoints).
+    #[arg(long, default_value = "full")]
+    pub durability: Durability,
+    /// Sign a tree head at least this often (seconds) while the log grows.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub head_interval: f64,
+    /// …or after this many new entries.
+    #[arg(long, default_value_t = 10_000)]
+    pub head_entries: u64,
+    /// Signals configuration (hash banks, image fetching, relisting thresholds).
+    #[arg(long, value_name = "FILE")]
+    pub signals: Option<PathBuf>,
+    /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
+    #[arg(long, requires = "signals")]
+    pub fetch_images: bool,
+    /// Largest request body, in MiB.
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    pub max_body_mib: usize,
+    /// Requests per minute per key, unless the key sets its own (0: unlimited).
+    #[arg(long, default_value_t = 600_000)]
+    pub rate_per_minute: u32,
+    /// Seconds of screening allowed per request before its listings are recorded as `review`.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub screen_timeout: f64,
+    /// Serve reads only (a replica publishing the log and proofs); writes answer 503 read_only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Cap the SQLite database at this size: past it, submissions answer 507 disk_full and
+    /// nothing recorded is harmed.
+    #[arg(long, value_name = "MIB")]
+    pub max_db_mib: Option<u64>,
+}
+
+fn seconds(name: &str, v: f64) -> Result<Duration> {
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        anyhow::bail!("--{name}: {v} is not a number of seconds between 0 and 86400");
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+pub fn run(args: Args) -> Result<u8> {
+    crate::logging::init();
+    let location = args.store.location();
+    let key_file = args.store.key_file()?;
+    if let rempart_store::Location::Sqlite(path) = &location {
+        if !path.exists() && !args.read_only {
+            let report = rempart_server::init(&location, &key_file, "rempart.local/log")?;
+            eprintln!(
+                "rempart: created {} (live pack {}); the log's public key is {}",
+                path.display(),
+                report.pack_version,
+                report.vkey
+            );
+        }
+    }
+    if args.max_body_mib == 0 || args.max_body_mib > 1024 {
+        anyhow::bail!("--max-body-mib: {} is not between 1 and 1024", args.max_body_mib);
+    }
+    if args.head_entries == 0 {
+        anyhow::bail!("--head-entries must be at least 1");
+    }
+    let limits = rempart_server::Limits {
+        max_body_bytes: args.max_body_mib << 20,
+        screen_timeout: seconds("screen-timeout", args.screen_timeout)?,
+        default_rate_per_minute: args.rate_per_minute,
+        ..rempart_server::Limits::default()
+    };
+    let config = rempart_server::Config {
+        db: location,
+        key_file,
+        listen: args.listen,
+        durability: args.durability,
+        heads: HeadPolicy { every: seconds("head-interval", args.head_interval)?, entries: args.head_entries },
+        limits,
+        signals: args.signals,
+        fetch_images: args.fetch_images,
+        read_only: args.read_only,
+        max_db_bytes: args.max_db_mib.map(|m| m << 20),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(rempart_server::serve(config))?;
+    Ok(crate::EXIT_OK)
+}
