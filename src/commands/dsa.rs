@@ -11,6 +11,12 @@ use serde_json::{json, Value};
 pub enum Command {
     /// Check statements of reasons against the Transparency Database's rules before sending them.
     Validate(ValidateArgs),
+    /// Statements of reasons for the restrictive decisions in the store, in batches of at most 100;
+    /// printed, or posted to the Transparency Database with a record of what it accepted.
+    Export(super::dsa_export::ExportArgs),
+    /// The quantitative tables of a transparency report (Implementing Regulation (EU) 2024/2835) for a
+    /// period, from the store: CSV, JSON and HTML.
+    Report(super::dsa_report::ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -36,6 +42,8 @@ pub struct ValidateArgs {
 pub fn run(command: Command) -> Result<u8> {
     match command {
         Command::Validate(args) => validate(args),
+        Command::Export(args) => super::dsa_export::run(args),
+        Command::Report(args) => super::dsa_report::run(args),
     }
 }
 

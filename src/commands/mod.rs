@@ -3,7 +3,10 @@
 pub mod audit;
 pub mod bank;
 pub mod dsa;
+pub mod dsa_export;
+pub mod dsa_report;
 pub mod eval;
+pub mod evidence;
 pub mod explain;
 pub mod hash;
 pub mod init;

@@ -345,6 +345,13 @@ fn decision_facts(decision: &Decision, restricting: &[&RuleMatch]) -> String {
     s
 }
 
+/// The UTC date of a time in milliseconds since the epoch (how the store
+/// keeps times): `content_date`, `application_date`.
+pub fn date_of_ms(ms: i64) -> Date {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_or(time::OffsetDateTime::UNIX_EPOCH.date(), |t| t.date())
+}
+
 /// `text` in at most `limit` characters: cut at a word boundary with an
 /// ellipsis when too long.
 pub fn clip(text: &str, limit: usize) -> String {
