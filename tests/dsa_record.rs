@@ -42,8 +42,8 @@ fn recorded_examples() -> (Db, Vec<Value>) {
     server.stop();
 
     // The review outcome, recorded as the review workflow records one.
-    let store = rempart_store::Store::open(&rempart_store::Location::parse(db.db()), &Default::default())
-        .expect("open store");
+    let store =
+        rempart_store::Store::open(&rempart_store::Location::parse(db.db()), &Default::default()).expect("open store");
     store
         .write(|tx| {
             let history = rempart_store::records::history(tx, "EX-26")?;
@@ -108,7 +108,11 @@ fn allowed_values() -> HashMap<String, HashSet<String>> {
 }
 
 /// What the mock refuses, in the database's words, for one statement.
-fn mock_errors(s: &Value, allowed: &HashMap<String, HashSet<String>>, refuse_category: &str) -> serde_json::Map<String, Value> {
+fn mock_errors(
+    s: &Value,
+    allowed: &HashMap<String, HashSet<String>>,
+    refuse_category: &str,
+) -> serde_json::Map<String, Value> {
     let mut errors = serde_json::Map::new();
     for field in [
         "decision_ground",
@@ -226,8 +230,11 @@ fn serve(mut stream: TcpStream, state: &Mutex<MockState>, allowed: &HashMap<Stri
             if step == "503" {
                 (503, json!({"message": "Service Unavailable"}))
             } else if statements.is_empty() || statements.len() > 100 {
-                (422, json!({"message": "The statements field must have between 1 and 100 items.",
-                    "errors": {"statements": ["The statements field must have between 1 and 100 items."]}}))
+                (
+                    422,
+                    json!({"message": "The statements field must have between 1 and 100 items.",
+                    "errors": {"statements": ["The statements field must have between 1 and 100 items."]}}),
+                )
             } else {
                 let mut errors = serde_json::Map::new();
                 for (i, s) in statements.iter().enumerate() {
@@ -303,10 +310,8 @@ fn every_restrictive_decision_becomes_a_valid_statement_in_batches_of_at_most_th
     let out = export(&db, &["--batch-size", "7"], None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let batches = lines(&out.stdout);
-    let statements: Vec<Value> = batches
-        .iter()
-        .flat_map(|b| b["statements"].as_array().expect("statements").clone())
-        .collect();
+    let statements: Vec<Value> =
+        batches.iter().flat_map(|b| b["statements"].as_array().expect("statements").clone()).collect();
     assert!(batches.iter().all(|b| b["statements"].as_array().is_some_and(|s| (1..=7).contains(&s.len()))));
     // One statement per restrictive decision (the puid is the decision id),
     // plus the review outcome, which is partially automated.
@@ -316,7 +321,8 @@ fn every_restrictive_decision_becomes_a_valid_statement_in_batches_of_at_most_th
     for id in &expected {
         assert!(puids.contains(id.as_str()), "decision {id} has no statement");
     }
-    let reviewed: Vec<&Value> = statements.iter().filter(|s| !expected.contains(&s["puid"].as_str().unwrap_or("").to_string())).collect();
+    let reviewed: Vec<&Value> =
+        statements.iter().filter(|s| !expected.contains(&s["puid"].as_str().unwrap_or("").to_string())).collect();
     assert_eq!(reviewed.len(), 1);
     assert_eq!(reviewed[0]["automated_decision"], "AUTOMATED_DECISION_PARTIALLY");
     assert_eq!(reviewed[0]["automated_detection"], "Yes");
@@ -407,8 +413,8 @@ fn submission_retries_resolves_lost_answers_records_refusals_and_never_sends_twi
     let (code, report, stderr) = db.verify();
     assert_eq!(code, 0, "{stderr}");
     assert!(report["entries"].as_u64().unwrap_or(0) > total as u64);
-    let store = rempart_store::Store::open(&rempart_store::Location::parse(db.db()), &Default::default())
-        .expect("open store");
+    let store =
+        rempart_store::Store::open(&rempart_store::Location::parse(db.db()), &Default::default()).expect("open store");
     let counts = store.read(|tx| rempart_store::dsa::submission_counts(tx, &mock.url)).expect("counts");
     let n = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     assert_eq!(n("accepted") + n("existing"), total as u64 - 1);
@@ -442,7 +448,8 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     for r in &results {
         let d = &r["decision"];
         if matches!(d["verdict"].as_str(), Some("block" | "restrict")) {
-            let main = d["matches"].as_array().expect("matches").iter().find(|m| m["action"] == d["verdict"]).expect("main");
+            let main =
+                d["matches"].as_array().expect("matches").iter().find(|m| m["action"] == d["verdict"]).expect("main");
             *expected.entry(main["dsa_category"].as_str().expect("category").to_string()).or_default() += 1;
         }
     }
@@ -450,7 +457,18 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     let total: u64 = expected.values().sum();
 
     let dir = db.dir.path().join("report");
-    let out = rempart(&["dsa", "report", "--db", db.db(), "--since", "2000-01-01", "--until", "2100-01-01", "--out", dir.to_str().expect("utf-8")]);
+    let out = rempart(&[
+        "dsa",
+        "report",
+        "--db",
+        db.db(),
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2100-01-01",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
     assert_eq!(summary["measures"], json!(total));
@@ -463,7 +481,11 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     assert_eq!(by_category, expected);
     let automation = csv_rows(&dir, "use_of_automated_means.csv");
     let n = |decision: &str| -> u64 {
-        automation.iter().filter(|r| r["automated_decision"] == decision).map(|r| r["measures"].parse::<u64>().expect("n")).sum()
+        automation
+            .iter()
+            .filter(|r| r["automated_decision"] == decision)
+            .map(|r| r["measures"].parse::<u64>().expect("n"))
+            .sum()
     };
     assert_eq!(n("AUTOMATED_DECISION_FULLY"), total - 1);
     assert_eq!(n("AUTOMATED_DECISION_PARTIALLY"), 1);
@@ -484,7 +506,10 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     let html = std::fs::read_to_string(dir.join("index.html")).expect("html");
     // Charts inline, nothing fetched (the SVG namespace URI is a name, not a fetch).
     assert!(html.contains("<svg") && !html.contains("<script"));
-    assert!(!html.contains("src=") && !html.contains("href=") && !html.contains("url("), "nothing loaded from elsewhere");
+    assert!(
+        !html.contains("src=") && !html.contains("href=") && !html.contains("url("),
+        "nothing loaded from elsewhere"
+    );
 
     // A period with nothing: zero measures, and accuracy said to be unavailable, not zero.
     let empty = db.dir.path().join("empty");
@@ -492,7 +517,8 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!empty.join("automated_accuracy.csv").exists());
     assert!(csv_rows(&empty, "unavailable.csv").iter().any(|r| r["section"].contains("indicators of accuracy")));
-    let bad = rempart(&["dsa", "report", "--db", db.db(), "--period", "2001-Q3", "--out", empty.to_str().expect("utf-8")]);
+    let bad =
+        rempart(&["dsa", "report", "--db", db.db(), "--period", "2001-Q3", "--out", empty.to_str().expect("utf-8")]);
     assert_eq!(bad.status.code(), Some(1));
 }
 
@@ -501,7 +527,8 @@ fn an_evidence_bundle_verifies_offline_and_names_what_was_altered() {
     let (db, _) = recorded_examples();
     let other = Db::new();
     let file = db.dir.path().join("EX-26.json");
-    let out = rempart(&["evidence", "export", "--db", db.db(), "--listing", "EX-26", "--out", file.to_str().expect("utf-8")]);
+    let out =
+        rempart(&["evidence", "export", "--db", db.db(), "--listing", "EX-26", "--out", file.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("bundle")).expect("json");
     assert_eq!(bundle["versions"].as_array().map(Vec::len), Some(1));
@@ -535,20 +562,24 @@ fn an_evidence_bundle_verifies_offline_and_names_what_was_altered() {
 
     // The listing as received, edited.
     let mut t = bundle.clone();
-    t["versions"][0]["listing"] = json!(t["versions"][0]["listing"].as_str().expect("text").replace("Sac à main", "Sac a main"));
+    t["versions"][0]["listing"] =
+        json!(t["versions"][0]["listing"].as_str().expect("text").replace("Sac à main", "Sac a main"));
     assert_ne!(t, bundle);
     let f = first(findings(&t, &db.vkey));
     assert!(f.starts_with("versions[0] (version 1): the listing was altered"), "{f}");
     // A decision entry, edited (the verdict).
     let mut t = bundle.clone();
-    t["entries"][1]["entry"] = json!(t["entries"][1]["entry"].as_str().expect("entry").replacen("\"block\"", "\"allow\"", 1));
+    t["entries"][1]["entry"] =
+        json!(t["entries"][1]["entry"].as_str().expect("entry").replacen("\"block\"", "\"allow\"", 1));
     let f = first(findings(&t, &db.vkey));
     assert!(f.starts_with("entries[1] (audit entry") && f.contains("altered"), "{f}");
     // The policy text, edited.
     let mut t = bundle.clone();
     let pack = t["packs"].as_object_mut().expect("packs").values_mut().next().expect("pack");
-    let name = pack.as_object().expect("files").keys().find(|k| k.contains("counterfeit")).expect("policy file").clone();
-    pack[&name] = json!(format!("{}\n# edited\n[terms.extra]\nen = [\"added\"]\n", pack[&name].as_str().expect("text")));
+    let name =
+        pack.as_object().expect("files").keys().find(|k| k.contains("counterfeit")).expect("policy file").clone();
+    pack[&name] =
+        json!(format!("{}\n# edited\n[terms.extra]\nen = [\"added\"]\n", pack[&name].as_str().expect("text")));
     let f = first(findings(&t, &db.vkey));
     assert!(f.starts_with("packs[") && f.contains("the policy text was altered"), "{f}");
     // A version slipped in that no logged decision covers.

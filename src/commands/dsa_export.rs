@@ -345,8 +345,7 @@ impl Sender {
     fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {
         let mut response = response.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        let retry_after =
-            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
         Ok((status, retry_after, body))
     }
@@ -484,7 +483,14 @@ impl Sender {
     }
 
     /// Records a definite answer and prints it.
-    fn settle(&self, store: &Store, out: &mut impl Write, tally: &mut Tally, r: &Ready, outcome: &Outcome) -> Result<()> {
+    fn settle(
+        &self,
+        store: &Store,
+        out: &mut impl Write,
+        tally: &mut Tally,
+        r: &Ready,
+        outcome: &Outcome,
+    ) -> Result<()> {
         let (status, uuid, errors) = match outcome {
             Outcome::Accepted { uuid } => (SubmissionStatus::Accepted, uuid.clone(), None),
             Outcome::Existing => (SubmissionStatus::Existing, None, None),

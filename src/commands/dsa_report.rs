@@ -46,8 +46,16 @@ pub struct ReportArgs {
 /// Sections of the templates with no record in this store, and why.
 const NOT_RECORDED: &[(&str, &str, &str)] = &[
     ("orders", "Orders from Member States' authorities (Art. 9, 10)", "no orders are recorded in this store"),
-    ("notices", "Notices received (Art. 16), by type and from trusted flaggers", "no notices are recorded in this store"),
-    ("appeals", "Complaints (Art. 20): number, basis, outcomes, median time", "no complaints are recorded in this store"),
+    (
+        "notices",
+        "Notices received (Art. 16), by type and from trusted flaggers",
+        "no notices are recorded in this store",
+    ),
+    (
+        "appeals",
+        "Complaints (Art. 20): number, basis, outcomes, median time",
+        "no complaints are recorded in this store",
+    ),
     ("suspensions", "Suspensions (Art. 23)", "no suspensions are recorded in this store"),
 ];
 
@@ -77,7 +85,10 @@ pub fn run(args: ReportArgs) -> Result<u8> {
                 Ok(None) => {}
                 Err(why) => {
                     without_statement += 1;
-                    eprintln!("decision {} (listing {}): {why}", r.decision.record.decision_id, r.decision.record.listing_id);
+                    eprintln!(
+                        "decision {} (listing {}): {why}",
+                        r.decision.record.decision_id, r.decision.record.listing_id
+                    );
                 }
             }
         }

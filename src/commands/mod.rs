@@ -15,10 +15,10 @@ pub mod pack;
 pub mod policy;
 pub mod removed;
 pub mod screen;
-pub mod sweep;
 pub mod serve;
 pub mod shadow;
 pub mod store_args;
+pub mod sweep;
 
 use std::io::{self, BufWriter, Write};
 

@@ -148,7 +148,8 @@ pub fn verify(bundle: &Bundle, trusted: &KeyRing, independent_head: Option<&Sign
         }
         let data = &entry["data"];
         if data["listing_id"].as_str() != Some(bundle.listing_id.as_str()) {
-            v.findings.push(format!("{place}: a decision on listing {}, not {}", data["listing_id"], bundle.listing_id));
+            v.findings
+                .push(format!("{place}: a decision on listing {}, not {}", data["listing_id"], bundle.listing_id));
             continue;
         }
         let number = data["listing_version"].as_u64().unwrap_or(0);
@@ -189,10 +190,7 @@ pub fn verify(bundle: &Bundle, trusted: &KeyRing, independent_head: Option<&Sign
             ));
         }
     }
-    v.packs_verified = bundle
-        .packs
-        .keys()
-        .filter(|p| !v.findings.iter().any(|f| f.starts_with(&format!("packs[{p}]"))))
-        .count();
+    v.packs_verified =
+        bundle.packs.keys().filter(|p| !v.findings.iter().any(|f| f.starts_with(&format!("packs[{p}]")))).count();
     v
 }

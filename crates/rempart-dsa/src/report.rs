@@ -110,14 +110,19 @@ impl Report {
     /// The report's tables, in the order of the template's sections.
     pub fn tables(&self) -> Vec<Table> {
         let count = |n: u64| n.to_string();
-        let share = |n: u64| if self.measures == 0 { String::new() } else { format!("{:.4}", n as f64 / self.measures as f64) };
+        let share =
+            |n: u64| if self.measures == 0 { String::new() } else { format!("{:.4}", n as f64 / self.measures as f64) };
         let mut tables = vec![
             Table {
                 name: "measures_by_category",
                 section: "Own-initiative moderation and actions on notices",
                 title: "Measures by source, ground and category",
                 header: vec!["source_type", "decision_ground", "category", "measures"],
-                rows: self.by_category.iter().map(|((a, b, c), n)| vec![a.clone(), b.clone(), c.clone(), count(*n)]).collect(),
+                rows: self
+                    .by_category
+                    .iter()
+                    .map(|((a, b, c), n)| vec![a.clone(), b.clone(), c.clone(), count(*n)])
+                    .collect(),
             },
             Table {
                 name: "measures_by_keyword",
@@ -224,7 +229,8 @@ impl Report {
             }
             w.flush()?;
         }
-        let json = serde_json::json!({"since": self.since, "until": self.until, "measures": self.measures, "tables": tables});
+        let json =
+            serde_json::json!({"since": self.since, "until": self.until, "measures": self.measures, "tables": tables});
         std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&json)?)?;
         std::fs::write(dir.join("index.html"), self.html(&tables))?;
         Ok(())
@@ -234,7 +240,7 @@ impl Report {
         let mut h = String::from(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Transparency report</title><style>\
              body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
-             table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}\
+             table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}td{overflow-wrap:anywhere}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}\
              td.n{text-align:right}.chart text{font-size:12px}.note{background:#fff6dd;padding:.5rem 1rem}</style></head><body>",
         );
         h.push_str(&format!(
@@ -246,18 +252,30 @@ impl Report {
         ));
         let series = [Series { name: "measures", colour: "#3b6ea5" }];
         for t in tables {
-            h.push_str(&format!("<h2>{}</h2><p><em>{}</em> — <code>{}.csv</code></p>", escape(t.title), escape(t.section), t.name));
+            h.push_str(&format!(
+                "<h2>{}</h2><p><em>{}</em> — <code>{}.csv</code></p>",
+                escape(t.title),
+                escape(t.section),
+                t.name
+            ));
             if t.name == "unavailable" {
                 h.push_str("<div class=\"note\">");
             }
-            let chartable = ["measures_by_category", "measures_by_territory", "measures_by_restriction", "measures_by_keyword"];
+            let chartable =
+                ["measures_by_category", "measures_by_territory", "measures_by_restriction", "measures_by_keyword"];
             if chartable.contains(&t.name) && !t.rows.is_empty() {
-                let bars: Vec<Bar> = t
-                    .rows
-                    .iter()
-                    .map(|r| Bar {
-                        label: r[..r.len() - 1].join(" · "),
-                        values: vec![r[r.len() - 1].parse().unwrap_or(0)],
+                // One bar per value of the table's last label column (the
+                // category, keyword, member state…), summed over the others:
+                // long combined labels would be cut in the chart.
+                let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+                for r in &t.rows {
+                    *sums.entry(r[r.len() - 2].as_str()).or_default() += r[r.len() - 1].parse::<u64>().unwrap_or(0);
+                }
+                let bars: Vec<Bar> = sums
+                    .into_iter()
+                    .map(|(label, n)| Bar {
+                        label: label.strip_prefix("STATEMENT_CATEGORY_").unwrap_or(label).to_string(),
+                        values: vec![n],
                     })
                     .collect();
                 h.push_str(&horizontal_bars(t.title, &series, &bars));

@@ -107,9 +107,10 @@ pub fn batch_answer(status: u16, retry_after: Option<&str>, body: &str, puids: &
             "HTTP {status}: the API token was refused ({}); generate a new one in the database's user profile",
             message()
         )),
-        408 | 429 | 500..=599 => {
-            BatchAnswer::Retry { after: retry_after.and_then(parse_retry_after), reason: format!("HTTP {status}: {}", message()) }
-        }
+        408 | 429 | 500..=599 => BatchAnswer::Retry {
+            after: retry_after.and_then(parse_retry_after),
+            reason: format!("HTTP {status}: {}", message()),
+        },
         _ => BatchAnswer::Fatal(format!("HTTP {status}: {}", message())),
     }
 }
@@ -151,7 +152,8 @@ mod tests {
     use super::*;
 
     fn doc_example(name: &str) -> String {
-        let path = format!("{}/../../../shared/data/dsa_transparency_db/api_doc_examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path =
+            format!("{}/../../../shared/data/dsa_transparency_db/api_doc_examples/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -166,7 +168,8 @@ mod tests {
 
     #[test]
     fn a_puid_not_unique_is_existing_not_rejected() {
-        let body = r#"{"errors":{"statement_1":{"puid":["The identifier given is not unique within this platform."]}}}"#;
+        let body =
+            r#"{"errors":{"statement_1":{"puid":["The identifier given is not unique within this platform."]}}}"#;
         let BatchAnswer::Outcomes(o) = batch_answer(422, None, body, &["a", "b"]) else { panic!("outcomes") };
         assert_eq!(o, vec![Outcome::Resend, Outcome::Existing]);
     }

@@ -553,7 +553,10 @@ fn restrictions_owe_one_statement_and_submissions_are_recorded_and_audited() {
         assert_eq!(ids, vec![blocked.record.decision_id.as_str(), person.record.decision_id.as_str()]);
         assert_eq!(owed[1].review_source.as_deref(), Some("detection"));
         assert_eq!(owed[1].superseded_by_whom.as_deref(), Some("rempart"));
-        assert_eq!(owed[0].listing, serde_json::to_vec(&serde_json::json!({"id": "L-1", "title": BLOCKED})).expect("json"));
+        assert_eq!(
+            owed[0].listing,
+            serde_json::to_vec(&serde_json::json!({"id": "L-1", "title": BLOCKED})).expect("json")
+        );
         // Paging in log order, and the period bounds.
         let first = store.read(|tx| dsa::restrictions(tx, 0, i64::MAX, None, 1)).expect("page");
         let next =
@@ -584,7 +587,8 @@ fn restrictions_owe_one_statement_and_submissions_are_recorded_and_audited() {
         assert_eq!(entry["data"]["uuid"], "u-1");
         // Another endpoint (the production database after the sandbox) is separate.
         assert!(store.read(|tx| dsa::submission(tx, "https://prod.example", &puid)).expect("read").is_none());
-        let missing = store.write(|tx| dsa::record_answer(tx, endpoint, "nope", SubmissionStatus::Existing, None, None));
+        let missing =
+            store.write(|tx| dsa::record_answer(tx, endpoint, "nope", SubmissionStatus::Existing, None, None));
         assert!(matches!(missing, Err(StoreError::NotFound(_))));
         assert!(store.read(|tx| dsa::table_exists(tx, "dsa_submissions")).expect("exists"));
         assert!(!store.read(|tx| dsa::table_exists(tx, "no_such_table")).expect("exists"));
