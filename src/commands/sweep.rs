@@ -32,8 +32,11 @@ pub struct Args {
     /// Format of the catalogue (default: from its extension; JSONL unless it ends in .csv[.gz|.zst]).
     #[arg(long, value_enum)]
     input_format: Option<InputFormat>,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// CSV only: accept line breaks inside quoted fields (as for `screen`).
+    #[arg(long)]
+    csv_multiline: bool,
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = crate::input::parse_threads)]
     threads: Option<usize>,
     #[command(flatten)]
     pack: PackArgs,
@@ -65,9 +68,9 @@ impl Sink<Screened> for SweepSink {
         Ok(self.sweep.record(&item)?)
     }
 
-    fn invalid(&mut self, line: u64, error: &InputError) -> Result<()> {
+    fn invalid(&mut self, line: u64, at: &str, error: &InputError) -> Result<()> {
         if self.sweep.tally().invalid < SHOWN_INVALID {
-            eprintln!("line {line}: {error}");
+            eprintln!("{at}: {error}");
         }
         let message = match error {
             InputError::Field { message, .. } => message.as_str(),
@@ -123,17 +126,14 @@ pub fn run(args: Args) -> Result<u8> {
             "rempart: resuming the sweep in {} after {} {} ({} listings already counted)",
             args.report.display(),
             position,
-            if args.input_format.unwrap_or(InputFormat::of_path(&args.catalogue)) == InputFormat::Csv {
-                "records"
-            } else {
-                "lines"
-            },
+            "records",
             sweep.tally().listings + sweep.tally().invalid
         );
     }
     let input = InputArgs {
         file: args.catalogue.clone(),
         input_format: args.input_format.unwrap_or_else(|| InputFormat::of_path(&args.catalogue)),
+        csv_multiline: args.csv_multiline,
         threads: args.threads,
     };
     let resume = Resume { skip: sweep.position() };

@@ -77,6 +77,10 @@ struct Fetching {
     fetcher: Fetcher,
     /// Listings screened at once (see [`Signals::fetch_concurrency`]).
     concurrency: usize,
+    /// Images fetched per listing.
+    max_images: usize,
+    /// Time for all the fetches of one listing.
+    listing_timeout: std::time::Duration,
 }
 
 /// The signals of one listing.
@@ -191,9 +195,14 @@ impl Signals {
         let mut decode = DecodeOptions::default();
         let fetch = match (&config.fetch, fetch_images) {
             (Some(table), true) => {
-                let (policy, limits) = table.limits()?;
-                decode = limits;
-                Some(Fetching { fetcher: Fetcher::new(policy), concurrency: table.concurrency.unwrap_or(16).max(1) })
+                let limits = table.limits()?;
+                decode = limits.decode;
+                Some(Fetching {
+                    fetcher: Fetcher::new(limits.policy),
+                    concurrency: limits.concurrency,
+                    max_images: limits.max_images,
+                    listing_timeout: limits.listing_timeout,
+                })
             }
             (None, true) => {
                 return Err(SignalsError::Config(
@@ -391,6 +400,10 @@ impl Signals {
     /// reported in `out`'s errors.
     fn image_hashes(&self, listing: &Listing, out: &mut ExternalSignals) -> Vec<ImageHashes> {
         let mut images = Vec::new();
+        // One deadline and one count for all the listing's fetches, so that
+        // many slow or numerous URLs cannot hold a worker.
+        let deadline = self.fetch.as_ref().and_then(|f| std::time::Instant::now().checked_add(f.listing_timeout));
+        let mut fetched = 0;
         for (i, image) in listing.images.iter().enumerate() {
             if let Some(hex) = &image.pdq {
                 let field = format!("images[{i}].pdq");
@@ -413,12 +426,22 @@ impl Signals {
                 }
                 continue;
             }
-            let (Some(url), Some(Fetching { fetcher, .. })) = (&image.url, &self.fetch) else { continue };
+            let (Some(url), Some(fetching)) = (&image.url, &self.fetch) else { continue };
             let field = format!("images[{i}].url");
-            let hashed = fetcher.fetch(url).map_err(|e| (e.code().to_string(), e.to_string())).and_then(|fetched| {
-                rempart_hash::dihedral_image(&fetched.bytes, &self.decode)
-                    .map_err(|e| (e.code().to_string(), e.to_string()))
-            });
+            if fetched == fetching.max_images {
+                let message = format!("not fetched: a listing's images are fetched up to {}", fetching.max_images);
+                out.error(SignalError { source: field, code: "too_many_images".into(), message });
+                continue;
+            }
+            fetched += 1;
+            let decode = DecodeOptions { budget_deadline: deadline, ..self.decode.clone() };
+            let hashed =
+                fetching.fetcher.fetch_by(url, deadline).map_err(|e| (e.code().to_string(), e.to_string())).and_then(
+                    |fetched| {
+                        rempart_hash::dihedral_image(&fetched.bytes, &decode)
+                            .map_err(|e| (e.code().to_string(), e.to_string()))
+                    },
+                );
             match hashed {
                 Ok((dihedral, _)) => images.push(ImageHashes {
                     field,
