@@ -441,14 +441,7 @@ impl Sender {
                     attempt = 0;
                 }
                 BatchAnswer::CheckEach => {
-                    let mut again = Vec::new();
-                    for r in pending {
-                        if self.exists(&r.puid)? {
-                            self.settle(store, out, tally, &r, &Outcome::Existing)?;
-                        } else {
-                            again.push(r);
-                        }
-                    }
+                    let again = self.drop_existing(store, out, tally, pending)?;
                     if again.len() == sent {
                         bail!("{endpoint} answered 409 (conflict) but none of the batch's puids exists there");
                     }
@@ -466,20 +459,32 @@ impl Sender {
                     eprintln!("rempart: {endpoint}: {reason}; trying again (attempt {})", attempt + 1);
                     std::thread::sleep(submit::backoff(attempt, after, self.retry_base));
                     // The lost answer may have been a 201: keep only those not there.
-                    let mut again = Vec::new();
-                    for r in pending {
-                        if self.exists(&r.puid)? {
-                            self.settle(store, out, tally, &r, &Outcome::Existing)?;
-                        } else {
-                            again.push(r);
-                        }
-                    }
-                    pending = again;
+                    pending = self.drop_existing(store, out, tally, pending)?;
                 }
                 BatchAnswer::Fatal(message) => bail!("{endpoint}: {message}"),
             }
         }
         Ok(())
+    }
+
+    /// Looks each statement up; records those the database has as
+    /// `existing` and returns the others.
+    fn drop_existing(
+        &self,
+        store: &Store,
+        out: &mut impl Write,
+        tally: &mut Tally,
+        pending: Vec<Ready>,
+    ) -> Result<Vec<Ready>> {
+        let mut absent = Vec::new();
+        for r in pending {
+            if self.exists(&r.puid)? {
+                self.settle(store, out, tally, &r, &Outcome::Existing)?;
+            } else {
+                absent.push(r);
+            }
+        }
+        Ok(absent)
     }
 
     /// Records a definite answer and prints it.

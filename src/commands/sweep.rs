@@ -123,10 +123,9 @@ pub fn run(args: Args) -> Result<u8> {
     let sweep = Sweep::open(&args.report, run, start)?;
     if let Some(position) = sweep.resumed_from() {
         eprintln!(
-            "rempart: resuming the sweep in {} after {} {} ({} listings already counted)",
+            "rempart: resuming the sweep in {} after {} records ({} listings already counted)",
             args.report.display(),
             position,
-            "records",
             sweep.tally().listings + sweep.tally().invalid
         );
     }

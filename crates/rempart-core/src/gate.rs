@@ -364,6 +364,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
         Set(SetId),
         Kind(QuantityKind),
         External(usize),
+        Info(usize),
     }
     let mut seen = std::collections::HashSet::new();
     let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
@@ -376,6 +377,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
             Ref::Hit(i) => Source::Set(s.hits[i].1.set),
             Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
             Ref::External(n, _) => Source::External(n),
+            Ref::Info(i) => Source::Info(i),
         };
         let count = per_source.entry(source).or_insert(0);
         *count += 1;
