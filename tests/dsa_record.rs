@@ -362,7 +362,7 @@ fn every_restrictive_decision_becomes_a_valid_statement_in_batches_of_at_most_th
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--until"));
     let too_big = export(&db, &["--batch-size", "101"], None);
-    assert_eq!(too_big.status.code(), Some(2), "clap refuses a batch over 100");
+    assert_eq!(too_big.status.code(), Some(64), "a batch over 100 is a usage error");
 }
 
 #[test]
