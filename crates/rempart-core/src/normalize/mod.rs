@@ -326,11 +326,15 @@ impl Builder {
                     i = run_end;
                     continue;
                 }
-                let lower = b.to_ascii_lowercase();
-                if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, i as u32 + 1)) {
-                    self.emit_byte(lower, i as u32, i as u32 + 1);
+                // The whole run byte by byte: resuming the fast path's scan
+                // at every byte would make a long repeated letter quadratic.
+                for (at, &c) in (i as u32..).zip(run) {
+                    let lower = c.to_ascii_lowercase();
+                    if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, at + 1)) {
+                        self.emit_byte(lower, at, at + 1);
+                    }
                 }
-                i += 1;
+                i = run_end;
             } else if b < 0x80 {
                 match b {
                     b'@' | b'$' if self.letter_before() || next_is_letter(original, i + 1) => {
@@ -672,6 +676,17 @@ mod tests {
         assert!(f.touches_collapsed(1, 2));
         assert!(!f.touches_collapsed(0, 1));
         assert_eq!(canon("doll"), "doll");
+    }
+
+    #[test]
+    fn a_long_run_collapses_whole_and_what_follows_is_read() {
+        // A run longer than any word, with case changes and a word glued
+        // after it: one letter for the run, the rest read as usual.
+        let text = format!("x{}{}og 100cm", "d".repeat(30_000), "D".repeat(30_000));
+        let f = Folded::new(&text);
+        assert_eq!(f.as_str(), "xdog 100cm");
+        assert!(f.touches_collapsed(1, 2));
+        assert!(!f.touches_collapsed(2, 3));
     }
 
     #[test]
