@@ -318,6 +318,9 @@ fn decision_facts(decision: &Decision, restricting: &[&RuleMatch]) -> String {
         if m.evidence.is_empty() {
             s.push_str("the listing as a whole");
         }
+        // Evidence the gate itself left out (past its cap per signal) is
+        // counted with what the length limit leaves out here.
+        let mut not_quoted = m.evidence_omitted;
         for (i, e) in m.evidence.iter().enumerate() {
             let mut q = format!("{} \u{201c}{}\u{201d}", e.field, clip(&e.text, 120));
             if let Some(d) = &e.detail {
@@ -325,13 +328,17 @@ fn decision_facts(decision: &Decision, restricting: &[&RuleMatch]) -> String {
             }
             // Room is kept for "and N more…" and the rule's missing items.
             if s.chars().count() + q.chars().count() + 2 > budget.saturating_sub(200) {
-                s.push_str(&format!("and {} more pieces of evidence", m.evidence.len() - i));
+                not_quoted += m.evidence.len() - i;
                 break;
             }
             if i > 0 {
                 s.push_str("; ");
             }
             s.push_str(&q);
+        }
+        if not_quoted > 0 {
+            let sep = if s.ends_with(": ") { "" } else { "; " };
+            s.push_str(&format!("{sep}and {not_quoted} more pieces of evidence"));
         }
         if !m.missing.is_empty() {
             s.push_str(&format!("; missing: {}", m.missing.join(", ").replace('_', " ")));
