@@ -208,7 +208,8 @@ async fn the_review_queue_claims_decisions_and_bad_input() {
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert_eq!(s.post("auditor", &format!("/v1/reviews/{item}/claim"), json!({})).await.0, StatusCode::FORBIDDEN);
     // Bad outcomes name their field.
-    let decide = |body: Value| s.post("alice", &format!("/v1/reviews/{item}/decision"), body);
+    let on_item = format!("/v1/reviews/{item}/decision");
+    let decide = |body: Value| s.post("alice", &on_item, body);
     for (body, f) in [
         (json!({"outcome": "delete", "reason": "x"}), "outcome"),
         (json!({"outcome": "block", "reason": "nope"}), "reason"),

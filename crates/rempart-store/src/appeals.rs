@@ -89,7 +89,7 @@ pub fn add_months(ms: i64, months: u32) -> i64 {
     let total = t.year() * 12 + i32::from(u8::from(t.month())) - 1 + i32::try_from(months).unwrap_or(0);
     let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
     let Ok(month) = ::time::Month::try_from(u8::try_from(month0 + 1).unwrap_or(1)) else { return ms };
-    let day = t.day().min(::time::util::days_in_year_month(year, month));
+    let day = t.day().min(month.length(year));
     match ::time::Date::from_calendar_date(year, month, day) {
         Ok(date) => {
             let shifted = t.replace_date(date);

@@ -390,7 +390,8 @@ pub fn standings(
             &with(now),
         )? {
             let m = measure(&r, now)?;
-            out.entry(m.seller_id.clone()).or_default().suspension = Some(m);
+            let seller = m.seller_id.clone();
+            out.entry(seller).or_default().suspension = Some(m);
         }
         for r in tx.query(
             &format!(
