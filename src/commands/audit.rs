@@ -108,6 +108,8 @@ fn verify_db(store_args: &StoreArgs, vkeys: &[String]) -> Result<u8> {
         if let Ok(kf) = store_args.keyfile() {
             keys.push(kf.signer()?.verifier().to_vkey());
         }
+        keys.sort();
+        keys.dedup();
         ring(&keys)?
     } else {
         ring(vkeys)?

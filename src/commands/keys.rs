@@ -23,6 +23,9 @@ Exit status: 0 created; 1 nothing could be done.")]
         /// Requests per minute for this key (default: the server's).
         #[arg(long)]
         rate_per_minute: Option<u32>,
+        /// Print only the secret (for scripts: `KEY=$(rempart keys create … --secret-only)`).
+        #[arg(long)]
+        secret_only: bool,
     },
     /// List keys as JSONL (no secrets).
     List {
@@ -39,10 +42,14 @@ Exit status: 0 created; 1 nothing could be done.")]
 
 pub fn run(cmd: Command) -> Result<u8> {
     match cmd {
-        Command::Create { store, role, label, rate_per_minute } => {
+        Command::Create { store, role, label, rate_per_minute, secret_only } => {
             let pepper = store.keyfile()?.pepper()?;
             let created = store.open()?.write(|tx| keys::create(tx, &pepper, role, &label, rate_per_minute, "cli"))?;
-            println!("{}", serde_json::to_string(&created)?);
+            if secret_only {
+                println!("{}", created.secret);
+            } else {
+                println!("{}", serde_json::to_string(&created)?);
+            }
             eprintln!(
                 "rempart: key {} ({}) created; keep its secret, it is not shown again",
                 created.key.key_id,

@@ -37,7 +37,7 @@ pub struct Args {
     /// Signals configuration (hash banks, image fetching, relisting thresholds).
     #[arg(long, value_name = "FILE")]
     pub signals: Option<PathBuf>,
-    /// Fetch `images[].url` (needs a [fetch] table in the signals config).
+    /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,
     /// Largest request body, in MiB.
@@ -62,6 +62,13 @@ pub struct Args {
     /// Attempts per delivery before it is marked failed.
     #[arg(long, default_value_t = 10)]
     pub webhook_attempts: u32,
+    /// Serve reads only (a replica publishing the log and proofs); writes answer 503 read_only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Cap the SQLite database at this size: past it, submissions answer 507 disk_full and
+    /// nothing recorded is harmed.
+    #[arg(long, value_name = "MIB")]
+    pub max_db_mib: Option<u64>,
 }
 
 fn seconds(name: &str, v: f64) -> Result<Duration> {
@@ -76,7 +83,7 @@ pub fn run(args: Args) -> Result<u8> {
     let location = args.store.location();
     let key_file = args.store.key_file()?;
     if let rempart_store::Location::Sqlite(path) = &location {
-        if !path.exists() {
+        if !path.exists() && !args.read_only {
             let report = rempart_server::init(&location, &key_file, "rempart.local/log")?;
             eprintln!(
                 "rempart: created {} (live pack {}); the log's public key is {}",
@@ -130,6 +137,8 @@ pub fn run(args: Args) -> Result<u8> {
         signals: args.signals,
         fetch_images: args.fetch_images,
         people: rempart_server::People { webhook, retries },
+        read_only: args.read_only,
+        max_db_bytes: args.max_db_mib.map(|m| m << 20),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(rempart_server::serve(config))?;

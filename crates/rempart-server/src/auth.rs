@@ -53,6 +53,18 @@ impl KeyCache {
         &self.pepper
     }
 
+    /// Whether a key id is known; an unknown one may have been created by
+    /// another process since the last reload.
+    fn knows(&self, id: &str) -> bool {
+        self.keys.read().is_ok_and(|k| k.contains_key(id))
+    }
+
+    fn insert(&self, key: ApiKey) {
+        if let Ok(mut keys) = self.keys.write() {
+            keys.insert(key.key_id.clone(), key);
+        }
+    }
+
     fn authenticate(&self, presented: &str) -> Option<ApiKey> {
         let id = keys::key_id_of(presented)?;
         let keys = self.keys.read().ok()?;
@@ -120,6 +132,14 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, ApiError> {
         let token = presented(parts).ok_or_else(ApiError::unauthorized)?;
+        if let Some(id) = keys::key_id_of(token).filter(|id| !app.keys.knows(id)) {
+            // A key created by `rempart keys create` (or another server)
+            // since the last reload: one indexed read, then cached.
+            let id = id.to_string();
+            if let Ok(key) = app.read(move |tx| keys::get(tx, &id)).await {
+                app.keys.insert(key);
+            }
+        }
         let key = app.keys.authenticate(token).ok_or_else(ApiError::unauthorized)?;
         app.keys.check_rate(&key).map_err(ApiError::too_many)?;
         Ok(Caller { key_id: key.key_id, role: key.role })

@@ -70,6 +70,11 @@ pub struct Config {
     pub fetch_images: bool,
     /// Notice outcome webhook and its retries.
     pub people: People,
+    /// Serve reads only (a replica for the log and proofs): writes answer 503.
+    pub read_only: bool,
+    /// Cap on the SQLite file's size: past it, submissions answer 507 and
+    /// nothing already recorded is harmed.
+    pub max_db_bytes: Option<u64>,
 }
 
 #[derive(OpenApi)]
@@ -267,7 +272,15 @@ pub struct InitReport {
 /// Builds the state: opens the store, loads keys, packs and signals, and
 /// starts the writer.
 pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), ServerError> {
-    let store = Store::open(&config.db, &OpenOptions { durability: config.durability, create: false })?;
+    let store = Store::open(
+        &config.db,
+        &OpenOptions {
+            durability: config.durability,
+            create: false,
+            read_only: config.read_only,
+            max_bytes: config.max_db_bytes,
+        },
+    )?;
     store.check_schema()?;
     let keyfile = KeyFile::load(&config.key_file)?;
     let signer = keyfile.signer()?;
@@ -279,7 +292,9 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         let removals = removed::since(tx, 0, u64::MAX >> 1)?;
         Ok((live, shadow, all_keys, removals))
     })?;
-    store.write(|tx| audit::register_signing_key(tx, &signer))?;
+    if !config.read_only {
+        store.write(|tx| audit::register_signing_key(tx, &signer))?;
+    }
     let live_gate = compile(&live.files, &live.pack_version)?;
     let shadow_gate = shadow.map(|p| compile(&p.files, &p.pack_version)).transpose()?;
     let removed_seq = removals.last().map_or(0, |(seq, _)| *seq);
@@ -317,13 +332,41 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
     Ok((app, running))
 }
 
+/// Swaps in the packs the database says are live and in shadow, when
+/// another process (`rempart pack activate`, another server) changed them.
+async fn follow_packs(app: &App) {
+    let roles = app.read(|tx| Ok((packs::holder(tx, PackRole::Live)?, packs::holder(tx, PackRole::Shadow)?))).await;
+    let Ok((live, shadow)) = roles else { return };
+    if let Some(live) = live.filter(|p| p.pack_version != app.live.load().pack().version) {
+        match tokio::task::spawn_blocking(move || compile(&live.files, &live.pack_version)).await {
+            Ok(Ok(gate)) => {
+                tracing::info!(pack_version = %gate.pack().version, "live pack changed in the database: swapped in");
+                app.live.store(Arc::new(gate));
+            }
+            Ok(Err(e)) => tracing::error!("the database's live pack does not compile here: {e}"),
+            Err(_) => {}
+        }
+    }
+    let running = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
+    match shadow {
+        None if running.is_some() => app.shadow.store(None),
+        Some(p) if running.as_deref() != Some(p.pack_version.as_str()) => {
+            if let Ok(Ok(gate)) = tokio::task::spawn_blocking(move || compile(&p.files, &p.pack_version)).await {
+                app.shadow.store(Some(Arc::new(gate)));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Follows what other processes sharing the database changed: keys
-/// created or revoked, removals recorded (relisting).
+/// created or revoked, packs activated, removals recorded (relisting).
 async fn follow(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
         reload_keys(&app).await;
+        follow_packs(&app).await;
         let Some(signals) = app.signals.clone() else { continue };
         let after = app.removed_seq.load(std::sync::atomic::Ordering::Relaxed);
         match app.read(move |tx| removed::since(tx, after, 10_000)).await {

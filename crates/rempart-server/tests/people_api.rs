@@ -104,6 +104,8 @@ async fn service() -> Service {
         limits: Limits::default(),
         signals: None,
         fetch_images: false,
+        read_only: false,
+        max_db_bytes: None,
         people: People {
             webhook: Some(Webhook { url: format!("http://{hook}/hook"), secret: SECRET.to_vec() }),
             retries: Retries {

@@ -6,7 +6,7 @@
 //! `SHA-256(0x00 || entry)`. The index inside the entry makes a reordering
 //! visible, the canonical form makes any edit visible, the Merkle tree
 //! and the signed heads make a consistent rewrite visible to anyone who
-//! kept an earlier head ([`verify`] here, `rempart audit watch` outside).
+//! kept an earlier head ([`crate::verify`] here, `rempart audit watch` outside).
 
 use rempart_audit::{
     canonical_json, leaf_hash, ConsistencyProof, Frontier, Hash, InclusionProof, KeyRing, NodeId, NoteSigner,

@@ -125,6 +125,13 @@ pub struct OpenOptions {
     pub durability: Durability,
     /// Create the database file if missing (`init` only).
     pub create: bool,
+    /// Refuse every write (a read-only replica serving the log and
+    /// proofs): writes fail with [`StoreError::ReadOnly`].
+    pub read_only: bool,
+    /// Cap the SQLite file at this many bytes: past it, writes fail with
+    /// [`StoreError::DiskFull`] exactly as on a full disk, and nothing
+    /// already written is harmed.
+    pub max_bytes: Option<u64>,
 }
 
 type Connector = dyn Fn() -> Result<Box<dyn Backend>, StoreError> + Send + Sync;
@@ -148,6 +155,9 @@ struct Inner {
 pub struct Tx<'a> {
     conn: &'a mut dyn Backend,
     audit_cache: &'a Mutex<Option<audit::Cache>>,
+    /// Set when the database rolled the whole transaction back on its own
+    /// (SQLite does on a full disk): nothing of it may be committed.
+    aborted: Option<StoreError>,
 }
 
 impl Tx<'_> {
@@ -155,11 +165,19 @@ impl Tx<'_> {
         self.conn.dialect()
     }
 
+    /// Fails once the database has abandoned the transaction: a statement
+    /// run now would start a new one behind the caller's back.
+    fn live(&self) -> Result<(), StoreError> {
+        self.aborted.clone().map_or(Ok(()), Err)
+    }
+
     pub fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        self.live()?;
         self.conn.execute(sql, params)
     }
 
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        self.live()?;
         self.conn.query(sql, params)
     }
 
@@ -176,17 +194,26 @@ impl Tx<'_> {
     /// Runs `f` inside a savepoint: its writes are undone if it fails,
     /// the transaction's other work stands (group commit of unrelated jobs).
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.live()?;
         self.conn.execute_batch("SAVEPOINT job")?;
         match f(self) {
             Ok(v) => {
+                self.live()?;
                 self.conn.execute_batch("RELEASE SAVEPOINT job")?;
                 Ok(v)
             }
             Err(e) => {
-                self.conn.execute_batch("ROLLBACK TO SAVEPOINT job")?;
-                self.conn.execute_batch("RELEASE SAVEPOINT job")?;
                 // The in-memory frontier may have moved with the undone appends.
                 self.invalidate_audit_cache();
+                let undone = self
+                    .conn
+                    .execute_batch("ROLLBACK TO SAVEPOINT job")
+                    .and_then(|()| self.conn.execute_batch("RELEASE SAVEPOINT job"));
+                if undone.is_err() && self.aborted.is_none() {
+                    // The savepoint is gone: the database abandoned the
+                    // whole transaction (disk full, I/O error).
+                    self.aborted = Some(e.clone());
+                }
                 Err(e)
             }
         }
@@ -225,21 +252,21 @@ impl Store {
                     )));
                 }
                 let path = path.clone();
-                let durability = options.durability;
-                let create = options.create;
+                let options = options.clone();
                 (
                     Dialect::Sqlite,
-                    Box::new(move || {
-                        Ok(Box::new(backend::sqlite::Sqlite::open(&path, create, durability)?) as Box<dyn Backend>)
-                    }),
+                    Box::new(move || Ok(Box::new(backend::sqlite::Sqlite::open(&path, &options)?) as Box<dyn Backend>)),
                 )
             }
             #[cfg(feature = "postgres")]
             Location::Postgres(url) => {
                 let url = url.clone();
+                let read_only = options.read_only;
                 (
                     Dialect::Postgres,
-                    Box::new(move || Ok(Box::new(backend::postgres::Postgres::connect(&url)?) as Box<dyn Backend>)),
+                    Box::new(move || {
+                        Ok(Box::new(backend::postgres::Postgres::connect(&url, read_only)?) as Box<dyn Backend>)
+                    }),
                 )
             }
             #[cfg(not(feature = "postgres"))]
@@ -295,13 +322,15 @@ impl Store {
             } else {
                 conn.begin_read()?;
             }
-            let mut tx = Tx { conn: conn.as_mut(), audit_cache: &self.inner.audit_cache };
-            match f(&mut tx) {
-                Ok(v) => {
+            let mut tx = Tx { conn: conn.as_mut(), audit_cache: &self.inner.audit_cache, aborted: None };
+            let result = f(&mut tx);
+            let aborted = tx.aborted.take();
+            match (result, aborted) {
+                (_, Some(e)) | (Err(e), None) => Err(e),
+                (Ok(v), None) => {
                     conn.commit()?;
                     Ok(v)
                 }
-                Err(e) => Err(e),
             }
         })();
         if result.is_err() {

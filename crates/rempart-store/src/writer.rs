@@ -31,7 +31,9 @@ impl Default for HeadPolicy {
 }
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&mut Tx<'_>) -> Finish + Send>;
+/// A queued job: run inside the group transaction (`Some`), or told that
+/// the transaction could not even start (`None`) — every job is answered.
+type Job = Box<dyn FnOnce(Option<&mut Tx<'_>>) -> Finish + Send>;
 
 /// Statistics of the write path, for metrics.
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,12 +85,16 @@ impl Writer {
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, receiver) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |tx: &mut Tx<'_>| -> Finish {
-            let result = tx.savepoint(f);
+        let job: Job = Box::new(move |tx: Option<&mut Tx<'_>>| -> Finish {
+            let result = match tx {
+                Some(tx) => tx.savepoint(f),
+                // The transaction's own error reaches the reply below.
+                None => Err(StoreError::Backend("not run".into())),
+            };
             Box::new(move |committed: Result<(), StoreError>| {
                 let _ = reply.send(match (result, committed) {
                     (Ok(v), Ok(())) => Ok(v),
-                    (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                    (_, Err(e)) | (Err(e), Ok(())) => Err(e),
                 });
             })
         });
@@ -129,10 +135,10 @@ fn run(
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let mut jobs: Vec<Job> = first.into_iter().collect();
+        let mut jobs: Vec<Option<Job>> = first.into_iter().map(Some).collect();
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(job) => jobs.push(Some(job)),
                 Err(_) => break,
             }
         }
@@ -145,8 +151,8 @@ fn run(
         let mut signed = false;
         let result = store.write(|tx| {
             let before = audit::state(tx)?.0;
-            for job in jobs {
-                finishers.push(job(tx));
+            for job in jobs.iter_mut().filter_map(Option::take) {
+                finishers.push(job(Some(&mut *tx)));
             }
             let after = audit::state(tx)?.0;
             since_head += after - before;
@@ -170,6 +176,8 @@ fn run(
         if result.is_err() {
             since_head = 0;
         }
+        // Jobs the transaction never reached (it could not begin) answer too.
+        finishers.extend(jobs.into_iter().flatten().map(|job| job(None)));
         for finish in finishers {
             finish(result.clone());
         }

@@ -20,9 +20,12 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    pub fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let client =
+    pub fn connect(url: &str, read_only: bool) -> Result<Postgres, StoreError> {
+        let mut client =
             Client::connect(url, NoTls).map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
+        if read_only {
+            client.batch_execute("SET default_transaction_read_only = on")?;
+        }
         Ok(Postgres { client, statements: HashMap::new() })
     }
 

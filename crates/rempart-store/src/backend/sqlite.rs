@@ -46,8 +46,9 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// Opens (creating when `create`) the database file at `path`.
-    pub fn open(path: &Path, create: bool, durability: Durability) -> Result<Sqlite, StoreError> {
+    /// Opens (creating when `options.create`) the database file at `path`.
+    pub fn open(path: &Path, options: &crate::OpenOptions) -> Result<Sqlite, StoreError> {
+        let create = options.create;
         let mut flags =
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         if create {
@@ -68,8 +69,16 @@ impl Sqlite {
         }
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-            durability.as_str().to_uppercase()
+            options.durability.as_str().to_uppercase()
         ))?;
+        if let Some(bytes) = options.max_bytes {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (bytes / u64::try_from(page.max(1)).unwrap_or(4096)).max(1);
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+        }
+        if options.read_only {
+            conn.execute_batch("PRAGMA query_only = ON")?;
+        }
         Ok(Sqlite { conn })
     }
 }
