@@ -301,11 +301,22 @@
   // ---- Item ------------------------------------------------------------------
   async function showItem(id) {
     try {
-      state.item = await api("GET", "/v1/reviews/" + encodeURIComponent(id));
+      state.item = withDefaults(await api("GET", "/v1/reviews/" + encodeURIComponent(id)));
       renderItem();
     } catch (e) {
       page("queue", h("div", { class: "error" }, e.message), h("p", {}, h("a", { href: "#/queue" }, "Back to the queue")));
     }
+  }
+
+  // The API leaves out empty lists: give them back so rendering never
+  // needs to ask.
+  function withDefaults(v) {
+    v.item.excluded = v.item.excluded || [];
+    v.item.policies = v.item.policies || [];
+    for (const f of v.fields || []) for (const s of f.segments) s.evidence = s.evidence || [];
+    for (const r of v.rules || []) r.evidence = r.evidence || [];
+    for (const i of v.images || []) i.evidence = i.evidence || [];
+    return v;
   }
 
   function mine(v) {
@@ -407,7 +418,7 @@
       v.appeal ? h("div", {},
         h("div", { class: "sub" }, "Against ", v.appeal.subject, " ", h("span", { class: "mono" }, short(v.appeal.decision_id)), " · received ", ago(v.appeal.received_at)),
         h("p", { class: "field text" }, v.appeal.explanation),
-        v.item.excluded.length ? h("div", { class: "sub" }, "Cannot decide it (they decided before): ", v.item.excluded.join(", ")) : null) : null,
+        (v.item.excluded || []).length ? h("div", { class: "sub" }, "Cannot decide it (they decided before): ", v.item.excluded.join(", ")) : null) : null,
       v.suspension ? h("dl", { class: "kv" }, h("dt", {}, "Until"), h("dd", {}, when(v.suspension.ends_at)), h("dt", {}, "Reason"), h("dd", {}, v.suspension.reason)) : null,
       h("ul", { class: "timeline" }, v.notices.map((n) => h("li", {},
         h("div", { class: "line1" }, srcChip(n.kind), h("span", {}, category(n.category)), n.order ? dueChip(n.order.deadline) : null,
@@ -494,7 +505,7 @@
     const listing = v.listing || {};
     const held = mine(v);
     const pending = it.status === "pending";
-    const excluded = state.me && it.excluded.includes(state.me.key_id);
+    const excluded = state.me && (it.excluded || []).includes(state.me.key_id);
     const leaseInfo = it.claimed_by
       ? (held ? ["Held by you · ", h("b", { id: "lease-left", data: { until: it.lease_until } }, left(it.lease_until).replace(" left", "")), " left"] : ["Held by ", h("code", {}, it.claimed_by)])
       : pending ? "Not claimed" : ["Closed ", ago(it.closed_at)];

@@ -182,7 +182,7 @@ fn listing(id: &str, title: &str, seller: &str) -> Value {
 async fn the_review_queue_claims_decisions_and_bad_input() {
     let s = service().await;
     s.submit(listing("L-1", "Sex doll silicone", "S-1")).await;
-    s.submit(listing("L-2", "Replica watch 1:1 AAA", "S-2")).await;
+    s.submit(listing("L-2", "Replica watch 1:1 AAA quality", "S-2")).await;
     // Roles.
     assert_eq!(s.get("submitter", "/v1/reviews").await.0, StatusCode::FORBIDDEN);
     assert_eq!(s.get("nobody", "/v1/reviews").await.0, StatusCode::UNAUTHORIZED);
@@ -390,7 +390,7 @@ async fn appeals_statements_strikes_suspension_and_traders() {
     let s = service().await;
     // Three counterfeit listings blocked by a person: warning, then suspension.
     for i in 0..3 {
-        s.submit(listing(&format!("C-{i}"), "Replica watch 1:1 AAA", "S-1")).await;
+        s.submit(listing(&format!("C-{i}"), "Replica watch 1:1 AAA quality", "S-1")).await;
         let item = s.item_of(&format!("C-{i}")).await;
         let v = s.decide("alice", &item, json!({"outcome": "block", "reason": "violation_confirmed"})).await;
         assert_eq!(v["state"], "final", "{v}");

@@ -90,9 +90,11 @@ fn a_single_changed_digit_is_caught_where_check_digits_exist() {
     // schemes with a collision; count and bound them instead of hiding them).
     let all = sections();
     let (mut tried, mut missed) = (0u32, 0u32);
+    let mut missed_by_country: BTreeMap<String, u32> = BTreeMap::new();
     for n in section(&all, "vat valid", 500) {
         let c = formats::compact(&n);
-        if !CHECKED.contains(&&c[..2]) {
+        // Czech nine-digit numbers have no published check digit.
+        if !CHECKED.contains(&&c[..2]) || (c.starts_with("CZ") && c.len() == 11) {
             continue;
         }
         for (i, ch) in c.char_indices().skip(2) {
@@ -103,12 +105,15 @@ fn a_single_changed_digit_is_caught_where_check_digits_exist() {
                 tried += 1;
                 if formats::vat(&changed).is_ok() {
                     missed += 1;
+                    *missed_by_country.entry(c[..2].to_string()).or_default() += 1;
                 }
             }
         }
     }
     assert!(tried > 20_000, "{tried}");
-    // NL accepts either of two check schemes and IT/SE use Luhn: a few
-    // changes pass; anything above 3 % would mean a broken check.
-    assert!(f64::from(missed) / f64::from(tried) < 0.03, "{missed} of {tried} single-digit changes accepted");
+    // NL accepts either of two check schemes (mod 11, or mod 97 for the
+    // numbers issued since 2020), EL/RO/PT/CZ write a remainder of 10 as 0
+    // and French numbers with a letter key are checked for format only: a
+    // few changes pass; anything above 3 % would mean a broken check.
+    assert!(f64::from(missed) / f64::from(tried) < 0.03, "{missed} of {tried} single-digit changes accepted: {missed_by_country:?}");
 }
