@@ -10,7 +10,7 @@
 //! part of the product, and CI installs the browser.
 //!
 //! Screenshots are written to `$CARGO_TARGET_TMPDIR/console/` (or
-//! `$REMPART_SCREENSHOTS`): queue.png, item.png, decide.png, decided.png.
+//! `$REMPART_SCREENSHOTS`): queue.png, item.png, decide.png, decided.png, audit.png.
 
 mod support;
 
@@ -345,5 +345,11 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     }
     assert_eq!(proof.status, 200, "the decision is in the signed log: {}", proof.body);
     b.screenshot(&shots.join("decided.png"));
+    b.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": "document.getElementById('audit').scrollIntoView({block: 'end'})", "args": []})),
+    );
+    b.screenshot(&shots.join("audit.png"));
     eprintln!("console screenshots in {}", shots.display());
 }

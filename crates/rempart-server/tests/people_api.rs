@@ -303,7 +303,9 @@ async fn notices_orders_and_their_webhook() {
         assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, f), "{body}: {v}");
     }
     assert_eq!(s.post("submitter", "/v1/notices", with("listing_id", json!("nope"))).await.0, StatusCode::NOT_FOUND);
-    let (st, v) = s.post("submitter", "/v1/notices", with("url", json!("https://shop.example/item/nope"))).await;
+    let mut unknown_url = without("listing_id");
+    unknown_url["url"] = json!("https://shop.example/item/nope");
+    let (st, v) = s.post("submitter", "/v1/notices", unknown_url).await;
     assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, "url"), "{v}");
     assert_eq!(s.post("alice", "/v1/notices", good.clone()).await.0, StatusCode::FORBIDDEN);
     // A notice by URL, a duplicate merged into it, a CSAM notice without a name.
