@@ -188,7 +188,8 @@ impl Browser {
 
     fn screenshot(&self, path: &Path) {
         let b64 = self.cmd("GET", "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("base64 PNG");
+        let png =
+            base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("base64 PNG");
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
         std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
@@ -226,8 +227,12 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     let regulator = db.key("regulator");
 
     // A queue with several sources: own detection and an authority order.
-    let replica = submit(&server, &submitter, json!({"id": "W-17", "title": "Replica watch 1:1 AAA quality, steel 40 mm",
-        "description": "Steel case, automatic movement. Gift box included.", "seller": {"id": "S-204"}}));
+    let replica = submit(
+        &server,
+        &submitter,
+        json!({"id": "W-17", "title": "Replica watch 1:1 AAA quality, steel 40 mm",
+        "description": "Steel case, automatic movement. Gift box included.", "seller": {"id": "S-204"}}),
+    );
     assert_eq!(replica["decision"]["verdict"], "review", "{replica}");
     let doll = submit(&server, &submitter, json!({"id": "D-3", "title": "Sex doll silicone", "seller": {"id": "S-9"}}));
     assert_eq!(doll["decision"]["verdict"], "review", "{doll}");
@@ -242,7 +247,12 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     let queue = get(&server.url("/v1/reviews?status=pending"), Some(&reviewer)).json();
     let items = queue["items"].as_array().expect("items").clone();
     let item_of = |listing: &str| {
-        items.iter().find(|i| i["listing_id"] == listing).and_then(|i| i["review_id"].as_str()).expect("item").to_string()
+        items
+            .iter()
+            .find(|i| i["listing_id"] == listing)
+            .and_then(|i| i["review_id"].as_str())
+            .expect("item")
+            .to_string()
     };
     let review_id = item_of("W-17");
     let view = get(&server.url(&format!("/v1/reviews/{review_id}")), Some(&reviewer)).json();

@@ -110,7 +110,8 @@ pub fn run(args: Args) -> Result<u8> {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 anyhow::bail!("--notice-webhook: `{url}` is not an http(s) URL");
             }
-            let secret = std::fs::read(file).with_context(|| format!("--notice-webhook-secret-file {}", file.display()))?;
+            let secret =
+                std::fs::read(file).with_context(|| format!("--notice-webhook-secret-file {}", file.display()))?;
             let secret = secret.strip_suffix(b"\n").unwrap_or(&secret).to_vec();
             if secret.len() < 16 {
                 anyhow::bail!("--notice-webhook-secret-file {}: at least 16 bytes of secret", file.display());

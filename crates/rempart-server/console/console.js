@@ -590,6 +590,8 @@
       const r = await api("POST", "/v1/reviews/" + encodeURIComponent(it.review_id) + "/decision", body);
       state.decide = null;
       state.result = r;
+      const stale = document.querySelector(".toast");
+      if (stale) stale.remove();
       await showItem(it.review_id);
     } catch (e) {
       d.error = (e.field ? e.field + ": " : "") + e.message;

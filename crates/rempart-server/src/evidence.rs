@@ -121,10 +121,7 @@ mod tests {
         let joined: String = s.iter().map(|x| x.text.as_str()).collect();
         assert_eq!(joined, text);
         let marked: Vec<(&str, Vec<usize>)> = s.iter().map(|x| (x.text.as_str(), x.evidence.clone())).collect();
-        assert_eq!(
-            marked,
-            [("Poupée ", vec![0]), ("sexuelle", vec![0, 1]), (" ", vec![]), ("100 cm", vec![2])]
-        );
+        assert_eq!(marked, [("Poupée ", vec![0]), ("sexuelle", vec![0, 1]), (" ", vec![]), ("100 cm", vec![2])]);
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! ```
 
 pub mod auth;
-pub mod error;
 pub mod console;
 pub mod delivery;
+pub mod error;
 pub mod evidence;
 pub mod metrics;
 pub mod people;

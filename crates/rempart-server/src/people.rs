@@ -85,7 +85,8 @@ impl SellerFacts {
             );
             external.fire(SUSPENDED, vec![evidence(listing, SUSPENDED, detail)]);
         }
-        let trader = declared_trader(listing) || self.all_sellers_are_traders || standing.is_some_and(|s| s.trader.is_some());
+        let trader =
+            declared_trader(listing) || self.all_sellers_are_traders || standing.is_some_and(|s| s.trader.is_some());
         if !trader {
             return;
         }

@@ -71,14 +71,17 @@ pub(crate) fn screen_one(
         let mut decision = gate.screen_with(&listing, &external);
         // A borderline listing (publishable under a condition) of a seller
         // with strikes: screened again with that fact.
-        if decision.verdict == Action::Restrict && people.is_some_and(|p| p.fire_prior_strikes(&listing, &mut external)) {
+        if decision.verdict == Action::Restrict && people.is_some_and(|p| p.fire_prior_strikes(&listing, &mut external))
+        {
             decision = gate.screen_with(&listing, &external);
         }
         let shadow = shadow.map(|g| g.screen_with(&listing, &external));
         let removal = match (&computed, decision.verdict) {
             // A block for the seller's standing alone says nothing about
             // the listing's content: not a removal to watch for.
-            (Some(c), Action::Block) if signals.is_some_and(Signals::checks_relisting) && blocked_for_content(&decision) => {
+            (Some(c), Action::Block)
+                if signals.is_some_and(Signals::checks_relisting) && blocked_for_content(&decision) =>
+            {
                 let by = decision
                     .matches
                     .first()

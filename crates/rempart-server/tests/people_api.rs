@@ -14,8 +14,8 @@ use axum::body::{to_bytes, Body};
 use axum::http::{Method, Request, StatusCode};
 use hmac::{Hmac, Mac};
 use rempart_server::{App, Config, Limits, People, Retries, Webhook};
-use rempart_store::keys::{self, Role};
 use rempart_store::keyfile::KeyFile;
+use rempart_store::keys::{self, Role};
 use rempart_store::writer::HeadPolicy;
 use rempart_store::{Durability, Location, OpenOptions, Store};
 use serde_json::{json, Value};
@@ -189,14 +189,18 @@ async fn the_review_queue_claims_decisions_and_bad_input() {
     let (st, v) = s.post("alice", "/v1/keys", json!({"role": "admin", "label": "me"})).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "a reviewer cannot manage keys: {v}");
     // Filters name their field.
-    for (q, f) in [("status=done", "status"), ("source=tv", "source"), ("policy=Bad-Id", "policy"), ("limit=0", "limit")] {
+    for (q, f) in
+        [("status=done", "status"), ("source=tv", "source"), ("policy=Bad-Id", "policy"), ("limit=0", "limit")]
+    {
         let (st, v) = s.get("alice", &format!("/v1/reviews?{q}")).await;
         assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, f), "{q}: {v}");
     }
     let item = s.item_of("L-1").await;
     let (st, view) = s.get("alice", &format!("/v1/reviews/{item}")).await;
     assert_eq!(st, StatusCode::OK);
-    assert!(view["fields"][0]["segments"].as_array().is_some_and(|a| a.iter().any(|x| !x["evidence"].as_array().is_none_or(Vec::is_empty))));
+    assert!(view["fields"][0]["segments"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| !x["evidence"].as_array().is_none_or(Vec::is_empty))));
     assert!(view["reasons"].as_array().is_some_and(|r| r.iter().any(|x| x["code"] == "child_like_appearance")));
     assert_eq!(view["four_eyes"], true);
     assert_eq!(s.get("alice", "/v1/reviews/no-such-item").await.0, StatusCode::NOT_FOUND);
@@ -226,10 +230,13 @@ async fn the_review_queue_claims_decisions_and_bad_input() {
         assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, f), "{body}: {v}");
     }
     // Bob may not decide Alice's claim.
-    let (st, _) = s.post("bob", &format!("/v1/reviews/{item}/decision"), json!({"outcome": "allow", "reason": "no_violation"})).await;
+    let (st, _) = s
+        .post("bob", &format!("/v1/reviews/{item}/decision"), json!({"outcome": "allow", "reason": "no_violation"}))
+        .await;
     assert_eq!(st, StatusCode::CONFLICT);
     // Four-eyes: Alice proposes, Bob confirms.
-    let (st, v) = decide(json!({"outcome": "block", "reason": "child_like_appearance", "note": "height and face"})).await;
+    let (st, v) =
+        decide(json!({"outcome": "block", "reason": "child_like_appearance", "note": "height and face"})).await;
     assert_eq!((st, v["state"].as_str()), (StatusCode::OK, Some("awaiting_second_reviewer")), "{v}");
     assert_eq!(s.post("alice", &format!("/v1/reviews/{item}/claim"), json!({})).await.0, StatusCode::FORBIDDEN);
     let v = s.decide("bob", &item, json!({"outcome": "block", "reason": "child_like_appearance"})).await;
@@ -241,7 +248,8 @@ async fn the_review_queue_claims_decisions_and_bad_input() {
     assert_eq!((st, d["decision"]["verdict"].as_str()), (StatusCode::OK, Some("block")));
     // The item's history has the claims, the proposal and the outcome.
     let (_, view) = s.get("auditor", &format!("/v1/reviews/{item}")).await;
-    let actions: Vec<&str> = view["audit"].as_array().expect("audit").iter().filter_map(|e| e["data"]["action"].as_str()).collect();
+    let actions: Vec<&str> =
+        view["audit"].as_array().expect("audit").iter().filter_map(|e| e["data"]["action"].as_str()).collect();
     assert!(actions.starts_with(&["claimed", "proposed", "claimed"]) && actions.contains(&"decided"), "{actions:?}");
     // Claim-next hands out L-2 (and 204 once nothing is left).
     let (st, v) = s.post("carol", "/v1/reviews/claim-next", json!({})).await;
@@ -259,7 +267,13 @@ async fn the_review_queue_claims_decisions_and_bad_input() {
     assert_eq!(s.get("alice", "/v1/reviews/stats?since=yesterday").await.0, StatusCode::BAD_REQUEST);
     // The OpenAPI document lists the new routes.
     let (_, doc) = s.get("auditor", "/openapi.json").await;
-    for path in ["/v1/reviews/{id}/claim", "/v1/reviews/{id}/decision", "/v1/notices", "/v1/appeals", "/v1/sellers/{id}/statements"] {
+    for path in [
+        "/v1/reviews/{id}/claim",
+        "/v1/reviews/{id}/decision",
+        "/v1/notices",
+        "/v1/appeals",
+        "/v1/sellers/{id}/statements",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} in openapi.json");
     }
     drop(s.app);
@@ -329,7 +343,16 @@ async fn notices_orders_and_their_webhook() {
         .post("admin", "/v1/flaggers", json!({"flagger_id": "TF-1", "name": "Child Safety NGO", "expertise": "child protection", "awarded_by": "Arcom", "key_id": flagger_key}))
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    assert_eq!(s.post("admin", "/v1/flaggers", json!({"flagger_id": "TF-1", "name": "x", "expertise": "x", "awarded_by": "x"})).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        s.post(
+            "admin",
+            "/v1/flaggers",
+            json!({"flagger_id": "TF-1", "name": "x", "expertise": "x", "awarded_by": "x"})
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
     let (st, tf) = s.post("flagger", "/v1/notices", with("listing_id", json!("N-1"))).await;
     assert_eq!((st, tf["kind"].as_str()), (StatusCode::ACCEPTED, Some("trusted_flagger")), "{tf}");
     let order = json!({
@@ -351,7 +374,10 @@ async fn notices_orders_and_their_webhook() {
     let own = o["receipt_id"].as_str().expect("id");
     assert_eq!(s.get("regulator", &format!("/v1/notices/{own}")).await.0, StatusCode::OK);
     assert_eq!(s.get("regulator2", &format!("/v1/notices/{own}")).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(s.get("regulator", &format!("/v1/notices/{}", first["receipt_id"].as_str().expect("id"))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.get("regulator", &format!("/v1/notices/{}", first["receipt_id"].as_str().expect("id"))).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (_, list) = s.get("regulator2", "/v1/notices").await;
     assert_eq!(list["notices"].as_array().map(Vec::len), Some(0));
     assert_eq!(s.get("alice", "/v1/notices/nope").await.0, StatusCode::NOT_FOUND);
@@ -409,8 +435,14 @@ async fn appeals_statements_strikes_suspension_and_traders() {
     // Statements, in French, with the suspension and each block.
     let (st, page) = s.get("submitter", "/v1/sellers/S-1/statements?lang=fr").await;
     assert_eq!(st, StatusCode::OK, "{page}");
-    let kinds: Vec<&str> = page["statements"].as_array().expect("list").iter().filter_map(|x| x["kind"].as_str()).collect();
-    assert!(kinds.contains(&"suspension") && kinds.contains(&"warning") && kinds.iter().filter(|k| **k == "listing").count() == 4, "{kinds:?}");
+    let kinds: Vec<&str> =
+        page["statements"].as_array().expect("list").iter().filter_map(|x| x["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"suspension")
+            && kinds.contains(&"warning")
+            && kinds.iter().filter(|k| **k == "listing").count() == 4,
+        "{kinds:?}"
+    );
     assert!(page["statements"][0]["text"].as_str().is_some_and(|t| t.contains("Vos recours")));
     assert_eq!(field(&s.get("submitter", "/v1/sellers/S-1/statements?lang=de").await.1), "lang");
     assert_eq!(s.get("submitter", "/v1/sellers/S-404/statements").await.0, StatusCode::NOT_FOUND);
@@ -429,14 +461,42 @@ async fn appeals_statements_strikes_suspension_and_traders() {
         let (st, v) = s.post("submitter", "/v1/appeals", body).await;
         assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, f), "{v}");
     }
-    assert_eq!(s.post("submitter", "/v1/appeals", json!({"decision_id": "nope", "seller_id": "S-1", "explanation": "x"})).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(s.post("submitter", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-2", "explanation": "x"})).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(s.post("alice", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "x"})).await.0, StatusCode::FORBIDDEN);
-    let (st, a) = s.post("submitter", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "A genuine watch"})).await;
+    assert_eq!(
+        s.post("submitter", "/v1/appeals", json!({"decision_id": "nope", "seller_id": "S-1", "explanation": "x"}))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.post("submitter", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-2", "explanation": "x"}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.post("alice", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "x"})).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (st, a) = s
+        .post(
+            "submitter",
+            "/v1/appeals",
+            json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "A genuine watch"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{a}");
-    assert_eq!(s.post("submitter", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "again"})).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        s.post("submitter", "/v1/appeals", json!({"decision_id": blocked, "seller_id": "S-1", "explanation": "again"}))
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
     let item = a["review_id"].as_str().expect("item");
-    assert_eq!(s.post("alice", &format!("/v1/reviews/{item}/claim"), json!({})).await.0, StatusCode::FORBIDDEN, "not the reviewer who decided");
+    assert_eq!(
+        s.post("alice", &format!("/v1/reviews/{item}/claim"), json!({})).await.0,
+        StatusCode::FORBIDDEN,
+        "not the reviewer who decided"
+    );
     let v = s.decide("bob", item, json!({"outcome": "allow", "reason": "no_violation"})).await;
     assert_eq!(v["appeal"]["outcome"], "reversed");
     assert!(v["seller"]["lifted"].is_object(), "two strikes left: the suspension is lifted: {v}");
@@ -447,7 +507,8 @@ async fn appeals_statements_strikes_suspension_and_traders() {
 
     // Prior strikes raise a borderline listing to review.
     let d = s.submit(listing("C-11", "Sex toy vibrator", "S-1")).await;
-    let rules: Vec<&str> = d["decision"]["matches"].as_array().expect("m").iter().filter_map(|m| m["rule"].as_str()).collect();
+    let rules: Vec<&str> =
+        d["decision"]["matches"].as_array().expect("m").iter().filter_map(|m| m["rule"].as_str()).collect();
     assert_eq!(d["decision"]["verdict"], "review", "{d}");
     assert!(rules.contains(&"borderline_with_prior_strikes"), "{rules:?}");
 
@@ -457,7 +518,11 @@ async fn appeals_statements_strikes_suspension_and_traders() {
     let d = s.submit(business.clone()).await;
     assert_eq!(d["decision"]["verdict"], "review");
     assert_eq!(d["decision"]["matches"][0]["rule"], "trader_record_missing");
-    for (body, f) in [(json!({"name": 7}), "name"), (json!({"nickname": "x"}), "nickname"), (json!({"address": {"town": "x"}}), "address.town")] {
+    for (body, f) in [
+        (json!({"name": 7}), "name"),
+        (json!({"nickname": "x"}), "nickname"),
+        (json!({"address": {"town": "x"}}), "address.town"),
+    ] {
         let (st, v) = s.call("submitter", Method::PUT, "/v1/sellers/S-7/trader", Some(body.clone())).await;
         assert_eq!((st, field(&v)), (StatusCode::BAD_REQUEST, f), "{body}: {v}");
     }
@@ -469,7 +534,8 @@ async fn appeals_statements_strikes_suspension_and_traders() {
         "trade_register": {"register": "RCS Lyon", "number": "552 100 554", "country": "FR"},
         "vat_number": "FR 13 393 892 815", "self_certification": true, "language": "fr"
     });
-    let (st, t) = s.call("submitter", Method::PUT, "/v1/sellers/S-7/trader", Some(json!({"name": "Jardin SARL"}))).await;
+    let (st, t) =
+        s.call("submitter", Method::PUT, "/v1/sellers/S-7/trader", Some(json!({"name": "Jardin SARL"}))).await;
     assert_eq!((st, t["status"].as_str()), (StatusCode::OK, Some("incomplete")));
     assert!(t["missing"].as_array().is_some_and(|m| m.iter().any(|x| x == "address.street")));
     let (st, t) = s.call("submitter", Method::PUT, "/v1/sellers/S-7/trader", Some(record)).await;

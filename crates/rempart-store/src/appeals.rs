@@ -60,7 +60,8 @@ pub struct Appeal {
     pub audit_index: u64,
 }
 
-const COLUMNS: &str = "appeal_id, subject, decision_id, listing_id, seller_id, explanation, submitted_by, received_at, \
+const COLUMNS: &str =
+    "appeal_id, subject, decision_id, listing_id, seller_id, explanation, submitted_by, received_at, \
      status, review_id, outcome, decided_by, decided_at, outcome_decision, audit_index";
 
 fn appeal(r: &crate::Row) -> Result<Appeal, StoreError> {
@@ -141,7 +142,10 @@ pub fn receive(tx: &mut Tx<'_>, a: NewAppeal) -> Result<Appeal, StoreError> {
                 )));
             }
             let seller: Option<String> = tx
-                .query_opt("SELECT seller_id FROM listings WHERE listing_id = ?1", &[d.record.listing_id.clone().into()])?
+                .query_opt(
+                    "SELECT seller_id FROM listings WHERE listing_id = ?1",
+                    &[d.record.listing_id.clone().into()],
+                )?
                 .map(|r| r.opt_text(0))
                 .transpose()?
                 .flatten();
@@ -161,7 +165,9 @@ pub fn receive(tx: &mut Tx<'_>, a: NewAppeal) -> Result<Appeal, StoreError> {
             let m = sellers::measure_by_id(tx, id)
                 .map_err(|_| StoreError::NotFound(format!("decision or suspension {id}")))?;
             if m.kind != "suspension" {
-                return Err(StoreError::Invalid(format!("{id} is a warning: it restricts nothing, there is nothing to appeal")));
+                return Err(StoreError::Invalid(format!(
+                    "{id} is a warning: it restricts nothing, there is nothing to appeal"
+                )));
             }
             if m.seller_id != a.seller_id {
                 return Err(StoreError::Forbidden(format!("suspension {id} is not of seller {}", a.seller_id)));
@@ -189,7 +195,10 @@ pub fn receive(tx: &mut Tx<'_>, a: NewAppeal) -> Result<Appeal, StoreError> {
     let seed = Seed { source: Source::Appeal, severity: a.severity, policies };
     let review_id = reviews::open_item(tx, &listing_id, version, id, seed, Extra { deadline: None, excluded })?;
     if listing_id.is_empty() {
-        tx.exec("UPDATE reviews SET seller_id = ?2 WHERE review_id = ?1", &[review_id.clone().into(), a.seller_id.clone().into()])?;
+        tx.exec(
+            "UPDATE reviews SET seller_id = ?2 WHERE review_id = ?1",
+            &[review_id.clone().into(), a.seller_id.clone().into()],
+        )?;
     }
     let appeal_id = uuid::Uuid::now_v7().to_string();
     let appended = audit::append(
@@ -259,10 +268,18 @@ pub fn list(tx: &mut Tx<'_>, f: &Filter) -> Result<Vec<Appeal>, StoreError> {
     }
     if let Some(after) = &f.after {
         let at = tx
-            .query_one("SELECT received_at FROM appeals WHERE appeal_id = ?1", &[after.clone().into()], &format!("appeal {after}"))?
+            .query_one(
+                "SELECT received_at FROM appeals WHERE appeal_id = ?1",
+                &[after.clone().into()],
+                &format!("appeal {after}"),
+            )?
             .int(0)?;
         let n = params.len();
-        sql.push_str(&format!(" AND (received_at < ?{a} OR (received_at = ?{a} AND appeal_id < ?{b}))", a = n + 1, b = n + 2));
+        sql.push_str(&format!(
+            " AND (received_at < ?{a} OR (received_at = ?{a} AND appeal_id < ?{b}))",
+            a = n + 1,
+            b = n + 2
+        ));
         params.extend([Value::Int(at), after.clone().into()]);
     }
     params.push(Value::from(f.limit.clamp(1, 1000)));

@@ -344,7 +344,11 @@ pub fn list(tx: &mut Tx<'_>, f: &Filter) -> Result<Vec<Notice>, StoreError> {
     }
     if let Some(after) = &f.after {
         let at = tx
-            .query_one("SELECT received_at FROM notices WHERE notice_id = ?1", &[after.clone().into()], &format!("notice {after}"))?
+            .query_one(
+                "SELECT received_at FROM notices WHERE notice_id = ?1",
+                &[after.clone().into()],
+                &format!("notice {after}"),
+            )?
             .int(0)?;
         let n = params.len();
         sql.push_str(&format!(
@@ -376,7 +380,12 @@ pub fn answer(tx: &mut Tx<'_>, o: &Outcome<'_>) -> Result<Vec<String>, StoreErro
     let now = time::now_ms();
     let open = list(
         tx,
-        &Filter { review_id: Some(o.review_id.to_string()), status: Some("open".into()), limit: 1000, ..Filter::default() },
+        &Filter {
+            review_id: Some(o.review_id.to_string()),
+            status: Some("open".into()),
+            limit: 1000,
+            ..Filter::default()
+        },
     )?;
     let mut answered = Vec::new();
     for n in open {
@@ -448,7 +457,8 @@ pub struct Delivery {
     pub payload: Vec<u8>,
 }
 
-const DELIVERY_COLUMNS: &str = "delivery_id, notice_id, url, status, attempts, next_attempt_at, last_status, last_error, \
+const DELIVERY_COLUMNS: &str =
+    "delivery_id, notice_id, url, status, attempts, next_attempt_at, last_status, last_error, \
      created_at, delivered_at, payload";
 
 fn delivery(r: &crate::Row) -> Result<Delivery, StoreError> {
@@ -616,7 +626,10 @@ pub fn revoke_flagger(tx: &mut Tx<'_>, flagger_id: &str, by: &str) -> Result<Fla
     if f.revoked_at.is_some() {
         return Ok(f);
     }
-    audit::append(tx, &[(EntryKind::Notice, json!({"action": "flagger_revoked", "flagger_id": flagger_id, "by": by}))])?;
+    audit::append(
+        tx,
+        &[(EntryKind::Notice, json!({"action": "flagger_revoked", "flagger_id": flagger_id, "by": by}))],
+    )?;
     tx.exec(
         "UPDATE trusted_flaggers SET revoked_at = ?2 WHERE flagger_id = ?1",
         &[flagger_id.into(), Value::Int(time::now_ms())],

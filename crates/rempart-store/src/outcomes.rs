@@ -169,10 +169,13 @@ fn condition_str(c: Condition) -> &'static str {
 
 /// The reviewers of an item so far (four-eyes proposals), in order.
 fn reviewers(tx: &mut Tx<'_>, review_id: &str) -> Result<Vec<String>, StoreError> {
-    tx.query("SELECT reviewer FROM review_outcomes WHERE review_id = ?1 ORDER BY decided_at, outcome_id", &[review_id.into()])?
-        .iter()
-        .map(|r| r.text(0))
-        .collect()
+    tx.query(
+        "SELECT reviewer FROM review_outcomes WHERE review_id = ?1 ORDER BY decided_at, outcome_id",
+        &[review_id.into()],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
 }
 
 /// Applies a reviewer's outcome (see the module docs).

@@ -159,7 +159,14 @@ impl Item {
 
 /// Opens a pending review of a stored decision.
 pub fn open(tx: &mut Tx<'_>, decision: &StoredDecision, seed: Seed) -> Result<String, StoreError> {
-    open_item(tx, &decision.record.listing_id, decision.record.listing_version, &decision.record.decision_id, seed, Extra::default())
+    open_item(
+        tx,
+        &decision.record.listing_id,
+        decision.record.listing_version,
+        &decision.record.decision_id,
+        seed,
+        Extra::default(),
+    )
 }
 
 /// The title of a stored listing version, if it has one.
@@ -190,12 +197,11 @@ pub fn open_item(
 ) -> Result<String, StoreError> {
     let id = uuid::Uuid::now_v7().to_string();
     let now = time::now_ms();
-    let seller: Option<String> = match tx
-        .query_opt("SELECT seller_id FROM listings WHERE listing_id = ?1", &[listing_id.into()])?
-    {
-        Some(r) => r.opt_text(0)?,
-        None => None,
-    };
+    let seller: Option<String> =
+        match tx.query_opt("SELECT seller_id FROM listings WHERE listing_id = ?1", &[listing_id.into()])? {
+            Some(r) => r.opt_text(0)?,
+            None => None,
+        };
     let title = stored_title(tx, listing_id, version)?;
     let mut policies = seed.policies.clone();
     policies.sort();
@@ -445,7 +451,8 @@ pub fn queue_counts(tx: &mut Tx<'_>) -> Result<QueueCounts, StoreError> {
     )?)?;
     let pending_by_policy =
         pairs(tx.query("SELECT policy, COUNT(*) FROM review_policies GROUP BY policy ORDER BY policy", &[])?)?;
-    let one = |tx: &mut Tx<'_>, sql: &str, p: &[Value]| -> Result<u64, StoreError> { tx.query_one(sql, p, "count")?.uint(0) };
+    let one =
+        |tx: &mut Tx<'_>, sql: &str, p: &[Value]| -> Result<u64, StoreError> { tx.query_one(sql, p, "count")?.uint(0) };
     Ok(QueueCounts {
         by_status,
         pending_by_source,
@@ -455,7 +462,11 @@ pub fn queue_counts(tx: &mut Tx<'_>) -> Result<QueueCounts, StoreError> {
             "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND claimed_by IS NOT NULL AND lease_until > ?1",
             std::slice::from_ref(&now),
         )?,
-        pending_second_stage: one(tx, "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND stage <> 'first'", &[])?,
+        pending_second_stage: one(
+            tx,
+            "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND stage <> 'first'",
+            &[],
+        )?,
         orders_overdue: one(
             tx,
             "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND source = 'order' AND deadline < ?1",
@@ -490,10 +501,9 @@ fn refusal(tx: &mut Tx<'_>, review_id: &str, reviewer: &str, now: i64) -> StoreE
             "review {review_id}: key {reviewer} decided this item or the decision under appeal; another reviewer must"
         )),
         Ok(it) => match (&it.claimed_by, it.times.lease_until) {
-            (Some(holder), Some(until)) if holder != reviewer && until > now => StoreError::Conflict(format!(
-                "review {review_id} is held by {holder} until {}",
-                time::rfc3339(until)
-            )),
+            (Some(holder), Some(until)) if holder != reviewer && until > now => {
+                StoreError::Conflict(format!("review {review_id} is held by {holder} until {}", time::rfc3339(until)))
+            }
             _ => StoreError::Conflict(format!("review {review_id} could not be claimed; try again")),
         },
     }
@@ -506,12 +516,11 @@ fn refusal(tx: &mut Tx<'_>, review_id: &str, reviewer: &str, now: i64) -> StoreE
 pub fn claim(tx: &mut Tx<'_>, review_id: &str, reviewer: &str, lease_ms: i64) -> Result<Lease, StoreError> {
     let now = time::now_ms();
     let until = now + lease_ms.max(1);
-    let before = tx.query_opt(
-        "SELECT claimed_by, lease_until FROM reviews WHERE review_id = ?1",
-        &[review_id.into()],
-    )?;
+    let before =
+        tx.query_opt("SELECT claimed_by, lease_until FROM reviews WHERE review_id = ?1", &[review_id.into()])?;
     let extended = before.as_ref().is_some_and(|r| {
-        r.opt_text(0).ok().flatten().as_deref() == Some(reviewer) && r.opt_int(1).ok().flatten().is_some_and(|t| t > now)
+        r.opt_text(0).ok().flatten().as_deref() == Some(reviewer)
+            && r.opt_int(1).ok().flatten().is_some_and(|t| t > now)
     });
     // The one statement that makes a claim exclusive: it changes the row
     // only while the item is free, expired, or already this reviewer's.
@@ -611,7 +620,11 @@ pub fn release(tx: &mut Tx<'_>, review_id: &str, reviewer: &str) -> Result<Item,
         return Err(StoreError::Conflict(format!("review {review_id} is not held by {reviewer} ({})", it.status)));
     }
     let it = get(tx, review_id)?;
-    event(tx, review_id, json!({"action": "released", "review_id": review_id, "listing_id": it.listing_id, "reviewer": reviewer}))?;
+    event(
+        tx,
+        review_id,
+        json!({"action": "released", "review_id": review_id, "listing_id": it.listing_id, "reviewer": reviewer}),
+    )?;
     Ok(it)
 }
 

@@ -304,7 +304,9 @@ pub fn remove_strike(
     rules: &RepeatOffenders,
 ) -> Result<Effects, StoreError> {
     let Some(row) = tx.query_opt(
-        &format!("SELECT {STRIKE_COLUMNS} FROM strikes WHERE seller_id = ?1 AND listing_id = ?2 AND removed_at IS NULL"),
+        &format!(
+            "SELECT {STRIKE_COLUMNS} FROM strikes WHERE seller_id = ?1 AND listing_id = ?2 AND removed_at IS NULL"
+        ),
         &[seller_id.into(), listing_id.into()],
     )?
     else {

@@ -211,7 +211,10 @@ struct Context {
 
 fn context(tx: &mut Tx<'_>, d: &StoredDecision) -> Result<Context, StoreError> {
     let current = tx
-        .query_opt("SELECT current_decision FROM listings WHERE listing_id = ?1", &[d.record.listing_id.clone().into()])?
+        .query_opt(
+            "SELECT current_decision FROM listings WHERE listing_id = ?1",
+            &[d.record.listing_id.clone().into()],
+        )?
         .map(|r| r.text(0))
         .transpose()?;
     let item = tx.query_opt(
@@ -234,7 +237,10 @@ fn context(tx: &mut Tx<'_>, d: &StoredDecision) -> Result<Context, StoreError> {
                     })
                 })
                 .transpose()?;
-            (if source == "detection" || source == "relisting" { "own_initiative".to_string() } else { source }, authority)
+            (
+                if source == "detection" || source == "relisting" { "own_initiative".to_string() } else { source },
+                authority,
+            )
         }
         None => ("own_initiative".to_string(), None),
     };
@@ -353,9 +359,8 @@ pub fn for_measure(m: &Measure, pack: &Pack, lang: &str) -> Statement {
     let suspension = m.kind == "suspension";
     let until = m.ends_ms.map(day).unwrap_or_default();
     let policy = pack.policy("repeat_offenders");
-    let reference = policy
-        .and_then(|p| p.terms_reference.clone())
-        .unwrap_or_else(|| "DSA (Reg. 2022/2065) art. 23".to_string());
+    let reference =
+        policy.and_then(|p| p.terms_reference.clone()).unwrap_or_else(|| "DSA (Reg. 2022/2065) art. 23".to_string());
     let explanation = [pack.seller_text("repeat_offenders", lang).map(str::to_string), Some(m.reason.clone())]
         .into_iter()
         .flatten()

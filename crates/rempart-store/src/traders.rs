@@ -331,7 +331,8 @@ pub fn statuses(tx: &mut Tx<'_>, seller_ids: &[String]) -> Result<Vec<(String, S
     }
     let marks: Vec<String> = (1..=seller_ids.len()).map(|i| format!("?{i}")).collect();
     let params: Vec<Value> = seller_ids.iter().map(|s| Value::from(s.as_str())).collect();
-    let rows = tx.query(&format!("SELECT {COLUMNS} FROM traders WHERE seller_id IN ({})", marks.join(", ")), &params)?;
+    let rows =
+        tx.query(&format!("SELECT {COLUMNS} FROM traders WHERE seller_id IN ({})", marks.join(", ")), &params)?;
     rows.iter()
         .map(|r| {
             let t = from_row(r)?;

@@ -31,7 +31,12 @@ fn listed(store: &Store, g: &Gate, id: &str, title: &str) -> Option<String> {
         panic!("new listing")
     };
     store
-        .read(|tx| reviews::list(tx, &Filter { listing_id: Some(id.into()), status: Some("pending".into()), limit: 5, ..Filter::default() }))
+        .read(|tx| {
+            reviews::list(
+                tx,
+                &Filter { listing_id: Some(id.into()), status: Some("pending".into()), limit: 5, ..Filter::default() },
+            )
+        })
         .expect("list")
         .into_iter()
         .find(|i| i.decision_id == d.record.decision_id)
@@ -187,7 +192,8 @@ fn an_outcome_is_a_new_decision_linked_to_the_automated_one_and_needs_a_claim() 
     each(|store| {
         let id = listed(store, &g, "L-1", REVIEWED).expect("item");
         let automated = store.read(|tx| reviews::get(tx, &id)).expect("item").decision_id;
-        let e = store.write(|tx| outcomes::decide(tx, input(&g, &id, "alice", Action::Block, "child_like_appearance", false)));
+        let e = store
+            .write(|tx| outcomes::decide(tx, input(&g, &id, "alice", Action::Block, "child_like_appearance", false)));
         assert!(matches!(e, Err(StoreError::Conflict(m)) if m.contains("claim")), "decisions need a claim");
         claim(store, &id, "alice").expect("claim");
         let mut restrict = input(&g, &id, "alice", Action::Restrict, "adult_doll_adults_only", false);
@@ -309,7 +315,17 @@ fn notices_are_merged_per_listing_orders_jump_the_queue_and_notifiers_are_answer
         assert_eq!(order_of, [("N-0", "order"), ("N-1", "trusted_flagger")]);
         assert_eq!(queue[0].deadline.as_deref(), Some(time::rfc3339(deadline).as_str()));
         let by_source = store
-            .read(|tx| reviews::list(tx, &Filter { source: Some("order".into()), status: Some("pending".into()), limit: 10, ..Filter::default() }))
+            .read(|tx| {
+                reviews::list(
+                    tx,
+                    &Filter {
+                        source: Some("order".into()),
+                        status: Some("pending".into()),
+                        limit: 10,
+                        ..Filter::default()
+                    },
+                )
+            })
             .expect("filter");
         assert_eq!(by_source.len(), 1);
 
@@ -332,9 +348,17 @@ fn notices_are_merged_per_listing_orders_jump_the_queue_and_notifiers_are_answer
         let later = time::now_ms() + 10 * MINUTE;
         store
             .write(|tx| {
-                notices::attempted(tx, &due[0].delivery_id, &Attempt::Failed { status: Some(503), error: "HTTP 503".into(), retry_at: Some(later) })?;
+                notices::attempted(
+                    tx,
+                    &due[0].delivery_id,
+                    &Attempt::Failed { status: Some(503), error: "HTTP 503".into(), retry_at: Some(later) },
+                )?;
                 notices::attempted(tx, &due[1].delivery_id, &Attempt::Delivered { status: 204 })?;
-                notices::attempted(tx, &due[2].delivery_id, &Attempt::Failed { status: None, error: "refused".into(), retry_at: None })
+                notices::attempted(
+                    tx,
+                    &due[2].delivery_id,
+                    &Attempt::Failed { status: None, error: "refused".into(), retry_at: None },
+                )
             })
             .expect("attempts");
         assert!(store.read(|tx| notices::due(tx, time::now_ms() + 1, 10)).expect("due").is_empty());
@@ -349,7 +373,8 @@ fn notices_are_merged_per_listing_orders_jump_the_queue_and_notifiers_are_answer
             .collect();
         assert_eq!(states, ["delivered", "failed", "pending"]);
         // The log has each notice and answer, without the notifier's name.
-        let entries = store.read(|tx| tx.query("SELECT body FROM audit_entries WHERE kind = 'notice'", &[])).expect("log");
+        let entries =
+            store.read(|tx| tx.query("SELECT body FROM audit_entries WHERE kind = 'notice'", &[])).expect("log");
         assert_eq!(entries.len(), 7, "four received, three answered (the flagger's item is still open)");
         for e in entries {
             let text = String::from_utf8(e.blob(0).expect("body")).expect("utf-8");
@@ -376,7 +401,9 @@ fn appeals_go_to_another_reviewer_and_a_reversal_restores_the_listing_and_remove
             severity: 30,
         };
         assert!(matches!(store.write(|tx| appeals::receive(tx, appeal("S-2", 6))), Err(StoreError::Forbidden(_))));
-        assert!(matches!(store.write(|tx| appeals::receive(tx, appeal("S-1", 0))), Err(StoreError::Invalid(m)) if m.contains("ended")));
+        assert!(
+            matches!(store.write(|tx| appeals::receive(tx, appeal("S-1", 0))), Err(StoreError::Invalid(m)) if m.contains("ended"))
+        );
         let a = store.write(|tx| appeals::receive(tx, appeal("S-1", 6))).expect("appeal");
         assert!(matches!(store.write(|tx| appeals::receive(tx, appeal("S-1", 6))), Err(StoreError::Conflict(_))));
         let item = store.read(|tx| reviews::get(tx, &a.review_id)).expect("item");
@@ -388,7 +415,10 @@ fn appeals_go_to_another_reviewer_and_a_reversal_restores_the_listing_and_remove
         assert_eq!((restored.record.origin, restored.record.decision.verdict), (Origin::Appeal, Action::Allow));
         assert_eq!(restored.record.supersedes.as_deref(), Some(decision.as_str()));
         let a = f.appeal.expect("appeal");
-        assert_eq!((a.status.as_str(), a.outcome.as_deref(), a.decided_by.as_deref()), ("decided", Some("reversed"), Some("bob")));
+        assert_eq!(
+            (a.status.as_str(), a.outcome.as_deref(), a.decided_by.as_deref()),
+            ("decided", Some("reversed"), Some("bob"))
+        );
         assert!(f.seller.strike.as_ref().is_some_and(|s| s.removed_at.is_some()), "the strike is removed");
         assert_eq!(store.read(|tx| records::history(tx, "A-1")).expect("h").verdict, "allow");
         // Nothing restrictive left to appeal.
@@ -407,7 +437,9 @@ fn confirmed_blocks_warn_then_suspend_and_the_suspension_is_appealable() {
         for i in 0..3 {
             let id = listed(store, &g, &format!("R-{i}"), REVIEWED).expect("item");
             claim(store, &id, "alice").expect("claim");
-            effects.push(final_of(decide(store, input(&g, &id, "alice", Action::Block, "child_like_appearance", false))).seller);
+            effects.push(
+                final_of(decide(store, input(&g, &id, "alice", Action::Block, "child_like_appearance", false))).seller,
+            );
         }
         assert!(effects[0].warning.is_none() && effects[0].suspension.is_none());
         assert!(effects[1].warning.is_some(), "warned at the second strike");
@@ -474,7 +506,10 @@ fn complete_record() -> TraderRecord {
             reference: Some("kyc/2026/0042".into()),
             issuing_country: Some("FR".into()),
         }),
-        payment_account: Some(PaymentAccount { iban: Some("FR14 2004 1010 0505 0001 3M02 606".into()), ..PaymentAccount::default() }),
+        payment_account: Some(PaymentAccount {
+            iban: Some("FR14 2004 1010 0505 0001 3M02 606".into()),
+            ..PaymentAccount::default()
+        }),
         trade_register: Some(TradeRegister {
             register: Some("RCS Paris".into()),
             number: Some("404 833 048".into()),
@@ -490,10 +525,14 @@ fn complete_record() -> TraderRecord {
 #[test]
 fn trader_records_name_what_is_missing_and_need_a_person_to_verify_them() {
     each(|store| {
-        let partial = TraderRecord { name: Some("X".into()), email: Some("not-an-email".into()), ..TraderRecord::default() };
+        let partial =
+            TraderRecord { name: Some("X".into()), email: Some("not-an-email".into()), ..TraderRecord::default() };
         let t = store.write(|tx| traders::put(tx, "S-1", partial, "k")).expect("put");
         assert_eq!(t.status, "incomplete");
-        assert!(t.checked.missing.contains(&"address.street".to_string()) && t.checked.missing.contains(&"self_certification".to_string()));
+        assert!(
+            t.checked.missing.contains(&"address.street".to_string())
+                && t.checked.missing.contains(&"self_certification".to_string())
+        );
         assert_eq!(t.checked.findings.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["email"]);
         assert!(matches!(store.write(|tx| traders::verify(tx, "S-1", "rev", None)), Err(StoreError::Conflict(_))));
 
@@ -514,7 +553,8 @@ fn trader_records_name_what_is_missing_and_need_a_person_to_verify_them() {
         moved.address.as_mut().expect("address").city = Some("Lyon".into());
         assert_eq!(store.write(|tx| traders::put(tx, "S-1", moved, "k")).expect("put").status, "unverified");
         // No personal data in the log.
-        let bodies = store.read(|tx| tx.query("SELECT body FROM audit_entries WHERE kind = 'trader'", &[])).expect("log");
+        let bodies =
+            store.read(|tx| tx.query("SELECT body FROM audit_entries WHERE kind = 'trader'", &[])).expect("log");
         assert!(bodies.len() >= 5);
         for b in bodies {
             let text = String::from_utf8(b.blob(0).expect("b")).expect("utf-8");
@@ -584,7 +624,9 @@ fn the_queue_filters_by_policy_from_its_index_and_pages_without_gaps() {
             let mut out: Vec<String> = Vec::new();
             let mut after = None;
             loop {
-                let page = store.read(|tx| reviews::list(tx, &Filter { after: after.clone(), limit: 5, ..f.clone() })).expect("page");
+                let page = store
+                    .read(|tx| reviews::list(tx, &Filter { after: after.clone(), limit: 5, ..f.clone() }))
+                    .expect("page");
                 if page.is_empty() {
                     break;
                 }
@@ -598,13 +640,16 @@ fn the_queue_filters_by_policy_from_its_index_and_pages_without_gaps() {
         assert_eq!(everything.len(), 12);
         let even = all(Filter { policy: Some("even".into()), ..pending.clone() });
         // The index path gives the same items in the same order as a scan.
-        let scanned: Vec<String> = everything.iter().filter(|l| l[2..].parse::<u32>().unwrap_or(1) % 2 == 0).cloned().collect();
+        let scanned: Vec<String> =
+            everything.iter().filter(|l| l[2..].parse::<u32>().unwrap_or(1) % 2 == 0).cloned().collect();
         assert_eq!(even, scanned);
         let counts = store.read(reviews::queue_counts).expect("counts");
         assert!(counts.pending_by_policy.contains(&("all".into(), 12)));
         assert!(counts.pending_by_source.contains(&("relisting".into(), 4)));
         // Closing an item takes it out of the policy index.
-        let first = store.read(|tx| reviews::list(tx, &Filter { limit: 1, ..pending.clone() })).expect("first")[0].review_id.clone();
+        let first = store.read(|tx| reviews::list(tx, &Filter { limit: 1, ..pending.clone() })).expect("first")[0]
+            .review_id
+            .clone();
         store.write(|tx| reviews::close(tx, &first, "allow", None)).expect("close");
         assert_eq!(all(Filter { policy: Some("all".into()), ..pending }).len(), 11);
     });

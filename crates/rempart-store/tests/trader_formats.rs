@@ -115,5 +115,8 @@ fn a_single_changed_digit_is_caught_where_check_digits_exist() {
     // numbers issued since 2020), EL/RO/PT/CZ write a remainder of 10 as 0
     // and French numbers with a letter key are checked for format only: a
     // few changes pass; anything above 3 % would mean a broken check.
-    assert!(f64::from(missed) / f64::from(tried) < 0.03, "{missed} of {tried} single-digit changes accepted: {missed_by_country:?}");
+    assert!(
+        f64::from(missed) / f64::from(tried) < 0.03,
+        "{missed} of {tried} single-digit changes accepted: {missed_by_country:?}"
+    );
 }

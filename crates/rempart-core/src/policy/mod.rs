@@ -720,7 +720,8 @@ impl Compiler {
         }
         if !reasons.is_empty() {
             for policy in policies {
-                let offered: Vec<_> = reasons.iter().filter(|r| r.offered_for(std::slice::from_ref(&policy.id))).collect();
+                let offered: Vec<_> =
+                    reasons.iter().filter(|r| r.offered_for(std::slice::from_ref(&policy.id))).collect();
                 for outcome in [Action::Allow, Action::Block] {
                     if !offered.iter().any(|r| r.outcomes.contains(&outcome)) {
                         self.warn(

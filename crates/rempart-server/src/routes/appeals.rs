@@ -76,7 +76,10 @@ pub async fn submit(
                 Err(e) => return Err(e),
             }
             .unwrap_or(0);
-            appeals::receive(tx, NewAppeal { decision_id, seller_id, explanation, submitted_by, appeal_months, severity })
+            appeals::receive(
+                tx,
+                NewAppeal { decision_id, seller_id, explanation, submitted_by, appeal_months, severity },
+            )
         })
         .await?;
     Ok((StatusCode::CREATED, Json(appeal)))

@@ -152,7 +152,10 @@ pub async fn submit(
             let legal_basis = text("order.legal_basis", &o.legal_basis, 2000)?;
             let reference = o.reference.as_deref().map(|r| text("order.reference", r, 300)).transpose()?;
             if o.territorial_scope.is_empty() {
-                return Err(bad("order.territorial_scope", "at least one territory (EU or an ISO 3166-1 alpha-2 code)"));
+                return Err(bad(
+                    "order.territorial_scope",
+                    "at least one territory (EU or an ISO 3166-1 alpha-2 code)",
+                ));
             }
             let (_, invalid) = territory::expand(&o.territorial_scope);
             if let Some(first) = invalid.first() {
@@ -194,10 +197,16 @@ pub async fn submit(
     }
     if order.is_none() && !req.child_sexual_abuse {
         if notifier_name.is_none() {
-            return Err(bad("notifier.name", "the notifier's name is required (unless the notice concerns child sexual abuse material)"));
+            return Err(bad(
+                "notifier.name",
+                "the notifier's name is required (unless the notice concerns child sexual abuse material)",
+            ));
         }
         if notifier_email.is_none() {
-            return Err(bad("notifier.email", "the notifier's e-mail is required (unless the notice concerns child sexual abuse material)"));
+            return Err(bad(
+                "notifier.email",
+                "the notifier's e-mail is required (unless the notice concerns child sexual abuse material)",
+            ));
         }
     }
     if let Some(f) = &req.trusted_flagger {
@@ -209,13 +218,8 @@ pub async fn submit(
 
     let key_id = caller.key_id.clone();
     let category = req.category.clone();
-    let category_severity = pack
-        .policies
-        .iter()
-        .filter(|p| p.dsa_category == category)
-        .map(|p| i64::from(p.severity))
-        .max()
-        .unwrap_or(0);
+    let category_severity =
+        pack.policies.iter().filter(|p| p.dsa_category == category).map(|p| i64::from(p.severity)).max().unwrap_or(0);
     let severities: std::collections::HashMap<String, i64> =
         pack.policies.iter().map(|p| (p.id.clone(), i64::from(p.severity))).collect();
     let forwarded_flagger = req.trusted_flagger.clone();
@@ -254,7 +258,8 @@ pub async fn submit(
             let decision = records::decision(tx, &current)?;
             let mut policies: Vec<String> = decision.record.decision.matches.iter().map(|m| m.policy.clone()).collect();
             policies.dedup();
-            let severity = policies.iter().filter_map(|p| severities.get(p)).copied().max().unwrap_or(0).max(category_severity);
+            let severity =
+                policies.iter().filter_map(|p| severities.get(p)).copied().max().unwrap_or(0).max(category_severity);
             let kind = match (&order, &flagger) {
                 (Some(_), _) => Kind::Order,
                 (None, Some(_)) => Kind::TrustedFlagger,
@@ -454,7 +459,11 @@ pub async fn flaggers(State(app): State<App>, caller: Caller) -> ApiResult<Json<
     ),
     security(("api_key" = []))
 )]
-pub async fn revoke_flagger(State(app): State<App>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Flagger>> {
+pub async fn revoke_flagger(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Flagger>> {
     caller.require(&[Role::Admin])?;
     let by = caller.key_id.clone();
     Ok(Json(app.write(move |tx| notices::revoke_flagger(tx, &id, &by)).await?))

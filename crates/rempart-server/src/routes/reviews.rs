@@ -289,7 +289,8 @@ fn view(tx: &mut rempart_store::Tx<'_>, gate: &Gate, review_id: &str) -> Result<
     let it = reviews::get(tx, review_id)?;
     let pack = gate.pack();
     let appeal = appeals::for_review(tx, review_id)?;
-    let notices = notices::list(tx, &notices::Filter { review_id: Some(review_id.into()), limit: 200, ..Default::default() })?;
+    let notices =
+        notices::list(tx, &notices::Filter { review_id: Some(review_id.into()), limit: 200, ..Default::default() })?;
     let audit = reviews::events(tx, review_id)?
         .into_iter()
         .map(|i| {
@@ -305,8 +306,11 @@ fn view(tx: &mut rempart_store::Tx<'_>, gate: &Gate, review_id: &str) -> Result<
     let seller_id = it.seller_id.clone().or_else(|| appeal.as_ref().map(|a| a.seller_id.clone()));
     let seller = match &seller_id {
         Some(s) => {
-            let trader = traders::get(tx, s)?
-                .map(|t| TraderOut { status: t.status, missing: t.checked.missing, findings: t.checked.findings });
+            let trader = traders::get(tx, s)?.map(|t| TraderOut {
+                status: t.status,
+                missing: t.checked.missing,
+                findings: t.checked.findings,
+            });
             let verdicts = tx
                 .query(
                     "SELECT verdict, COUNT(*) FROM listings WHERE seller_id = ?1 GROUP BY verdict ORDER BY verdict",
@@ -505,7 +509,11 @@ pub struct Claimed {
 )]
 pub async fn claim_next(State(app): State<App>, caller: Caller, body: axum::body::Bytes) -> ApiResult<Response> {
     caller.require(&[Role::Reviewer])?;
-    let f: NextFilter = if body.iter().all(u8::is_ascii_whitespace) { NextFilter::default() } else { crate::routes::parse_json(&body)? };
+    let f: NextFilter = if body.iter().all(u8::is_ascii_whitespace) {
+        NextFilter::default()
+    } else {
+        crate::routes::parse_json(&body)?
+    };
     check_policy(f.policy.as_deref(), "policy")?;
     check_source(f.source.as_deref())?;
     let (reviewer, ms) = (caller.key_id.clone(), lease_ms(&app));
@@ -563,7 +571,9 @@ fn parse_outcome(req: &OutcomeIn) -> ApiResult<Action> {
         "block" => Ok(Action::Block),
         "restrict" => Ok(Action::Restrict),
         "allow" => Ok(Action::Allow),
-        other => Err(ApiError::bad_request(Some("outcome".into()), format!("`{other}`: expected block, restrict or allow"))),
+        other => {
+            Err(ApiError::bad_request(Some("outcome".into()), format!("`{other}`: expected block, restrict or allow")))
+        }
     }
 }
 
@@ -608,8 +618,10 @@ fn outcome_input(
         }
     }
     check_policy(req.policy.as_deref(), "policy")?;
-    let strictest = reviewed.and_then(|d| d.record.decision.matches.iter().max_by_key(|m| m.action).map(|m| m.policy.clone()));
-    let policy_id = req.policy.clone().or_else(|| reason.policy.clone()).or(strictest).or_else(|| it.policies.first().cloned());
+    let strictest =
+        reviewed.and_then(|d| d.record.decision.matches.iter().max_by_key(|m| m.action).map(|m| m.policy.clone()));
+    let policy_id =
+        req.policy.clone().or_else(|| reason.policy.clone()).or(strictest).or_else(|| it.policies.first().cloned());
     let policy = match policy_id.as_deref() {
         Some(p) => Some(pack.policy(p).ok_or_else(|| {
             ApiError::bad_request(Some("policy".into()), format!("`{p}` is not a policy of the live pack"))
@@ -633,7 +645,10 @@ fn outcome_input(
     let condition = match (&req.condition, outcome) {
         (Some(c), Action::Restrict) => Some(parse_condition(c)?),
         (Some(_), _) => {
-            return Err(ApiError::bad_request(Some("condition".into()), "a condition goes with the restrict outcome only"))
+            return Err(ApiError::bad_request(
+                Some("condition".into()),
+                "a condition goes with the restrict outcome only",
+            ))
         }
         (None, Action::Restrict) => reason
             .condition
@@ -752,7 +767,8 @@ async fn remember_removal(app: &App, d: &StoredDecision) {
     let Ok(listing) = Listing::from_json(&body) else { return };
     let s = signals.clone();
     let Ok(removal) =
-        tokio::task::spawn_blocking(move || rempart_signals::Removal::of(&listing, &by, s.removal_hashes(&listing))).await
+        tokio::task::spawn_blocking(move || rempart_signals::Removal::of(&listing, &by, s.removal_hashes(&listing)))
+            .await
     else {
         return;
     };

@@ -44,7 +44,8 @@ fn all_digits(s: &str, len: std::ops::RangeInclusive<usize>) -> bool {
 
 /// Luhn (ISO/IEC 7812-1) over all the digits.
 pub fn luhn(d: &[u32]) -> bool {
-    let sum: u32 = d.iter().rev().enumerate().map(|(i, &x)| if i % 2 == 1 { (x * 2) / 10 + (x * 2) % 10 } else { x }).sum();
+    let sum: u32 =
+        d.iter().rev().enumerate().map(|(i, &x)| if i % 2 == 1 { (x * 2) / 10 + (x * 2) % 10 } else { x }).sum();
     sum % 10 == 0
 }
 
@@ -202,7 +203,10 @@ pub fn vat(input: &str) -> Result<String, Refusal> {
             ok(check != 10 && check == d[7])
         }
         "FR" => {
-            if rest.len() != 11 || !all_digits(&rest[2..], 9..=9) || !rest[..2].bytes().all(|b| b.is_ascii_alphanumeric()) {
+            if rest.len() != 11
+                || !all_digits(&rest[2..], 9..=9)
+                || !rest[..2].bytes().all(|b| b.is_ascii_alphanumeric())
+            {
                 return bad("a French VAT number is FR, a 2-character key and the 9-digit SIREN");
             }
             let siren = number(&digits(&rest[2..]).unwrap_or_default());
@@ -268,7 +272,9 @@ pub fn vat(input: &str) -> Result<String, Refusal> {
             ok(weighted(&d, &[3, 4, 6, 7, 8, 9, 10, 1]) % 37 == 0)
         }
         "NL" => {
-            let Some((n, suffix)) = rest.split_once('B') else { return bad("a Dutch VAT number is 9 digits, B and 2 digits") };
+            let Some((n, suffix)) = rest.split_once('B') else {
+                return bad("a Dutch VAT number is 9 digits, B and 2 digits");
+            };
             if !all_digits(n, 1..=9) || !all_digits(suffix, 2..=2) || suffix == "00" {
                 return bad("a Dutch VAT number is 9 digits, B and 2 digits (not 00)");
             }
@@ -358,7 +364,8 @@ pub fn siret(input: &str) -> Result<String, Refusal> {
         return Err(Refusal::Format(format!("`{input}`: a SIRET is 14 digits")));
     }
     let d = digits(&c).unwrap_or_default();
-    let valid = if c.starts_with("356000000") && c != "35600000000048" { d.iter().sum::<u32>() % 5 == 0 } else { luhn(&d) };
+    let valid =
+        if c.starts_with("356000000") && c != "35600000000048" { d.iter().sum::<u32>() % 5 == 0 } else { luhn(&d) };
     if valid {
         Ok(c)
     } else {
@@ -381,16 +388,95 @@ pub fn french_register(input: &str) -> Result<String, Refusal> {
 
 /// IBAN lengths by country (SWIFT IBAN registry).
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16), ("BG", 22), ("BH", 22),
-    ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28), ("CZ", 24), ("DE", 22), ("DJ", 27),
-    ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24), ("FI", 18), ("FK", 18), ("FO", 18), ("FR", 27),
-    ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HN", 28), ("HR", 21), ("HU", 28),
-    ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28),
-    ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22),
-    ("MK", 19), ("MN", 20), ("MR", 27), ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23),
-    ("PK", 24), ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("RU", 33), ("SA", 24),
-    ("SC", 31), ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("SO", 23), ("ST", 25), ("SV", 28),
-    ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BI", 27),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DJ", 27),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FK", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HN", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("LY", 25),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
+    ("NL", 18),
+    ("NO", 15),
+    ("OM", 23),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
+    ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+    ("YE", 30),
 ];
 
 /// An IBAN: the country's length and the ISO 7064 MOD 97-10 check.
