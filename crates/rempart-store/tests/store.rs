@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use rempart_audit::{verify_entry, verify_head_consistency, KeyRing};
-use rempart_core::{Action, Decision, Listing};
+use rempart_core::{Action, Decision};
 use rempart_store::keys::{self, Role};
 use rempart_store::packs::{self, PackRole};
 use rempart_store::records::{self, Recorded};
