@@ -329,6 +329,17 @@ pub fn decide(tx: &mut Tx<'_>, input: Input) -> Result<Decided, StoreError> {
     let mut effects = Effects::default();
     let seller = it.seller_id.clone();
     let policy = input.ground.as_ref().map_or_else(String::new, |g| g.policy.clone());
+    // A block a person confirmed: a strike against the listing's seller.
+    let strike = |tx: &mut Tx<'_>, seller: &str| {
+        sellers::add_strike(
+            tx,
+            seller,
+            &it.listing_id,
+            decision_id.as_deref().unwrap_or_default(),
+            &policy,
+            &input.repeat_offenders,
+        )
+    };
     let appeal = match appeal {
         Some(a) => {
             let reversed = overturned;
@@ -343,28 +354,14 @@ pub fn decide(tx: &mut Tx<'_>, input: Input) -> Result<Decided, StoreError> {
                     let why = format!("appeal {} reversed the block", a.appeal_id);
                     effects = sellers::remove_strike(tx, seller, &it.listing_id, &why, &input.repeat_offenders)?;
                 } else if block {
-                    effects = sellers::add_strike(
-                        tx,
-                        seller,
-                        &it.listing_id,
-                        decision_id.as_deref().unwrap_or_default(),
-                        &policy,
-                        &input.repeat_offenders,
-                    )?;
+                    effects = strike(tx, seller)?;
                 }
             }
             Some(appeals::decide(tx, &a.appeal_id, verdict, &input.reviewer, decision_id.as_deref())?)
         }
         None => {
             if let (true, Some(seller), true) = (block, &seller, on_listing) {
-                effects = sellers::add_strike(
-                    tx,
-                    seller,
-                    &it.listing_id,
-                    decision_id.as_deref().unwrap_or_default(),
-                    &policy,
-                    &input.repeat_offenders,
-                )?;
+                effects = strike(tx, seller)?;
             }
             None
         }
