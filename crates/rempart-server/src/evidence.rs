@@ -116,8 +116,9 @@ mod tests {
     #[test]
     fn overlapping_spans_cut_the_text_without_losing_a_byte() {
         let text = "Poupée sexuelle 100 cm";
-        // "Poupée sexuelle" = bytes 0..16 (é is two bytes), "100 cm" = 17..23.
-        let s = segments(text, &[(0, 16, 0), (7, 16, 1), (17, 23, 2)]);
+        // "Poupée sexuelle" = bytes 0..16 (é is two bytes), "sexuelle" =
+        // 8..16, "100 cm" = 17..23.
+        let s = segments(text, &[(0, 16, 0), (8, 16, 1), (17, 23, 2)]);
         let joined: String = s.iter().map(|x| x.text.as_str()).collect();
         assert_eq!(joined, text);
         let marked: Vec<(&str, Vec<usize>)> = s.iter().map(|x| (x.text.as_str(), x.evidence.clone())).collect();
