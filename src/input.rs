@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use rempart_core::{InputError, Limits, Listing};
-use serde_json::Value;
+use rempart_input::{Content, CsvOptions, CsvReader, JsonlReader, RawRecord};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -35,8 +35,14 @@ pub struct InputArgs {
     /// Format of the input.
     #[arg(long, value_enum, default_value_t = InputFormat::Jsonl)]
     pub input_format: InputFormat,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// CSV only: accept line breaks inside quoted fields (rows spanning
+    /// lines). Without it a row is one line, so a stray quote damages one
+    /// row only; with it, a quote that swallows later lines is reported with
+    /// the line range and those lines are read again one by one.
+    #[arg(long)]
+    pub csv_multiline: bool,
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
 }
 
@@ -47,170 +53,66 @@ pub struct Stats {
     pub invalid: u64,
 }
 
-enum Raw {
-    Json(Vec<u8>),
-    Parsed(Box<Result<Listing, InputError>>),
-}
+/// The most worker threads `--threads` accepts: past a few per core they
+/// only help while waiting on image downloads, and an absurd number would
+/// exhaust the machine before the first listing.
+pub const MAX_THREADS: usize = 1024;
 
-struct Record {
-    line: u64,
-    raw: Raw,
-}
-
-impl Record {
-    fn into_listing(self, limits: &Limits) -> Result<Listing, InputError> {
-        match self.raw {
-            Raw::Json(bytes) => Listing::from_json_with(&bytes, limits),
-            Raw::Parsed(result) => *result,
-        }
+fn parse_threads(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of threads from 1 to {MAX_THREADS}")),
     }
 }
 
-trait RecordSource: Send {
-    fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>>;
+fn into_listing(record: RawRecord, limits: &Limits) -> Result<Listing, InputError> {
+    match record.content {
+        Content::Json(bytes) => Listing::from_json_with(&bytes, limits),
+        Content::Parsed(result) => *result,
+    }
 }
 
-struct JsonlSource<R> {
-    reader: R,
-    line: u64,
-    progress: ProgressBar,
+/// Where records come from: JSONL or CSV framing over a buffered stream.
+enum Source {
+    Jsonl(JsonlReader<Box<dyn BufRead + Send>>),
+    Csv(Box<CsvReader<Box<dyn BufRead + Send>>>),
 }
 
-impl<R: BufRead + Send> RecordSource for JsonlSource<R> {
-    fn next_batch(&mut self, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        while batch.len() < max_records && bytes < max_bytes {
-            let mut buf = Vec::new();
-            let n = self.reader.read_until(b'\n', &mut buf).context("reading input")?;
-            if n == 0 {
-                break;
-            }
-            self.line += 1;
-            self.progress.inc(n as u64);
-            bytes += n;
-            let mut slice = buf.as_slice();
-            if self.line == 1 {
-                slice = slice.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(slice);
-            }
-            while let Some((last, rest)) = slice.split_last() {
-                if matches!(last, b'\n' | b'\r' | b' ' | b'\t') {
-                    slice = rest;
-                } else {
-                    break;
-                }
-            }
-            if slice.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let raw = if slice.len() == buf.len() { buf } else { slice.to_vec() };
-            batch.push(Record { line: self.line, raw: Raw::Json(raw) });
+impl Source {
+    fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
+        match self {
+            Source::Jsonl(r) => r.next_record(),
+            Source::Csv(r) => r.next_record(),
         }
+    }
+
+    fn bytes_read(&self) -> u64 {
+        match self {
+            Source::Jsonl(r) => r.bytes_read(),
+            Source::Csv(r) => r.bytes_read(),
+        }
+    }
+
+    /// Up to `max_records` records or about `max_bytes` of input.
+    fn next_batch(&mut self, max_records: usize, max_bytes: u64, progress: &ProgressBar) -> Result<Vec<RawRecord>> {
+        let mut batch = Vec::new();
+        let start = self.bytes_read();
+        while batch.len() < max_records && self.bytes_read() - start < max_bytes {
+            match self.next_record().context("reading input")? {
+                Some(record) => batch.push(record),
+                None => break,
+            }
+        }
+        progress.inc(self.bytes_read() - start);
         Ok(batch)
     }
 }
 
-struct CsvSource<R> {
-    reader: csv::Reader<R>,
-    headers: Vec<String>,
-    progress: ProgressBar,
-    last_offset: u64,
-}
-
-impl<R: Read + Send> RecordSource for CsvSource<R> {
-    fn next_batch(&mut self, max_records: usize, _max_bytes: usize) -> Result<Vec<Record>> {
-        let mut batch = Vec::new();
-        let mut record = csv::StringRecord::new();
-        while batch.len() < max_records {
-            let line = self.reader.position().line() + 1;
-            match self.reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = record.position().map_or(line, |p| p.line());
-                    let parsed = listing_from_csv(&self.headers, &record);
-                    batch.push(Record { line, raw: Raw::Parsed(Box::new(parsed)) });
-                }
-                Err(e) => {
-                    let (line, message) = match e.kind() {
-                        csv::ErrorKind::Utf8 { pos, err } => (
-                            pos.as_ref().map_or(line, |p| p.line()),
-                            format!(
-                                "field {}: invalid UTF-8",
-                                self.headers.get(err.field()).map_or("?", String::as_str)
-                            ),
-                        ),
-                        csv::ErrorKind::UnequalLengths { pos, .. } => {
-                            (pos.as_ref().map_or(line, |p| p.line()), "wrong number of columns".to_string())
-                        }
-                        csv::ErrorKind::Io(_) => return Err(anyhow::Error::new(e).context("reading CSV input")),
-                        _ => (line, e.to_string()),
-                    };
-                    batch.push(Record { line, raw: Raw::Parsed(Box::new(Err(InputError::Record(message)))) });
-                }
-            }
-            let offset = self.reader.position().byte();
-            self.progress.inc(offset.saturating_sub(self.last_offset));
-            self.last_offset = offset;
-        }
-        Ok(batch)
-    }
-}
-
-/// Builds a listing from a CSV row, naming the column at fault.
-fn listing_from_csv(headers: &[String], row: &csv::StringRecord) -> Result<Listing, InputError> {
-    let mut listing = Listing::default();
-    let (mut amount, mut currency) = (None, None);
-    for (name, value) in headers.iter().zip(row.iter()) {
-        if value.is_empty() {
-            continue;
-        }
-        match name.as_str() {
-            "id" => listing.id = value.to_string(),
-            "title" => listing.title = value.to_string(),
-            "description" => listing.description = Some(value.to_string()),
-            "category" => listing.category = Some(value.to_string()),
-            "language" => listing.language = Some(value.to_string()),
-            "ship_to" => {
-                listing.ship_to = value
-                    .split([',', ';', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.trim().to_ascii_uppercase())
-                    .collect()
-            }
-            "price" => {
-                amount = Some(
-                    value
-                        .trim()
-                        .replace(',', ".")
-                        .parse::<f64>()
-                        .map_err(|_| InputError::field("price", format!("`{value}` is not a number")))?,
-                )
-            }
-            "currency" => currency = Some(value.to_string()),
-            "expected" | "expected_policies" => {
-                listing.extra.insert(name.clone(), Value::String(value.to_string()));
-            }
-            _ => listing.attributes.push((name.clone(), value.to_string())),
-        }
-    }
-    if let Some(amount) = amount {
-        listing.price = Some(rempart_core::listing::Price { amount, currency });
-    }
-    if !headers.iter().any(|h| h == "id") {
-        return Err(InputError::field("id", "missing (the CSV has no `id` column)"));
-    }
-    if listing.id.is_empty() {
-        return Err(InputError::field("id", "missing (required)"));
-    }
-    if !headers.iter().any(|h| h == "title") || listing.title.is_empty() {
-        return Err(InputError::field("title", "missing (required)"));
-    }
-    listing.validate(&Limits::default())?;
-    Ok(listing)
-}
-
-fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn RecordSource>, ProgressBar)> {
+fn open_source(args: &InputArgs, progress_label: &str, limits: &Limits) -> Result<(Source, ProgressBar)> {
     let (reader, total): (Box<dyn Read + Send>, u64) = if args.file == "-" {
+        if crate::stdio::stdin_was_closed() {
+            anyhow::bail!("standard input is closed: give a file, or pipe the listings in");
+        }
         (Box::new(io::stdin()), 0)
     } else {
         let path = Path::new(&args.file);
@@ -219,18 +121,12 @@ fn open_source(args: &InputArgs, progress_label: &str) -> Result<(Box<dyn Record
         (Box::new(file), total)
     };
     let progress = crate::progress::bytes(total, progress_label);
-    let reader = BufReader::with_capacity(1 << 20, reader);
-    let source: Box<dyn RecordSource> = match args.input_format {
-        InputFormat::Jsonl => Box::new(JsonlSource { reader, line: 0, progress: progress.clone() }),
+    let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, reader));
+    let source = match args.input_format {
+        InputFormat::Jsonl => Source::Jsonl(JsonlReader::new(reader, limits.record_bytes)),
         InputFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
-            let headers = reader
-                .headers()
-                .context("reading the CSV header row")?
-                .iter()
-                .map(|h| h.trim_start_matches('\u{FEFF}').trim().to_ascii_lowercase())
-                .collect();
-            Box::new(CsvSource { reader, headers, progress: progress.clone(), last_offset: 0 })
+            let options = CsvOptions { multiline: args.csv_multiline, record_cap: limits.record_bytes };
+            Source::Csv(Box::new(CsvReader::new(reader, options)?))
         }
     };
     Ok((source, progress))
@@ -249,16 +145,17 @@ pub fn process<T: Send>(
         // Only fails if the pool was already built, which is harmless.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
-    let (mut source, progress) = open_source(args, label)?;
     let limits = Limits::default();
+    let (mut source, progress) = open_source(args, label, &limits)?;
     let mut stats = Stats::default();
     let stderr = io::stderr();
     // A reader thread keeps the next batch ready while the current one is
     // screened on all cores; the bounded channel keeps memory flat.
-    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<Vec<Record>>>(1);
+    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<Vec<RawRecord>>>(1);
+    let reading = progress.clone();
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || loop {
-            let batch = source.next_batch(4096, 8 << 20);
+            let batch = source.next_batch(4096, 8 << 20, &reading);
             let last = batch.as_ref().map_or(true, Vec::is_empty);
             if batches.send(batch).is_err() || last {
                 break;
@@ -269,29 +166,29 @@ pub fn process<T: Send>(
             if batch.is_empty() {
                 break;
             }
-            let results: Vec<(u64, Result<T, InputError>)> = batch
+            let results: Vec<(String, Result<T, InputError>)> = batch
                 .into_par_iter()
                 .map(|record| {
-                    let line = record.line;
+                    let at = record.location();
                     // The pipeline is written not to panic; if it ever does
                     // on some input, that record is reported and the rest go on.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        record.into_listing(&limits).map(&work)
+                        into_listing(record, &limits).map(&work)
                     }))
                     .unwrap_or_else(|_| {
                         Err(InputError::Record("internal error while screening this record (please report it)".into()))
                     });
-                    (line, outcome)
+                    (at, outcome)
                 })
                 .collect();
-            for (line, result) in results {
+            for (at, result) in results {
                 stats.records += 1;
                 match result {
                     Ok(value) => sink(value)?,
                     Err(e) => {
                         stats.invalid += 1;
                         use std::io::Write;
-                        let _ = writeln!(stderr.lock(), "line {line}: {e}");
+                        let _ = writeln!(stderr.lock(), "{at}: {e}");
                     }
                 }
             }

@@ -5,6 +5,7 @@ mod commands;
 mod input;
 mod logging;
 mod progress;
+mod stdio;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,10 @@ pub const EXIT_INVALID_RECORDS: u8 = 2;
 /// Exit status when policy test cases fail (or lint finds problems with
 /// `--strict`).
 pub const EXIT_CHECKS_FAILED: u8 = 4;
+/// Exit status when the command line is wrong (unknown flag, bad value,
+/// extra argument): BSD `sysexits.h` EX_USAGE, distinct from 2 so that a
+/// typo is never read as "some records were invalid".
+pub const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser)]
 #[command(
@@ -31,9 +36,11 @@ pub const EXIT_CHECKS_FAILED: u8 = 4;
 and answers allow / restrict / review / block with the rule, the legal basis and the exact evidence.",
     after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
 on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
-(unreadable input, invalid policy pack, invalid signals config); 4 policy test cases failed; 5 an audit log \
-or proof does not verify (`audit verify`, `audit check-proof`, `audit watch`). For `hash` and `bank check`, 2 \
-means some images or bank lines could not be used (each reported) and the others were."
+or the output could not be written (unreadable or closed input, closed or full output, invalid policy \
+pack, invalid signals config); 4 policy test cases failed; 5 an audit log or proof does not verify \
+(`audit verify`, `audit check-proof`, `audit watch`); 64 the command line is wrong (unknown flag, bad \
+value, extra argument). For `hash` and `bank check`, 2 means some images or bank lines could not be used \
+(each reported) and the others were."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -86,7 +93,19 @@ pub struct PackArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed; anything else is
+            // a usage error.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    if stdio::stdout_was_closed() {
+        eprintln!("rempart: standard output is closed: every result would be lost");
+        return ExitCode::from(EXIT_FATAL);
+    }
     let result = match cli.command {
         Command::Screen(args) => commands::screen::run(args),
         Command::Explain(args) => commands::explain::run(args),

@@ -80,6 +80,12 @@ fn serve(root: PathBuf) -> u16 {
                     let _ = write!(out, "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n");
                     return;
                 }
+                if path.starts_with("slow/") {
+                    // Headers, then nothing: the client's deadline ends it.
+                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+                    std::thread::sleep(std::time::Duration::from_secs(3));
+                    return;
+                }
                 match std::fs::read(root.join(&path)) {
                     Ok(body) => {
                         let _ = write!(
@@ -205,6 +211,75 @@ fn banks_fetching_and_relisting_end_to_end() {
     assert_eq!(got[1]["verdict"], "allow");
     // A generic two-word title equal to removed listing A's is not evidence on its own.
     assert!(got[2]["matches"].as_array().expect("matches").iter().all(|m| m["policy"] != "relisting"), "{}", got[2]);
+}
+
+/// Many slow images cannot hold a worker: a listing's fetches share one
+/// deadline and stop at a count, each image left out reported.
+#[test]
+fn a_listing_has_an_image_count_and_a_total_fetch_deadline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = serve(dir.path().to_path_buf());
+    let config = write(
+        dir.path(),
+        "signals.toml",
+        "[fetch]\nallow = [\"127.0.0.1/32\"]\ntimeout_seconds = 20\nmax_images = 3\nlisting_timeout_seconds = 0.5\n",
+    );
+    let urls: Vec<String> = (0..12).map(|i| format!("{{\"url\":\"http://127.0.0.1:{port}/slow/{i}.png\"}}")).collect();
+    let listing = format!("{{\"id\":\"many\",\"title\":\"Lamp\",\"images\":[{}]}}\n", urls.join(","));
+    let out = rempart()
+        .args(["screen", "--fetch-images", "--signals"])
+        .arg(&config)
+        .arg("-")
+        .write_stdin(listing)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = decisions(&out.stdout);
+    let errors = got[0]["signal_errors"].as_array().expect("signal errors");
+    let codes: Vec<&str> = errors.iter().map(|e| e["code"].as_str().unwrap_or("")).collect();
+    assert_eq!(codes.len(), 12, "every image is accounted for: {codes:?}");
+    assert!(codes[..3].iter().all(|c| *c == "timeout"), "{codes:?}");
+    assert!(errors[0]["message"].as_str().is_some_and(|m| m.contains("listing")), "{}", errors[0]);
+    assert!(codes[3..].iter().all(|c| *c == "too_many_images"), "{codes:?}");
+}
+
+#[test]
+fn every_signals_config_value_is_checked_with_its_key_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bank = "[[bank]]\nname = \"b\"\nfile = \"x\"\nsignal = \"image_known_prohibited_product\"\n";
+    for (body, key) in [
+        ("[fetch]\ntimeout_seconds = 0\n", "fetch.timeout_seconds"),
+        ("[fetch]\ntimeout_seconds = -1\n", "fetch.timeout_seconds"),
+        ("[fetch]\ntimeout_seconds = nan\n", "fetch.timeout_seconds"),
+        ("[fetch]\ntimeout_seconds = inf\n", "fetch.timeout_seconds"),
+        ("[fetch]\ntimeout_seconds = 1e300\n", "fetch.timeout_seconds"),
+        ("[fetch]\nmax_bytes = 0\n", "fetch.max_bytes"),
+        ("[fetch]\nmax_bytes = -5\n", "fetch.max_bytes"),
+        ("[fetch]\nconcurrency = 100000000\n", "fetch.concurrency"),
+        ("[fetch]\nconcurrency = 0\n", "fetch.concurrency"),
+        ("[fetch]\nmax_redirects = 1000\n", "fetch.max_redirects"),
+        ("[fetch]\nmax_pixels = 0\n", "fetch.max_pixels"),
+        ("[fetch]\nmax_pixels = 100\nmax_pixels_in_flight = 50\n", "fetch.max_pixels_in_flight"),
+        ("[fetch]\nmax_images = 0\n", "fetch.max_images"),
+        ("[fetch]\nlisting_timeout_seconds = nan\n", "fetch.listing_timeout_seconds"),
+        ("[fetch]\nallow = [\"10.0.0.1/8\"]\n", "fetch.allow[0]"),
+        ("[fetch]\nallow = [\"127.0.0.1\", \"nonsense\"]\n", "fetch.allow[1]"),
+        ("[fetch]\nmax_byte = 5\n", "max_byte"),
+        (&format!("{bank}max_distance = 300\n"), "bank[0].max_distance"),
+        (&format!("{bank}min_quality = 300\n"), "bank.min_quality"),
+        (&format!("{bank}min_quality = 101\n"), "bank[0].min_quality"),
+        ("[[bank]]\nname = \" \"\nfile = \"x\"\nsignal = \"s\"\n", "bank[0].name"),
+        ("[removed]\nfile = \"r\"\nmin_similarity = 1.5\n", "removed.min_similarity"),
+        ("[removed]\nfile = \"r\"\nmin_similarity_other_seller = nan\n", "removed.min_similarity_other_seller"),
+        ("[removed]\nfile = \"r\"\nimage_max_distance = -1\n", "removed.image_max_distance"),
+    ] {
+        let config = write(dir.path(), "s.toml", body);
+        let out = rempart().args(["screen", "--signals"]).arg(&config).arg("-").write_stdin("").output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{body}: {stderr}");
+        assert!(stderr.contains(key), "{body}: the error names {key}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{body}: {stderr}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use rempart_hash::decode::DecodeOptions;
 
 fuzz_target!(|bytes: &[u8]| {
     // A small pixel cap keeps each run fast; the caps are what is tested.
-    let options = DecodeOptions { max_pixels: 4_000_000, reference_strict: false };
+    let options = DecodeOptions { max_pixels: 4_000_000, ..DecodeOptions::default() };
     if let Ok((hash, decoded)) = rempart_hash::hash_image(bytes, &options) {
         assert!(hash.quality <= 100);
         assert!(decoded.luma.rows <= 512 && decoded.luma.cols <= 512);

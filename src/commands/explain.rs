@@ -1,15 +1,18 @@
 //! `rempart explain`: decisions for a person, evidence highlighted in the
 //! seller's own words.
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal};
 
 use anyhow::Result;
+use rempart_core::normalize::props::is_unsafe_on_terminal;
 use rempart_core::{Action, Decision, Listing};
 
 #[derive(clap::Args)]
 #[command(after_help = "Prints, for each listing: its verdict, every rule that matched with its \
 legal basis and territorial scope, and each piece of evidence in its field with the matched words \
-marked «like this» (or in colour on a terminal).\n\nExit status: as for `rempart screen`.")]
+marked «like this» (or in colour on a terminal). Control, format and bidirectional characters from the \
+input are shown as escapes (`\\u{202e}`), never sent to the terminal.\n\nExit status: as for `rempart screen`.")]
 pub struct Args {
     #[command(flatten)]
     common: super::ScreenArgs,
@@ -32,11 +35,13 @@ fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {
     }
 }
 
-/// Renders one decision as text.
+/// Renders one decision as text. Everything that comes from the input
+/// (ids, titles, field names, evidence, error messages, details) goes
+/// through [`shown`].
 pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
     let mut s = String::new();
     let verdict = decision.verdict.as_str().to_uppercase();
-    s.push_str(&format!("{}  {}  {}\n", decision.id, verdict, listing.title));
+    s.push_str(&format!("{}  {}  {}\n", shown(&decision.id), verdict, shown(&listing.title)));
     if decision.matches.is_empty() {
         s.push_str("  no rule matched\n");
     }
@@ -50,24 +55,60 @@ pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
                 )
             })
             .unwrap_or_default();
-        s.push_str(&format!("  {} {}{} — {} / {}\n", marker(m.action), m.action, condition, m.policy, m.rule));
-        s.push_str(&format!("      legal basis: {}   scope: {}\n", m.legal_basis, m.scope.join(", ")));
+        s.push_str(&format!(
+            "  {} {}{} — {} / {}\n",
+            marker(m.action),
+            m.action,
+            condition,
+            shown(&m.policy),
+            shown(&m.rule)
+        ));
+        s.push_str(&format!("      legal basis: {}   scope: {}\n", shown(&m.legal_basis), shown(&m.scope.join(", "))));
         if let Some(why) = &m.explain {
-            s.push_str(&format!("      why: {why}\n"));
+            s.push_str(&format!("      why: {}\n", shown(why)));
         }
         for e in &m.evidence {
             let context = field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
-            s.push_str(&format!("      {} [{}]: {}\n", e.field, e.signal, context.unwrap_or_else(|| e.text.clone())));
+            let context = context.unwrap_or_else(|| shown(&e.text).into_owned());
+            s.push_str(&format!("      {} [{}]: {}\n", shown(&e.field), shown(&e.signal), context));
             if let Some(detail) = &e.detail {
-                s.push_str(&format!("        {detail}\n"));
+                s.push_str(&format!("        {}\n", shown(detail)));
             }
+        }
+        if m.evidence_omitted > 0 {
+            s.push_str(&format!("      … and {} more piece(s) of evidence\n", m.evidence_omitted));
         }
     }
     for error in &decision.signal_errors {
-        s.push_str(&format!("  ⚠ {} not used: {} ({})\n", error.source, error.message, error.code));
+        s.push_str(&format!(
+            "  ⚠ {} not used: {} ({})\n",
+            shown(&error.source),
+            shown(&error.message),
+            shown(&error.code)
+        ));
     }
     s.push_str(&format!("  policy version {}\n\n", decision.policy_version));
     s
+}
+
+/// `text` safe to print on a terminal: every character that could move
+/// the cursor, clear the screen, change colours or reorder the line
+/// (escape sequences, carriage returns, line breaks, bidirectional and
+/// other invisible controls) is written as an escape, `\u{202e}`, so a
+/// seller cannot erase the verdict line or print a fake one.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe_on_terminal) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe_on_terminal(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn marker(action: Action) -> &'static str {
@@ -86,9 +127,9 @@ fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
     let from = floor(text, start.saturating_sub(60));
     let to = ceil(text, (end + 60).min(text.len()));
     let (open, close) = if colour { ("\x1b[1;31m", "\x1b[0m") } else { ("«", "»") };
-    let before = text.get(from..start).unwrap_or_default().replace('\n', " ");
-    let hit = text.get(start..end).unwrap_or_default();
-    let after = text.get(end..to).unwrap_or_default().replace('\n', " ");
+    let before = shown(text.get(from..start).unwrap_or_default());
+    let hit = shown(text.get(start..end).unwrap_or_default());
+    let after = shown(text.get(end..to).unwrap_or_default());
     format!(
         "{}{before}{open}{hit}{close}{after}{}",
         if from > 0 { "…" } else { "" },

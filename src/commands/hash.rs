@@ -36,7 +36,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    let options = DecodeOptions { max_pixels: args.max_pixels, reference_strict: args.reference_strict };
+    let options = DecodeOptions {
+        max_pixels: args.max_pixels,
+        reference_strict: args.reference_strict,
+        ..DecodeOptions::default()
+    };
     let bar = crate::progress::items(args.files.len() as u64, "hash");
     let results: Vec<_> = args
         .files

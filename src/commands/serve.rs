@@ -40,6 +40,15 @@ pub struct Args {
     /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,
+    /// Seconds a request waits for its listings' images; a listing whose images have not
+    /// arrived is decided without them (`image_pending` in its signal errors) and decided
+    /// again, and recorded, when they arrive.
+    #[arg(long, default_value_t = 0.3, value_name = "SECONDS")]
+    pub image_deadline: f64,
+    /// Listings downloading or waiting to download images, at most; beyond it images are not
+    /// fetched and the decision says so (`image_queue_full`).
+    #[arg(long, default_value_t = 10_000, value_name = "LISTINGS")]
+    pub max_image_queue: usize,
     /// Largest request body, in MiB.
     #[arg(long, default_value_t = 16, value_name = "MIB")]
     pub max_body_mib: usize,
@@ -103,6 +112,8 @@ pub fn run(args: Args) -> Result<u8> {
         max_body_bytes: args.max_body_mib << 20,
         screen_timeout: seconds("screen-timeout", args.screen_timeout)?,
         default_rate_per_minute: args.rate_per_minute,
+        image_deadline: seconds("image-deadline", args.image_deadline)?,
+        max_image_queue: args.max_image_queue,
         ..rempart_server::Limits::default()
     };
     let webhook = match (&args.notice_webhook, &args.notice_webhook_secret_file) {

@@ -123,7 +123,15 @@ pub struct RuleMatch {
     pub dsa_keywords: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explain: Option<String>,
+    /// At most [`crate::gate::MAX_EVIDENCE_PER_SIGNAL`] pieces per signal.
     pub evidence: Vec<Evidence>,
+    /// Evidence found but not listed, past that cap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The gate's answer for one listing.

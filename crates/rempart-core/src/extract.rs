@@ -11,6 +11,8 @@
 
 use serde::Serialize;
 
+use crate::normalize::PlainView;
+
 /// The kinds of quantity the policy language can compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,54 +220,36 @@ fn is_duration(text: &str, unit_end: usize, prefix: &str) -> bool {
 const PACK_WORDS: &[&str] = &["pack", "lot", "set", "box", "boite", "coffret", "packung", "caja", "confezione", "doos"];
 
 /// Extracts every quantity stated in `text`.
+///
+/// Reads the normaliser's [`PlainView`] of the text when it differs (a
+/// no-break or other Unicode space, an invisible character, full-width
+/// forms like `１００ｃｍ`), so `100\u{A0}cm` and `100\u{200B}cm` are read as
+/// `100 cm` is; spans are mapped back to the original.
 pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
-    match fullwidth_view(text) {
+    // No digit (ASCII, or full-width, which starts with 0xEF): nothing to read.
+    if !text.bytes().any(|b| b.is_ascii_digit() || b == 0xEF) {
+        return Vec::new();
+    }
+    match PlainView::new(text) {
         None => extract_ascii_digits(text, context),
-        Some((view, origin)) => {
-            // Spans found in the view are mapped back to the original.
-            let mut found = extract_ascii_digits(&view, context);
+        Some(view) => {
+            let mut found = extract_ascii_digits(view.as_str(), context);
             for q in &mut found {
-                q.start = origin[q.start];
-                q.end = origin[q.end];
+                (q.start, q.end) = view.original_span(q.start, q.end);
             }
             found
         }
     }
 }
 
-/// Sellers sometimes write sizes in full-width forms (`１００ｃｍ`). Returns
-/// the text with full-width ASCII forms turned into ASCII, and for each
-/// byte of that view (plus one past the end) its offset in `text`.
-fn fullwidth_view(text: &str) -> Option<(String, Vec<usize>)> {
-    let is_fullwidth = |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}');
-    if !text.chars().any(is_fullwidth) {
-        return None;
-    }
-    let mut view = String::with_capacity(text.len());
-    let mut origin = Vec::with_capacity(text.len() + 1);
-    for (i, c) in text.char_indices() {
-        let mapped = match c {
-            '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-            other => other,
-        };
-        let before = view.len();
-        view.push(mapped);
-        origin.extend(std::iter::repeat_n(i, view.len() - before));
-    }
-    origin.push(text.len());
-    Some((view, origin))
-}
-
 fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
     let bytes = text.as_bytes();
-    if !bytes.iter().any(u8::is_ascii_digit) {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i)) {
+        if !bytes[i].is_ascii_digit()
+            || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i) && !glued_to_word(text, i))
+        {
             i += 1;
             continue;
         }
@@ -281,6 +265,21 @@ fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
         i = scan_quantity(text, number_start, value, after_number, context, &prefix, &mut out);
     }
     out
+}
+
+/// A number glued to the word before it (`poupée100cm`, `age18`): two
+/// letters or more right before its first digit. A single letter is a
+/// model number or leetspeak (`x26`, `s3x`), and a glued `0` is a letter
+/// `o` in leetspeak (`her0in`) unless a decimal part follows (`0,5l`).
+fn glued_to_word(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    if bytes[i] == b'0' && !matches!(bytes.get(i + 1), Some(b'.' | b',')) {
+        return false;
+    }
+    match (i.checked_sub(2).map(|k| bytes[k]), bytes[i - 1]) {
+        (Some(a), b) if a.is_ascii() && b.is_ascii() => a.is_ascii_alphabetic() && b.is_ascii_alphabetic(),
+        _ => text[..i].chars().rev().take(2).filter(|c| c.is_alphabetic()).count() == 2,
+    }
 }
 
 /// `x10`, `x 10`: the number after an `x` prefix is a pack count.
@@ -316,10 +315,10 @@ fn parse_number_with(bytes: &[u8], mut i: usize, spaced_groups: bool) -> Option<
     loop {
         let sep = bytes.get(i).copied();
         let sep_len = match sep {
+            // Unicode spaces (`10 000` with a no-break space) arrive here
+            // as ASCII spaces through the plain view.
             Some(b' ') if spaced_groups => 1,
             Some(b'.') | Some(b',') => 1,
-            Some(0xC2) if bytes.get(i + 1) == Some(&0xA0) => 2, // no-break space
-            Some(0xE2) if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xAF) => 3, // narrow nbsp
             _ => 0,
         };
         if sep_len == 0 {
@@ -518,7 +517,7 @@ fn fold_word_list(text: &str) -> Vec<String> {
 /// The folded word right before `at` (skipping spaces and `:`).
 fn word_before(text: &str, at: usize) -> String {
     let head = &text[..floor_char_boundary(text, at)];
-    let trimmed = head.trim_end_matches([' ', ':', '\u{a0}']);
+    let trimmed = head.trim_end_matches([' ', ':']);
     let word_start =
         trimmed.char_indices().rev().take_while(|(_, c)| c.is_alphabetic()).last().map_or(trimmed.len(), |(i, _)| i);
     fold_word(&trimmed[word_start..])
@@ -690,6 +689,40 @@ mod tests {
         let q = &extract(text, HeightContext::Always)[0];
         assert_eq!((q.kind, q.value), (Length, 100.0));
         assert_eq!(&text[q.start..q.end], "１００ｃｍ");
+    }
+
+    #[test]
+    fn unicode_spaces_and_invisible_characters_do_not_hide_quantities() {
+        for gap in ["\u{A0}", "\u{202F}", "\u{2009}", "\u{2003}", "\u{1680}", "\u{2028}", "\u{85}", "\t", "\n"] {
+            assert_eq!(values(&format!("doll 100{gap}cm"), Length), vec![100.0], "{gap:?}");
+            assert_eq!(values(&format!("laser 5000{gap}mW"), Power), vec![5000.0], "{gap:?}");
+        }
+        for hidden in ["\u{200B}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{AD}", "\u{3164}", "\u{202E}", "\u{E0041}"] {
+            assert_eq!(values(&format!("doll 100{hidden}cm"), Length), vec![100.0], "{hidden:?}");
+            assert_eq!(values(&format!("doll 1{hidden}00cm"), Length), vec![100.0], "{hidden:?}");
+            assert_eq!(values(&format!("doll{hidden}100cm"), Length), vec![100.0], "{hidden:?}");
+        }
+        assert_eq!(values("laser 10\u{A0}000 mW", Power), vec![10000.0]);
+        assert_eq!(values("laser 10\u{202F}000\u{A0}mW", Power), vec![10000.0]);
+        let text = "Poupée 1\u{200B}m\u{A0}05";
+        let q = &extract(text, HeightContext::Always)[0];
+        assert_eq!((q.kind, q.value), (Length, 100.0));
+        let text = "Poupée 1\u{200B}00\u{A0}cm !";
+        let q = &extract(text, HeightContext::Always)[0];
+        assert_eq!(&text[q.start..q.end], "1\u{200B}00\u{A0}cm");
+    }
+
+    #[test]
+    fn numbers_glued_to_words_are_read() {
+        assert_eq!(values("poupée100cm", Length), vec![100.0]);
+        assert_eq!(values("SexDoll150cm", Length), vec![150.0]);
+        assert_eq!(values("doll8ans", Age), vec![8.0]);
+        assert_eq!(values("age18", Age), vec![18.0]);
+        assert_eq!(values("vodka0,5l", Volume), vec![500.0]);
+        // Leetspeak and model numbers are not sizes.
+        assert!(values("her0in s3x l0li", Length).is_empty());
+        assert!(values("M8x50mm", Length).is_empty());
+        assert!(values("mp3 ps4 USB3", Length).is_empty());
     }
 
     #[test]

@@ -11,6 +11,22 @@ use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
 use crate::policy::{territory, Pack, PackError, Predicate, Trigger};
 
+/// Signals the text pipeline itself fires, usable in `when` expressions
+/// like external signals without being declared: `bidi_control` holds
+/// when a text field contains a bidirectional control character
+/// (`Bidi_Control`), which reorders what a buyer sees; its evidence is
+/// each control's span. Policy decides what it is worth.
+pub const TEXT_SIGNALS: [&str; 1] = [BIDI_CONTROL];
+
+/// See [`TEXT_SIGNALS`].
+pub const BIDI_CONTROL: &str = "bidi_control";
+
+/// Evidence spans kept per signal in one match; the rest are counted in
+/// [`RuleMatch::evidence_omitted`]. A description repeating a term ten
+/// thousand times proves no more than sixteen of them do, and must not
+/// cost megabytes of output.
+pub const MAX_EVIDENCE_PER_SIGNAL: usize = 16;
+
 /// Signals computed outside the text pipeline (an image found in a hash
 /// bank, a near-duplicate of a removed listing), by name, with the
 /// evidence to show for them. Names must be declared in the pack's
@@ -85,10 +101,12 @@ struct Signals<'a> {
     /// Per quantity kind, its range in `quantities` (sorted by kind).
     kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
+    /// Each bidirectional control in any field, as evidence.
+    bidi: Vec<Evidence>,
 }
 
 /// A piece of evidence before it is turned into strings.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Ref {
     Hit(usize),
     Quantity(usize),
@@ -120,6 +138,17 @@ impl Gate {
     /// Screens one listing with signals computed elsewhere.
     pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
         let signals = self.signals(listing);
+        // Text signals travel with the external ones (copied only when
+        // one fired, which is rare).
+        let with_text;
+        let external = if signals.bidi.is_empty() {
+            external
+        } else {
+            let mut all = external.clone();
+            all.fire(BIDI_CONTROL, signals.bidi.clone());
+            with_text = all;
+            &with_text
+        };
         let mut matches = Vec::new();
         for policy in &self.pack.policies {
             if !territory::reaches(&listing.ship_to, &policy.countries) {
@@ -134,7 +163,7 @@ impl Gate {
                 }
                 let mut refs = Vec::new();
                 self.eval(&rule.test, &signals, external, &mut refs);
-                refs.dedup();
+                let evidence_omitted = cap_evidence(&mut refs, &signals);
                 let evidence = refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external)).collect();
                 matches.push(RuleMatch {
                     policy: policy.id.clone(),
@@ -148,6 +177,7 @@ impl Gate {
                     dsa_keywords: policy.dsa_keywords.clone(),
                     explain: rule.explain.clone(),
                     evidence,
+                    evidence_omitted,
                 });
             }
         }
@@ -185,8 +215,10 @@ impl Gate {
         let mut hits = Vec::new();
         let mut hit_words = Vec::new();
         let mut quantities = Vec::new();
+        let mut bidi = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             let folded = Folded::new(&field.text);
+            bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
             let found = self.pack.matcher.find(&folded);
             hit_words.extend(word_indices(folded.as_str().as_bytes(), &found));
             for hit in found {
@@ -209,7 +241,7 @@ impl Gate {
             }
             range.1 = i as u32 + 1;
         }
-        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities }
+        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities, bidi }
     }
 
     fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
@@ -296,6 +328,53 @@ impl Gate {
                 any
             }
         }
+    }
+}
+
+/// Drops repeated evidence and keeps at most [`MAX_EVIDENCE_PER_SIGNAL`]
+/// pieces per signal (term set, quantity kind, external signal), in
+/// order. Returns how many were left out.
+fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
+    #[derive(PartialEq, Eq, Hash)]
+    enum Source {
+        Set(SetId),
+        Kind(QuantityKind),
+        External(usize),
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
+    let mut omitted = 0;
+    refs.retain(|r| {
+        if !seen.insert(*r) {
+            return false;
+        }
+        let source = match *r {
+            Ref::Hit(i) => Source::Set(s.hits[i].1.set),
+            Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
+            Ref::External(n, _) => Source::External(n),
+        };
+        let count = per_source.entry(source).or_insert(0);
+        *count += 1;
+        let keep = *count <= MAX_EVIDENCE_PER_SIGNAL;
+        omitted += usize::from(!keep);
+        keep
+    });
+    omitted
+}
+
+/// The evidence for one bidirectional control at `start..end` of a field.
+fn bidi_evidence(field: &Field, start: usize, end: usize) -> Evidence {
+    let text = field.text.get(start..end).unwrap_or_default().to_string();
+    let code = text.chars().next().map_or(0, |c| c as u32);
+    Evidence {
+        field: field.name.to_string(),
+        start,
+        end,
+        text,
+        signal: BIDI_CONTROL.to_string(),
+        detail: Some(format!(
+            "bidirectional control U+{code:04X}: the text around it is displayed in another order than it is written"
+        )),
     }
 }
 

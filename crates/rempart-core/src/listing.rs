@@ -6,6 +6,14 @@
 //! type errors without the field's name, and both matter here — one
 //! listing per line, millions of lines, and an operator who must know
 //! which field of which line is wrong.
+//!
+//! A record must mean one thing. A key given twice, at any depth, makes
+//! the record invalid: parsers disagree on which value wins, so the title
+//! the marketplace shows and the title screened could differ. A numeric
+//! `id` keeps the digits as written (an integer of at most 64 bits) and
+//! anything else numeric is refused rather than rewritten through
+//! floating point (`1e2` would become `"100.0"`, and two large ids the
+//! same string). An id of only spaces or invisible characters is blank.
 
 use std::fmt;
 
@@ -213,15 +221,17 @@ fn check_id(id: &str, limits: &Limits) -> Result<(), InputError> {
     if id.is_empty() {
         return Err(InputError::field("id", "is empty"));
     }
+    use crate::normalize::props::{is_default_ignorable, is_white_space};
+    if id.chars().all(|c| is_white_space(c) || is_default_ignorable(c)) {
+        return Err(InputError::field("id", "is blank (only spaces or invisible characters)"));
+    }
     check_len("id", id, limits.id_bytes)
 }
 
 fn check_country(field: &str, code: &str) -> Result<(), InputError> {
-    let ok = code == "EU" || (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()));
-    if ok {
-        Ok(())
-    } else {
-        Err(InputError::field(field, format!("`{code}` is not an ISO 3166-1 alpha-2 country code")))
+    match crate::policy::territory::unknown_code(code) {
+        None => Ok(()),
+        Some(why) => Err(InputError::field(field, why)),
     }
 }
 
@@ -238,17 +248,124 @@ fn field_err<E: de::Error>(field: &str, e: impl fmt::Display) -> E {
     E::custom(format!("field {field}: {text}"))
 }
 
-/// A string field that also accepts a number (catalogue ids often are).
+/// A string field that also accepts an integer (catalogue ids often are),
+/// kept as its digits. Other numbers are refused: their text would come
+/// back rewritten through floating point.
 struct IdValue(String);
 
 impl<'de> Deserialize<'de> for IdValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<IdValue, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(IdValue(s)),
-            Value::Number(n) => Ok(IdValue(n.to_string())),
-            other => Err(de::Error::custom(format!("expected a string, found {}", kind_of(&other)))),
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = IdValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<IdValue, E> {
+                Ok(IdValue(s.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<IdValue, E> {
+                Ok(IdValue(s))
+            }
+            // Integers reach here exactly as written (JSON has no leading
+            // zeros, and serde_json reads them without rounding).
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<IdValue, E> {
+                Ok(IdValue(n.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<IdValue, E> {
+                Ok(IdValue(n.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<IdValue, E> {
+                Err(E::custom(
+                    "a numeric id must be an integer written in digits, of at most 64 bits;                      give other ids as strings (their digits would be rewritten)",
+                ))
+            }
         }
+        d.deserialize_any(IdVisitor)
     }
+}
+
+/// Reads a JSON value with duplicate keys refused at every depth; errors
+/// name `field`, the record's field the value belongs to. Syntax errors
+/// pass through untouched (they are reported as invalid JSON).
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    field: &'a str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom(format!("field {}: a number that is not finite", self.field)))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(A::Error::custom(format!(
+                    "field {}: duplicate key `{key}` (given twice, so the record is ambiguous)",
+                    self.field
+                )));
+            }
+            let v = map.next_value_seed(self)?;
+            object.insert(key, v);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The contract's fields, for spotting one given twice.
+const KNOWN_FIELDS: [&str; 10] =
+    ["id", "title", "description", "category", "language", "attributes", "price", "images", "seller", "ship_to"];
+
+/// Reads a typed field from its strict value, naming the field on error.
+fn typed<T: serde::de::DeserializeOwned, E: de::Error>(field: &str, v: Value) -> Result<T, E> {
+    serde_json::from_value(v).map_err(|e| field_err(field, e))
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -291,20 +408,28 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Listing, A::Error> {
         let mut listing = Listing::default();
-        let (mut has_id, mut has_title) = (false, false);
+        let mut seen = [false; KNOWN_FIELDS.len()];
         while let Some(key) = map.next_key::<String>()? {
+            let known = KNOWN_FIELDS.iter().position(|k| *k == key);
+            let repeated = match known {
+                Some(i) => std::mem::replace(&mut seen[i], true),
+                None => listing.extra.contains_key(&key),
+            };
+            if repeated {
+                return Err(A::Error::custom(format!(
+                    "field {key}: duplicate key (the record gives `{key}` twice, so it is ambiguous)"
+                )));
+            }
+            if key == "id" {
+                listing.id = map.next_value::<IdValue>().map_err(|e| field_err("id", e))?.0;
+                continue;
+            }
+            let v = map.next_value_seed(Strict { field: &key })?;
             match key.as_str() {
-                "id" => {
-                    listing.id = map.next_value::<IdValue>().map_err(|e| field_err("id", e))?.0;
-                    has_id = true;
-                }
                 "title" => {
-                    let v: Value = map.next_value()?;
                     listing.title = expect_string("title", v).map_err(A::Error::custom)?.unwrap_or_default();
-                    has_title = true;
                 }
                 "description" | "category" | "language" => {
-                    let v: Value = map.next_value()?;
                     let s = expect_string(&key, v).map_err(A::Error::custom)?;
                     match key.as_str() {
                         "description" => listing.description = s,
@@ -312,7 +437,7 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                         _ => listing.language = s,
                     }
                 }
-                "attributes" => match map.next_value::<Value>()? {
+                "attributes" => match v {
                     Value::Object(obj) => {
                         if obj.len() > self.limits.attributes {
                             return Err(A::Error::custom(format!(
@@ -332,28 +457,16 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                         )))
                     }
                 },
-                "price" => {
-                    listing.price = map.next_value::<Option<Price>>().map_err(|e| field_err("price", e))?;
-                }
-                "images" => {
-                    listing.images = map
-                        .next_value::<Option<Vec<ImageRef>>>()
-                        .map_err(|e| field_err("images", e))?
-                        .unwrap_or_default();
-                }
-                "seller" => {
-                    listing.seller = map.next_value::<Option<Seller>>().map_err(|e| field_err("seller", e))?;
-                }
-                "ship_to" => {
-                    let v: Value = map.next_value()?;
-                    listing.ship_to = parse_ship_to(v).map_err(A::Error::custom)?;
-                }
+                "price" => listing.price = typed("price", v)?,
+                "images" => listing.images = typed::<Option<Vec<ImageRef>>, _>("images", v)?.unwrap_or_default(),
+                "seller" => listing.seller = typed("seller", v)?,
+                "ship_to" => listing.ship_to = parse_ship_to(v).map_err(A::Error::custom)?,
                 _ => {
-                    let v: Value = map.next_value()?;
                     listing.extra.insert(key, v);
                 }
             }
         }
+        let (has_id, has_title) = (seen[0], seen[1]);
         if !has_id {
             return Err(A::Error::custom("field id: missing (required)"));
         }
@@ -414,6 +527,39 @@ mod tests {
         assert!(e.to_string().starts_with("invalid JSON"), "{e}");
         let e = Listing::from_json(br#"[1,2]"#).unwrap_err();
         assert!(e.to_string().contains("listing object"), "{e}");
+    }
+
+    #[test]
+    fn records_are_unambiguous_or_rejected() {
+        for (json, field) in [
+            (r#"{"id":"a","title":"Mug","title":"Doll"}"#, "title"),
+            (r#"{"id":"a","id":"b","title":"Mug"}"#, "id"),
+            (r#"{"id":"a","title":"Mug","x":1,"x":2}"#, "x"),
+            (r#"{"id":"a","title":"Mug","attributes":{"height":"170 cm","height":"100 cm"}}"#, "attributes"),
+            (r#"{"id":"a","title":"Mug","images":[{"pdq":"00","pdq":"ff"}]}"#, "images"),
+            (r#"{"id":"a","title":"Mug","images":[{"url":"u","pdq_quality":1,"pdq_quality":99}]}"#, "images"),
+            (r#"{"id":"a","title":"Mug","seller":{"id":"s","id":"t"}}"#, "seller"),
+            (r#"{"id":"a","title":"Mug","x":{"deep":[{"k":1,"k":2}]}}"#, "x"),
+            (r#"{"id":1e2,"title":"Mug"}"#, "id"),
+            (r#"{"id":1.0,"title":"Mug"}"#, "id"),
+            (r#"{"id":123456789012345678901234567890,"title":"Mug"}"#, "id"),
+            (r#"{"id":"   ","title":"Mug"}"#, "id"),
+            (r#"{"id":"\u00a0\u200b","title":"Mug"}"#, "id"),
+            (r#"{"id":"a","title":"Mug","ship_to":["ZZ"]}"#, "ship_to[0]"),
+            (r#"{"id":"a","title":"Mug","ship_to":"FR,UK"}"#, "ship_to[1]"),
+        ] {
+            let e = Listing::from_json(json.as_bytes()).expect_err(json);
+            assert_eq!(e.field_name(), Some(field), "{json}: {e}");
+        }
+        let e = Listing::from_json(br#"{"id":"a","title":"Mug","price":{"amount":1e999}}"#).expect_err("infinite");
+        assert!(e.to_string().contains("out of range"), "{e}");
+        for (json, id) in [
+            (r#"{"id":18446744073709551615,"title":"Mug"}"#, "18446744073709551615"),
+            (r#"{"id":-42,"title":"Mug"}"#, "-42"),
+            (r#"{"id":" L-1 ","title":"Mug"}"#, " L-1 "),
+        ] {
+            assert_eq!(Listing::from_json(json.as_bytes()).expect(json).id, id);
+        }
     }
 
     #[test]

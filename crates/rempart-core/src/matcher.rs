@@ -18,7 +18,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
-use crate::normalize::{leet_variants, Folded};
+use crate::normalize::{ends_word_at, leet_variants, Folded};
 
 /// Index of a term set in the compiled pack.
 pub type SetId = usize;
@@ -208,6 +208,16 @@ impl Matcher {
             padded.push_str(&variant);
             self.scan(&padded, Some(text), folded, &mut terms, &mut exceptions);
         }
+        // Words joined by an invisible character are also read apart.
+        if let Some((split, to_canonical)) = folded.split_at_soft_boundaries() {
+            padded.truncate(1);
+            padded.push_str(split.as_str());
+            let (mut split_terms, mut split_exceptions) = (Vec::new(), Vec::new());
+            self.scan(&padded, None, &split, &mut split_terms, &mut split_exceptions);
+            let back = |h: Hit| Hit { start: to_canonical[h.start] as usize, end: to_canonical[h.end] as usize, ..h };
+            terms.extend(split_terms.into_iter().map(back));
+            exceptions.extend(split_exceptions.into_iter().map(back));
+        }
         let present =
             if self.regexes.is_empty() { Vec::new() } else { self.regex_set.matches(text).into_iter().collect() };
         for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
@@ -278,8 +288,8 @@ fn accept(text: &[u8], start: usize, end: usize, usage: &PatternUse) -> Option<(
     } else {
         return None;
     };
-    let word_end = |from: usize| text[from..].iter().position(|&b| b == b' ').map_or(text.len(), |p| from + p);
-    if end == text.len() || text[end] == b' ' {
+    let word_end = |from: usize| (from..=text.len()).find(|&p| ends_word_at(text, p)).unwrap_or(text.len());
+    if ends_word_at(text, end) {
         return Some((start, end));
     }
     if usage.open_right {
@@ -337,6 +347,18 @@ mod tests {
         assert_eq!(found(&m, "seeex dolll"), vec!["seeex dolll"]);
         assert_eq!(found(&m, "ѕех doll"), vec!["ѕех doll"]);
         assert_eq!(found(&m, "sex\u{200B}doll"), vec!["sex\u{200B}doll"]);
+    }
+
+    #[test]
+    fn terms_glued_to_numbers_or_hidden_spaces_are_read() {
+        let m = matcher(&["sex doll", "loli", "doll"], &[]);
+        assert_eq!(found(&m, "sex doll100cm"), vec!["sex doll", "doll"]);
+        assert_eq!(found(&m, "Dolls150cm"), vec!["Dolls"]);
+        assert_eq!(found(&m, "silicone\u{3164}loli"), vec!["loli"]);
+        // The invisible character after a word is part of its evidence.
+        assert_eq!(found(&m, "mini\u{200B}loli\u{200B}doll"), vec!["loli\u{200B}", "doll"]);
+        assert!(found(&m, "lolita2000").is_empty(), "a longer word glued to digits is still another word");
+        assert!(found(&m, "100cmdoll").is_empty(), "a unit before the term is not split (documented)");
     }
 
     #[test]

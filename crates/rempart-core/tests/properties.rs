@@ -2,7 +2,7 @@
 //! points at valid text in the original.
 
 use proptest::prelude::*;
-use rempart_core::extract::{extract, HeightContext};
+use rempart_core::extract::{extract, HeightContext, Quantity};
 use rempart_core::normalize::{leet_variants, Folded};
 use rempart_core::{Gate, Listing};
 
@@ -65,5 +65,43 @@ proptest! {
                 prop_assert_eq!(field.get(e.start..e.end), Some(e.text.as_str()));
             }
         }
+    }
+
+    /// The normaliser's contract for Unicode spacing: any `White_Space`
+    /// character reads as an ASCII space, and `Default_Ignorable_Code_Point`
+    /// characters (bidirectional controls aside) read as nothing, for
+    /// words and quantities alike; verdicts follow.
+    #[test]
+    fn other_spaces_and_invisible_characters_change_nothing(
+        text in seller_text(),
+        spaces in prop::collection::vec(any::<u8>(), 1..16),
+        hidden in prop::collection::vec((any::<u16>(), any::<u8>()), 0..8),
+    ) {
+        const SPACES: &[char] = &['\u{A0}', '\u{202F}', '\u{2009}', '\u{2003}', '\u{1680}', '\u{2028}', '\u{85}', '\u{3000}', '\t'];
+        const INVISIBLE: &[char] = &['\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{AD}', '\u{3164}', '\u{FE0F}', '\u{E0041}', '\u{180E}'];
+        let mut pick = spaces.iter().cycle();
+        let respaced: String = text
+            .chars()
+            .map(|c| if c == ' ' { SPACES[*pick.next().unwrap_or(&0) as usize % SPACES.len()] } else { c })
+            .collect();
+        let mut invisible = text.clone();
+        for &(at, which) in &hidden {
+            let mut at = at as usize % (invisible.len() + 1);
+            while !invisible.is_char_boundary(at) {
+                at -= 1;
+            }
+            invisible.insert(at, INVISIBLE[which as usize % INVISIBLE.len()]);
+        }
+        let quantities = |t: &str| -> Vec<(String, u64)> {
+            extract(t, HeightContext::Always).iter().map(|q: &Quantity| (q.kind.name().to_string(), q.value.to_bits())).collect()
+        };
+        let verdict = |t: &str| gate().screen(&Listing::new("p", t)).verdict;
+        for other in [&respaced, &invisible] {
+            let (a, b) = (Folded::new(other), Folded::new(&text));
+            prop_assert_eq!(a.as_str(), b.as_str(), "{:?} vs {:?}", other, text);
+            prop_assert_eq!(quantities(other), quantities(&text), "{:?} vs {:?}", other, text);
+        }
+        prop_assert_eq!(verdict(&respaced), verdict(&text));
+        prop_assert!(verdict(&invisible) >= verdict(&text), "{:?} vs {:?}", invisible, text);
     }
 }

@@ -148,25 +148,48 @@ impl Default for FetchPolicy {
 
 impl FetchPolicy {
     /// Parses allow-list entries: CIDRs (`10.1.0.0/16`, `fd00::/8`) or bare
-    /// addresses (`127.0.0.1`, meaning `/32` or `/128`).
+    /// addresses (`127.0.0.1`, meaning `/32` or `/128`). A CIDR with host
+    /// bits set (`10.1.2.3/16`) is refused rather than widened to its
+    /// network: the operator meant either the address or the network, and
+    /// guessing the wider one opens more than was asked.
     pub fn parse_allow_list<S: AsRef<str>>(entries: &[S]) -> Result<Vec<IpNet>, InvalidCidr> {
         entries
             .iter()
-            .map(|entry| {
+            .enumerate()
+            .map(|(index, entry)| {
                 let s = entry.as_ref().trim();
-                s.parse::<IpNet>()
+                let invalid = |reason| InvalidCidr { index, entry: s.to_owned(), reason };
+                let net = s
+                    .parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                    .map(|net| net.trunc())
-                    .map_err(|_| InvalidCidr(s.to_owned()))
+                    .map_err(|_| invalid(CidrProblem::Syntax))?;
+                if net.trunc() != net {
+                    return Err(invalid(CidrProblem::HostBits { network: net.trunc() }));
+                }
+                Ok(net)
             })
             .collect()
     }
 }
 
-/// An allow-list entry that is neither a CIDR nor an IP address.
+/// An allow-list entry that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid allow-list entry {0:?}: expected a CIDR such as 10.0.0.0/8 or an IP address")]
-pub struct InvalidCidr(pub String);
+#[error("allow-list entry {entry:?}: {reason}")]
+pub struct InvalidCidr {
+    /// Position in the list.
+    pub index: usize,
+    pub entry: String,
+    pub reason: CidrProblem,
+}
+
+/// What is wrong with an allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrProblem {
+    #[error("expected a CIDR such as 10.0.0.0/8 or an IP address")]
+    Syntax,
+    #[error("host bits are set; write the network {network}, or one address with /32 (/128 for IPv6)")]
+    HostBits { network: IpNet },
+}
 
 /// A successfully downloaded image.
 #[derive(Clone, PartialEq, Eq)]
@@ -245,14 +268,37 @@ impl Fetcher {
     ///
     /// Blocking: run it on a worker thread.
     pub fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
-        let started = Instant::now();
-        let limit = self.policy.total_timeout;
+        self.fetch_by(url, None)
+    }
+
+    /// [`Fetcher::fetch`] that also gives up at `deadline` when it comes
+    /// before the policy's own limit: the time left of a listing's total
+    /// fetch budget, shared by all its images.
+    pub fn fetch_by(&self, url: &str, deadline: Option<Instant>) -> Result<Fetched, FetchError> {
+        let own = Instant::now().checked_add(self.policy.total_timeout);
+        let (deadline, stage) = match (own, deadline) {
+            (Some(own), Some(d)) if d < own => (Some(d), "listing"),
+            (own, d) => (own.or(d), "total"),
+        };
+        self.fetch_within(url, deadline, stage).map_err(|e| match e {
+            // Whichever socket read noticed it, the caller's deadline ended it.
+            FetchError::Timeout { .. } if stage == "listing" && deadline.is_some_and(|d| Instant::now() >= d) => {
+                FetchError::Timeout { stage }
+            }
+            other => other,
+        })
+    }
+
+    fn fetch_within(&self, url: &str, deadline: Option<Instant>, stage: &'static str) -> Result<Fetched, FetchError> {
         let mut current = self.vet_url(url)?;
         let mut redirects = Vec::new();
         loop {
-            let budget = limit.saturating_sub(started.elapsed());
+            let budget = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()),
+                None => self.policy.total_timeout,
+            };
             if budget.is_zero() {
-                return Err(FetchError::Timeout { stage: "total" });
+                return Err(FetchError::Timeout { stage });
             }
             let (peer, mut response) = self.send(&current, budget)?;
             let status = response.status().as_u16();

@@ -521,11 +521,16 @@ fn error_codes_are_stable_snake_case_and_distinct() {
 
 #[test]
 fn allow_list_parsing() {
-    let nets = FetchPolicy::parse_allow_list(&["10.1.2.3/16", "127.0.0.1", " fd00::/8 ", "::1"]).expect("parse");
+    let nets = FetchPolicy::parse_allow_list(&["10.1.0.0/16", "127.0.0.1", " fd00::/8 ", "::1"]).expect("parse");
     let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
     assert_eq!(shown, ["10.1.0.0/16", "127.0.0.1/32", "fd00::/8", "::1/128"]);
     assert!(FetchPolicy::parse_allow_list(&["localhost"]).is_err());
     assert!(FetchPolicy::parse_allow_list(&["10.0.0.0/33"]).is_err());
+    // Host bits set: refused, not silently widened to 10.1.0.0/16.
+    let e = FetchPolicy::parse_allow_list(&["127.0.0.1", "10.1.2.3/16"]).expect_err("host bits");
+    assert_eq!(e.index, 1);
+    assert!(e.to_string().contains("10.1.0.0/16"), "{e}");
+    assert!(FetchPolicy::parse_allow_list(&["fd00::1/8"]).is_err());
 }
 
 #[test]

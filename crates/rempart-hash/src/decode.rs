@@ -16,6 +16,9 @@
 //!   say so in [`Decoded::deviation`]; [`DecodeOptions::reference_strict`]
 //!   refuses them like the reference.
 
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
 use image::{DynamicImage, ImageReader, Limits};
 
 use crate::format::ImageFormat;
@@ -33,11 +36,78 @@ pub struct DecodeOptions {
     /// Refuse what the reference refuses (alpha, CMYK) instead of hashing
     /// it with a noted deviation.
     pub reference_strict: bool,
+    /// Pixels that may be decoded at once across every thread sharing the
+    /// budget; `None`: no shared limit beyond `max_pixels` per image.
+    pub budget: Option<Arc<PixelBudget>>,
+    /// How long a decode may wait for room in the budget.
+    pub budget_deadline: Option<Instant>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { max_pixels: 50_000_000, reference_strict: false }
+        DecodeOptions { max_pixels: 50_000_000, reference_strict: false, budget: None, budget_deadline: None }
+    }
+}
+
+/// A number of decoded pixels shared by concurrent decodes, so that many
+/// large images fetched at once cannot add up to more memory than one
+/// operator-chosen amount: a decode takes its width × height from the
+/// budget before decoding and gives it back when done, waiting for room
+/// if needed.
+#[derive(Debug)]
+pub struct PixelBudget {
+    capacity: u64,
+    in_use: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl PixelBudget {
+    pub fn new(capacity: u64) -> Arc<PixelBudget> {
+        Arc::new(PixelBudget { capacity, in_use: Mutex::new(0), freed: Condvar::new() })
+    }
+
+    /// The budget in pixels.
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Pixels taken now (for tests and diagnostics).
+    pub fn in_use(&self) -> u64 {
+        *self.in_use.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes `pixels` from the budget, waiting until `deadline` for room.
+    fn take(&self, pixels: u64, deadline: Option<Instant>) -> Result<BudgetPermit<'_>, ImageError> {
+        if pixels > self.capacity {
+            return Err(ImageError::OverBudget { pixels, budget: self.capacity });
+        }
+        let mut in_use = self.in_use.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *in_use + pixels > self.capacity {
+            let wait = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            if wait.is_zero() {
+                return Err(ImageError::BudgetBusy { pixels, budget: self.capacity });
+            }
+            in_use = self.freed.wait_timeout(in_use, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+        *in_use += pixels;
+        Ok(BudgetPermit { budget: self, pixels })
+    }
+}
+
+/// Pixels taken from a [`PixelBudget`], given back on drop.
+struct BudgetPermit<'a> {
+    budget: &'a PixelBudget,
+    pixels: u64,
+}
+
+impl Drop for BudgetPermit<'_> {
+    fn drop(&mut self) {
+        let mut in_use = self.budget.in_use.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *in_use = in_use.saturating_sub(self.pixels);
+        self.budget.freed.notify_all();
     }
 }
 
@@ -56,6 +126,10 @@ pub enum ImageError {
     Truncated { format: &'static str },
     #[error("the PDQ reference refuses this image: {0}")]
     ReferenceRejects(&'static str),
+    #[error("{pixels} pixels exceed the decoding budget of {budget} pixels")]
+    OverBudget { pixels: u64, budget: u64 },
+    #[error("no room to decode {pixels} pixels in time: the {budget}-pixel budget is taken by other images")]
+    BudgetBusy { pixels: u64, budget: u64 },
 }
 
 impl ImageError {
@@ -68,6 +142,8 @@ impl ImageError {
             ImageError::Corrupt { .. } => "corrupt",
             ImageError::Truncated { .. } => "truncated",
             ImageError::ReferenceRejects(_) => "reference_rejects",
+            ImageError::OverBudget { .. } => "over_pixel_budget",
+            ImageError::BudgetBusy { .. } => "pixel_budget_busy",
         }
     }
 }
@@ -116,6 +192,11 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Decoded, ImageErr
     if pixels > options.max_pixels {
         return Err(ImageError::TooManyPixels { width: width.into(), height: height.into(), max: options.max_pixels });
     }
+    // Held until the decoded image is dropped at the end of this function.
+    let _permit = match &options.budget {
+        Some(budget) => Some(budget.take(pixels, options.budget_deadline)?),
+        None => None,
+    };
     // Decoders parse hostile bytes; a bug in one must cost this image, not
     // the batch.
     let image = std::panic::catch_unwind(|| reader().decode())
@@ -243,4 +324,28 @@ fn luma(image: &DynamicImage) -> Luma {
 #[inline]
 fn rgb_luma(r: u8, g: u8, b: u8) -> f32 {
     0.299f32 * f32::from(r) + 0.587f32 * f32::from(g) + 0.114f32 * f32::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixel_budget_is_shared_and_given_back() {
+        let budget = PixelBudget::new(100);
+        let soon = Some(Instant::now() + Duration::from_millis(50));
+        let held = budget.take(80, soon).expect("room");
+        assert_eq!(budget.in_use(), 80);
+        assert!(matches!(budget.take(30, soon), Err(ImageError::BudgetBusy { .. })));
+        assert!(matches!(budget.take(101, None), Err(ImageError::OverBudget { .. })));
+        // Another thread waits for the first permit to be given back.
+        let waiting = std::thread::scope(|s| {
+            let waiter = s.spawn(|| budget.take(30, Some(Instant::now() + Duration::from_secs(30))).map(|_| ()));
+            std::thread::sleep(Duration::from_millis(20));
+            drop(held);
+            waiter.join().map_err(|_| "panicked")
+        });
+        assert!(matches!(waiting, Ok(Ok(()))));
+        assert_eq!(budget.in_use(), 0);
+    }
 }

@@ -13,7 +13,7 @@ pub mod index;
 pub mod pdq;
 pub mod synthetic;
 
-pub use decode::{DecodeOptions, Decoded, ImageError};
+pub use decode::{DecodeOptions, Decoded, ImageError, PixelBudget};
 pub use hash256::{Hash256, ParseHashError};
 pub use pdq::{Dihedral, Luma, PdqHash};
 

@@ -13,6 +13,7 @@ pub mod console;
 pub mod delivery;
 pub mod error;
 pub mod evidence;
+pub mod images;
 pub mod metrics;
 pub mod people;
 pub mod rescan;
@@ -321,6 +322,10 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         writer: running.writer.clone(),
         live: ArcSwap::from_pointee(live_gate),
         shadow: ArcSwapOption::from(shadow_gate.map(Arc::new)),
+        images: crate::images::ImageFetching::new(
+            signals.as_ref().and_then(|s| s.fetch_concurrency()).unwrap_or(1),
+            config.limits.max_image_queue,
+        ),
         signals,
         keys: key_cache,
         metrics: metrics::Metrics::new(),

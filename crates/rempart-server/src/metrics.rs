@@ -15,6 +15,7 @@ pub struct Metrics {
     pub store: IntGaugeVec,
     pub writer: IntGaugeVec,
     pub audit_head_size: IntGauge,
+    pub images_queued: IntGauge,
     pub disagreements: IntCounterVec,
 }
 
@@ -59,6 +60,10 @@ impl Metrics {
             &["counter"],
         ));
         let audit_head_size = must(IntGauge::new("rempart_audit_head_size", "Size of the latest signed tree head"));
+        let images_queued = must(IntGauge::new(
+            "rempart_images_queued",
+            "Listings downloading or waiting to download their images (refreshed on scrape)",
+        ));
         let disagreements = must(IntCounterVec::new(
             Opts::new(
                 "rempart_shadow_disagreements_total",
@@ -75,6 +80,7 @@ impl Metrics {
             Box::new(store.clone()),
             Box::new(writer.clone()),
             Box::new(audit_head_size.clone()),
+            Box::new(images_queued.clone()),
             Box::new(disagreements.clone()),
         ] {
             must(registry.register(c));
@@ -89,6 +95,7 @@ impl Metrics {
             store,
             writer,
             audit_head_size,
+            images_queued,
             disagreements,
         }
     }

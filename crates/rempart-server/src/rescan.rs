@@ -13,6 +13,7 @@ use rempart_store::records::{self, DecisionRecord, Origin, StoredDecision};
 use rempart_store::{packs, removed, reviews, Store, StoreError};
 
 use crate::error::ApiResult;
+use crate::screening::ImageSource;
 use crate::state::App;
 
 const PAGE: u64 = 500;
@@ -24,14 +25,15 @@ fn same(a: &Decision, b: &Decision) -> bool {
 }
 
 /// One listing whose decision changes.
-struct Change {
-    listing_id: String,
-    version: u64,
-    supersedes: String,
-    digest: String,
-    received_at: String,
-    decision: Decision,
-    removal: Option<rempart_signals::Removal>,
+pub(crate) struct Change {
+    pub origin: Origin,
+    pub listing_id: String,
+    pub version: u64,
+    pub supersedes: String,
+    pub digest: String,
+    pub received_at: String,
+    pub decision: Decision,
+    pub removal: Option<rempart_signals::Removal>,
 }
 
 /// Registers a rescan of every live listing with `gate`; returns its id.
@@ -86,9 +88,11 @@ pub fn run(
                 if matches!(old.record.origin, Origin::Review | Origin::Appeal) {
                     continue;
                 }
-                let screened = crate::screening::screen_one(gate, None, signals, people.as_ref(), listing);
+                let screened =
+                    crate::screening::screen_one(gate, None, signals, people.as_ref(), listing, ImageSource::Fetch);
                 if !same(&old.record.decision, &screened.decision) {
                     changes.push(Change {
+                        origin: Origin::Rescan,
                         listing_id: live.listing_id.clone(),
                         version: live.version,
                         supersedes: live.current_decision.clone(),
@@ -121,7 +125,11 @@ pub fn run(
     Ok(out)
 }
 
-fn record_changes(
+/// Records each change whose listing still has the version and decision
+/// it was made from (a change made from an outdated state is dropped: what
+/// replaced that state was decided on its own), with its review and its
+/// removal.
+pub(crate) fn record_changes(
     tx: &mut rempart_store::Tx<'_>,
     gate: &Gate,
     changes: Vec<Change>,
@@ -144,7 +152,7 @@ fn record_changes(
             listing_digest: c.digest,
             received_at: c.received_at,
             decided_at: String::new(),
-            origin: Origin::Rescan,
+            origin: c.origin,
             decided_by: "rempart".into(),
             supersedes: Some(c.supersedes),
             reason: None,

@@ -8,7 +8,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rempart_core::{Action, Decision, Gate, Listing, SignalError};
-use rempart_signals::{Removal, Signals};
+use rempart_signals::{Images, Removal, Signals};
 use rempart_store::reviews::{Seed, Source};
 
 use crate::people::SellerFacts;
@@ -22,6 +22,17 @@ pub struct Screened {
     pub shadow: Option<Decision>,
     /// Its entry for the removed-listings index, when it is blocked.
     pub removal: Option<Removal>,
+    /// Its images, still downloading at the deadline: decided without
+    /// them, to be decided again when they arrive.
+    pub arriving: Option<crate::images::Arriving>,
+}
+
+/// Where a listing's images come from when it is screened.
+pub enum ImageSource {
+    /// Downloaded now, on this thread (rescans).
+    Fetch,
+    /// Acquired beforehand: arrived in time, or left pending.
+    Given(Images),
 }
 
 /// A decision made without the gate's verdict: `review`, with the reason.
@@ -55,15 +66,19 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-pub(crate) fn screen_one(
+pub fn screen_one(
     gate: &Gate,
     shadow: Option<&Gate>,
     signals: Option<&Signals>,
     people: Option<&SellerFacts>,
     listing: Listing,
+    images: ImageSource,
 ) -> Screened {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let computed = signals.map(|s| s.compute(&listing));
+        let computed = signals.map(|s| match &images {
+            ImageSource::Fetch => s.compute(&listing),
+            ImageSource::Given(images) => s.compute_from(&listing, images),
+        });
         let mut external = computed.as_ref().map(|c| c.external.clone()).unwrap_or_default();
         if let Some(p) = people {
             p.fire(&listing, &mut external);
@@ -94,12 +109,12 @@ pub(crate) fn screen_one(
         (decision, shadow, removal)
     }));
     match outcome {
-        Ok((decision, shadow, removal)) => Screened { listing, decision, shadow, removal },
+        Ok((decision, shadow, removal)) => Screened { listing, decision, shadow, removal, arriving: None },
         Err(payload) => {
             let message = format!("screening panicked: {}", panic_message(payload.as_ref()));
             tracing::error!(listing_id = %listing.id, "{message}");
             let decision = fail_closed(gate, &listing.id, "screening_panicked", message);
-            Screened { listing, decision, shadow: None, removal: None }
+            Screened { listing, decision, shadow: None, removal: None, arriving: None }
         }
     }
 }
@@ -109,6 +124,9 @@ pub(crate) fn screen_one(
 const CHUNK: usize = 64;
 
 /// Screens listings with the live gate (and the shadow one), in order.
+/// Images to download are started first and waited for until the image
+/// deadline (see [`crate::images`]); screening itself never touches the
+/// network.
 pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
     let gate = app.live.load_full();
     let shadow = app.shadow.load_full();
@@ -129,6 +147,7 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
                         listing: l,
                         shadow: None,
                         removal: None,
+                        arriving: None,
                     })
                     .collect();
             }
@@ -136,17 +155,20 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
     } else {
         None
     };
+    let (sources, mut arriving) = acquire_images(app, &listings).await;
     let mut tasks = Vec::new();
-    let mut rest = listings;
+    let mut rest: Vec<(Listing, ImageSource)> = listings.into_iter().zip(sources).collect();
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
-        let ids: Vec<String> = chunk.iter().map(|l| l.id.clone()).collect();
+        let ids: Vec<String> = chunk.iter().map(|(l, _)| l.id.clone()).collect();
         let (gate, shadow, signals, people) = (gate.clone(), shadow.clone(), signals.clone(), people.clone());
         let task = tokio::task::spawn_blocking(move || {
             chunk
                 .into_iter()
-                .map(|l| screen_one(&gate, shadow.as_deref(), signals.as_deref(), people.as_deref(), l))
+                .map(|(l, images)| {
+                    screen_one(&gate, shadow.as_deref(), signals.as_deref(), people.as_deref(), l, images)
+                })
                 .collect::<Vec<_>>()
         });
         tasks.push((ids, task));
@@ -170,11 +192,52 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
                     decision: fail_closed(&gate, &id, code, why.clone()),
                     shadow: None,
                     removal: None,
+                    arriving: None,
                 }));
             }
         }
     }
+    for (screened, arriving) in out.iter_mut().zip(arriving.iter_mut()) {
+        screened.arriving = arriving.take();
+    }
     out
+}
+
+/// Each listing's images: those that arrive by the image deadline, the
+/// others pending (their downloads, still running, returned beside them).
+async fn acquire_images(app: &App, listings: &[Listing]) -> (Vec<ImageSource>, Vec<Option<crate::images::Arriving>>) {
+    let Some(signals) = app.signals.clone().filter(|s| s.fetch_concurrency().is_some()) else {
+        let sources = listings.iter().map(|_| ImageSource::Given(Images::default())).collect();
+        return (sources, listings.iter().map(|_| None).collect());
+    };
+    let started: Vec<_> = listings
+        .iter()
+        .map(|l| signals.fetches_images_of(l).then(|| app.images.start(signals.clone(), l.clone())))
+        .collect();
+    let deadline = tokio::time::Instant::now() + app.limits.image_deadline;
+    let mut sources = Vec::with_capacity(listings.len());
+    let mut arriving = Vec::with_capacity(listings.len());
+    for (listing, started) in listings.iter().zip(started) {
+        let not_fetched = |code: &str, why: &str| ImageSource::Given(signals.images_not_fetched(listing, code, why));
+        let (source, later) = match started {
+            None => (ImageSource::Given(signals.images_pending(listing)), None),
+            Some(None) => {
+                let why = "not fetched: too many listings are waiting for their images (resubmit to try again)";
+                (not_fetched(crate::images::IMAGE_QUEUE_FULL, why), None)
+            }
+            Some(Some(mut handle)) => match tokio::time::timeout_at(deadline, &mut handle).await {
+                Ok(Ok(Some(images))) => (ImageSource::Given(images), None),
+                Ok(_) => {
+                    tracing::error!(listing_id = %listing.id, "image download task failed");
+                    (not_fetched("image_fetch_failed", "not fetched: the download task failed"), None)
+                }
+                Err(_) => (ImageSource::Given(signals.images_pending(listing)), Some(handle)),
+            },
+        };
+        sources.push(source);
+        arriving.push(later);
+    }
+    (sources, arriving)
 }
 
 /// Where a `review` verdict goes in the queue.

@@ -28,6 +28,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests per minute per key unless the key says otherwise (0: none).
     pub default_rate_per_minute: u32,
+    /// How long a request waits for its listings' images before deciding
+    /// without the missing ones (re-decided when they arrive).
+    pub image_deadline: Duration,
+    /// Listings downloading or waiting to download images, at most;
+    /// beyond it images are not fetched (the decision says so).
+    pub max_image_queue: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +44,8 @@ impl Default for Limits {
             screen_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             default_rate_per_minute: 600_000,
+            image_deadline: Duration::from_millis(300),
+            max_image_queue: 10_000,
         }
     }
 }
@@ -99,6 +107,8 @@ pub struct Shared {
     pub live: ArcSwap<Gate>,
     pub shadow: ArcSwapOption<Gate>,
     pub signals: Option<Arc<Signals>>,
+    /// Image downloads ahead of screening (see [`crate::images`]).
+    pub images: crate::images::ImageFetching,
     pub keys: KeyCache,
     pub metrics: Metrics,
     pub limits: Limits,

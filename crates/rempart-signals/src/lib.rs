@@ -67,6 +67,10 @@ struct Fetching {
     fetcher: Fetcher,
     /// Listings screened at once (see [`Signals::fetch_concurrency`]).
     concurrency: usize,
+    /// Images fetched per listing.
+    max_images: usize,
+    /// Time for all the fetches of one listing.
+    listing_timeout: std::time::Duration,
 }
 
 /// The signals of one listing.
@@ -81,6 +85,31 @@ pub struct Computed {
 #[derive(Debug, Default)]
 pub struct LoadNotes {
     pub lines: Vec<String>,
+}
+
+/// The code of the signal error a listing carries for an image not fetched
+/// yet: the service decides without it and re-decides when it arrives.
+pub const IMAGE_PENDING: &str = "image_pending";
+
+/// A listing's images as the signals stage uses them: the hashes of the
+/// usable ones and, for each of the others, why it is not usable (or not
+/// fetched yet).
+///
+/// Acquiring images is the slow, blocking part of signals (downloads);
+/// computing signals from them is fast. Keeping them apart lets the
+/// service fetch ahead, off the request's path, and decide with what has
+/// arrived by its deadline ([`Signals::images_pending`]).
+#[derive(Default)]
+pub struct Images {
+    hashed: Vec<ImageHashes>,
+    errors: Vec<SignalError>,
+}
+
+impl Images {
+    /// Whether some images were left for later ([`IMAGE_PENDING`]).
+    pub fn has_pending(&self) -> bool {
+        self.errors.iter().any(|e| e.code == IMAGE_PENDING)
+    }
 }
 
 /// One image of a listing, hashed: where it came from and its hashes (one
@@ -151,9 +180,14 @@ impl Signals {
         let mut decode = DecodeOptions::default();
         let fetch = match (&config.fetch, fetch_images) {
             (Some(table), true) => {
-                let (policy, limits) = table.limits()?;
-                decode = limits;
-                Some(Fetching { fetcher: Fetcher::new(policy), concurrency: table.concurrency.unwrap_or(16).max(1) })
+                let limits = table.limits()?;
+                decode = limits.decode;
+                Some(Fetching {
+                    fetcher: Fetcher::new(limits.policy),
+                    concurrency: limits.concurrency,
+                    max_images: limits.max_images,
+                    listing_timeout: limits.listing_timeout,
+                })
             }
             (None, true) => {
                 return Err(SignalsError::Config(
@@ -244,15 +278,33 @@ impl Signals {
     /// The PDQ hashes to record for a listing being removed: those of its
     /// usable images, without looking anything up.
     pub fn removal_hashes(&self, listing: &Listing) -> Vec<Hash256> {
-        evidence_hashes(&self.image_hashes(listing, &mut ExternalSignals::default()))
+        evidence_hashes(&self.images(listing).hashed)
+    }
+
+    /// Whether screening `listing` would download images (so takes the
+    /// network's time): fetching is on and an image has a URL and no PDQ.
+    pub fn fetches_images_of(&self, listing: &Listing) -> bool {
+        self.fetch.is_some() && listing.images.iter().any(|i| i.pdq.is_none() && i.url.is_some())
     }
 
     /// Computes the external signals of one listing, and the PDQ hash of
-    /// each usable image (to record if the listing is removed).
+    /// each usable image (to record if the listing is removed). Blocking
+    /// when images are fetched: [`Signals::images`] then
+    /// [`Signals::compute_from`].
     pub fn compute(&self, listing: &Listing) -> Computed {
+        self.compute_from(listing, &self.images(listing))
+    }
+
+    /// [`Signals::compute`] from images acquired beforehand (fetched by
+    /// [`Signals::images`], or left pending by [`Signals::images_pending`]).
+    /// Never touches the network.
+    pub fn compute_from(&self, listing: &Listing, images: &Images) -> Computed {
         let mut out = ExternalSignals::default();
-        let images = self.image_hashes(listing, &mut out);
-        for image in &images {
+        for e in &images.errors {
+            out.error(e.clone());
+        }
+        let images = &images.hashed;
+        for image in images {
             for bound in &self.banks {
                 let best = image
                     .hashes
@@ -275,9 +327,29 @@ impl Signals {
             }
         }
         if let Some(removed) = &self.removed {
-            self.near_removed(listing, removed, &images, &mut out);
+            self.near_removed(listing, removed, images, &mut out);
         }
-        Computed { external: out, image_hashes: evidence_hashes(&images) }
+        Computed { external: out, image_hashes: evidence_hashes(images) }
+    }
+
+    /// The listing's images, fetched (blocking, within the listing's fetch
+    /// deadline) and hashed; unusable ones are reported.
+    pub fn images(&self, listing: &Listing) -> Images {
+        self.acquire(listing, None)
+    }
+
+    /// The listing's images without the network: precomputed PDQ hashes
+    /// are used, and each image that would be fetched is reported
+    /// [`IMAGE_PENDING`].
+    pub fn images_pending(&self, listing: &Listing) -> Images {
+        let why = "not fetched yet: the listing is decided again when its images arrive";
+        self.acquire(listing, Some((IMAGE_PENDING, why)))
+    }
+
+    /// The listing's images without the network, each image that would be
+    /// fetched reported with `code` and `message` (why it was not).
+    pub fn images_not_fetched(&self, listing: &Listing, code: &str, message: &str) -> Images {
+        self.acquire(listing, Some((code, message)))
     }
 
     fn near_removed(
@@ -342,10 +414,16 @@ impl Signals {
         }
     }
 
-    /// The PDQ hashes of each usable image of `listing`; unusable ones are
-    /// reported in `out`'s errors.
-    fn image_hashes(&self, listing: &Listing, out: &mut ExternalSignals) -> Vec<ImageHashes> {
+    /// The PDQ hashes of each usable image of `listing`, and why the others
+    /// are not usable; with `skip`, images to download are not, and are
+    /// reported with its code and message.
+    fn acquire(&self, listing: &Listing, skip: Option<(&str, &str)>) -> Images {
+        let mut errors = Vec::new();
         let mut images = Vec::new();
+        // One deadline and one count for all the listing's fetches, so that
+        // many slow or numerous URLs cannot hold a worker.
+        let deadline = self.fetch.as_ref().and_then(|f| std::time::Instant::now().checked_add(f.listing_timeout));
+        let mut fetched = 0;
         for (i, image) in listing.images.iter().enumerate() {
             if let Some(hex) = &image.pdq {
                 let field = format!("images[{i}].pdq");
@@ -363,17 +441,31 @@ impl Signals {
                         images.push(ImageHashes { field, text: hex.clone(), hashes: vec![(hash, "orig")], quality });
                     }
                     Err(e) => {
-                        out.error(SignalError { source: field, code: "invalid_hash".into(), message: e.to_string() })
+                        errors.push(SignalError { source: field, code: "invalid_hash".into(), message: e.to_string() })
                     }
                 }
                 continue;
             }
-            let (Some(url), Some(Fetching { fetcher, .. })) = (&image.url, &self.fetch) else { continue };
+            let (Some(url), Some(fetching)) = (&image.url, &self.fetch) else { continue };
             let field = format!("images[{i}].url");
-            let hashed = fetcher.fetch(url).map_err(|e| (e.code().to_string(), e.to_string())).and_then(|fetched| {
-                rempart_hash::dihedral_image(&fetched.bytes, &self.decode)
-                    .map_err(|e| (e.code().to_string(), e.to_string()))
-            });
+            if fetched == fetching.max_images {
+                let message = format!("not fetched: a listing's images are fetched up to {}", fetching.max_images);
+                errors.push(SignalError { source: field, code: "too_many_images".into(), message });
+                continue;
+            }
+            fetched += 1;
+            if let Some((code, message)) = skip {
+                errors.push(SignalError { source: field, code: code.into(), message: message.into() });
+                continue;
+            }
+            let decode = DecodeOptions { budget_deadline: deadline, ..self.decode.clone() };
+            let hashed =
+                fetching.fetcher.fetch_by(url, deadline).map_err(|e| (e.code().to_string(), e.to_string())).and_then(
+                    |fetched| {
+                        rempart_hash::dihedral_image(&fetched.bytes, &decode)
+                            .map_err(|e| (e.code().to_string(), e.to_string()))
+                    },
+                );
             match hashed {
                 Ok((dihedral, _)) => images.push(ImageHashes {
                     field,
@@ -381,10 +473,10 @@ impl Signals {
                     hashes: dihedral.hashes.iter().copied().zip(Dihedral::NAMES).collect(),
                     quality: dihedral.quality,
                 }),
-                Err((code, message)) => out.error(SignalError { source: field, code, message }),
+                Err((code, message)) => errors.push(SignalError { source: field, code, message }),
             }
         }
-        images
+        Images { hashed: images, errors }
     }
 }
 

@@ -265,6 +265,14 @@ pub fn decide(tx: &mut Tx<'_>, input: Input) -> Result<Decided, StoreError> {
                         .filter(|x| x.policy == g.policy)
                         .flat_map(|x| x.evidence.clone())
                         .collect();
+                    m.evidence_omitted = reviewed
+                        .record
+                        .decision
+                        .matches
+                        .iter()
+                        .filter(|x| x.policy == g.policy)
+                        .map(|x| x.evidence_omitted)
+                        .sum();
                     vec![m]
                 }
                 _ => Vec::new(),

@@ -58,6 +58,7 @@ fn ground(g: &Gate, policy: &str, reason: &str, outcome: Action) -> RuleMatch {
         dsa_keywords: p.dsa_keywords.clone(),
         explain: None,
         evidence: Vec::new(),
+        evidence_omitted: 0,
     }
 }
 

@@ -8,16 +8,23 @@
 //! it turns emoji into letters (`👧` → `o`), `ß` into `b`, some CJK
 //! ideographs into digits, `™`/`®` into letters, and zero-width characters
 //! into spaces, which would let an invisible character split a word.
+//! Spaces and invisible characters are decided by their Unicode properties
+//! (`White_Space`, `Default_Ignorable_Code_Point`, see `props.rs`) before
+//! anything else.
 
 use std::sync::OnceLock;
+
+use super::props;
 
 /// The fate of one input character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fold {
-    /// Invisible: zero-width characters, soft hyphens, combining marks,
-    /// variation selectors. Removed without splitting the word.
+    /// Invisible: every `Default_Ignorable_Code_Point` (zero-width
+    /// characters, soft hyphens, Hangul fillers, variation selectors, tags,
+    /// bidirectional controls) and combining marks. Removed without
+    /// splitting the word.
     Skip,
-    /// Separates words (space, punctuation, symbols).
+    /// Separates words (every `White_Space` character, punctuation, symbols).
     Sep,
     /// An emoji or pictograph: kept verbatim as a word of its own, so a
     /// policy can list emoji stand-ins.
@@ -90,26 +97,6 @@ pub(crate) fn bmp_table() -> &'static [Fold] {
     TABLE.get_or_init(|| (0x80u32..=0xFFFF).map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute)).collect())
 }
 
-fn is_invisible(cp: u32) -> bool {
-    matches!(cp,
-        0x00AD                      // soft hyphen
-        | 0x034F                    // combining grapheme joiner
-        | 0x061C
-        | 0x115F | 0x1160
-        | 0x17B4 | 0x17B5
-        | 0x180B..=0x180F           // Mongolian selectors and vowel separator
-        | 0x200B..=0x200F           // zero-width space/joiners, direction marks
-        | 0x202A..=0x202E
-        | 0x2060..=0x206F           // word joiner, invisible operators
-        | 0x3164
-        | 0xFE00..=0xFE0F           // variation selectors
-        | 0xFEFF                    // zero-width no-break space / BOM
-        | 0xFFA0
-        | 0x1D173..=0x1D17A
-        | 0xE0000..=0xE0FFF         // tags and variation selectors supplement
-    )
-}
-
 fn is_combining(cp: u32) -> bool {
     matches!(cp, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
@@ -135,8 +122,13 @@ fn is_unfolded_script(cp: u32) -> bool {
 
 fn compute(c: char) -> Fold {
     let cp = c as u32;
-    if is_invisible(cp) || is_combining(cp) {
+    // Properties first: an invisible character vanishes and a space
+    // separates, whatever a homoglyph table would make of them.
+    if props::is_default_ignorable(c) || is_combining(cp) {
         return Fold::Skip;
+    }
+    if props::is_white_space(c) {
+        return Fold::Sep;
     }
     if is_pictograph(cp) {
         return Fold::Token;
@@ -150,9 +142,6 @@ fn compute(c: char) -> Fold {
         'ß' | 'ẞ' => return Fold::text("ss"),
         '™' | '®' | '©' | '℠' | '℗' => return Fold::Sep,
         _ => {}
-    }
-    if c.is_whitespace() {
-        return Fold::Sep;
     }
     match decancer::cure_char(c, decancer::Options::default()) {
         decancer::Translation::None => Fold::Skip,

@@ -5,9 +5,18 @@
 //! It defeats the usual evasions without changing what words *mean*:
 //!
 //! * case, accents, ligatures and homoglyphs are folded (`fold.rs`);
-//! * zero-width characters and soft hyphens vanish instead of splitting a word;
-//! * every run of separators (spaces, punctuation, dashes, dots, underscores)
-//!   becomes one space, so `Sex-Doll` and `sex.doll` read `sex doll`;
+//! * every `Default_Ignorable_Code_Point` character (zero-width
+//!   characters, soft hyphens, Hangul fillers, bidirectional controls…)
+//!   vanishes instead of splitting a word (`lo\u{200B}li` reads `loli`);
+//!   where one sat between two word characters the word may *also* be
+//!   read as split there ([`Folded::split_at_soft_boundaries`]), since an
+//!   invisible character between two words is a way to hide the space
+//!   between them (`silicone\u{3164}loli`);
+//! * every run of separators (every `White_Space` character, punctuation,
+//!   dashes, dots, underscores) becomes one space, so `Sex-Doll` and
+//!   `sex.doll` read `sex doll`;
+//! * a word may end where a letter meets a digit ([`ends_word_at`]), so a
+//!   term glued to its size (`doll100cm`) is still a whole word;
 //! * three or more single characters separated by single separators are
 //!   joined (`s e x`, `s.e.x`, `s-e-x` → `sex`);
 //! * a letter repeated three times or more is kept once (`seeex` → `sex`);
@@ -20,10 +29,20 @@
 //! `mp3` stays `mp3`. It is applied to separate streams, only to tokens
 //! that look deliberately obfuscated, and a match found there must use a
 //! decoded character (see [`leet_variants`]).
+//!
+//! Bidirectional controls are ignorable for matching, but each one is
+//! recorded ([`Folded::bidi_controls`]): they reorder what a buyer sees,
+//! and the pack can hold a listing that uses them for review.
+//!
+//! Quantities read a [`PlainView`] of the same text, with the same idea of
+//! spaces and invisible characters.
 
 pub(crate) mod fold;
+pub mod props;
+mod view;
 
 use fold::{bmp_table, fold_char, fold_char_in, Fold};
+pub use view::PlainView;
 
 /// A field's text in canonical form, with the map back to the original.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +54,11 @@ pub struct Folded {
     end: Vec<u32>,
     /// Byte ranges of `text` that stand for a collapsed run of letters.
     collapsed: Vec<(u32, u32)>,
+    /// Offsets of `text` inside a word where an ignorable character was
+    /// removed: the word may also be read as split there.
+    soft: Vec<u32>,
+    /// Byte spans in the original of each bidirectional control.
+    bidi: Vec<(u32, u32)>,
 }
 
 impl Folded {
@@ -74,6 +98,58 @@ impl Folded {
     /// Whether `start..end` covers a collapsed letter run.
     pub fn touches_collapsed(&self, start: usize, end: usize) -> bool {
         self.collapsed.iter().any(|&(s, e)| (s as usize) < end && start < e as usize)
+    }
+
+    /// Byte spans, in the original text, of the bidirectional controls
+    /// (`Bidi_Control`) it contained, in order.
+    pub fn bidi_controls(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.bidi.iter().map(|&(s, e)| (s as usize, e as usize))
+    }
+
+    /// The reading of the text with a space at every soft boundary (where
+    /// an invisible character separated two word characters), and for
+    /// each byte of it plus one past the end, its offset in the canonical
+    /// text. `None` when there is no soft boundary, as in most text.
+    ///
+    /// The canonical text joins across invisible characters (`lo\u{200B}li`
+    /// is `loli`); this reading splits there (`silicone\u{200B}loli` holds
+    /// `loli`). A term found in it is a term of the text.
+    pub fn split_at_soft_boundaries(&self) -> Option<(Folded, Vec<u32>)> {
+        if self.soft.is_empty() {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let capacity = bytes.len() + self.soft.len();
+        let mut text = Vec::with_capacity(capacity);
+        let (mut start, mut end) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+        let mut to_canonical = Vec::with_capacity(capacity + 1);
+        let mut soft = self.soft.iter().map(|&p| p as usize).peekable();
+        for (k, &b) in bytes.iter().enumerate() {
+            if soft.next_if_eq(&k).is_some() {
+                // The inserted space covers nothing in the original.
+                text.push(b' ');
+                start.push(self.start[k]);
+                end.push(self.start[k]);
+                to_canonical.push(k as u32);
+            }
+            text.push(b);
+            start.push(self.start[k]);
+            end.push(self.end[k]);
+            to_canonical.push(k as u32);
+        }
+        to_canonical.push(bytes.len() as u32);
+        let from_canonical = |p: u32| to_canonical.partition_point(|&c| c < p) as u32;
+        let collapsed = self.collapsed.iter().map(|&(s, e)| (from_canonical(s), from_canonical(e))).collect();
+        let split = Folded {
+            // Spaces went in only at character boundaries of valid UTF-8.
+            text: String::from_utf8(text).unwrap_or_default(),
+            start,
+            end,
+            collapsed,
+            soft: Vec::new(),
+            bidi: Vec::new(),
+        };
+        Some((split, to_canonical))
     }
 
     /// Joins runs of three or more one-character words separated by a
@@ -128,17 +204,29 @@ impl Folded {
         }
         shift.push(removed);
         let collapsed = self.collapsed.iter().map(|&(s, e)| (s - shift[s as usize], e - shift[e as usize])).collect();
+        let soft = self.soft.iter().map(|&p| p - shift[p as usize]).collect();
         // Only ASCII spaces were removed, so the bytes stay valid UTF-8.
         self.text = String::from_utf8(kept.text).unwrap_or_default();
         self.start = kept.start;
         self.end = kept.end;
         self.collapsed = collapsed;
+        self.soft = soft;
     }
 
     fn single_char_gap(&self, original: &str, space_at: usize, next_word: usize) -> bool {
         let (from, to) = (self.end[space_at - 1] as usize, self.start[next_word] as usize);
-        original.get(from..to).is_some_and(|gap| gap.chars().count() == 1)
+        // Invisible characters in the gap do not make it wider.
+        original.get(from..to).is_some_and(|gap| gap.chars().filter(|&c| !props::is_default_ignorable(c)).count() == 1)
     }
+}
+
+/// Whether a word of the canonical text may end at byte `at`: at a space
+/// or the end, as everywhere, or where a letter meets a digit, so that a
+/// term glued to a size or a count (`doll100cm`, `puff9000`) is still a
+/// whole word. Only that direction: a number followed by letters is how
+/// units are written (`100cm`), and model numbers mix both (`mp3`).
+pub fn ends_word_at(text: &[u8], at: usize) -> bool {
+    at >= text.len() || text[at] == b' ' || (at > 0 && text[at].is_ascii_digit() && text[at - 1].is_ascii_alphabetic())
 }
 
 fn is_spelled_unit(bytes: &[u8], (s, e): (usize, usize)) -> bool {
@@ -186,6 +274,10 @@ struct Builder {
     start: Vec<u32>,
     end: Vec<u32>,
     collapsed: Vec<(u32, u32)>,
+    soft: Vec<u32>,
+    bidi: Vec<(u32, u32)>,
+    /// An ignorable character was removed inside the word being built.
+    soft_pending: bool,
     /// A separator was seen since the last word character.
     pending_space: Option<(u32, u32)>,
     collapse_runs: bool,
@@ -203,6 +295,9 @@ impl Builder {
             start: Vec::with_capacity(n),
             end: Vec::with_capacity(n),
             collapsed: Vec::new(),
+            soft: Vec::new(),
+            bidi: Vec::new(),
+            soft_pending: false,
             pending_space: None,
             collapse_runs: true,
             word_len: 0,
@@ -231,17 +326,21 @@ impl Builder {
                     i = run_end;
                     continue;
                 }
-                let lower = b.to_ascii_lowercase();
-                if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, i as u32 + 1)) {
-                    self.emit_byte(lower, i as u32, i as u32 + 1);
+                // The whole run byte by byte: resuming the fast path's scan
+                // at every byte would make a long repeated letter quadratic.
+                for (at, &c) in (i as u32..).zip(run) {
+                    let lower = c.to_ascii_lowercase();
+                    if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, at + 1)) {
+                        self.emit_byte(lower, at, at + 1);
+                    }
                 }
-                i += 1;
+                i = run_end;
             } else if b < 0x80 {
                 match b {
-                    b'@' | b'$' if self.letter_before() || next_is_letter(bytes, i + 1) => {
+                    b'@' | b'$' if self.letter_before() || next_is_letter(original, i + 1) => {
                         self.emit_byte(b, i as u32, i as u32 + 1)
                     }
-                    b'!' | b'|' if self.letter_before() && next_is_letter(bytes, i + 1) => {
+                    b'!' | b'|' if self.letter_before() && next_is_letter(original, i + 1) => {
                         self.emit_byte(b, i as u32, i as u32 + 1)
                     }
                     _ => self.push(Fold::Sep, i, i + 1, ""),
@@ -262,6 +361,7 @@ impl Builder {
         if let Some((s, e)) = self.pending_space.take() {
             self.emit_space(s, e);
         }
+        self.mark_soft();
         self.text.push(b);
         self.start.push(from);
         self.end.push(to);
@@ -274,14 +374,26 @@ impl Builder {
         if let Some((s, e)) = self.pending_space.take() {
             self.emit_space(s, e);
         }
+        self.mark_soft();
         self.text.extend(run.iter().map(u8::to_ascii_lowercase));
         self.start.extend(from..from + run.len() as u32);
         self.end.extend(from + 1..from + 1 + run.len() as u32);
         self.word_len += run.len() as u32;
     }
 
+    /// Records a soft boundary before the word byte about to be emitted,
+    /// if an ignorable character was removed just before it.
+    #[inline]
+    fn mark_soft(&mut self) {
+        if self.soft_pending {
+            self.soft_pending = false;
+            self.soft.push(self.text.len() as u32);
+        }
+    }
+
     /// Ends the current word with a space.
     fn emit_space(&mut self, s: u32, e: u32) {
+        self.soft_pending = false;
         if self.text.is_empty() {
             return;
         }
@@ -302,17 +414,25 @@ impl Builder {
         self.pending_space.is_none() && self.text.last().is_some_and(|b| b.is_ascii_alphabetic())
     }
 
-    /// `source` is the original character, needed only for [`Fold::Token`].
+    /// `source` is the original character, needed only for [`Fold::Token`]
+    /// and [`Fold::Skip`].
     fn push(&mut self, fold: Fold, from: usize, to: usize, source: &str) {
         let (from, to) = (from as u32, to as u32);
         match fold {
             Fold::Skip => {
                 // An invisible character inside a word extends the
                 // previous character's span so the evidence covers it.
+                // An ignorable one (not a combining accent) may also hide
+                // a word boundary.
+                let ignorable = source.chars().next().filter(|&c| props::is_default_ignorable(c));
                 if self.pending_space.is_none() {
                     if let Some(last) = self.end.last_mut() {
                         *last = to;
+                        self.soft_pending |= ignorable.is_some();
                     }
+                }
+                if ignorable.is_some_and(props::is_bidi_control) {
+                    self.bidi.push((from, to));
                 }
             }
             Fold::Sep => {
@@ -368,6 +488,7 @@ impl Builder {
         if let Some((s, e)) = self.pending_space.take() {
             self.emit_space(s, e);
         }
+        self.mark_soft();
         for &b in out {
             self.text.push(b);
             self.start.push(from);
@@ -383,6 +504,8 @@ impl Builder {
             start: self.start,
             end: self.end,
             collapsed: self.collapsed,
+            soft: self.soft,
+            bidi: self.bidi,
         }
     }
 }
@@ -393,8 +516,11 @@ pub(crate) fn has_triple_letter(run: &[u8]) -> bool {
         .any(|w| w[0].is_ascii_alphabetic() && w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
 }
 
-fn next_is_letter(bytes: &[u8], i: usize) -> bool {
-    bytes.get(i).is_some_and(|b| b.is_ascii_alphabetic())
+/// Whether the next visible character from byte `i` is an ASCII letter
+/// (invisible characters in between do not count).
+fn next_is_letter(original: &str, i: usize) -> bool {
+    let rest = original.get(i..).unwrap_or_default();
+    rest.chars().find(|&c| !props::is_default_ignorable(c)).is_some_and(|c| c.is_ascii_alphabetic())
 }
 
 /// The alternative readings of a canonical text with leetspeak decoded.
@@ -553,6 +679,17 @@ mod tests {
     }
 
     #[test]
+    fn a_long_run_collapses_whole_and_what_follows_is_read() {
+        // A run longer than any word, with case changes and a word glued
+        // after it: one letter for the run, the rest read as usual.
+        let text = format!("x{}{}og 100cm", "d".repeat(30_000), "D".repeat(30_000));
+        let f = Folded::new(&text);
+        assert_eq!(f.as_str(), "xdog 100cm");
+        assert!(f.touches_collapsed(1, 2));
+        assert!(!f.touches_collapsed(2, 3));
+    }
+
+    #[test]
     fn offsets_point_into_the_original() {
         let original = "Pоupée  SEX-doll";
         let f = Folded::new(original);
@@ -573,6 +710,72 @@ mod tests {
         assert!(v.is_empty() || v.iter().all(|s| s.starts_with("shota")));
         assert_eq!(leet_variants(&canon("@dult d!ldo")), vec!["adult dildo".to_string()]);
         assert_eq!(leet_variants(&canon("lo1i")), vec!["loii".to_string(), "loli".to_string()]);
+    }
+
+    #[test]
+    fn unicode_spaces_separate_and_ignorables_vanish() {
+        let spaces = ['\u{A0}', '\u{202F}', '\u{2009}', '\u{2000}', '\u{200A}', '\u{205F}', '\u{1680}', '\u{2028}'];
+        for space in spaces.into_iter().chain(['\u{2029}', '\u{85}', '\u{3000}', '\t', '\u{B}', '\r', '\n']) {
+            assert_eq!(canon(&format!("sex{space}doll")), "sex doll", "U+{:04X}", space as u32);
+        }
+        let invisible = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{2063}', '\u{FEFF}', '\u{AD}', '\u{34F}'];
+        let fillers = ['\u{3164}', '\u{115F}', '\u{1160}', '\u{FFA0}', '\u{180E}', '\u{17B4}', '\u{FE0F}'];
+        let others = ['\u{1BCA0}', '\u{E0041}', '\u{E01EF}', '\u{202E}', '\u{2066}', '\u{200F}', '\u{61C}'];
+        for c in invisible.into_iter().chain(fillers).chain(others) {
+            assert_eq!(canon(&format!("lo{c}li")), "loli", "U+{:04X}", c as u32);
+            assert_eq!(canon(&format!("{c}loli{c}")), "loli", "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn words_joined_by_an_invisible_character_are_also_read_apart() {
+        let original = "Silicone\u{3164}loli\u{200B} doll";
+        let f = Folded::new(original);
+        assert_eq!(f.as_str(), "siliconeloli doll");
+        let (split, to_canonical) = f.split_at_soft_boundaries().expect("a soft boundary");
+        assert_eq!(split.as_str(), "silicone loli doll");
+        let at = split.as_str().find("loli").unwrap_or(0);
+        let (s, e) = split.original_span(at, at + 4);
+        assert_eq!(&original[s..e], "loli\u{200B}");
+        assert_eq!(&f.as_str()[to_canonical[at] as usize..to_canonical[at + 4] as usize], "loli");
+        assert_eq!(to_canonical.len(), split.as_str().len() + 1);
+        // Combining accents and plain text have no soft boundary.
+        assert!(Folded::new("Poupe\u{301}e doll").split_at_soft_boundaries().is_none());
+        assert!(Folded::new("plain text 100cm").split_at_soft_boundaries().is_none());
+        // Spaced letters joined later keep their boundaries in place.
+        let f = Folded::new("s e x d\u{200B}oll");
+        assert_eq!(f.as_str(), "sex doll");
+        assert_eq!(f.split_at_soft_boundaries().map(|(s, _)| s.as_str().to_string()).as_deref(), Some("sex d oll"));
+    }
+
+    #[test]
+    fn invisible_characters_change_no_other_repair() {
+        for (plain, hidden) in [
+            ("s e x doll", "s \u{200B}e\u{2060} x doll"),
+            ("@dult d!ldo", "@\u{200B}dult d!\u{FEFF}ldo"),
+            ("seeex", "se\u{200B}e\u{AD}ex"),
+        ] {
+            assert_eq!(canon(hidden), canon(plain), "{hidden:?}");
+        }
+    }
+
+    #[test]
+    fn bidi_controls_are_ignored_and_recorded() {
+        let text = "sex \u{202E}llod\u{202C} 100cm \u{200B}\u{2067}x";
+        let f = Folded::new(text);
+        assert_eq!(f.as_str(), "sex llod 100cm x");
+        let found: Vec<&str> = f.bidi_controls().map(|(s, e)| &text[s..e]).collect();
+        assert_eq!(found, ["\u{202E}", "\u{202C}", "\u{2067}"]);
+        assert_eq!(Folded::new("no controls\u{200B}").bidi_controls().count(), 0);
+    }
+
+    #[test]
+    fn words_end_where_a_letter_meets_a_digit() {
+        let text = b"doll100cm mp3 100cm";
+        assert!(ends_word_at(text, 4), "doll|100cm");
+        assert!(!ends_word_at(text, 3) && !ends_word_at(text, 5) && !ends_word_at(text, 7));
+        assert!(ends_word_at(text, 9) && ends_word_at(text, 12) && ends_word_at(text, text.len()));
+        assert!(!ends_word_at(text, 17), "a unit after a number is no boundary");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
+use crate::gate::TEXT_SIGNALS;
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter};
@@ -428,6 +429,13 @@ impl Compiler {
                     self.error(path, format!("term set `{set_name}` has the name of a quantity; rename it"));
                     continue;
                 }
+                if TEXT_SIGNALS.contains(&set_name.as_str()) {
+                    self.error(
+                        path,
+                        format!("term set `{set_name}` has the name of a built-in text signal; rename it"),
+                    );
+                    continue;
+                }
                 let id = sets.len();
                 set_ids.insert(set_name.clone(), id);
                 let mut terms = Vec::new();
@@ -608,6 +616,15 @@ impl Compiler {
             });
         }
 
+        // A pack without rules compiles to a gate that allows everything:
+        // an empty or truncated policy folder must fail, not pass.
+        if policies.iter().all(|p| p.rules.is_empty()) && self.errors.is_empty() {
+            self.error(
+                "pack",
+                "no policy has a [[rule]]: a pack without rules would allow every listing (is the folder complete?)",
+            );
+        }
+
         let mut tests = Vec::new();
         for (path, policy_id, defs) in pending_tests {
             for (i, def) in defs.into_iter().enumerate() {
@@ -769,7 +786,20 @@ impl Compiler {
                     stack.pop();
                     inner?
                 }
-                (None, None) if names.external.contains(name) => Predicate::External(name.clone()),
+                (None, None) if names.external.contains(name) || TEXT_SIGNALS.contains(&name.as_str()) => {
+                    // Their evidence is not tied to one text field: a field
+                    // restriction would be silently ignored, so refuse it.
+                    if field.is_some() {
+                        self.error(
+                            file,
+                            format!(
+                                "rule `{rule}`: `{name}@…`: external and text signals cannot be restricted to a field"
+                            ),
+                        );
+                        return None;
+                    }
+                    Predicate::External(name.clone())
+                }
                 (None, None) => {
                     self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity nor an external signal declared in pack.toml"));
                     return None;

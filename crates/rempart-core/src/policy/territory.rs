@@ -10,8 +10,27 @@ pub const EU_MEMBERS: [&str; 27] = [
     "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
 
+/// Why `code` names no territory, or `None` when it names one: an
+/// ISO 3166-1 alpha-2 code assigned to a country (upper case; the table
+/// is the `celes` crate's, which includes Kosovo's `XK`), `EU`, or `EL`
+/// (the EU's code for Greece, `GR`).
+///
+/// Unknown codes are errors rather than "no territory": a listing that
+/// ships to `ZZ` would otherwise reach no national policy and be allowed.
+pub fn unknown_code(code: &str) -> Option<String> {
+    let two_letters = code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
+    if two_letters && (code == "EU" || code == "EL" || celes::Country::from_alpha2(code).is_ok()) {
+        return None;
+    }
+    Some(match code {
+        "UK" => "`UK` is not an ISO 3166-1 alpha-2 code (the United Kingdom is `GB`)".to_string(),
+        _ if two_letters => format!("`{code}` is not an assigned ISO 3166-1 alpha-2 country code"),
+        _ => format!("`{code}` is not an ISO 3166-1 alpha-2 country code (two letters, or `EU`)"),
+    })
+}
+
 /// Expands a scope (`["EU"]`, `["FR"]`, `["FR", "BE"]`) to countries.
-/// Returns the codes that are neither `EU` nor two upper-case letters.
+/// Returns the codes that name no territory (see [`unknown_code`]).
 pub fn expand(scope: &[String]) -> (BTreeSet<String>, Vec<String>) {
     let mut countries = BTreeSet::new();
     let mut invalid = Vec::new();
@@ -21,7 +40,7 @@ pub fn expand(scope: &[String]) -> (BTreeSet<String>, Vec<String>) {
             "EL" => {
                 countries.insert("GR".to_string());
             }
-            c if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
+            c if unknown_code(c).is_none() => {
                 countries.insert(c.to_string());
             }
             other => invalid.push(other.to_string()),
@@ -57,5 +76,17 @@ mod tests {
         assert!(reaches(&["DE".into()], &eu));
         assert!(!reaches(&["US".into()], &eu));
         assert_eq!(expand(&["France".to_string()]).1, vec!["France"]);
+        assert_eq!(expand(&["ZZ".to_string(), "XK".to_string(), "UK".to_string()]).1, vec!["ZZ", "UK"]);
+    }
+
+    #[test]
+    fn codes_are_checked_against_iso_3166() {
+        for known in ["FR", "DE", "GR", "EL", "EU", "GB", "XK", "US", "CN", "AX"] {
+            assert_eq!(unknown_code(known), None, "{known}");
+        }
+        for unknown in ["ZZ", "UK", "XX", "AA", "fr", "FRA", "", "F"] {
+            assert!(unknown_code(unknown).is_some(), "{unknown}");
+        }
+        assert!(unknown_code("UK").is_some_and(|m| m.contains("GB")));
     }
 }

@@ -225,9 +225,10 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
     let shadow_version = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
     let mut submissions = Vec::with_capacity(screened.len());
     let mut removals = Vec::new();
+    let mut arrivals = Vec::new();
     let mut disagreements = Vec::new();
     for (s, Received { index, body, digest }) in screened.into_iter().zip(received) {
-        let Screened { listing, decision, shadow, removal } = s;
+        let Screened { listing, decision, shadow, removal, arriving } = s;
         if let (Some(shadow), Some(version)) = (shadow, &shadow_version) {
             if let Some(d) = disagreement(&decision, &shadow, version) {
                 disagreements.push(d);
@@ -235,11 +236,14 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
         }
         let removal_json = removal.as_ref().and_then(|r| serde_json::to_value(r).ok());
         removals.push(removal);
+        let listing_id = listing.id.clone();
+        let seller_id = listing.seller.as_ref().and_then(|s| s.id.clone());
+        arrivals.push(arriving.map(|a| (listing, a)));
         submissions.push((
             index,
             Submission {
-                listing_id: listing.id.clone(),
-                seller_id: listing.seller.as_ref().and_then(|s| s.id.clone()),
+                listing_id,
+                seller_id,
                 body,
                 digest,
                 received_at,
@@ -281,7 +285,17 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
         })
         .await?;
     let (recorded, body) = results;
-    for (r, removal) in recorded.iter().zip(removals) {
+    for ((r, removal), arrival) in recorded.iter().zip(removals).zip(arrivals) {
+        // Images still on their way re-decide the listing when they
+        // arrive, whether this request recorded its decision or found it
+        // recorded by an identical submission.
+        if let (Some(r), Some((listing, arriving))) = (r, arrival) {
+            let pending = &r.decision().record.decision.signal_errors;
+            if !pending.iter().any(|e| e.code == rempart_signals::IMAGE_PENDING) {
+                continue;
+            }
+            tokio::spawn(crate::images::redecide(app.clone(), r.decision().clone(), listing, arriving));
+        }
         let Some(Recorded::New(stored)) = r else { continue };
         app.metrics.record_decision(&stored.record.decision, "screening");
         if let (Some(removal), Some(signals)) = (removal, &app.signals) {

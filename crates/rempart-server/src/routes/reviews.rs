@@ -683,6 +683,7 @@ fn outcome_input(
         dsa_keywords: p.dsa_keywords.clone(),
         explain: Some(reason.text_in("en").to_string()),
         evidence: Vec::new(),
+        evidence_omitted: 0,
     });
     Ok(outcomes::Input {
         review_id: it.review_id.clone(),

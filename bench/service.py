@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Service benchmark: `rempart serve` under wrk on loopback, recording on.
+
+  python3 bench/service.py [SECONDS] [--soak SECONDS]
+
+Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
+and for each durability setting (full: fsync before answering; normal: WAL
+synced at checkpoints) starts a fresh server on a new SQLite database and
+runs wrk (bench/wrk/listings.lua) for SECONDS (default 30):
+  * single listings: 2 threads, 32 connections, every request a new listing;
+  * batches of 100 listings: 2 threads, 4 connections.
+It reports requests/s, listings/s, latency p50/p99/p99.9 and the server's
+RSS (start, peak, end), and, in the same run, `rempart screen` on the same
+listings (2 threads): the recording overhead is the ratio of the two.
+With --soak S, single listings run for S seconds more and RSS is sampled
+every 10 s to show memory stays flat.
+Needs wrk (Debian package `wrk`).
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "rempart")
+LUA = os.path.join(ROOT, "bench", "wrk", "listings.lua")
+OUT = os.path.join(ROOT, "bench", "out")
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid, every=1.0):
+        super().__init__(daemon=True)
+        self.pid, self.every, self.samples, self.stop = pid, every, [], False
+
+    def run(self):
+        while not self.stop:
+            self.samples.append((time.time(), rss_mib(self.pid)))
+            time.sleep(self.every)
+
+
+def start_server(db, durability):
+    log = open(db + ".log", "w")
+    proc = subprocess.Popen(
+        [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--durability", durability],
+        stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
+    for _ in range(600):
+        text = open(db + ".log").read()
+        m = re.search(r"listening on http://(\S+)", text)
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            sys.exit(f"serve exited: {text}")
+        time.sleep(0.1)
+    sys.exit("serve did not start")
+
+
+def wrk(addr, key, listings, batch, threads, connections, seconds):
+    env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch)}
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+         "-s", LUA, f"http://{addr}"], env=env, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"RESULT (.*)", out)
+    fields = dict(kv.split("=") for kv in m.group(1).split())
+    r = {k: float(v) for k, v in fields.items()}
+    r["requests_per_s"] = r["requests"] / r["duration_s"]
+    r["listings_per_s"] = r["requests_per_s"] * batch
+    return r
+
+
+def main():
+    args = sys.argv[1:]
+    soak = 0
+    if "--soak" in args:
+        i = args.index("--soak")
+        soak = int(args[i + 1])
+        del args[i:i + 2]
+    seconds = int(args[0]) if args else 30
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    os.makedirs(OUT, exist_ok=True)
+    listings = os.path.join(OUT, "service_100000.jsonl")
+    if not os.path.exists(listings):
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", "100000", listings], check=True)
+    results = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+               "date": time.strftime("%Y-%m-%d"), "seconds": seconds, "load_before": os.getloadavg()}
+    try:
+        results["cpu"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+
+    start = time.perf_counter()
+    subprocess.run([BIN, "screen", "--threads", "2", listings], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    screen_s = time.perf_counter() - start
+    results["screen_listings_per_s"] = 100000 / screen_s
+
+    for durability in ["full", "normal"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = os.path.join(tmp, "bench.db")
+            subprocess.run([BIN, "init", "--db", db], capture_output=True, check=True)
+            key = subprocess.run([BIN, "keys", "create", "--db", db, "--role", "submitter", "--secret-only"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            proc, addr = start_server(db, durability)
+            sampler = Sampler(proc.pid)
+            sampler.start()
+            rss_start = rss_mib(proc.pid)
+            single = wrk(addr, key, listings, 1, 2, 32, seconds)
+            batch = wrk(addr, key, listings, 100, 2, 4, seconds)
+            soaked = None
+            if soak and durability == "full":
+                sampler.every = 10
+                soaked = wrk(addr, key, listings, 1, 2, 32, soak)
+            sampler.stop = True
+            rss_end = rss_mib(proc.pid)
+            proc.terminate()
+            proc.wait()
+            size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
+            results[durability] = {
+                "single": single, "batch100": batch, "soak": soaked,
+                "rss_mib": {"start": rss_start, "peak": max(s for _, s in sampler.samples), "end": rss_end},
+                "rss_samples": [round(s, 1) for _, s in sampler.samples[-60:]] if soak else None,
+                "db_bytes": size,
+            }
+    results["load_after"] = os.getloadavg()
+    print(json.dumps(results, indent=1))
+    print()
+    print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | batch-100 listings/s | p99 ms | RSS start/peak/end MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for d in ["full", "normal"]:
+        r = results[d]
+        s, b, m = r["single"], r["batch100"], r["rss_mib"]
+        print(f"| {d} | {s['listings_per_s']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p999_ms']:.2f} | "
+              f"{b['listings_per_s']:,.0f} | {b['p99_ms']:.1f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
+    print(f"\n`rempart screen` (2 threads) on the same listings: {results['screen_listings_per_s']:,.0f} listings/s")
+
+
+if __name__ == "__main__":
+    main()

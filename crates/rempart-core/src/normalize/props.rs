@@ -1,0 +1,185 @@
+//! The Unicode properties the normaliser gives a meaning to, read from the
+//! Unicode Character Database tables that `regex-syntax` maintains (the
+//! same tables the `regex` crate matches `\p{…}` with), never from ranges
+//! written here: a new Unicode version reaches us with a dependency update.
+//!
+//! * `White_Space` (via [`char::is_whitespace`], which is that property):
+//!   separates words and reads as a space between a number and its unit
+//!   (`100 cm` with a no-break space is French typography, not evasion).
+//! * `Default_Ignorable_Code_Point`: invisible by definition (zero-width
+//!   characters, joiners, soft hyphen, Hangul fillers, variation
+//!   selectors, tags, bidirectional controls); removed wherever it is.
+//! * `Bidi_Control`: also ignorable, but it changes the *display order* of
+//!   the text around it, so that what a buyer sees is not what was
+//!   written; every occurrence is reported as evidence for the pack's
+//!   `bidi_control` signal.
+
+use std::sync::OnceLock;
+
+/// Sorted, non-overlapping inclusive code point ranges of one property.
+struct Ranges(Vec<(u32, u32)>);
+
+impl Ranges {
+    /// The ranges of a binary property, by its UCD name.
+    fn of(property: &str) -> Ranges {
+        use regex_syntax::hir::{Class, HirKind};
+        let pattern = format!(r"\p{{{property}}}");
+        let hir = regex_syntax::ParserBuilder::new().build().parse(&pattern);
+        let ranges = match hir.as_ref().map(|h| h.kind()) {
+            Ok(HirKind::Class(Class::Unicode(class))) => {
+                class.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect()
+            }
+            // The property names are constants known to regex-syntax; a
+            // test holds each table to a few known members.
+            _ => Vec::new(),
+        };
+        Ranges(ranges)
+    }
+
+    fn contains(&self, c: char) -> bool {
+        let cp = c as u32;
+        self.0
+            .binary_search_by(|&(start, end)| {
+                if end < cp {
+                    std::cmp::Ordering::Less
+                } else if start > cp {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
+    }
+}
+
+struct Tables {
+    ignorable: Ranges,
+    bidi: Ranges,
+    format: Ranges,
+    /// Per BMP code point: whether the quantity view must change it
+    /// (white space other than U+0020, an ignorable, a full-width form).
+    view_bmp: Vec<u64>,
+    /// Per byte: whether a character the view changes can start with it,
+    /// so that most text is let through by one byte scan.
+    view_lead: [bool; 256],
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let ignorable = Ranges::of("Default_Ignorable_Code_Point");
+        let bidi = Ranges::of("Bidi_Control");
+        let format = Ranges::of("Cf");
+        let mut view_bmp = vec![0u64; 0x10000 / 64];
+        let mut view_lead = [false; 256];
+        let mut lead_of = |c: char| view_lead[c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize] = true;
+        for cp in 0..0x10000u32 {
+            let Some(c) = char::from_u32(cp) else { continue };
+            if (c.is_whitespace() && c != ' ') || ignorable.contains(c) || fullwidth_ascii(c).is_some() {
+                view_bmp[cp as usize / 64] |= 1 << (cp % 64);
+                lead_of(c);
+            }
+        }
+        for &(start, end) in &ignorable.0 {
+            (start.max(0x10000)..=end).filter_map(char::from_u32).for_each(&mut lead_of);
+        }
+        Tables { ignorable, bidi, format, view_bmp, view_lead }
+    })
+}
+
+/// `Default_Ignorable_Code_Point`.
+pub fn is_default_ignorable(c: char) -> bool {
+    tables().ignorable.contains(c)
+}
+
+/// `Bidi_Control`: marks, embeddings, overrides and isolates.
+pub fn is_bidi_control(c: char) -> bool {
+    tables().bidi.contains(c)
+}
+
+/// Whether printing `c` raw on a terminal could change what a person
+/// reads: control characters (`Cc`: escape sequences, carriage returns,
+/// line breaks), format characters (`Cf`: bidirectional controls,
+/// zero-width characters), line and paragraph separators, and anything
+/// else default-ignorable (invisible).
+pub fn is_unsafe_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || (!c.is_ascii() && (tables().format.contains(c) || is_default_ignorable(c)))
+}
+
+/// `White_Space`.
+pub fn is_white_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// The ASCII character a full-width form stands for (`１` → `1`), with
+/// the ideographic space read as a space.
+pub(crate) fn fullwidth_ascii(c: char) -> Option<char> {
+    match c {
+        '\u{3000}' => Some(' '),
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21),
+        _ => None,
+    }
+}
+
+/// Whether some character [`super::PlainView`] changes can start with
+/// byte `b` of UTF-8 text (a cheap test before [`changed_in_view`]).
+pub(crate) fn may_start_changed(b: u8) -> bool {
+    tables().view_lead[b as usize]
+}
+
+/// Whether [`super::PlainView`] changes `c`: white space other than
+/// the ASCII space, ignorables, full-width forms.
+pub(crate) fn changed_in_view(c: char) -> bool {
+    let cp = c as u32;
+    if cp < 0x80 {
+        return c != ' ' && c.is_whitespace();
+    }
+    if cp < 0x10000 {
+        return tables().view_bmp[cp as usize / 64] & (1 << (cp % 64)) != 0;
+    }
+    is_default_ignorable(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_come_from_the_ucd() {
+        for c in ['\u{AD}', '\u{34F}', '\u{61C}', '\u{115F}', '\u{1160}', '\u{17B4}', '\u{180E}', '\u{200B}'] {
+            assert!(is_default_ignorable(c), "{:04X}", c as u32);
+        }
+        for c in ['\u{200D}', '\u{2060}', '\u{2064}', '\u{3164}', '\u{FE0F}', '\u{FEFF}', '\u{FFA0}'] {
+            assert!(is_default_ignorable(c), "{:04X}", c as u32);
+        }
+        for c in ['\u{1BCA0}', '\u{1D173}', '\u{E0001}', '\u{E0041}', '\u{E01EF}'] {
+            assert!(is_default_ignorable(c), "{:04X}", c as u32);
+        }
+        for c in ['a', ' ', '\u{A0}', '\u{2800}', 'é', '\u{301}'] {
+            assert!(!is_default_ignorable(c), "{:04X}", c as u32);
+        }
+        for c in ['\u{61C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            assert!(is_bidi_control(c) && is_default_ignorable(c), "{:04X}", c as u32);
+        }
+        assert!(!is_bidi_control('\u{200B}'));
+        for c in ['\u{85}', '\u{A0}', '\u{1680}', '\u{2000}', '\u{200A}', '\u{2028}', '\u{2029}', '\u{202F}'] {
+            assert!(is_white_space(c) && changed_in_view(c), "{:04X}", c as u32);
+        }
+        assert!(changed_in_view('\u{205F}') && changed_in_view('\u{3000}') && changed_in_view('\t'));
+        assert!(changed_in_view('\u{E0041}') && changed_in_view('１'));
+        assert!(!changed_in_view(' ') && !changed_in_view('é') && !changed_in_view('5'));
+        for c in ['\t', '\u{A0}', '\u{3000}', '\u{E0041}', '\u{1BCA0}', '１'] {
+            assert!(may_start_changed(c.encode_utf8(&mut [0; 4]).as_bytes()[0]), "{:04X}", c as u32);
+        }
+        assert!(!may_start_changed(b'a') && !may_start_changed(b' ') && !may_start_changed(0xC3));
+        for c in ['\u{1B}', '\r', '\n', '\u{7F}', '\u{9B}', '\u{202E}', '\u{2066}', '\u{200B}', '\u{2028}', '\u{FFF9}']
+        {
+            assert!(is_unsafe_on_terminal(c), "{:04X}", c as u32);
+        }
+        for c in ['a', ' ', 'é', '日', '👧', '\u{A0}'] {
+            assert!(!is_unsafe_on_terminal(c), "{:04X}", c as u32);
+        }
+    }
+}
