@@ -99,7 +99,8 @@ fn images_late_for_the_deadline_are_decided_again_when_they_arrive() {
     assert_eq!(answer["decision"]["matches"][0]["evidence"][0]["field"], "images[0].url");
 
     // Late: decided without it, the missing image named.
-    let held = format!(r#"{{"id":"P-2","title":"Bird bath stone basin 40 cm","images":[{{"url":"{base}/held.jpg"}}]}}"#);
+    let held =
+        format!(r#"{{"id":"P-2","title":"Bird bath stone basin 40 cm","images":[{{"url":"{base}/held.jpg"}}]}}"#);
     let first = post(&server.url("/v1/listings"), &key, &held).json();
     assert_eq!(first["decision"]["verdict"], "allow", "{first}");
     let errors = &first["decision"]["signal_errors"];

@@ -12,16 +12,22 @@
 //! (SQLite's write lock, a row lock on `audit_state` in PostgreSQL), so
 //! several processes may share one PostgreSQL database.
 
+pub mod appeals;
 pub mod audit;
 pub mod backend;
 pub mod idempotency;
 pub mod keyfile;
 pub mod keys;
+pub mod notices;
+pub mod outcomes;
 pub mod packs;
 pub mod records;
 pub mod removed;
 pub mod reviews;
+pub mod sellers;
+pub mod statements;
 pub mod time;
+pub mod traders;
 pub mod verify;
 pub mod writer;
 
@@ -47,6 +53,10 @@ pub enum StoreError {
     Busy(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller may not do this to this item (not a role question: a
+    /// reviewer who decided an item cannot also confirm it).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("invalid: {0}")]
@@ -220,7 +230,10 @@ impl Tx<'_> {
     }
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "record", include_str!("../migrations/0001_record.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "record", include_str!("../migrations/0001_record.sql")),
+    (2, "people", include_str!("../migrations/0002_people.sql")),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
