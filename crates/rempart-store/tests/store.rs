@@ -5,110 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use rempart_audit::{verify_entry, verify_head_consistency, KeyRing, NoteSigner};
-use rempart_core::{Action, Decision, Gate, Listing};
+use rempart_audit::{verify_entry, verify_head_consistency, KeyRing};
+use rempart_core::{Action, Decision};
 use rempart_store::keys::{self, Role};
 use rempart_store::packs::{self, PackRole};
-use rempart_store::records::{self, Recorded, Submission};
+use rempart_store::records::{self, Recorded};
 use rempart_store::reviews::{self, Filter, Seed, Source};
 use rempart_store::verify::{self, Finding};
 use rempart_store::writer::{HeadPolicy, Writer};
 use rempart_store::{audit, idempotency, removed, Location, OpenOptions, Store, StoreError, Value};
 
-/// A fresh, migrated store on one backend, and what to drop afterwards.
-struct Fixture {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    /// PostgreSQL: the admin URL and the throw-away database to drop.
-    drop_database: Option<(String, String)>,
-}
+mod common;
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        #[cfg(feature = "postgres")]
-        if let Some((admin, name)) = self.drop_database.take() {
-            if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let location = Location::Sqlite(dir.path().join("r.db"));
-    let store = Store::open(&location, &OpenOptions { create: true, ..OpenOptions::default() }).expect("open");
-    store.migrate().expect("migrate");
-    Fixture { store, _dir: Some(dir), drop_database: None }
-}
-
-#[cfg(feature = "postgres")]
-fn postgres() -> Fixture {
-    let admin = std::env::var("REMPART_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "REMPART_TEST_POSTGRES is not set: run the tests with `bash .ci/test`, which starts PostgreSQL on \
-             127.0.0.1 and sets it (or point it at a server where the user may CREATE DATABASE)"
-        )
-    });
-    let name = format!("rempart_test_{}", uuid_like());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to REMPART_TEST_POSTGRES");
-    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-    let (base, _) = admin.rsplit_once('/').expect("URL with a database");
-    let location = Location::Postgres(format!("{base}/{name}"));
-    let store = Store::open(&location, &OpenOptions::default()).expect("open");
-    store.migrate().expect("migrate");
-    Fixture { store, _dir: None, drop_database: Some((admin, name)) }
-}
-
-#[cfg(feature = "postgres")]
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{:x}_{:x}", nanos, std::process::id())
-}
-
-/// Runs `check` on every backend.
-fn each(check: impl Fn(&Store)) {
-    check(&sqlite().store);
-    #[cfg(feature = "postgres")]
-    {
-        let f = postgres();
-        check(&f.store);
-    }
-}
-
-fn signer() -> NoteSigner {
-    NoteSigner::from_seed("test.example/log", [7; 32]).expect("signer")
-}
-
-fn gate() -> Gate {
-    Gate::with_default_pack().expect("pack")
-}
-
-fn submission(gate: &Gate, id: &str, title: &str) -> Submission {
-    let listing = Listing::new(id, title);
-    let body = serde_json::to_vec(&serde_json::json!({"id": id, "title": title})).expect("json");
-    let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    let decision = gate.screen(&listing);
-    Submission {
-        listing_id: id.into(),
-        seller_id: Some("S-1".into()),
-        digest: rempart_audit::canonical_digest(&value).expect("digest"),
-        body,
-        received_at: rempart_store::time::now_ms(),
-        submitted_by: "k1".into(),
-        review: (decision.verdict == Action::Review).then(|| Seed {
-            source: Source::Detection,
-            severity: 30,
-            policies: decision.matches.iter().map(|m| m.policy.clone()).collect(),
-        }),
-        removal: (decision.verdict == Action::Block).then(|| serde_json::json!({"listing_id": id})),
-        decision,
-    }
-}
-
-const BLOCKED: &str = "Sex doll silicone 100 cm";
-const REVIEWED: &str = "Sex doll silicone";
-const ALLOWED: &str = "Tasse à café 350 ml";
+use common::*;
 
 #[test]
 fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {

@@ -11,6 +11,7 @@ pub mod dsa;
 pub mod expr;
 pub mod info;
 pub mod lint;
+pub mod procedures;
 mod schema;
 pub mod territory;
 
@@ -184,6 +185,8 @@ pub struct Policy {
     pub terms_reference: Option<String>,
     /// Review-queue order: higher is looked at first.
     pub severity: u32,
+    /// A block in this policy needs a second reviewer's agreement.
+    pub four_eyes: bool,
     pub notes: Option<String>,
     pub file: String,
     pub rules: Vec<Rule>,
@@ -219,6 +222,13 @@ pub struct Pack {
     pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
     pub tests: Vec<TestCase>,
+    /// Reasons reviewers may give for an outcome.
+    pub reasons: Vec<procedures::Reason>,
+    /// Plain-language texts of policies for sellers: policy id →
+    /// language code → text.
+    pub seller_texts: BTreeMap<String, BTreeMap<String, String>>,
+    /// Settings of the review, appeal, repeat-offender and trader procedures.
+    pub procedures: procedures::Procedures,
     pub(crate) matcher: Matcher,
     pub(crate) warnings: Vec<PackIssue>,
 }
@@ -293,6 +303,25 @@ impl Pack {
     /// Finds a policy by id.
     pub fn policy(&self, id: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.id == id)
+    }
+
+    /// A reviewer's reason by code.
+    pub fn reason(&self, code: &str) -> Option<&procedures::Reason> {
+        self.reasons.iter().find(|r| r.code == code)
+    }
+
+    /// The reasons offered for an item involving `policies`: those of the
+    /// policies first, then the ones for every policy.
+    pub fn reasons_for(&self, policies: &[String]) -> Vec<&procedures::Reason> {
+        let (own, general): (Vec<_>, Vec<_>) =
+            self.reasons.iter().filter(|r| r.offered_for(policies)).partition(|r| r.policy.is_some());
+        own.into_iter().chain(general).collect()
+    }
+
+    /// A policy's text for sellers in `lang` (else English), if the pack
+    /// has one.
+    pub fn seller_text(&self, policy: &str, lang: &str) -> Option<&str> {
+        self.seller_texts.get(policy).and_then(|t| procedures::localized(t, lang))
     }
 
     /// Every distinct term spelling, for the raw-scan benchmark baseline.
@@ -397,7 +426,17 @@ impl Compiler {
         }
     }
 
-    fn compile(mut self, files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
+    fn compile(mut self, mut files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
+        // Procedures, reasons and seller texts: checked once the policy ids are known.
+        let mut people = Vec::new();
+        for (path, file) in &mut files {
+            people.push((
+                path.clone(),
+                std::mem::take(&mut file.reason),
+                std::mem::take(&mut file.seller_text),
+                file.procedures.take(),
+            ));
+        }
         // Manifest.
         let manifests: Vec<_> = files.iter().filter(|(_, f)| f.pack.is_some()).collect();
         let (name, description, territories, external_signals) = match manifests.as_slice() {
@@ -645,6 +684,7 @@ impl Compiler {
                 dsa_ground: meta.dsa_ground,
                 terms_reference: meta.terms_reference,
                 severity: meta.severity.unwrap_or_else(|| default_severity(&rules)),
+                four_eyes: meta.four_eyes,
                 notes: meta.notes,
                 file: path,
                 rules,
@@ -694,6 +734,8 @@ impl Compiler {
             }
         }
 
+        let (reasons, seller_texts, procedures) = self.people(people, &policies);
+
         match (self.errors.is_empty(), matcher) {
             (true, Some(matcher)) => Ok(Pack {
                 name,
@@ -710,11 +752,80 @@ impl Compiler {
                 },
                 policies,
                 tests,
+                reasons,
+                seller_texts,
+                procedures,
                 matcher,
                 warnings: self.warnings,
             }),
             _ => Err(PackError::Invalid(self.errors)),
         }
+    }
+
+    /// Checks the pack's procedures, reasons and seller texts against its
+    /// policies.
+    #[allow(clippy::type_complexity)]
+    fn people(
+        &mut self,
+        files: Vec<(
+            String,
+            Vec<procedures::ReasonDef>,
+            BTreeMap<String, BTreeMap<String, String>>,
+            Option<procedures::ProceduresDef>,
+        )>,
+        policies: &[Policy],
+    ) -> (Vec<procedures::Reason>, BTreeMap<String, BTreeMap<String, String>>, procedures::Procedures) {
+        let ids: Vec<&str> = policies.iter().map(|p| p.id.as_str()).collect();
+        let mut reasons: Vec<procedures::Reason> = Vec::new();
+        let mut texts = BTreeMap::new();
+        let mut settings: Option<(String, procedures::Procedures)> = None;
+        for (path, reason_defs, seller_texts, procedures_def) in files {
+            for def in reason_defs {
+                match procedures::reason(def, &path, &ids) {
+                    Ok(r) if reasons.iter().any(|o| o.code == r.code) => {
+                        self.error(&path, format!("reason `{}` is defined twice", r.code));
+                    }
+                    Ok(r) => reasons.push(r),
+                    Err(messages) => messages.into_iter().for_each(|m| self.error(&path, m)),
+                }
+            }
+            for (policy, t) in seller_texts {
+                if texts.contains_key(&policy) {
+                    self.error(&path, format!("[seller_text.{policy}] is defined twice"));
+                    continue;
+                }
+                match procedures::seller_text(&policy, t, &ids) {
+                    Ok(t) => {
+                        texts.insert(policy, t);
+                    }
+                    Err(messages) => messages.into_iter().for_each(|m| self.error(&path, m)),
+                }
+            }
+            if let Some(def) = procedures_def {
+                if let Some((first, _)) = &settings {
+                    self.error(&path, format!("a second [procedures] table (the first is in {first})"));
+                    continue;
+                }
+                let (p, messages) = procedures::procedures(&def);
+                messages.into_iter().for_each(|m| self.error(&path, m));
+                settings = Some((path, p));
+            }
+        }
+        if !reasons.is_empty() {
+            for policy in policies {
+                let offered: Vec<_> =
+                    reasons.iter().filter(|r| r.offered_for(std::slice::from_ref(&policy.id))).collect();
+                for outcome in [Action::Allow, Action::Block] {
+                    if !offered.iter().any(|r| r.outcomes.contains(&outcome)) {
+                        self.warn(
+                            &policy.file,
+                            format!("policy `{}`: no [[reason]] lets a reviewer {outcome} its items", policy.id),
+                        );
+                    }
+                }
+            }
+        }
+        (reasons, texts, settings.map(|(_, p)| p).unwrap_or_default())
     }
 
     /// Resolves names to term sets, defines (expanded in place) and
@@ -937,5 +1048,47 @@ mod tests {
         assert!(pack(field).expect_err("field").to_string().contains("cannot be restricted to a field"));
         let clash = "[define]\na = \"b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
         assert!(pack(clash).expect_err("clash").to_string().contains("reuses the name"));
+    }
+
+    #[test]
+    fn reasons_procedures_and_seller_texts_are_pack_data() {
+        let rule = "four_eyes = true\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
+        let people = "[procedures]\nlease_minutes = 20\n[procedures.repeat_offenders]\nsuspend_at = 4\n\
+                      [[reason]]\ncode = \"mine\"\npolicy = \"p\"\noutcomes = [\"block\"]\nen = \"Mine.\"\nfr = \"À moi.\"\n\
+                      [[reason]]\ncode = \"fine\"\noutcomes = [\"allow\"]\nen = \"Fine.\"\n\
+                      [seller_text.p]\nen = \"Rule p.\"\nfr = \"Règle p.\"\n";
+        let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
+                    dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n";
+        let files = |people: &str| {
+            vec![
+                ("p.toml".to_string(), format!("{head}{rule}[terms.a]\nen = [\"alpha\"]\n")),
+                ("procedures.toml".to_string(), people.to_string()),
+            ]
+        };
+        let p = Pack::from_sources(files(people)).expect("compiles");
+        assert!(p.policies[0].four_eyes);
+        assert_eq!(p.procedures.lease_minutes, 20);
+        assert_eq!(p.procedures.repeat_offenders.suspend_at, 4);
+        assert_eq!(p.procedures.appeal_months, 6, "unset settings keep their defaults");
+        let offered: Vec<&str> = p.reasons_for(&["p".into()]).iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(offered, ["mine", "fine"], "the policy's own reasons come first");
+        assert_eq!(p.reasons_for(&["other".into()]).len(), 1);
+        assert_eq!(p.reason("mine").map(|r| r.text_in("fr")), Some("À moi."));
+        assert_eq!(p.reason("fine").map(|r| r.text_in("fr")), Some("Fine."), "English is the fall-back");
+        assert_eq!(p.seller_text("p", "de"), Some("Rule p."));
+
+        for (bad, says) in [
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"review\"]\nen = \"X.\"\n", "not an outcome a person gives"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nfr = \"X.\"\n", "needs an English text"),
+            ("[[reason]]\ncode = \"x\"\npolicy = \"q\"\noutcomes = [\"block\"]\nen = \"X.\"\n", "not a policy of this pack"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nen = \"X.\"\noutcome = \"block\"\n", "unknown key `outcome`"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nen = \"X.\"\n[[reason]]\ncode = \"x\"\noutcomes = [\"allow\"]\nen = \"Y.\"\n", "defined twice"),
+            ("[procedures]\nappeal_months = 3\n", "at least six months"),
+            ("[procedures.repeat_offenders]\nwarning_at = 3\nsuspend_at = 3\n", "after a warning"),
+            ("[seller_text.q]\nen = \"Q.\"\n", "not a policy of this pack"),
+        ] {
+            let e = Pack::from_sources(files(bad)).expect_err(says).to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -25,6 +25,17 @@ pub(crate) struct PackFile {
     pub rule: Vec<RuleDef>,
     #[serde(default)]
     pub test: Vec<TestCaseDef>,
+    /// Reasons a reviewer may give (`[[reason]]`, see `procedures`).
+    #[serde(default)]
+    pub reason: Vec<super::procedures::ReasonDef>,
+    /// Plain-language texts of policies for sellers: policy id →
+    /// language code → text.
+    #[serde(default)]
+    pub seller_text: BTreeMap<String, BTreeMap<String, String>>,
+    /// Settings of the review, appeal, repeat-offender and trader
+    /// procedures (one file of the pack at most).
+    #[serde(default)]
+    pub procedures: Option<super::procedures::ProceduresDef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +77,9 @@ pub(crate) struct PolicyMeta {
     /// action the policy's rules take.
     #[serde(default)]
     pub severity: Option<u32>,
+    /// A block in this policy needs a second reviewer's agreement.
+    #[serde(default)]
+    pub four_eyes: bool,
     #[serde(default)]
     pub notes: Option<String>,
 }
