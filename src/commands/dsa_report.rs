@@ -47,8 +47,16 @@ pub struct ReportArgs {
 /// workflow (migration 2): the table, the section, what is missing without it.
 const NOT_RECORDED: &[(&str, &str, &str)] = &[
     ("notices", "Orders from Member States' authorities (Art. 9, 10)", "no orders are recorded in this store"),
-    ("notices", "Notices received (Art. 16), by type and from trusted flaggers", "no notices are recorded in this store"),
-    ("appeals", "Complaints (Art. 20): number, basis, outcomes, median time", "no complaints are recorded in this store"),
+    (
+        "notices",
+        "Notices received (Art. 16), by type and from trusted flaggers",
+        "no notices are recorded in this store",
+    ),
+    (
+        "appeals",
+        "Complaints (Art. 20): number, basis, outcomes, median time",
+        "no complaints are recorded in this store",
+    ),
     ("seller_measures", "Suspensions (Art. 23)", "no suspensions are recorded in this store"),
 ];
 
@@ -112,7 +120,9 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     for (table, section, reason) in NOT_RECORDED {
         let present = store.read(|tx| dsa::table_exists(tx, table))?;
         let why = if present {
-            format!("recorded (table `{table}`), but this report does not count them yet: not reported rather than guessed")
+            format!(
+                "recorded (table `{table}`), but this report does not count them yet: not reported rather than guessed"
+            )
         } else {
             format!("{reason} (the review workflow adds them)")
         };
