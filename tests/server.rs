@@ -236,7 +236,7 @@ fn hostile_bodies() -> Vec<String> {
         format!(
             "{{\"id\":\"a\",\"title\":\"x\",\"d\":{}{}}}",
             "{\"a\":".repeat(3000),
-            "1".to_string() + &"}".repeat(3000)
+            format!("1{}", "}".repeat(3000))
         ),
         "{\"id\":\"' OR 1=1 --\",\"title\":\"'; DROP TABLE decisions; --\"}".into(),
         "{\"id\":\"../../etc/passwd\",\"title\":\"x\"}".into(),

@@ -9,6 +9,7 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
+use crate::policy::info::Found;
 use crate::policy::{territory, Pack, PackError, Predicate, Trigger};
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -101,6 +102,8 @@ struct Signals<'a> {
     /// Per quantity kind, its range in `quantities` (sorted by kind).
     kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
+    /// Per `[info]` item of the pack, where the listing carries it.
+    infos: Vec<Option<Found<'a>>>,
     /// Each bidirectional control in any field, as evidence.
     bidi: Vec<Evidence>,
 }
@@ -111,6 +114,7 @@ enum Ref {
     Hit(usize),
     Quantity(usize),
     External(usize, usize),
+    Info(usize),
 }
 
 impl Gate {
@@ -165,6 +169,12 @@ impl Gate {
                 self.eval(&rule.test, &signals, external, &mut refs);
                 let evidence_omitted = cap_evidence(&mut refs, &signals);
                 let evidence = refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external)).collect();
+                let missing = rule
+                    .requires
+                    .iter()
+                    .filter(|&&i| signals.infos[i].is_none())
+                    .map(|&i| self.pack.infos[i].name.clone())
+                    .collect();
                 matches.push(RuleMatch {
                     policy: policy.id.clone(),
                     rule: rule.id.clone(),
@@ -177,6 +187,7 @@ impl Gate {
                     dsa_keywords: policy.dsa_keywords.clone(),
                     explain: rule.explain.clone(),
                     evidence,
+                    missing,
                     evidence_omitted,
                 });
             }
@@ -241,7 +252,13 @@ impl Gate {
             }
             range.1 = i as u32 + 1;
         }
-        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities, bidi }
+        let infos = if self.pack.infos.is_empty() {
+            Vec::new()
+        } else {
+            let keys = crate::policy::info::attribute_keys(listing);
+            self.pack.infos.iter().map(|item| item.find_with_keys(listing, &keys)).collect()
+        };
+        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities, infos, bidi }
     }
 
     fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
@@ -287,6 +304,13 @@ impl Gate {
                 }
                 None => false,
             },
+            Predicate::Info(id) => {
+                let present = s.infos[*id].is_some();
+                if present {
+                    out.push(Ref::Info(*id));
+                }
+                present
+            }
             Predicate::Has(kind) => {
                 let before = out.len();
                 out.extend(s.of_kind(*kind).map(Ref::Quantity));
@@ -340,6 +364,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
         Set(SetId),
         Kind(QuantityKind),
         External(usize),
+        Info(usize),
     }
     let mut seen = std::collections::HashSet::new();
     let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
@@ -352,6 +377,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
             Ref::Hit(i) => Source::Set(s.hits[i].1.set),
             Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
             Ref::External(n, _) => Source::External(n),
+            Ref::Info(i) => Source::Info(i),
         };
         let count = per_source.entry(source).or_insert(0);
         *count += 1;
@@ -410,6 +436,7 @@ fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
                 })
         }
         Predicate::External(name) => external.get(name).is_some(),
+        Predicate::Info(id) => s.infos[*id].is_some(),
         Predicate::Has(kind) => s.of_kind(*kind).next().is_some(),
         Predicate::Compare { kind, aggregate, op, value } => {
             let mut values = s.of_kind(*kind).map(|i| s.quantities[i].1.value);
@@ -465,6 +492,14 @@ impl Signals<'_> {
                 })
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
+            Ref::Info(id) => self.infos[id].as_ref().map(|found| Evidence {
+                field: found.field.to_string(),
+                start: 0,
+                end: found.text.len(),
+                text: found.text.to_string(),
+                signal: pack.infos[id].name.clone(),
+                detail: None,
+            }),
         }
     }
 }

@@ -164,6 +164,7 @@ fn condition_str(c: Condition) -> &'static str {
         Condition::AdultsOnly => "adults_only",
         Condition::DocumentsRequired => "documents_required",
         Condition::LicenceRequired => "licence_required",
+        Condition::InformationRequired => "information_required",
     }
 }
 

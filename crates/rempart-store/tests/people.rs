@@ -59,6 +59,7 @@ fn ground(g: &Gate, policy: &str, reason: &str, outcome: Action) -> RuleMatch {
         explain: None,
         evidence: Vec::new(),
         evidence_omitted: 0,
+        missing: Vec::new(),
     }
 }
 

@@ -7,7 +7,9 @@
 //! with the file they come from. Softer findings are lint warnings
 //! ([`lint`]).
 
+pub mod dsa;
 pub mod expr;
+pub mod info;
 pub mod lint;
 pub mod procedures;
 mod schema;
@@ -27,26 +29,8 @@ use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter};
 use schema::{PackFile, TestCaseDef};
 
-/// The DSA transparency-database categories (Commission enumeration,
-/// schema of 1 July 2025) a policy may map to.
-pub const DSA_CATEGORIES: [&str; 16] = [
-    "STATEMENT_CATEGORY_ANIMAL_WELFARE",
-    "STATEMENT_CATEGORY_CONSUMER_INFORMATION",
-    "STATEMENT_CATEGORY_CYBER_VIOLENCE",
-    "STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN",
-    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
-    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
-    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
-    "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE",
-    "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
-    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-    "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-    "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
-    "STATEMENT_CATEGORY_SELF_HARM",
-    "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
-    "STATEMENT_CATEGORY_VIOLENCE",
-];
+pub use dsa::{DSA_CATEGORIES, DSA_KEYWORDS};
+pub use info::InfoItem;
 
 /// A problem in a pack, tied to its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,11 +69,25 @@ pub struct TermSet {
 /// A compiled rule expression: names resolved to set ids.
 #[derive(Clone, Debug)]
 pub enum Predicate {
-    Set { set: SetId, field: Option<FieldFilter> },
-    Near { a: SetId, b: SetId, words: u32 },
+    Set {
+        set: SetId,
+        field: Option<FieldFilter>,
+    },
+    Near {
+        a: SetId,
+        b: SetId,
+        words: u32,
+    },
     External(String),
+    /// A piece of listing information is present (index into `Pack::infos`).
+    Info(usize),
     Has(QuantityKind),
-    Compare { kind: QuantityKind, aggregate: Aggregate, op: CompareOp, value: f64 },
+    Compare {
+        kind: QuantityKind,
+        aggregate: Aggregate,
+        op: CompareOp,
+        value: f64,
+    },
     Not(Box<Predicate>),
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
@@ -110,6 +108,9 @@ pub struct Rule {
     /// A necessary condition for `test`, checked first (see [`Trigger`]).
     pub(crate) trigger: Option<Trigger>,
     pub(crate) parsed: Expr,
+    /// The `[info]` items the rule requires (named under a negation in
+    /// `when`, and not conditions): the candidates for `missing`.
+    pub(crate) requires: Vec<usize>,
 }
 
 /// Signals of which at least one must be present for a rule to hold. Most
@@ -137,6 +138,9 @@ impl Predicate {
                 Some(Trigger { sets: vec![*set], ..Trigger::default() })
             }
             Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
+            // Presence is a lookup in a small per-listing table: no cheaper
+            // necessary condition exists.
+            Predicate::Info(_) => None,
             Predicate::Has(kind) | Predicate::Compare { kind, .. } => {
                 Some(Trigger { kinds: vec![*kind], ..Trigger::default() })
             }
@@ -150,6 +154,19 @@ impl Predicate {
                 all.external |= t.external;
                 Some(all)
             }),
+        }
+    }
+}
+
+impl Predicate {
+    /// Info items named under an odd number of negations: what the rule
+    /// asks the listing to have.
+    fn negated_infos(&self, negated: bool, out: &mut Vec<usize>) {
+        match self {
+            Predicate::Info(id) if negated && !out.contains(id) => out.push(*id),
+            Predicate::Not(inner) => inner.negated_infos(!negated, out),
+            Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| i.negated_infos(negated, out)),
+            _ => {}
         }
     }
 }
@@ -199,6 +216,8 @@ pub struct Pack {
     pub territories: Vec<String>,
     pub external_signals: Vec<String>,
     pub sets: Vec<TermSet>,
+    /// Listing information rules may require (`[info.NAME]`).
+    pub infos: Vec<InfoItem>,
     /// Named sub-expressions: (name, file, parsed expression).
     pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
@@ -379,6 +398,34 @@ impl Compiler {
         self.warnings.push(PackIssue { file: file.to_string(), message: message.into() });
     }
 
+    /// A statement of reasons carries the policy's category and keywords
+    /// verbatim, and the Transparency Database refuses values outside its
+    /// enumerations: check them here rather than at submission.
+    fn check_dsa_enumerations(&mut self, path: &str, meta: &schema::PolicyMeta) {
+        let hint = |value: &str| dsa::unknown_value_hint(value).map(|h| format!(" ({h})")).unwrap_or_default();
+        if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
+            let message = format!(
+                "policy `{}`: dsa_category `{}` is not a DSA transparency-database category{}",
+                meta.id,
+                meta.dsa_category,
+                hint(&meta.dsa_category)
+            );
+            self.error(path, message);
+        }
+        for (i, keyword) in meta.dsa_keywords.iter().enumerate() {
+            if !DSA_KEYWORDS.contains(&keyword.as_str()) {
+                let message = format!(
+                    "policy `{}`: dsa_keywords[{i}] `{keyword}` is not a DSA transparency-database keyword{}",
+                    meta.id,
+                    hint(keyword)
+                );
+                self.error(path, message);
+            } else if meta.dsa_keywords[..i].contains(keyword) {
+                self.warn(path, format!("policy `{}`: dsa_keywords lists `{keyword}` twice", meta.id));
+            }
+        }
+    }
+
     fn compile(mut self, mut files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
         // Procedures, reasons and seller texts: checked once the policy ids are known.
         let mut people = Vec::new();
@@ -495,6 +542,29 @@ impl Compiler {
                 }
             }
         }
+        // Listing information items, global like term sets.
+        let mut infos: Vec<InfoItem> = Vec::new();
+        let mut info_ids: HashMap<String, usize> = HashMap::new();
+        for (path, file) in &files {
+            for (name, def) in &file.info {
+                let taken = set_ids.contains_key(name)
+                    || defines.contains_key(name)
+                    || info_ids.contains_key(name)
+                    || external_signals.contains(name)
+                    || QuantityKind::from_name(name).is_some();
+                if taken {
+                    self.error(path, format!("info `{name}` reuses the name of a term set, define, quantity, external signal or other info item"));
+                    continue;
+                }
+                match InfoItem::new(name, path, def) {
+                    Ok(item) => {
+                        info_ids.insert(name.clone(), infos.len());
+                        infos.push(item);
+                    }
+                    Err(message) => self.error(path, message),
+                }
+            }
+        }
         let matcher = match builder.build() {
             Ok(m) => Some(m),
             Err(e) => {
@@ -533,15 +603,7 @@ impl Compiler {
                     format!("policy `{}`: scope `{code}` is not EU or an ISO 3166-1 alpha-2 code", meta.id),
                 );
             }
-            if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
-                self.error(
-                    &path,
-                    format!(
-                        "policy `{}`: dsa_category `{}` is not a DSA transparency-database category",
-                        meta.id, meta.dsa_category
-                    ),
-                );
-            }
+            self.check_dsa_enumerations(&path, &meta);
             if meta.dsa_ground == crate::DsaGround::IncompatibleContent
                 && meta.terms_reference.as_deref().is_none_or(|t| t.trim().is_empty())
             {
@@ -569,7 +631,7 @@ impl Compiler {
                         continue;
                     }
                 };
-                let scope = Names { sets: &set_ids, defines: &defines, external: &external_signals };
+                let scope = Names { sets: &set_ids, defines: &defines, external: &external_signals, infos: &info_ids };
                 let test = match self.resolve(&parsed, &scope, &path, &def.id, &mut Vec::new()) {
                     Some(t) => t,
                     None => continue,
@@ -580,8 +642,20 @@ impl Compiler {
                         format!("rule `{}` can never fire: its `when` requires a signal and its negation", def.id),
                     );
                 }
+                let mut requires = Vec::new();
+                test.negated_infos(false, &mut requires);
+                requires.retain(|&i| !infos[i].is_condition());
+                if def.condition == Some(Condition::InformationRequired) && requires.is_empty() {
+                    self.warn(
+                        &path,
+                        format!(
+                            "rule `{}` requires information but names no [info] item under `!` in its `when`",
+                            def.id
+                        ),
+                    );
+                }
                 match (def.action, def.condition) {
-                    (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required)", def.id)),
+                    (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required, information_required)", def.id)),
                     (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
                     _ => {}
                 }
@@ -595,6 +669,7 @@ impl Compiler {
                     trigger: test.trigger(),
                     test,
                     parsed,
+                    requires,
                 });
             }
             pending_tests.push((path.clone(), meta.id.clone(), file.test));
@@ -669,6 +744,7 @@ impl Compiler {
                 territories,
                 external_signals,
                 sets,
+                infos,
                 defines: {
                     let mut d: Vec<_> = defines.into_iter().map(|(n, (f, e))| (n, f, e)).collect();
                     d.sort_by(|a, b| a.0.cmp(&b.0));
@@ -800,8 +876,18 @@ impl Compiler {
                     }
                     Predicate::External(name.clone())
                 }
+                (None, None) if names.infos.contains_key(name) => {
+                    if field.is_some() {
+                        self.error(
+                            file,
+                            format!("rule `{rule}`: `{name}@…`: an info item cannot be restricted to a field"),
+                        );
+                        return None;
+                    }
+                    Predicate::Info(names.infos[name])
+                }
                 (None, None) => {
-                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity nor an external signal declared in pack.toml"));
+                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity, an [info] item nor an external signal declared in pack.toml"));
                     return None;
                 }
             },
@@ -836,6 +922,7 @@ struct Names<'a> {
     sets: &'a HashMap<String, SetId>,
     defines: &'a HashMap<String, (String, Expr)>,
     external: &'a [String],
+    infos: &'a HashMap<String, usize>,
 }
 
 fn is_snake_case(id: &str) -> bool {
@@ -856,8 +943,21 @@ fn test_case(path: &str, policy: &str, number: usize, def: TestCaseDef) -> Resul
             (k, text)
         })
         .collect();
+    let seller = match def.seller {
+        Some(table) => {
+            let value = serde_json::to_value(&table).map_err(|e| format!("test {number}: seller: {e}"))?;
+            Some(serde_json::from_value(value).map_err(|e| format!("test {number}: seller: {e}"))?)
+        }
+        None => None,
+    };
     let listing = Listing {
         id: format!("{path}#{number}"),
+        seller,
+        images: def
+            .images
+            .into_iter()
+            .map(|url| crate::listing::ImageRef { url: Some(url), ..Default::default() })
+            .collect(),
         title: def.title,
         description: def.description,
         category: def.category,

@@ -684,6 +684,7 @@ fn outcome_input(
         explain: Some(reason.text_in("en").to_string()),
         evidence: Vec::new(),
         evidence_omitted: 0,
+        missing: Vec::new(),
     });
     Ok(outcomes::Input {
         review_id: it.review_id.clone(),
