@@ -4,6 +4,9 @@
   corpus.py benign OUT_DIR        one JSONL file per source CSV, mapped to the listing contract
   corpus.py bench N OUT_FILE      N listings cycling the benign corpora, with 1 in 200
                                   drawn from examples/listings.jsonl (policy-relevant)
+  corpus.py catalogue N OUT_FILE  the same as a marketplace catalogue dump: each listing
+                                  has a seller (50,000 sellers, a few large ones) and a
+                                  destination (ship_to), for `rempart sweep`
 
 The data lives in ../shared/data (see its README); nothing here is copied
 into the repository. Only the standard library is used.
@@ -80,10 +83,32 @@ def bench(n, out_file):
             f.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
+def catalogue(n, out_file, sellers=50_000):
+    """bench() with sellers and destinations, deterministic (no random state)."""
+    pool = [item for rel in SOURCES for item in listings(rel)]
+    with open(os.path.join(ROOT, "examples", "listings.jsonl"), encoding="utf-8") as f:
+        flagged = [json.loads(line) for line in f if line.strip()]
+    destinations = [["FR"], ["FR", "BE"], ["DE"], ["ES"], ["IT"], ["FR", "DE", "IT", "ES"], ["NL"], ["PL"], []]
+    with open(out_file, "w", encoding="utf-8") as f:
+        for i in range(n):
+            src = flagged[(i // 200) % len(flagged)] if i % 200 == 199 else pool[i % len(pool)]
+            item = dict(src)
+            item["id"] = f"C-{i}"
+            # A few large sellers and a long tail: seller k holds about 1/k of the listings.
+            h = (i * 2654435761) % 1_000_003
+            k = 1 + (h * h) % sellers if h % 3 else 1 + h % 20
+            item["seller"] = {"id": f"S-{k}"}
+            if src.get("ship_to") is None:
+                item["ship_to"] = destinations[h % len(destinations)]
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "benign":
         benign(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "bench":
         bench(int(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "catalogue":
+        catalogue(int(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(__doc__)

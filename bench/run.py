@@ -38,11 +38,16 @@ def best_of(n, cmd, stdout=subprocess.DEVNULL):
     return min(runs, key=lambda r: r[0])
 
 
-def ensure_file(n):
+def ensure_file(n, mode="bench", stem="listings"):
+    """bench/out/<stem>_<n>.jsonl, made by `corpus.py <mode> n` when missing."""
     os.makedirs(OUT, exist_ok=True)
-    path = os.path.join(OUT, f"listings_{n}.jsonl")
+    path = os.path.join(OUT, f"{stem}_{n}.jsonl")
     if not os.path.exists(path):
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", str(n), path], check=True)
+        # Written aside and renamed, so an interrupted run (or a full disk)
+        # never leaves a short file that later runs would take as complete.
+        partial = path + ".partial"
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), mode, str(n), partial], check=True)
+        os.replace(partial, path)
     return path
 
 

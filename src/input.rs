@@ -3,7 +3,7 @@
 //!
 //! Memory stays flat in input size: at most one batch is held at a time.
 //! A bad record is reported on stderr as `line N: …` and never stops the
-//! others.
+//! others. Files ending in `.gz` or `.zst` are decompressed on the fly.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -21,9 +21,27 @@ pub enum InputFormat {
     /// One JSON listing per line.
     Jsonl,
     /// CSV with a header row; `id`, `title`, `description`, `category`,
-    /// `language`, `ship_to`, `price`, `currency` map to the listing, other
-    /// columns become attributes.
+    /// `language`, `ship_to`, `price`, `currency`, `seller_id`,
+    /// `seller_country`, `seller_type` map to the listing, other columns
+    /// become attributes.
     Csv,
+}
+
+impl InputFormat {
+    /// The format a file name announces (`catalogue.csv.gz` is CSV),
+    /// JSONL otherwise.
+    pub fn of_path(path: &str) -> InputFormat {
+        let base = strip_compression(path).to_ascii_lowercase();
+        if base.ends_with(".csv") {
+            InputFormat::Csv
+        } else {
+            InputFormat::Jsonl
+        }
+    }
+}
+
+fn strip_compression(path: &str) -> &str {
+    path.strip_suffix(".gz").or_else(|| path.strip_suffix(".zst")).unwrap_or(path)
 }
 
 /// Options shared by every command that reads listings.
@@ -58,7 +76,7 @@ pub struct Stats {
 /// exhaust the machine before the first listing.
 pub const MAX_THREADS: usize = 1024;
 
-fn parse_threads(value: &str) -> Result<usize, String> {
+pub fn parse_threads(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
         _ => Err(format!("expected a number of threads from 1 to {MAX_THREADS}")),
@@ -74,22 +92,42 @@ fn into_listing(record: RawRecord, limits: &Limits) -> Result<Listing, InputErro
 
 /// Where records come from: JSONL or CSV framing over a buffered stream.
 enum Source {
-    Jsonl(JsonlReader<Box<dyn BufRead + Send>>),
-    Csv(Box<CsvReader<Box<dyn BufRead + Send>>>),
+    Jsonl(JsonlReader<Box<dyn BufRead + Send>>, u64),
+    Csv(Box<CsvReader<Box<dyn BufRead + Send>>>, u64),
 }
 
 impl Source {
     fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
+        let (record, count) = match self {
+            Source::Jsonl(r, count) => (r.next_record()?, count),
+            Source::Csv(r, count) => (r.next_record()?, count),
+        };
+        *count += u64::from(record.is_some());
+        Ok(record)
+    }
+
+    /// Records read so far, valid or not: where a resumed run starts
+    /// ([`Resume::skip`]).
+    fn position(&self) -> u64 {
         match self {
-            Source::Jsonl(r) => r.next_record(),
-            Source::Csv(r) => r.next_record(),
+            Source::Jsonl(_, count) | Source::Csv(_, count) => *count,
         }
+    }
+
+    /// Reads and drops `n` records (already handled by an interrupted run).
+    fn skip(&mut self, n: u64) -> Result<()> {
+        while self.position() < n {
+            if self.next_record().context("reading input")?.is_none() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn bytes_read(&self) -> u64 {
         match self {
-            Source::Jsonl(r) => r.bytes_read(),
-            Source::Csv(r) => r.bytes_read(),
+            Source::Jsonl(r, _) => r.bytes_read(),
+            Source::Csv(r, _) => r.bytes_read(),
         }
     }
 
@@ -108,7 +146,9 @@ impl Source {
     }
 }
 
-fn open_source(args: &InputArgs, progress_label: &str, limits: &Limits) -> Result<(Source, ProgressBar)> {
+/// The source, the bar shown, and the bar the source's reads advance
+/// (hidden when the bar follows the compressed file instead).
+fn open_source(args: &InputArgs, progress_label: &str, limits: &Limits) -> Result<(Source, ProgressBar, ProgressBar)> {
     let (reader, total): (Box<dyn Read + Send>, u64) = if args.file == "-" {
         if crate::stdio::stdin_was_closed() {
             anyhow::bail!("standard input is closed: give a file, or pipe the listings in");
@@ -121,15 +161,65 @@ fn open_source(args: &InputArgs, progress_label: &str, limits: &Limits) -> Resul
         (Box::new(file), total)
     };
     let progress = crate::progress::bytes(total, progress_label);
+    // A compressed catalogue's bar counts the bytes as stored (so it ends
+    // at 100 %), not the bytes the readers see after decompression.
+    let (reader, counted): (Box<dyn Read + Send>, ProgressBar) = if args.file.ends_with(".gz") {
+        let stored = progress.wrap_read(reader);
+        (Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, stored))), ProgressBar::hidden())
+    } else if args.file.ends_with(".zst") {
+        let stored = progress.wrap_read(reader);
+        let decoder =
+            zstd::stream::read::Decoder::new(stored).with_context(|| format!("opening {} as zstd", args.file))?;
+        (Box::new(decoder), ProgressBar::hidden())
+    } else {
+        (reader, progress.clone())
+    };
     let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, reader));
     let source = match args.input_format {
-        InputFormat::Jsonl => Source::Jsonl(JsonlReader::new(reader, limits.record_bytes)),
+        InputFormat::Jsonl => Source::Jsonl(JsonlReader::new(reader, limits.record_bytes), 0),
         InputFormat::Csv => {
             let options = CsvOptions { multiline: args.csv_multiline, record_cap: limits.record_bytes };
-            Source::Csv(Box::new(CsvReader::new(reader, options)?))
+            Source::Csv(Box::new(CsvReader::new(reader, options)?), 0)
         }
     };
-    Ok((source, progress))
+    Ok((source, progress, counted))
+}
+
+/// Where results go, for runs that need more than a closure: invalid
+/// records, and the end of each batch (to checkpoint a long run).
+pub trait Sink<T> {
+    /// A decided record (starting on input line `line`), in input order.
+    fn record(&mut self, line: u64, value: T) -> Result<()>;
+
+    /// An invalid record starting on line `line`; `at` names it (`line N`
+    /// or `lines N–M`). Reported on stderr by default.
+    fn invalid(&mut self, _line: u64, at: &str, error: &InputError) -> Result<()> {
+        use std::io::Write;
+        let _ = writeln!(io::stderr().lock(), "{at}: {error}");
+        Ok(())
+    }
+
+    /// Every record up to source position `position` (see
+    /// [`Resume::skip`]) has been passed to `record` or `invalid`.
+    fn batch_done(&mut self, _position: u64, _stats: &Stats) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A closure as a [`Sink`].
+struct FnSink<F>(F);
+
+impl<T, F: FnMut(T) -> Result<()>> Sink<T> for FnSink<F> {
+    fn record(&mut self, _line: u64, value: T) -> Result<()> {
+        (self.0)(value)
+    }
+}
+
+/// Where a run starts: records (valid or not) already handled by an
+/// earlier, interrupted run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resume {
+    pub skip: u64,
 }
 
 /// Reads every record, applies `work` to the valid ones on all cores, and
@@ -139,60 +229,74 @@ pub fn process<T: Send>(
     args: &InputArgs,
     label: &str,
     work: impl Fn(Listing) -> T + Sync,
-    mut sink: impl FnMut(T) -> Result<()>,
+    sink: impl FnMut(T) -> Result<()>,
+) -> Result<Stats> {
+    process_with(args, label, Resume::default(), |_, listing| work(listing), &mut FnSink(sink))
+}
+
+/// [`process`] with a [`Sink`] and a starting point; `work` also gets the
+/// line the listing starts on.
+pub fn process_with<T: Send>(
+    args: &InputArgs,
+    label: &str,
+    resume: Resume,
+    work: impl Fn(u64, Listing) -> T + Sync,
+    sink: &mut impl Sink<T>,
 ) -> Result<Stats> {
     if let Some(n) = args.threads {
         // Only fails if the pool was already built, which is harmless.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
     }
     let limits = Limits::default();
-    let (mut source, progress) = open_source(args, label, &limits)?;
+    let (mut source, progress, counted) = open_source(args, label, &limits)?;
+    source.skip(resume.skip)?;
     let mut stats = Stats::default();
-    let stderr = io::stderr();
+    let started = std::time::Instant::now();
     // A reader thread keeps the next batch ready while the current one is
     // screened on all cores; the bounded channel keeps memory flat.
-    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<Vec<RawRecord>>>(1);
-    let reading = progress.clone();
+    type Batch = Result<(Vec<RawRecord>, u64)>;
+    let (batches, incoming) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || loop {
-            let batch = source.next_batch(4096, 8 << 20, &reading);
-            let last = batch.as_ref().map_or(true, Vec::is_empty);
+            let batch = source.next_batch(4096, 8 << 20, &counted).map(|b| (b, source.position()));
+            let last = batch.as_ref().map_or(true, |(b, _)| b.is_empty());
             if batches.send(batch).is_err() || last {
                 break;
             }
         });
         for batch in incoming {
-            let batch = batch?;
+            let (batch, position) = batch?;
             if batch.is_empty() {
                 break;
             }
-            let results: Vec<(String, Result<T, InputError>)> = batch
+            let results: Vec<(u64, String, Result<T, InputError>)> = batch
                 .into_par_iter()
                 .map(|record| {
-                    let at = record.location();
+                    let (line, at) = (record.first_line, record.location());
                     // The pipeline is written not to panic; if it ever does
                     // on some input, that record is reported and the rest go on.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        into_listing(record, &limits).map(&work)
+                        into_listing(record, &limits).map(|listing| work(line, listing))
                     }))
                     .unwrap_or_else(|_| {
                         Err(InputError::Record("internal error while screening this record (please report it)".into()))
                     });
-                    (at, outcome)
+                    (line, at, outcome)
                 })
                 .collect();
-            for (at, result) in results {
+            for (line, at, result) in results {
                 stats.records += 1;
                 match result {
-                    Ok(value) => sink(value)?,
+                    Ok(value) => sink.record(line, value)?,
                     Err(e) => {
                         stats.invalid += 1;
-                        use std::io::Write;
-                        let _ = writeln!(stderr.lock(), "{at}: {e}");
+                        sink.invalid(line, &at, &e)?;
                     }
                 }
             }
-            progress.set_message(format!("{} listings", stats.records));
+            sink.batch_done(position, &stats)?;
+            let rate = stats.records as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            progress.set_message(format!("{} listings, {rate:.0}/s", stats.records));
         }
         Ok(())
     })?;

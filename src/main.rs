@@ -65,6 +65,14 @@ enum Command {
     /// Manage the removed-listings index (relisting detection).
     #[command(subcommand)]
     Removed(commands::removed::Command),
+    /// Screen a whole catalogue dump and write a report (HTML + CSV); resumable.
+    Sweep(commands::sweep::Args),
+    /// DSA statements of reasons: check them against the Transparency Database's rules, export and send them.
+    #[command(subcommand)]
+    Dsa(commands::dsa::Command),
+    /// Evidence bundles for a court file: one listing's record, verifiable offline.
+    #[command(subcommand)]
+    Evidence(commands::evidence::Command),
     /// Create the database, the audit log's signing key and the live pack.
     Init(commands::init::Args),
     /// Run the HTTP service: screen and record listings, publish the audit log.
@@ -113,6 +121,9 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Bank(cmd) => commands::bank::run(cmd),
         Command::Removed(cmd) => commands::removed::run(cmd),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Dsa(cmd) => commands::dsa::run(cmd),
+        Command::Evidence(cmd) => commands::evidence::run(cmd),
         Command::Init(args) => commands::init::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Keys(cmd) => commands::keys::run(cmd),

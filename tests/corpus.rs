@@ -2,15 +2,10 @@
 //! (English) and food labels (six EU languages) must come out `allow`.
 //! Every flagged row is printed, so a regression names its record.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-use rempart_core::{Action, Gate, Listing};
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    dir.is_dir().then_some(dir)
-}
+use rempart_core::{Action, Gate};
+use support::{benign_listings, data_dir};
 
 #[test]
 fn benign_corpora_are_allowed() {
@@ -18,38 +13,23 @@ fn benign_corpora_are_allowed() {
         eprintln!("SKIP: ../shared/data is not beside the repository");
         return;
     };
-    let out = tempfile::tempdir().expect("temp dir");
-    let status = Command::new("python3")
-        .arg("bench/corpus.py")
-        .arg("benign")
-        .arg(out.path())
-        .env("REMPART_DATA", &data)
-        .status()
-        .expect("python3 runs bench/corpus.py");
-    assert!(status.success());
     let gate = Gate::with_default_pack().expect("default pack");
     let (mut total, mut flagged, mut blocked_or_restricted, mut reviewed) = (0usize, Vec::new(), 0usize, 0usize);
-    let mut files: Vec<_> = std::fs::read_dir(out.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).expect("jsonl");
-        for line in text.lines() {
-            let listing = Listing::from_json(line.as_bytes()).expect("corpus rows are valid listings");
-            total += 1;
-            let d = gate.screen(&listing);
-            if d.verdict != Action::Allow {
-                blocked_or_restricted += usize::from(matches!(d.verdict, Action::Block | Action::Restrict));
-                reviewed += usize::from(d.verdict == Action::Review);
-                let rules: Vec<String> = d
-                    .matches
-                    .iter()
-                    .map(|m| {
-                        let ev: Vec<&str> = m.evidence.iter().map(|e| e.text.as_str()).collect();
-                        format!("{}/{} {:?}", m.policy, m.rule, ev)
-                    })
-                    .collect();
-                flagged.push(format!("{} {} {:?}: {}", d.id, d.verdict, listing.title, rules.join("; ")));
-            }
+    for listing in benign_listings(&data) {
+        total += 1;
+        let d = gate.screen(&listing);
+        if d.verdict != Action::Allow {
+            blocked_or_restricted += usize::from(matches!(d.verdict, Action::Block | Action::Restrict));
+            reviewed += usize::from(d.verdict == Action::Review);
+            let rules: Vec<String> = d
+                .matches
+                .iter()
+                .map(|m| {
+                    let ev: Vec<&str> = m.evidence.iter().map(|e| e.text.as_str()).collect();
+                    format!("{}/{} {:?}", m.policy, m.rule, ev)
+                })
+                .collect();
+            flagged.push(format!("{} {} {:?}: {}", d.id, d.verdict, listing.title, rules.join("; ")));
         }
     }
     println!(

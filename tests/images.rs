@@ -128,7 +128,7 @@ fn banks_fetching_and_relisting_end_to_end() {
     let config = |allow: &str| {
         format!(
             "[[bank]]\nname = \"demo\"\nfile = \"bank.csv\"\nsignal = \"image_known_child_like_doll\"\n\n\
-             [fetch]\nallow = [{allow}]\ntimeout_seconds = 5\n\n[removed]\nfile = \"removed.jsonl\"\n"
+             [fetch]\nallow = [{allow}]\ntimeout_seconds = 120\nlisting_timeout_seconds = 600\n\n[removed]\nfile = \"removed.jsonl\"\n"
         )
     };
     let allowed = write(dir.path(), "signals.toml", &config("\"127.0.0.1/32\""));

@@ -150,6 +150,22 @@ fn every_route_in_the_openapi_document_exists_and_nothing_else_answers() {
         "/v1/decisions/{id}",
         "/v1/decisions/{id}/proof",
         "/v1/reviews",
+        "/v1/reviews/{id}",
+        "/v1/reviews/{id}/claim",
+        "/v1/reviews/{id}/decision",
+        "/v1/reviews/{id}/release",
+        "/v1/reviews/claim-next",
+        "/v1/reviews/counts",
+        "/v1/reviews/stats",
+        "/v1/notices",
+        "/v1/notices/{id}",
+        "/v1/flaggers",
+        "/v1/appeals",
+        "/v1/appeals/{id}",
+        "/v1/sellers/{id}",
+        "/v1/sellers/{id}/statements",
+        "/v1/sellers/{id}/trader",
+        "/v1/sellers/{id}/trader/verify",
         "/v1/audit/head",
         "/v1/audit/heads",
         "/v1/audit/consistency",
@@ -220,7 +236,7 @@ fn hostile_bodies() -> Vec<String> {
         format!(
             "{{\"id\":\"a\",\"title\":\"x\",\"d\":{}{}}}",
             "{\"a\":".repeat(3000),
-            "1".to_string() + &"}".repeat(3000)
+            format!("1{}", "}".repeat(3000))
         ),
         "{\"id\":\"' OR 1=1 --\",\"title\":\"'; DROP TABLE decisions; --\"}".into(),
         "{\"id\":\"../../etc/passwd\",\"title\":\"x\"}".into(),
@@ -548,7 +564,13 @@ fn a_pack_runs_in_shadow_then_goes_live_and_stored_listings_are_rescanned() {
     for entry in walk(&dir) {
         let rel = entry.strip_prefix(&dir).unwrap().to_str().unwrap().to_string();
         if rel.ends_with(".toml") && rel != "tobacco.toml" {
-            files.insert(rel, Value::String(std::fs::read_to_string(&entry).unwrap()));
+            let mut text = std::fs::read_to_string(&entry).unwrap();
+            // A pack refuses texts for a policy it does not have.
+            if let Some(start) = text.find("[seller_text.tobacco]") {
+                let end = text[start..].find("\n\n").map_or(text.len(), |e| start + e + 2);
+                text.replace_range(start..end, "");
+            }
+            files.insert(rel, Value::String(text));
         }
     }
     let up = post(&server.url("/v1/packs"), &admin, &json!({"files": files}).to_string());

@@ -67,6 +67,9 @@ pub fn render(listing: &Listing, decision: &Decision, colour: bool) -> String {
         if let Some(why) = &m.explain {
             s.push_str(&format!("      why: {}\n", shown(why)));
         }
+        if !m.missing.is_empty() {
+            s.push_str(&format!("      missing: {}\n", m.missing.join(", ")));
+        }
         for e in &m.evidence {
             let context = field_text(listing, &e.field).map(|t| highlight(t, e.start, e.end, colour));
             let context = context.unwrap_or_else(|| shown(&e.text).into_owned());
@@ -124,8 +127,7 @@ fn marker(action: Action) -> &'static str {
 /// fields are cut to a window around it.
 fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
     let (start, end) = (start.min(text.len()), end.min(text.len()));
-    let from = floor(text, start.saturating_sub(60));
-    let to = ceil(text, (end + 60).min(text.len()));
+    let (from, to) = rempart_core::decision::context_window(text, start, end, 60);
     let (open, close) = if colour { ("\x1b[1;31m", "\x1b[0m") } else { ("«", "»") };
     let before = shown(text.get(from..start).unwrap_or_default());
     let hit = shown(text.get(start..end).unwrap_or_default());
@@ -135,18 +137,4 @@ fn highlight(text: &str, start: usize, end: usize, colour: bool) -> String {
         if from > 0 { "…" } else { "" },
         if to < text.len() { "…" } else { "" }
     )
-}
-
-fn floor(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil(text: &str, mut i: usize) -> usize {
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
 }

@@ -9,8 +9,8 @@ use super::store_args::StoreArgs;
 pub enum Command {
     /// Create a key; prints it as JSON, with its secret (shown this once).
     #[command(after_help = "Roles: submitter (POST listings, read decisions), reviewer (the review \
-queue), auditor (reads everything, changes nothing), regulator (its own orders and the reports), admin \
-(keys and policy packs). The secret is stored only as an HMAC keyed with the key file's pepper.\n\n\
+queue), auditor (reads everything, changes nothing), regulator (its own orders and the reports), notifier \
+(notices: a trusted flagger's or a rights holder's tool), admin (keys and policy packs). The secret is stored only as an HMAC keyed with the key file's pepper.\n\n\
 Exit status: 0 created; 1 nothing could be done.")]
     Create {
         #[command(flatten)]

@@ -2,7 +2,11 @@
 
 pub mod audit;
 pub mod bank;
+pub mod dsa;
+pub mod dsa_export;
+pub mod dsa_report;
 pub mod eval;
+pub mod evidence;
 pub mod explain;
 pub mod hash;
 pub mod init;
@@ -14,6 +18,7 @@ pub mod screen;
 pub mod serve;
 pub mod shadow;
 pub mod store_args;
+pub mod sweep;
 
 use std::io::{self, BufWriter, Write};
 
@@ -66,6 +71,11 @@ pub fn load_signals(args: &SignalsArgs, gate: &Gate) -> Result<Option<rempart_si
         eprintln!("rempart: {line}");
     }
     Ok(Some(signals))
+}
+
+/// The version of this engine, as reports and statements record it.
+pub fn engine_version() -> String {
+    format!("rempart {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Compiles the pack named by `--policy`, or the embedded one.

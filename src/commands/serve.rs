@@ -16,6 +16,7 @@ requests in flight and signs a final tree head. A SQLite database that does not 
 first, as `rempart init` would. Every route but /healthz and the published audit log \
 (/v1/audit/head, /v1/audit/heads, /v1/audit/consistency, /v1/audit/keys) needs an API key: create one \
 with `rempart keys create`.\n\n\
+The review console is at /console on the same address (log in with a reviewer key).\n\n\
 Exit status: 0 stopped cleanly; 1 could not start (database, key file, pack, address).")]
 pub struct Args {
     #[command(flatten)]
@@ -57,6 +58,19 @@ pub struct Args {
     /// Seconds of screening allowed per request before its listings are recorded as `review`.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub screen_timeout: f64,
+    /// Where the outcomes of notices and orders are POSTed (JSON, signed with
+    /// `Rempart-Signature: t=…,v1=<HMAC-SHA256>`), retried with backoff.
+    #[arg(long, value_name = "URL", requires = "notice_webhook_secret_file")]
+    pub notice_webhook: Option<String>,
+    /// File holding the webhook's HMAC secret (its bytes, trailing newline removed).
+    #[arg(long, value_name = "FILE", requires = "notice_webhook")]
+    pub notice_webhook_secret_file: Option<PathBuf>,
+    /// First retry of a failed delivery after this many seconds; each next one twice as late (at most an hour).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub webhook_retry: f64,
+    /// Attempts per delivery before it is marked failed.
+    #[arg(long, default_value_t = 10)]
+    pub webhook_attempts: u32,
     /// Serve reads only (a replica publishing the log and proofs); writes answer 503 read_only.
     #[arg(long)]
     pub read_only: bool,
@@ -102,6 +116,29 @@ pub fn run(args: Args) -> Result<u8> {
         max_image_queue: args.max_image_queue,
         ..rempart_server::Limits::default()
     };
+    let webhook = match (&args.notice_webhook, &args.notice_webhook_secret_file) {
+        (Some(url), Some(file)) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                anyhow::bail!("--notice-webhook: `{url}` is not an http(s) URL");
+            }
+            let secret =
+                std::fs::read(file).with_context(|| format!("--notice-webhook-secret-file {}", file.display()))?;
+            let secret = secret.strip_suffix(b"\n").unwrap_or(&secret).to_vec();
+            if secret.len() < 16 {
+                anyhow::bail!("--notice-webhook-secret-file {}: at least 16 bytes of secret", file.display());
+            }
+            Some(rempart_server::Webhook { url: url.clone(), secret })
+        }
+        _ => None,
+    };
+    if args.webhook_attempts == 0 || args.webhook_attempts > 100 {
+        anyhow::bail!("--webhook-attempts: {} is not between 1 and 100", args.webhook_attempts);
+    }
+    let retries = rempart_server::Retries {
+        first_retry: seconds("webhook-retry", args.webhook_retry)?,
+        max_attempts: args.webhook_attempts,
+        ..rempart_server::Retries::default()
+    };
     let config = rempart_server::Config {
         db: location,
         key_file,
@@ -111,6 +148,7 @@ pub fn run(args: Args) -> Result<u8> {
         limits,
         signals: args.signals,
         fetch_images: args.fetch_images,
+        people: rempart_server::People { webhook, retries },
         read_only: args.read_only,
         max_db_bytes: args.max_db_mib.map(|m| m << 20),
     };

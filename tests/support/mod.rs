@@ -1,4 +1,5 @@
-//! Running the real `rempart serve` binary on loopback for tests.
+//! Shared by the integration tests: the real `rempart serve` binary on
+//! loopback, and the real corpora in ../shared/data.
 
 #![allow(dead_code)] // each test file uses part of this
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use rempart_core::Listing;
 use serde_json::Value;
 
 pub fn bin() -> PathBuf {
@@ -217,4 +219,34 @@ pub fn raw(addr: &str, bytes: &[u8]) -> u16 {
 
 pub fn temp_path(dir: &Path, name: &str) -> String {
     dir.join(name).to_str().expect("utf-8").to_string()
+}
+
+/// `../shared/data`, when it is beside the repository.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    dir.is_dir().then_some(dir)
+}
+
+/// The 68,252 benign listings of the shared corpora, as `bench/corpus.py
+/// benign` maps them to the listing contract, in file order.
+pub fn benign_listings(data: &Path) -> Vec<Listing> {
+    let out = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("python3")
+        .arg("bench/corpus.py")
+        .arg("benign")
+        .arg(out.path())
+        .env("REMPART_DATA", data)
+        .status()
+        .expect("python3 runs bench/corpus.py");
+    assert!(status.success());
+    let mut files: Vec<_> = std::fs::read_dir(out.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut listings = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("jsonl");
+        for line in text.lines() {
+            listings.push(Listing::from_json(line.as_bytes()).expect("corpus rows are valid listings"));
+        }
+    }
+    listings
 }

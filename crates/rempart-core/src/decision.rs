@@ -62,6 +62,10 @@ pub enum Condition {
     AdultsOnly,
     DocumentsRequired,
     LicenceRequired,
+    /// Held until the seller supplies the information the match names in
+    /// `missing` (e.g. the manufacturer's address, GPSR Art. 19): the
+    /// seller can fix it without a person in the loop.
+    InformationRequired,
 }
 
 /// Where the evidence was found.
@@ -103,6 +107,21 @@ impl DsaGround {
     }
 }
 
+/// The bytes of `text` around `start..end`: up to `margin` bytes on each
+/// side, widened to character boundaries — the context a person reads
+/// evidence in.
+pub fn context_window(text: &str, start: usize, end: usize, margin: usize) -> (usize, usize) {
+    let mut from = start.min(text.len()).saturating_sub(margin);
+    while from > 0 && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = end.saturating_add(margin).min(text.len());
+    while to < text.len() && !text.is_char_boundary(to) {
+        to += 1;
+    }
+    (from, to)
+}
+
 /// One rule that matched.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RuleMatch {
@@ -125,6 +144,10 @@ pub struct RuleMatch {
     pub explain: Option<String>,
     /// At most [`crate::gate::MAX_EVIDENCE_PER_SIGNAL`] pieces per signal.
     pub evidence: Vec<Evidence>,
+    /// The pack's `[info]` items the rule requires and the listing lacks
+    /// (what the seller must supply), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// Evidence found but not listed, past that cap.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence_omitted: usize,

@@ -11,6 +11,7 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
+use crate::policy::info::Found as InfoFound;
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -120,6 +121,8 @@ struct Signals<'a> {
     /// Per quantity kind, its range in `quantities` (sorted by kind).
     kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
+    /// Per `[info]` item of the pack, where the listing carries it.
+    infos: Vec<Option<InfoFound<'a>>>,
     /// Each bidirectional control in any field, as evidence.
     bidi: Vec<Evidence>,
 }
@@ -130,6 +133,7 @@ enum Ref {
     Hit(usize),
     Quantity(usize),
     External(usize, usize),
+    Info(usize),
 }
 
 /// How a rule's expression is read.
@@ -269,6 +273,8 @@ impl Gate {
                 }
             }
         }
+        let missing =
+            rule.requires.iter().filter(|&&i| s.infos[i].is_none()).map(|&i| self.pack.infos[i].name.clone()).collect();
         RuleMatch {
             policy: policy.id.clone(),
             rule: rule.id.clone(),
@@ -281,6 +287,7 @@ impl Gate {
             dsa_keywords: policy.dsa_keywords.clone(),
             explain: rule.explain.clone(),
             evidence,
+            missing,
             evidence_omitted,
             downgraded,
         }
@@ -364,7 +371,13 @@ impl Gate {
             }
             range.1 = i as u32 + 1;
         }
-        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, bidi }
+        let infos = if self.pack.infos.is_empty() {
+            Vec::new()
+        } else {
+            let keys = crate::policy::info::attribute_keys(listing);
+            self.pack.infos.iter().map(|item| item.find_with_keys(listing, &keys)).collect()
+        };
+        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, bidi }
     }
 }
 
@@ -405,6 +418,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
         Set(SetId),
         Kind(QuantityKind),
         External(usize),
+        Info(usize),
     }
     let mut seen = std::collections::HashSet::new();
     let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
@@ -417,6 +431,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
             Ref::Hit(i) => Source::Set(s.hits[i].hit.set),
             Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
             Ref::External(n, _) => Source::External(n),
+            Ref::Info(i) => Source::Info(i),
         };
         let count = per_source.entry(source).or_insert(0);
         *count += 1;
@@ -507,6 +522,15 @@ impl Reader<'_, '_> {
                 }
                 None => false,
             },
+            Predicate::Info(id) => {
+                let present = s.infos[*id].is_some();
+                if present {
+                    if let Some(out) = out {
+                        out.push(Ref::Info(*id));
+                    }
+                }
+                present
+            }
             Predicate::Has(kind) => {
                 let range = s.of_kind(*kind);
                 let any = !range.is_empty();
@@ -658,6 +682,14 @@ impl Signals<'_> {
                 })
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
+            Ref::Info(id) => self.infos[id].as_ref().map(|found| Evidence {
+                field: found.field.to_string(),
+                start: 0,
+                end: found.text.len(),
+                text: found.text.to_string(),
+                signal: pack.infos[id].name.clone(),
+                detail: None,
+            }),
         }
     }
 }

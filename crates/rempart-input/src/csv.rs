@@ -311,8 +311,9 @@ impl RowParser {
 }
 
 /// Builds a listing from a CSV row, naming the column at fault. `id`,
-/// `title`, `description`, `category`, `language`, `ship_to`, `price`
-/// and `currency` map to the listing; `expected` and `expected_policies`
+/// `title`, `description`, `category`, `language`, `ship_to`, `price`,
+/// `currency`, `seller_id`, `seller_country` and `seller_type` map to the
+/// listing; `expected` and `expected_policies`
 /// (labels for `rempart eval`) are kept; every other column is an
 /// attribute. Empty cells are absent values.
 pub fn listing_from_csv(headers: &[String], row: &[String]) -> Result<Listing, InputError> {
@@ -337,6 +338,18 @@ pub fn listing_from_csv(headers: &[String], row: &[String]) -> Result<Listing, I
             }
             "price" => amount = Some(parse_price(value)?),
             "currency" => currency = Some(value.clone()),
+            // Marketplace dumps name the seller per row: kept as the
+            // listing's seller, so sweeps can count by seller.
+            "seller_id" | "seller_country" | "seller_type" => {
+                let seller = listing.seller.get_or_insert_with(Default::default);
+                match name.as_str() {
+                    "seller_id" => seller.id = Some(value.clone()),
+                    "seller_country" => seller.country = Some(value.clone()),
+                    _ => {
+                        seller.extra.insert("type".into(), Value::String(value.clone()));
+                    }
+                }
+            }
             "expected" | "expected_policies" => {
                 listing.extra.insert(name.clone(), Value::String(value.clone()));
             }

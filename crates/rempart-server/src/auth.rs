@@ -44,6 +44,11 @@ impl KeyCache {
         }
     }
 
+    /// A key by id, as last loaded.
+    pub fn get(&self, key_id: &str) -> Option<ApiKey> {
+        self.keys.read().ok()?.get(key_id).cloned()
+    }
+
     pub fn pepper(&self) -> &[u8; 32] {
         &self.pepper
     }

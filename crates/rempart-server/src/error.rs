@@ -71,6 +71,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", m),
             StoreError::Conflict(m) => ApiError::conflict(m),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::DiskFull(_) => {
                 tracing::error!("store: {e}");
                 ApiError::new(

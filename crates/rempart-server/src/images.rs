@@ -91,9 +91,26 @@ pub async fn redecide(app: App, decided: StoredDecision, listing: Listing, arriv
         return;
     };
     let gate = app.live.load_full();
+    // The seller's standing applies as at the first screening (a
+    // suspension must not be lost when the images arrive).
+    let people = if crate::people::wanted(&gate) {
+        let (g, batch) = (gate.clone(), vec![listing.clone()]);
+        match app.read(move |tx| crate::people::read(tx, &g, &batch)).await {
+            Ok(facts) => Some(facts),
+            Err(e) => {
+                return tracing::error!(
+                    listing_id = %listing_id,
+                    "the seller's standing could not be read ({}); the decision stays without images",
+                    e.message
+                );
+            }
+        }
+    } else {
+        None
+    };
     let (g, signals) = (gate.clone(), app.signals.clone());
     let screened = tokio::task::spawn_blocking(move || {
-        screen_one(&g, None, signals.as_deref(), listing, ImageSource::Given(images))
+        screen_one(&g, None, signals.as_deref(), people.as_ref(), listing, ImageSource::Given(images))
     })
     .await;
     let Ok(screened) = screened else {

@@ -9,9 +9,13 @@
 //! ```
 
 pub mod auth;
+pub mod console;
+pub mod delivery;
 pub mod error;
+pub mod evidence;
 pub mod images;
 pub mod metrics;
+pub mod people;
 pub mod rescan;
 pub mod routes;
 pub mod screening;
@@ -36,7 +40,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use state::{App, Limits};
+pub use state::{App, Limits, People, Retries, Webhook};
 
 /// Why the service could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,8 @@ pub struct Config {
     /// Signals configuration (hash banks, fetching, relisting thresholds).
     pub signals: Option<PathBuf>,
     pub fetch_images: bool,
+    /// Notice outcome webhook and its retries.
+    pub people: People,
     /// Serve reads only (a replica for the log and proofs): writes answer 503.
     pub read_only: bool,
     /// Cap on the SQLite file's size: past it, submissions answer 507 and
@@ -82,7 +88,10 @@ pub struct Config {
     tags(
         (name = "listings", description = "Screen and record listings"),
         (name = "decisions", description = "Recorded decisions and their proofs"),
-        (name = "reviews", description = "The review queue"),
+        (name = "reviews", description = "The review queue: claims with leases, outcomes, four-eyes, accuracy and throughput"),
+        (name = "notices", description = "Notices (DSA Art. 16), trusted flaggers (Art. 22), authority orders (Art. 9)"),
+        (name = "appeals", description = "The seller's complaints (DSA Art. 20)"),
+        (name = "sellers", description = "Statements of reasons (Art. 17), strikes and suspensions (Art. 23), trader records (Art. 30)"),
         (name = "audit", description = "The published audit log"),
         (name = "keys", description = "API keys"),
         (name = "packs", description = "Policy pack lifecycle"),
@@ -113,6 +122,24 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(routes::decisions::get))
         .routes(routes!(routes::decisions::proof))
         .routes(routes!(routes::reviews::list))
+        .routes(routes!(routes::reviews::counts))
+        .routes(routes!(routes::reviews::stats))
+        .routes(routes!(routes::reviews::claim_next))
+        .routes(routes!(routes::reviews::item))
+        .routes(routes!(routes::reviews::claim))
+        .routes(routes!(routes::reviews::release))
+        .routes(routes!(routes::reviews::decide))
+        .routes(routes!(routes::notices::submit, routes::notices::list))
+        .routes(routes!(routes::notices::get))
+        .routes(routes!(routes::notices::register_flagger, routes::notices::flaggers))
+        .routes(routes!(routes::notices::revoke_flagger))
+        .routes(routes!(routes::appeals::submit, routes::appeals::list))
+        .routes(routes!(routes::appeals::get))
+        .routes(routes!(routes::sellers::get))
+        .routes(routes!(routes::sellers::put_trader, routes::sellers::erase_trader))
+        .routes(routes!(routes::sellers::verify_trader))
+        .routes(routes!(routes::sellers::statements))
+        .routes(routes!(routes::system::whoami))
         .routes(routes!(routes::audit::head))
         .routes(routes!(routes::audit::heads))
         .routes(routes!(routes::audit::consistency))
@@ -157,6 +184,7 @@ pub fn router(app: App) -> axum::Router {
     let limits = app.limits.clone();
     let (router, _doc) = api().split_for_parts();
     router
+        .merge(console::routes())
         .layer(axum::middleware::from_fn_with_state(app.clone(), observe))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -304,6 +332,7 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         limits: config.limits.clone(),
         origin: keyfile.origin().to_string(),
         removed_seq: std::sync::atomic::AtomicU64::new(removed_seq),
+        people: config.people.clone(),
     }));
     Ok((app, running))
 }
@@ -378,12 +407,14 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     );
     eprintln!("rempart: listening on http://{addr}");
     let follower = tokio::spawn(follow(app.clone()));
+    let deliveries = tokio::spawn(delivery::run(app.clone()));
     let router = router(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ServerError::Other(format!("server: {e}")))?;
     follower.abort();
+    deliveries.abort();
     drop(app);
     let rempart_store::writer::Running { writer, thread } = running;
     drop(writer);

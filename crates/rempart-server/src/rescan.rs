@@ -69,13 +69,27 @@ pub fn run(
     while !cancelled() {
         let (page, changes) = store.read(|tx| {
             let page = records::live_page(tx, &after, PAGE)?;
+            // Stored bodies were accepted once; one that no longer parses
+            // (a newer engine is stricter) keeps its decision.
+            let parsed: Vec<(usize, Listing)> =
+                page.iter().enumerate().filter_map(|(i, l)| Listing::from_json(&l.body).ok().map(|x| (i, x))).collect();
+            let people = if crate::people::wanted(gate) {
+                let listings: Vec<Listing> = parsed.iter().map(|(_, l)| l.clone()).collect();
+                Some(crate::people::read(tx, gate, &listings)?)
+            } else {
+                None
+            };
             let mut changes = Vec::new();
-            for live in &page {
-                // Stored bodies were accepted once; one that no longer
-                // parses (a newer engine is stricter) keeps its decision.
-                let Ok(listing) = Listing::from_json(&live.body) else { continue };
+            for (i, listing) in parsed {
+                let live = &page[i];
                 let old = records::decision(tx, &live.current_decision)?;
-                let screened = crate::screening::screen_one(gate, None, signals, listing, ImageSource::Fetch);
+                // A person's decision on this version stands: a new pack
+                // does not overturn what a reviewer or an appeal decided.
+                if matches!(old.record.origin, Origin::Review | Origin::Appeal) {
+                    continue;
+                }
+                let screened =
+                    crate::screening::screen_one(gate, None, signals, people.as_ref(), listing, ImageSource::Fetch);
                 if !same(&old.record.decision, &screened.decision) {
                     changes.push(Change {
                         origin: Origin::Rescan,

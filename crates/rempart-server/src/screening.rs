@@ -11,6 +11,7 @@ use rempart_core::{Action, Decision, Gate, Listing, SignalError};
 use rempart_signals::{Images, Removal, Signals};
 use rempart_store::reviews::{Seed, Source};
 
+use crate::people::SellerFacts;
 use crate::state::App;
 
 /// One listing screened.
@@ -47,6 +48,16 @@ pub fn fail_closed(gate: &Gate, listing_id: &str, code: &str, message: String) -
     }
 }
 
+/// Some block rests on the listing itself, not only on the seller's
+/// standing.
+fn blocked_for_content(decision: &Decision) -> bool {
+    decision
+        .matches
+        .iter()
+        .filter(|m| m.action == Action::Block)
+        .any(|m| m.evidence.is_empty() || m.evidence.iter().any(|e| !e.signal.starts_with("seller_")))
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -59,6 +70,7 @@ pub fn screen_one(
     gate: &Gate,
     shadow: Option<&Gate>,
     signals: Option<&Signals>,
+    people: Option<&SellerFacts>,
     listing: Listing,
     images: ImageSource,
 ) -> Screened {
@@ -67,11 +79,24 @@ pub fn screen_one(
             ImageSource::Fetch => s.compute(&listing),
             ImageSource::Given(images) => s.compute_from(&listing, images),
         });
-        let external = computed.as_ref().map(|c| c.external.clone()).unwrap_or_default();
-        let decision = gate.screen_with(&listing, &external);
+        let mut external = computed.as_ref().map(|c| c.external.clone()).unwrap_or_default();
+        if let Some(p) = people {
+            p.fire(&listing, &mut external);
+        }
+        let mut decision = gate.screen_with(&listing, &external);
+        // A borderline listing (publishable under a condition) of a seller
+        // with strikes: screened again with that fact.
+        if decision.verdict == Action::Restrict && people.is_some_and(|p| p.fire_prior_strikes(&listing, &mut external))
+        {
+            decision = gate.screen_with(&listing, &external);
+        }
         let shadow = shadow.map(|g| g.screen_with(&listing, &external));
         let removal = match (&computed, decision.verdict) {
-            (Some(c), Action::Block) if signals.is_some_and(Signals::checks_relisting) => {
+            // A block for the seller's standing alone says nothing about
+            // the listing's content: not a removal to watch for.
+            (Some(c), Action::Block)
+                if signals.is_some_and(Signals::checks_relisting) && blocked_for_content(&decision) =>
+            {
                 let by = decision
                     .matches
                     .first()
@@ -106,6 +131,30 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
     let gate = app.live.load_full();
     let shadow = app.shadow.load_full();
     let signals = app.signals.clone();
+    // The sellers' standing, read once for the batch. Unreadable, it
+    // cannot be assumed clean: every listing goes to a person.
+    let people = if crate::people::wanted(&gate) && !listings.is_empty() {
+        let (g, batch) = (gate.clone(), listings.clone());
+        match app.read(move |tx| crate::people::read(tx, &g, &batch)).await {
+            Ok(facts) => Some(std::sync::Arc::new(facts)),
+            Err(e) => {
+                tracing::error!("reading the sellers' standing: {}; the batch goes to review", e.message);
+                let why = format!("the sellers' standing could not be read: {}", e.message);
+                return listings
+                    .into_iter()
+                    .map(|l| Screened {
+                        decision: fail_closed(&gate, &l.id, "seller_standing_unavailable", why.clone()),
+                        listing: l,
+                        shadow: None,
+                        removal: None,
+                        arriving: None,
+                    })
+                    .collect();
+            }
+        }
+    } else {
+        None
+    };
     let (sources, mut arriving) = acquire_images(app, &listings).await;
     let mut tasks = Vec::new();
     let mut rest: Vec<(Listing, ImageSource)> = listings.into_iter().zip(sources).collect();
@@ -113,11 +162,13 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
         let tail = rest.split_off(rest.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
         let ids: Vec<String> = chunk.iter().map(|(l, _)| l.id.clone()).collect();
-        let (gate, shadow, signals) = (gate.clone(), shadow.clone(), signals.clone());
+        let (gate, shadow, signals, people) = (gate.clone(), shadow.clone(), signals.clone(), people.clone());
         let task = tokio::task::spawn_blocking(move || {
             chunk
                 .into_iter()
-                .map(|(l, images)| screen_one(&gate, shadow.as_deref(), signals.as_deref(), l, images))
+                .map(|(l, images)| {
+                    screen_one(&gate, shadow.as_deref(), signals.as_deref(), people.as_deref(), l, images)
+                })
                 .collect::<Vec<_>>()
         });
         tasks.push((ids, task));

@@ -50,6 +50,53 @@ impl Default for Limits {
     }
 }
 
+/// Where the outcomes of notices go: one webhook, signed with HMAC-SHA256.
+#[derive(Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook").field("url", &self.url).field("secret", &"…").finish()
+    }
+}
+
+/// How webhook deliveries are retried: the first retry after
+/// `first_retry`, each next one twice as late (at most `max_delay`), for
+/// `max_attempts` attempts in all.
+#[derive(Clone, Debug)]
+pub struct Retries {
+    pub first_retry: Duration,
+    pub max_delay: Duration,
+    pub max_attempts: u32,
+    /// One attempt's deadline.
+    pub timeout: Duration,
+    /// How often due deliveries are looked for.
+    pub poll: Duration,
+}
+
+impl Default for Retries {
+    fn default() -> Retries {
+        Retries {
+            first_retry: Duration::from_secs(30),
+            max_delay: Duration::from_secs(3600),
+            max_attempts: 10,
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The people-in-the-loop settings of a deployment (the procedures
+/// themselves are the pack's).
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    pub webhook: Option<Webhook>,
+    pub retries: Retries,
+}
+
 /// The application state (cheap to clone: one `Arc`).
 #[derive(Clone)]
 pub struct App(pub Arc<Shared>);
@@ -69,6 +116,7 @@ pub struct Shared {
     pub origin: String,
     /// The last removal this process has added to its relisting index.
     pub removed_seq: std::sync::atomic::AtomicU64,
+    pub people: People,
 }
 
 impl std::ops::Deref for App {

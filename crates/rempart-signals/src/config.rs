@@ -66,6 +66,8 @@ pub struct SignalsConfig {
     pub fetch: Option<FetchConfig>,
     #[serde(default)]
     pub removed: Option<RemovedConfig>,
+    #[serde(default, rename = "safety_gate")]
+    pub safety_gates: Vec<SafetyGateConfig>,
     #[serde(skip)]
     pub base: PathBuf,
 }
@@ -81,6 +83,22 @@ pub struct BankConfig {
     pub max_distance: u32,
     #[serde(default = "default_quality")]
     pub min_quality: u8,
+}
+
+/// EU Safety Gate alert lists loaded as one bank (see `safety_gate.rs`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyGateConfig {
+    pub name: String,
+    /// Alert files: the portal's XML export, CSV exports of it, or national
+    /// recall lists (CSV with a product-name column).
+    pub files: Vec<PathBuf>,
+    /// The external signal (declared in the pack) a match fires.
+    #[serde(default = "default_safety_gate_signal")]
+    pub signal: String,
+    /// Alerts reported per listing, strongest match first.
+    #[serde(default = "default_max_matches")]
+    pub max_matches: usize,
 }
 
 /// Fetching is opt-in twice: this table must exist and the command must be
@@ -159,6 +177,12 @@ pub struct RemovedConfig {
     pub min_words: usize,
 }
 
+fn default_safety_gate_signal() -> String {
+    "safety_gate_alert".into()
+}
+fn default_max_matches() -> usize {
+    3
+}
 impl Default for RemovedConfig {
     /// The service keeps the removed index in its store: no file, the
     /// default thresholds and signal names.

@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod removed;
+pub mod safety_gate;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,8 @@ pub enum SignalsError {
     Bank(#[from] rempart_hash::bank::BankError),
     #[error("removed-listings index {path}: {source}")]
     Removed { path: String, source: std::io::Error },
+    #[error("safety gate `{name}`: {source}")]
+    SafetyGate { name: String, source: safety_gate::AlertFileError },
 }
 
 /// A hash bank and the signal it fires.
@@ -54,9 +57,16 @@ struct RemovedSource {
     min_words: usize,
 }
 
+/// A Safety Gate alert bank and the signal it fires.
+struct BoundSafetyGate {
+    gate: safety_gate::SafetyGate,
+    signal: String,
+}
+
 /// Everything signals are computed from, loaded once.
 pub struct Signals {
     banks: Vec<BoundBank>,
+    safety_gates: Vec<BoundSafetyGate>,
     fetch: Option<Fetching>,
     decode: DecodeOptions,
     removed: Option<RemovedSource>,
@@ -177,6 +187,36 @@ impl Signals {
             }
             banks.push(BoundBank { bank, signal: spec.signal.clone() });
         }
+        let mut safety_gates = Vec::new();
+        for spec in &config.safety_gates {
+            declared(&spec.signal)?;
+            let mut alerts = Vec::new();
+            for file in &spec.files {
+                let path = config.resolve(file);
+                let (loaded, skipped) = safety_gate::load(&path)
+                    .map_err(|source| SignalsError::SafetyGate { name: spec.name.clone(), source })?;
+                notes.lines.push(format!(
+                    "safety gate `{}`: {} alerts from {}, {} rows skipped",
+                    spec.name,
+                    loaded.len(),
+                    path.display(),
+                    skipped.len()
+                ));
+                for s in skipped.iter().take(20) {
+                    notes.lines.push(format!(
+                        "safety gate `{}`: {} row {}: {}",
+                        spec.name,
+                        path.display(),
+                        s.position,
+                        s.reason
+                    ));
+                }
+                alerts.extend(loaded);
+            }
+            let gate = safety_gate::SafetyGate::new(alerts, spec.max_matches);
+            notes.lines.push(format!("safety gate `{}`: {} distinct alerts indexed", spec.name, gate.len()));
+            safety_gates.push(BoundSafetyGate { gate, signal: spec.signal.clone() });
+        }
         let mut decode = DecodeOptions::default();
         let fetch = match (&config.fetch, fetch_images) {
             (Some(table), true) => {
@@ -241,7 +281,7 @@ impl Signals {
             }
             None => None,
         };
-        Ok((Signals { banks, fetch, decode, removed }, notes))
+        Ok((Signals { banks, safety_gates, fetch, decode, removed }, notes))
     }
 
     /// How many listings to screen at once: more than the cores when images
@@ -328,6 +368,11 @@ impl Signals {
         }
         if let Some(removed) = &self.removed {
             self.near_removed(listing, removed, images, &mut out);
+        }
+        for bound in &self.safety_gates {
+            for m in bound.gate.matches(listing) {
+                out.fire(bound.signal.clone(), safety_gate::evidence_for(&m, &bound.signal));
+            }
         }
         Computed { external: out, image_hashes: evidence_hashes(images) }
     }

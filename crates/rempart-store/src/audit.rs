@@ -31,6 +31,9 @@ pub enum EntryKind {
     Appeal,
     Suspension,
     Trader,
+    /// A statement of reasons the DSA Transparency Database accepted, or
+    /// already had, or refused.
+    StatementOfReasons,
 }
 
 impl EntryKind {
@@ -45,6 +48,7 @@ impl EntryKind {
             EntryKind::Appeal => "appeal",
             EntryKind::Suspension => "suspension",
             EntryKind::Trader => "trader",
+            EntryKind::StatementOfReasons => "statement_of_reasons",
         }
     }
 }

@@ -28,12 +28,16 @@ pub enum Role {
     Auditor,
     /// An authority: reads its own orders and the reports.
     Regulator,
+    /// Submits notices (a trusted flagger, a rights holder's tool) and
+    /// reads its own.
+    Notifier,
     /// Manages keys and policy packs.
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Submitter, Role::Reviewer, Role::Auditor, Role::Regulator, Role::Admin];
+    pub const ALL: [Role; 6] =
+        [Role::Submitter, Role::Reviewer, Role::Auditor, Role::Regulator, Role::Notifier, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +45,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Auditor => "auditor",
             Role::Regulator => "regulator",
+            Role::Notifier => "notifier",
             Role::Admin => "admin",
         }
     }
@@ -58,7 +63,7 @@ impl std::str::FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a role (submitter, reviewer, auditor, regulator, admin)"))
+            .ok_or_else(|| format!("`{s}` is not a role (submitter, reviewer, auditor, regulator, notifier, admin)"))
     }
 }
 

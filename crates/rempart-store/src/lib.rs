@@ -12,16 +12,23 @@
 //! (SQLite's write lock, a row lock on `audit_state` in PostgreSQL), so
 //! several processes may share one PostgreSQL database.
 
+pub mod appeals;
 pub mod audit;
 pub mod backend;
+pub mod dsa;
 pub mod idempotency;
 pub mod keyfile;
 pub mod keys;
+pub mod notices;
+pub mod outcomes;
 pub mod packs;
 pub mod records;
 pub mod removed;
 pub mod reviews;
+pub mod sellers;
+pub mod statements;
 pub mod time;
+pub mod traders;
 pub mod verify;
 pub mod writer;
 
@@ -47,6 +54,10 @@ pub enum StoreError {
     Busy(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller may not do this to this item (not a role question: a
+    /// reviewer who decided an item cannot also confirm it).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("invalid: {0}")]
@@ -220,10 +231,23 @@ impl Tx<'_> {
     }
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "record", include_str!("../migrations/0001_record.sql"))];
+/// The migrations this build knows, in order. They are applied by number,
+/// each one the database lacks (not only those above its highest): work
+/// on separate branches numbers its migrations ahead of time, and a
+/// database migrated by a build with 1 and 3 still gets 2 later.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "record", include_str!("../migrations/0001_record.sql")),
+    (2, "people", include_str!("../migrations/0002_people.sql")),
+    (3, "dsa", include_str!("../migrations/0003_dsa.sql")),
+];
 
-/// The schema version this build writes.
+/// The schema version this build writes (its highest migration).
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Numbers of the migrations this build knows that are not in `applied`.
+fn missing_migrations(applied: &[i64]) -> Vec<i64> {
+    MIGRATIONS.iter().map(|(v, _, _)| *v).filter(|v| !applied.contains(v)).collect()
+}
 
 impl Store {
     /// Opens the database at `location`. Fails with `NotInitialised` when
@@ -355,14 +379,16 @@ impl Store {
         )?;
         conn.begin_write()?;
         let applied = (|| {
-            let rows = conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
-            let current = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+            let rows = conn.query("SELECT version FROM schema_migrations", &[])?;
+            let applied = rows.iter().map(|r| r.int(0)).collect::<Result<Vec<_>, _>>()?;
+            let current = applied.iter().copied().max().unwrap_or(0);
             if current > SCHEMA_VERSION {
                 return Err(StoreError::Schema(format!(
                     "the database is at schema version {current}, newer than this build's {SCHEMA_VERSION}: upgrade rempart"
                 )));
             }
-            for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+            let missing = missing_migrations(&applied);
+            for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| missing.contains(v)) {
                 conn.execute_batch(&backend::ddl_for(dialect, sql))?;
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
@@ -384,23 +410,38 @@ impl Store {
         }
     }
 
-    /// Fails unless the database carries this build's schema.
+    /// Fails unless the database carries this build's schema: every
+    /// migration it knows, and none it does not.
     pub fn check_schema(&self) -> Result<(), StoreError> {
-        let version = self.read(|tx| {
-            let row = tx
-                .query_opt("SELECT MAX(version) FROM schema_migrations", &[])
+        let applied = self.read(|tx| {
+            let rows = tx
+                .query("SELECT version FROM schema_migrations", &[])
                 .map_err(|_| StoreError::NotInitialised(format!("{}: no rempart schema", self.location().display())))?;
-            row.map(|r| r.opt_int(0)).transpose().map(Option::flatten)
+            rows.iter().map(|r| r.int(0)).collect::<Result<Vec<_>, _>>()
         })?;
-        match version {
-            Some(v) if v == SCHEMA_VERSION => Ok(()),
-            Some(v) if v < SCHEMA_VERSION => Err(StoreError::Schema(format!(
-                "the database is at schema version {v}; this build needs {SCHEMA_VERSION}: run `rempart init --db …` to migrate"
-            ))),
-            Some(v) => Err(StoreError::Schema(format!(
+        let newest = applied.iter().copied().max();
+        match newest {
+            None => Err(StoreError::NotInitialised(format!("{}: no rempart schema", self.location().display()))),
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::Schema(format!(
                 "the database is at schema version {v}, newer than this build's {SCHEMA_VERSION}: upgrade rempart"
             ))),
-            None => Err(StoreError::NotInitialised(format!("{}: no rempart schema", self.location().display()))),
+            Some(_) if applied.iter().any(|v| !MIGRATIONS.iter().any(|(m, _, _)| m == v)) => {
+                Err(StoreError::Schema(format!(
+                    "the database has migrations {applied:?}, some unknown to this build (which knows {:?}): upgrade rempart",
+                    MIGRATIONS.iter().map(|(m, _, _)| *m).collect::<Vec<_>>()
+                )))
+            }
+            Some(v) => {
+                let missing = missing_migrations(&applied);
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(StoreError::Schema(format!(
+                        "the database is at schema version {v} and lacks migration(s) {missing:?} this build needs: \
+                         run `rempart init --db …` to migrate"
+                    )))
+                }
+            }
         }
     }
 }

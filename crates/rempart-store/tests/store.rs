@@ -5,110 +5,19 @@
 
 use std::collections::BTreeMap;
 
-use rempart_audit::{verify_entry, verify_head_consistency, KeyRing, NoteSigner};
-use rempart_core::{Action, Decision, Gate, Listing};
+use rempart_audit::{verify_entry, verify_head_consistency, KeyRing};
+use rempart_core::{Action, Decision};
 use rempart_store::keys::{self, Role};
 use rempart_store::packs::{self, PackRole};
-use rempart_store::records::{self, Recorded, Submission};
+use rempart_store::records::{self, Recorded};
 use rempart_store::reviews::{self, Filter, Seed, Source};
 use rempart_store::verify::{self, Finding};
 use rempart_store::writer::{HeadPolicy, Writer};
 use rempart_store::{audit, idempotency, removed, Location, OpenOptions, Store, StoreError, Value};
 
-/// A fresh, migrated store on one backend, and what to drop afterwards.
-struct Fixture {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    /// PostgreSQL: the admin URL and the throw-away database to drop.
-    drop_database: Option<(String, String)>,
-}
+mod common;
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        #[cfg(feature = "postgres")]
-        if let Some((admin, name)) = self.drop_database.take() {
-            if let Ok(mut client) = postgres::Client::connect(&admin, postgres::NoTls) {
-                let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-fn sqlite() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let location = Location::Sqlite(dir.path().join("r.db"));
-    let store = Store::open(&location, &OpenOptions { create: true, ..OpenOptions::default() }).expect("open");
-    store.migrate().expect("migrate");
-    Fixture { store, _dir: Some(dir), drop_database: None }
-}
-
-#[cfg(feature = "postgres")]
-fn postgres() -> Fixture {
-    let admin = std::env::var("REMPART_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "REMPART_TEST_POSTGRES is not set: run the tests with `bash .ci/test`, which starts PostgreSQL on \
-             127.0.0.1 and sets it (or point it at a server where the user may CREATE DATABASE)"
-        )
-    });
-    let name = format!("rempart_test_{}", uuid_like());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to REMPART_TEST_POSTGRES");
-    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-    let (base, _) = admin.rsplit_once('/').expect("URL with a database");
-    let location = Location::Postgres(format!("{base}/{name}"));
-    let store = Store::open(&location, &OpenOptions::default()).expect("open");
-    store.migrate().expect("migrate");
-    Fixture { store, _dir: None, drop_database: Some((admin, name)) }
-}
-
-#[cfg(feature = "postgres")]
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{:x}_{:x}", nanos, std::process::id())
-}
-
-/// Runs `check` on every backend.
-fn each(check: impl Fn(&Store)) {
-    check(&sqlite().store);
-    #[cfg(feature = "postgres")]
-    {
-        let f = postgres();
-        check(&f.store);
-    }
-}
-
-fn signer() -> NoteSigner {
-    NoteSigner::from_seed("test.example/log", [7; 32]).expect("signer")
-}
-
-fn gate() -> Gate {
-    Gate::with_default_pack().expect("pack")
-}
-
-fn submission(gate: &Gate, id: &str, title: &str) -> Submission {
-    let listing = Listing::new(id, title);
-    let body = serde_json::to_vec(&serde_json::json!({"id": id, "title": title})).expect("json");
-    let value: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    let decision = gate.screen(&listing);
-    Submission {
-        listing_id: id.into(),
-        seller_id: Some("S-1".into()),
-        digest: rempart_audit::canonical_digest(&value).expect("digest"),
-        body,
-        received_at: rempart_store::time::now_ms(),
-        submitted_by: "k1".into(),
-        review: (decision.verdict == Action::Review).then(|| Seed {
-            source: Source::Detection,
-            severity: 30,
-            policies: decision.matches.iter().map(|m| m.policy.clone()).collect(),
-        }),
-        removal: (decision.verdict == Action::Block).then(|| serde_json::json!({"listing_id": id})),
-        decision,
-    }
-}
-
-const BLOCKED: &str = "Sex doll silicone 100 cm";
-const REVIEWED: &str = "Sex doll silicone";
-const ALLOWED: &str = "Tasse à café 350 ml";
+use common::*;
 
 #[test]
 fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {
@@ -507,4 +416,108 @@ fn decisions_keep_the_engine_and_pack_versions() {
         assert_eq!(row.text(0).unwrap(), g.pack().version);
         assert_eq!(row.text(1).unwrap(), rempart_core::ENGINE_VERSION);
     });
+}
+
+#[test]
+fn restrictions_owe_one_statement_and_submissions_are_recorded_and_audited() {
+    use rempart_store::dsa::{self, SubmissionStatus};
+    use rempart_store::records::{DecisionRecord, Origin};
+    let g = gate();
+    each(|store| {
+        let rec = |id: &str, title: &str| match store
+            .write(|tx| records::record_submission(tx, submission(&g, id, title)))
+            .expect("record")
+        {
+            Recorded::New(d) => d,
+            Recorded::Unchanged(d) => d,
+        };
+        let blocked = rec("L-1", BLOCKED);
+        let held = rec("L-2", REVIEWED);
+        rec("L-3", ALLOWED);
+        // A rescan repeating the block on the same version owes nothing new;
+        // a person's block of the held listing does.
+        let again = |origin: Origin, of: &records::StoredDecision, verdict: Action, by: &str| {
+            let mut decision = of.record.decision.clone();
+            decision.verdict = verdict;
+            for m in &mut decision.matches {
+                m.action = verdict;
+            }
+            let record = DecisionRecord {
+                decision_id: String::new(),
+                decided_at: String::new(),
+                origin,
+                decided_by: by.into(),
+                supersedes: Some(of.record.decision_id.clone()),
+                reason: None,
+                decision,
+                ..of.record.clone()
+            };
+            store.write(|tx| records::insert_decision(tx, record, None)).expect("insert")
+        };
+        again(Origin::Rescan, &blocked, Action::Block, "rempart");
+        let person = again(Origin::Review, &held, Action::Block, "reviewer-1");
+
+        let owed = store.read(|tx| dsa::restrictions(tx, 0, i64::MAX, None, 100)).expect("restrictions");
+        let ids: Vec<&str> = owed.iter().map(|r| r.decision.record.decision_id.as_str()).collect();
+        assert_eq!(ids, vec![blocked.record.decision_id.as_str(), person.record.decision_id.as_str()]);
+        assert_eq!(owed[1].review_source.as_deref(), Some("detection"));
+        assert_eq!(owed[1].superseded_by_whom.as_deref(), Some("rempart"));
+        assert_eq!(
+            owed[0].listing,
+            serde_json::to_vec(&serde_json::json!({"id": "L-1", "title": BLOCKED})).expect("json")
+        );
+        // Paging in log order, and the period bounds.
+        let first = store.read(|tx| dsa::restrictions(tx, 0, i64::MAX, None, 1)).expect("page");
+        let next =
+            store.read(|tx| dsa::restrictions(tx, 0, i64::MAX, Some(first[0].decision.audit_index), 1)).expect("page");
+        assert_eq!(next[0].decision.record.decision_id, person.record.decision_id);
+        assert!(store.read(|tx| dsa::restrictions(tx, 0, 1, None, 100)).expect("empty").is_empty());
+
+        let outcomes = store.read(|tx| dsa::review_outcomes(tx, 0, i64::MAX)).expect("outcomes");
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!((outcomes[0].automated_verdict.as_str(), outcomes[0].outcome_verdict.as_str()), ("review", "block"));
+
+        let (size_before, _) = store.read(audit::state).expect("state");
+        let endpoint = "https://sandbox.example";
+        let puid = blocked.record.decision_id.clone();
+        store.write(|tx| dsa::mark_sending(tx, endpoint, &puid, &puid, "sha256:00")).expect("mark");
+        let s = store.read(|tx| dsa::submission(tx, endpoint, &puid)).expect("read").expect("row");
+        assert_eq!((s.status, s.attempts), (SubmissionStatus::Sending, 1));
+        store.write(|tx| dsa::mark_sending(tx, endpoint, &puid, &puid, "sha256:00")).expect("mark again");
+        let s = store
+            .write(|tx| dsa::record_answer(tx, endpoint, &puid, SubmissionStatus::Accepted, Some("u-1"), None))
+            .expect("answer");
+        assert_eq!((s.status, s.uuid.as_deref(), s.attempts), (SubmissionStatus::Accepted, Some("u-1"), 2));
+        assert!(s.status.is_final());
+        let (size_after, _) = store.read(audit::state).expect("state");
+        assert_eq!(size_after, size_before + 1, "the answer is an audit entry");
+        let entry = store.read(|tx| audit::entry_json(tx, size_before)).expect("entry");
+        assert_eq!(entry["kind"], "statement_of_reasons");
+        assert_eq!(entry["data"]["uuid"], "u-1");
+        // Another endpoint (the production database after the sandbox) is separate.
+        assert!(store.read(|tx| dsa::submission(tx, "https://prod.example", &puid)).expect("read").is_none());
+        let missing =
+            store.write(|tx| dsa::record_answer(tx, endpoint, "nope", SubmissionStatus::Existing, None, None));
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
+        assert!(store.read(|tx| dsa::table_exists(tx, "dsa_submissions")).expect("exists"));
+        assert!(!store.read(|tx| dsa::table_exists(tx, "no_such_table")).expect("exists"));
+    });
+}
+
+#[test]
+fn migrations_are_applied_by_number_not_only_above_the_highest() {
+    let f = sqlite();
+    // A database that has migration 1 only, as one migrated by a build
+    // that knew 1 and 2 would have 1 and 2 without 3.
+    f.store
+        .write(|tx| {
+            tx.exec("DROP TABLE dsa_submissions", &[])?;
+            tx.exec("DELETE FROM schema_migrations WHERE version = 3", &[])
+        })
+        .expect("roll back migration 3");
+    let e = f.store.check_schema().expect_err("lacks 3");
+    assert!(e.to_string().contains("lacks migration(s) [3]"), "{e}");
+    f.store.migrate().expect("migrate");
+    f.store.check_schema().expect("complete");
+    assert!(f.store.read(|tx| rempart_store::dsa::table_exists(tx, "dsa_submissions")).expect("exists"));
 }

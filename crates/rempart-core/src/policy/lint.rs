@@ -84,6 +84,11 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
             warn(&mut issues, file, format!("define `{name}` is not used by any rule"));
         }
     }
+    for item in &pack.infos {
+        if !used.contains(item.name.as_str()) {
+            warn(&mut issues, &item.file, format!("info `{}` is not used by any rule", item.name));
+        }
+    }
     for set in &pack.sets {
         if !used.contains(set.name.as_str()) {
             warn(&mut issues, &set.file, format!("term set `{}` is not used by any rule", set.name));

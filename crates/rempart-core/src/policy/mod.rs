@@ -7,8 +7,11 @@
 //! with the file they come from. Softer findings are lint warnings
 //! ([`lint`]).
 
+pub mod dsa;
 pub mod expr;
+pub mod info;
 pub mod lint;
+pub mod procedures;
 mod schema;
 pub mod territory;
 
@@ -28,26 +31,8 @@ use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
 use expr::{Aggregate, CompareOp, Expr, FieldFilter, Hits};
 use schema::{PackFile, TestCaseDef};
 
-/// The DSA transparency-database categories (Commission enumeration,
-/// schema of 1 July 2025) a policy may map to.
-pub const DSA_CATEGORIES: [&str; 16] = [
-    "STATEMENT_CATEGORY_ANIMAL_WELFARE",
-    "STATEMENT_CATEGORY_CONSUMER_INFORMATION",
-    "STATEMENT_CATEGORY_CYBER_VIOLENCE",
-    "STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN",
-    "STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS",
-    "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
-    "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS",
-    "STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
-    "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE",
-    "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
-    "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-    "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY",
-    "STATEMENT_CATEGORY_SCAMS_AND_FRAUD",
-    "STATEMENT_CATEGORY_SELF_HARM",
-    "STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS",
-    "STATEMENT_CATEGORY_VIOLENCE",
-];
+pub use dsa::{DSA_CATEGORIES, DSA_KEYWORDS};
+pub use info::InfoItem;
 
 /// A problem in a pack, tied to its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +116,8 @@ pub enum Predicate {
     /// Some hit of a `without(…)` source survives its exception.
     Hits(HitSource),
     External(String),
+    /// A piece of listing information is present (index into `Pack::infos`).
+    Info(usize),
     Has(QuantityKind),
     Compare {
         kind: QuantityKind,
@@ -164,6 +151,9 @@ pub struct Rule {
     /// marked `certain`. When one of them cancels a `block`, the listing
     /// goes to review instead of allow.
     pub(crate) uncertain_exceptions: Vec<SetId>,
+    /// The `[info]` items the rule requires (named under a negation in
+    /// `when`, and not conditions): the candidates for `missing`.
+    pub(crate) requires: Vec<usize>,
 }
 
 /// Signals of which at least one must be present for a rule to hold. Most
@@ -192,6 +182,9 @@ impl Predicate {
                 Some(Trigger { sets: hits.bases(), ..Trigger::default() })
             }
             Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
+            // Presence is a lookup in a small per-listing table: no cheaper
+            // necessary condition exists.
+            Predicate::Info(_) => None,
             Predicate::Has(kind) | Predicate::Compare { kind, .. } => {
                 Some(Trigger { kinds: vec![*kind], ..Trigger::default() })
             }
@@ -205,6 +198,19 @@ impl Predicate {
                 all.external |= t.external;
                 Some(all)
             }),
+        }
+    }
+}
+
+impl Predicate {
+    /// Info items named under an odd number of negations: what the rule
+    /// asks the listing to have.
+    fn negated_infos(&self, negated: bool, out: &mut Vec<usize>) {
+        match self {
+            Predicate::Info(id) if negated && !out.contains(id) => out.push(*id),
+            Predicate::Not(inner) => inner.negated_infos(!negated, out),
+            Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| i.negated_infos(negated, out)),
+            _ => {}
         }
     }
 }
@@ -223,6 +229,8 @@ pub struct Policy {
     pub terms_reference: Option<String>,
     /// Review-queue order: higher is looked at first.
     pub severity: u32,
+    /// A block in this policy needs a second reviewer's agreement.
+    pub four_eyes: bool,
     pub notes: Option<String>,
     pub file: String,
     pub rules: Vec<Rule>,
@@ -252,6 +260,8 @@ pub struct Pack {
     pub territories: Vec<String>,
     pub external_signals: Vec<String>,
     pub sets: Vec<TermSet>,
+    /// Listing information rules may require (`[info.NAME]`).
+    pub infos: Vec<InfoItem>,
     /// Named sub-expressions: (name, file, parsed expression).
     pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
@@ -259,6 +269,13 @@ pub struct Pack {
     /// Unit words and the words around numbers, from `[[unit]]` and
     /// `[words.*]` tables.
     pub lexicon: Lexicon,
+    /// Reasons reviewers may give for an outcome.
+    pub reasons: Vec<procedures::Reason>,
+    /// Plain-language texts of policies for sellers: policy id →
+    /// language code → text.
+    pub seller_texts: BTreeMap<String, BTreeMap<String, String>>,
+    /// Settings of the review, appeal, repeat-offender and trader procedures.
+    pub procedures: procedures::Procedures,
     pub(crate) matcher: Matcher,
     pub(crate) warnings: Vec<PackIssue>,
 }
@@ -336,6 +353,25 @@ impl Pack {
     /// Finds a policy by id.
     pub fn policy(&self, id: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.id == id)
+    }
+
+    /// A reviewer's reason by code.
+    pub fn reason(&self, code: &str) -> Option<&procedures::Reason> {
+        self.reasons.iter().find(|r| r.code == code)
+    }
+
+    /// The reasons offered for an item involving `policies`: those of the
+    /// policies first, then the ones for every policy.
+    pub fn reasons_for(&self, policies: &[String]) -> Vec<&procedures::Reason> {
+        let (own, general): (Vec<_>, Vec<_>) =
+            self.reasons.iter().filter(|r| r.offered_for(policies)).partition(|r| r.policy.is_some());
+        own.into_iter().chain(general).collect()
+    }
+
+    /// A policy's text for sellers in `lang` (else English), if the pack
+    /// has one.
+    pub fn seller_text(&self, policy: &str, lang: &str) -> Option<&str> {
+        self.seller_texts.get(policy).and_then(|t| procedures::localized(t, lang))
     }
 
     /// Every distinct term spelling, for the raw-scan benchmark baseline.
@@ -416,7 +452,45 @@ impl Compiler {
         self.warnings.push(PackIssue { file: file.to_string(), message: message.into() });
     }
 
-    fn compile(mut self, files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
+    /// A statement of reasons carries the policy's category and keywords
+    /// verbatim, and the Transparency Database refuses values outside its
+    /// enumerations: check them here rather than at submission.
+    fn check_dsa_enumerations(&mut self, path: &str, meta: &schema::PolicyMeta) {
+        let hint = |value: &str| dsa::unknown_value_hint(value).map(|h| format!(" ({h})")).unwrap_or_default();
+        if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
+            let message = format!(
+                "policy `{}`: dsa_category `{}` is not a DSA transparency-database category{}",
+                meta.id,
+                meta.dsa_category,
+                hint(&meta.dsa_category)
+            );
+            self.error(path, message);
+        }
+        for (i, keyword) in meta.dsa_keywords.iter().enumerate() {
+            if !DSA_KEYWORDS.contains(&keyword.as_str()) {
+                let message = format!(
+                    "policy `{}`: dsa_keywords[{i}] `{keyword}` is not a DSA transparency-database keyword{}",
+                    meta.id,
+                    hint(keyword)
+                );
+                self.error(path, message);
+            } else if meta.dsa_keywords[..i].contains(keyword) {
+                self.warn(path, format!("policy `{}`: dsa_keywords lists `{keyword}` twice", meta.id));
+            }
+        }
+    }
+
+    fn compile(mut self, mut files: Vec<(String, PackFile)>, version: String) -> Result<Pack, PackError> {
+        // Procedures, reasons and seller texts: checked once the policy ids are known.
+        let mut people = Vec::new();
+        for (path, file) in &mut files {
+            people.push((
+                path.clone(),
+                std::mem::take(&mut file.reason),
+                std::mem::take(&mut file.seller_text),
+                file.procedures.take(),
+            ));
+        }
         // Manifest.
         let manifests: Vec<_> = files.iter().filter(|(_, f)| f.pack.is_some()).collect();
         let (name, description, territories, external_signals) = match manifests.as_slice() {
@@ -600,6 +674,29 @@ impl Compiler {
                 }
             }
         }
+        // Listing information items, global like term sets.
+        let mut infos: Vec<InfoItem> = Vec::new();
+        let mut info_ids: HashMap<String, usize> = HashMap::new();
+        for (path, file) in &files {
+            for (name, def) in &file.info {
+                let taken = set_ids.contains_key(name)
+                    || defines.contains_key(name)
+                    || info_ids.contains_key(name)
+                    || external_signals.contains(name)
+                    || QuantityKind::from_name(name).is_some();
+                if taken {
+                    self.error(path, format!("info `{name}` reuses the name of a term set, define, quantity, external signal or other info item"));
+                    continue;
+                }
+                match InfoItem::new(name, path, def) {
+                    Ok(item) => {
+                        info_ids.insert(name.clone(), infos.len());
+                        infos.push(item);
+                    }
+                    Err(message) => self.error(path, message),
+                }
+            }
+        }
         let matcher = match builder.build() {
             Ok(m) => Some(m),
             Err(e) => {
@@ -638,15 +735,7 @@ impl Compiler {
                     format!("policy `{}`: scope `{code}` is not EU or an ISO 3166-1 alpha-2 code", meta.id),
                 );
             }
-            if !DSA_CATEGORIES.contains(&meta.dsa_category.as_str()) {
-                self.error(
-                    &path,
-                    format!(
-                        "policy `{}`: dsa_category `{}` is not a DSA transparency-database category",
-                        meta.id, meta.dsa_category
-                    ),
-                );
-            }
+            self.check_dsa_enumerations(&path, &meta);
             if meta.dsa_ground == crate::DsaGround::IncompatibleContent
                 && meta.terms_reference.as_deref().is_none_or(|t| t.trim().is_empty())
             {
@@ -674,7 +763,7 @@ impl Compiler {
                         continue;
                     }
                 };
-                let scope = Names { sets: &set_ids, defines: &defines, external: &external_signals };
+                let scope = Names { sets: &set_ids, defines: &defines, external: &external_signals, infos: &info_ids };
                 let test = match self.resolve(&parsed, &scope, &path, &def.id, &mut Vec::new()) {
                     Some(t) => t,
                     None => continue,
@@ -685,8 +774,20 @@ impl Compiler {
                         format!("rule `{}` can never fire: its `when` requires a signal and its negation", def.id),
                     );
                 }
+                let mut requires = Vec::new();
+                test.negated_infos(false, &mut requires);
+                requires.retain(|&i| !infos[i].is_condition());
+                if def.condition == Some(Condition::InformationRequired) && requires.is_empty() {
+                    self.warn(
+                        &path,
+                        format!(
+                            "rule `{}` requires information but names no [info] item under `!` in its `when`",
+                            def.id
+                        ),
+                    );
+                }
                 match (def.action, def.condition) {
-                    (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required)", def.id)),
+                    (Action::Restrict, None) => self.warn(&path, format!("rule `{}` restricts without a condition (adults_only, documents_required, licence_required, information_required)", def.id)),
                     (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
                     _ => {}
                 }
@@ -710,6 +811,7 @@ impl Compiler {
                     test,
                     parsed,
                     uncertain_exceptions,
+                    requires,
                 });
             }
             pending_tests.push((path.clone(), meta.id.clone(), file.test));
@@ -724,6 +826,7 @@ impl Compiler {
                 dsa_ground: meta.dsa_ground,
                 terms_reference: meta.terms_reference,
                 severity: meta.severity.unwrap_or_else(|| default_severity(&rules)),
+                four_eyes: meta.four_eyes,
                 notes: meta.notes,
                 file: path,
                 rules,
@@ -777,6 +880,8 @@ impl Compiler {
         if reads_quantities && lexicon.size().0 == 0 {
             self.warn("pack", "rules compare quantities but the pack has no [[unit]] words: no quantity can be read");
         }
+        let (reasons, seller_texts, procedures) = self.people(people, &policies);
+
         match (self.errors.is_empty(), matcher) {
             (true, Some(matcher)) => Ok(Pack {
                 name,
@@ -785,6 +890,7 @@ impl Compiler {
                 territories,
                 external_signals,
                 sets,
+                infos,
                 defines: {
                     let mut d: Vec<_> = defines.into_iter().map(|(n, (f, e))| (n, f, e)).collect();
                     d.sort_by(|a, b| a.0.cmp(&b.0));
@@ -793,11 +899,80 @@ impl Compiler {
                 policies,
                 tests,
                 lexicon,
+                reasons,
+                seller_texts,
+                procedures,
                 matcher,
                 warnings: self.warnings,
             }),
             _ => Err(PackError::Invalid(self.errors)),
         }
+    }
+
+    /// Checks the pack's procedures, reasons and seller texts against its
+    /// policies.
+    #[allow(clippy::type_complexity)]
+    fn people(
+        &mut self,
+        files: Vec<(
+            String,
+            Vec<procedures::ReasonDef>,
+            BTreeMap<String, BTreeMap<String, String>>,
+            Option<procedures::ProceduresDef>,
+        )>,
+        policies: &[Policy],
+    ) -> (Vec<procedures::Reason>, BTreeMap<String, BTreeMap<String, String>>, procedures::Procedures) {
+        let ids: Vec<&str> = policies.iter().map(|p| p.id.as_str()).collect();
+        let mut reasons: Vec<procedures::Reason> = Vec::new();
+        let mut texts = BTreeMap::new();
+        let mut settings: Option<(String, procedures::Procedures)> = None;
+        for (path, reason_defs, seller_texts, procedures_def) in files {
+            for def in reason_defs {
+                match procedures::reason(def, &path, &ids) {
+                    Ok(r) if reasons.iter().any(|o| o.code == r.code) => {
+                        self.error(&path, format!("reason `{}` is defined twice", r.code));
+                    }
+                    Ok(r) => reasons.push(r),
+                    Err(messages) => messages.into_iter().for_each(|m| self.error(&path, m)),
+                }
+            }
+            for (policy, t) in seller_texts {
+                if texts.contains_key(&policy) {
+                    self.error(&path, format!("[seller_text.{policy}] is defined twice"));
+                    continue;
+                }
+                match procedures::seller_text(&policy, t, &ids) {
+                    Ok(t) => {
+                        texts.insert(policy, t);
+                    }
+                    Err(messages) => messages.into_iter().for_each(|m| self.error(&path, m)),
+                }
+            }
+            if let Some(def) = procedures_def {
+                if let Some((first, _)) = &settings {
+                    self.error(&path, format!("a second [procedures] table (the first is in {first})"));
+                    continue;
+                }
+                let (p, messages) = procedures::procedures(&def);
+                messages.into_iter().for_each(|m| self.error(&path, m));
+                settings = Some((path, p));
+            }
+        }
+        if !reasons.is_empty() {
+            for policy in policies {
+                let offered: Vec<_> =
+                    reasons.iter().filter(|r| r.offered_for(std::slice::from_ref(&policy.id))).collect();
+                for outcome in [Action::Allow, Action::Block] {
+                    if !offered.iter().any(|r| r.outcomes.contains(&outcome)) {
+                        self.warn(
+                            &policy.file,
+                            format!("policy `{}`: no [[reason]] lets a reviewer {outcome} its items", policy.id),
+                        );
+                    }
+                }
+            }
+        }
+        (reasons, texts, settings.map(|(_, p)| p).unwrap_or_default())
     }
 
     /// Resolves names to term sets, defines (expanded in place) and
@@ -853,8 +1028,18 @@ impl Compiler {
                     }
                     Predicate::External(name.clone())
                 }
+                (None, None) if names.infos.contains_key(name) => {
+                    if field.is_some() {
+                        self.error(
+                            file,
+                            format!("rule `{rule}`: `{name}@…`: an info item cannot be restricted to a field"),
+                        );
+                        return None;
+                    }
+                    Predicate::Info(names.infos[name])
+                }
                 (None, None) => {
-                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity nor an external signal declared in pack.toml"));
+                    self.error(file, format!("rule `{rule}`: `{name}` is neither a term set, a define, a quantity, an [info] item nor an external signal declared in pack.toml"));
                     return None;
                 }
             },
@@ -1005,6 +1190,7 @@ struct Names<'a> {
     sets: &'a HashMap<String, SetId>,
     defines: &'a HashMap<String, (String, Expr)>,
     external: &'a [String],
+    infos: &'a HashMap<String, usize>,
 }
 
 fn is_snake_case(id: &str) -> bool {
@@ -1025,8 +1211,21 @@ fn test_case(path: &str, policy: &str, number: usize, def: TestCaseDef) -> Resul
             (k, text)
         })
         .collect();
+    let seller = match def.seller {
+        Some(table) => {
+            let value = serde_json::to_value(&table).map_err(|e| format!("test {number}: seller: {e}"))?;
+            Some(serde_json::from_value(value).map_err(|e| format!("test {number}: seller: {e}"))?)
+        }
+        None => None,
+    };
     let listing = Listing {
         id: format!("{path}#{number}"),
+        seller,
+        images: def
+            .images
+            .into_iter()
+            .map(|url| crate::listing::ImageRef { url: Some(url), ..Default::default() })
+            .collect(),
         title: def.title,
         description: def.description,
         category: def.category,
@@ -1117,5 +1316,47 @@ mod tests {
         assert!(pack(field).expect_err("field").to_string().contains("can be restricted to a field"));
         let clash = "[define]\na = \"b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
         assert!(pack(clash).expect_err("clash").to_string().contains("reuses the name"));
+    }
+
+    #[test]
+    fn reasons_procedures_and_seller_texts_are_pack_data() {
+        let rule = "four_eyes = true\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
+        let people = "[procedures]\nlease_minutes = 20\n[procedures.repeat_offenders]\nsuspend_at = 4\n\
+                      [[reason]]\ncode = \"mine\"\npolicy = \"p\"\noutcomes = [\"block\"]\nen = \"Mine.\"\nfr = \"À moi.\"\n\
+                      [[reason]]\ncode = \"fine\"\noutcomes = [\"allow\"]\nen = \"Fine.\"\n\
+                      [seller_text.p]\nen = \"Rule p.\"\nfr = \"Règle p.\"\n";
+        let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
+                    dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n";
+        let files = |people: &str| {
+            vec![
+                ("p.toml".to_string(), format!("{head}{rule}[terms.a]\nen = [\"alpha\"]\n")),
+                ("procedures.toml".to_string(), people.to_string()),
+            ]
+        };
+        let p = Pack::from_sources(files(people)).expect("compiles");
+        assert!(p.policies[0].four_eyes);
+        assert_eq!(p.procedures.lease_minutes, 20);
+        assert_eq!(p.procedures.repeat_offenders.suspend_at, 4);
+        assert_eq!(p.procedures.appeal_months, 6, "unset settings keep their defaults");
+        let offered: Vec<&str> = p.reasons_for(&["p".into()]).iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(offered, ["mine", "fine"], "the policy's own reasons come first");
+        assert_eq!(p.reasons_for(&["other".into()]).len(), 1);
+        assert_eq!(p.reason("mine").map(|r| r.text_in("fr")), Some("À moi."));
+        assert_eq!(p.reason("fine").map(|r| r.text_in("fr")), Some("Fine."), "English is the fall-back");
+        assert_eq!(p.seller_text("p", "de"), Some("Rule p."));
+
+        for (bad, says) in [
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"review\"]\nen = \"X.\"\n", "not an outcome a person gives"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nfr = \"X.\"\n", "needs an English text"),
+            ("[[reason]]\ncode = \"x\"\npolicy = \"q\"\noutcomes = [\"block\"]\nen = \"X.\"\n", "not a policy of this pack"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nen = \"X.\"\noutcome = \"block\"\n", "unknown key `outcome`"),
+            ("[[reason]]\ncode = \"x\"\noutcomes = [\"block\"]\nen = \"X.\"\n[[reason]]\ncode = \"x\"\noutcomes = [\"allow\"]\nen = \"Y.\"\n", "defined twice"),
+            ("[procedures]\nappeal_months = 3\n", "at least six months"),
+            ("[procedures.repeat_offenders]\nwarning_at = 3\nsuspend_at = 3\n", "after a warning"),
+            ("[seller_text.q]\nen = \"Q.\"\n", "not a policy of this pack"),
+        ] {
+            let e = Pack::from_sources(files(bad)).expect_err(says).to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

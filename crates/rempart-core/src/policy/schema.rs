@@ -18,6 +18,9 @@ pub(crate) struct PackFile {
     /// Named sub-expressions rules can use like signals.
     #[serde(default)]
     pub define: BTreeMap<String, String>,
+    /// Listing information rules may require, by name (see `info.rs`).
+    #[serde(default)]
+    pub info: BTreeMap<String, InfoDef>,
     #[serde(default)]
     pub rule: Vec<RuleDef>,
     #[serde(default)]
@@ -29,6 +32,17 @@ pub(crate) struct PackFile {
     /// code → words.
     #[serde(default)]
     pub words: BTreeMap<String, WordListDef>,
+    /// Reasons a reviewer may give (`[[reason]]`, see `procedures`).
+    #[serde(default)]
+    pub reason: Vec<super::procedures::ReasonDef>,
+    /// Plain-language texts of policies for sellers: policy id →
+    /// language code → text.
+    #[serde(default)]
+    pub seller_text: BTreeMap<String, BTreeMap<String, String>>,
+    /// Settings of the review, appeal, repeat-offender and trader
+    /// procedures (one file of the pack at most).
+    #[serde(default)]
+    pub procedures: Option<super::procedures::ProceduresDef>,
 }
 
 /// `[[unit]]`: spellings of one unit, per language.
@@ -90,6 +104,9 @@ pub(crate) struct PolicyMeta {
     /// action the policy's rules take.
     #[serde(default)]
     pub severity: Option<u32>,
+    /// A block in this policy needs a second reviewer's agreement.
+    #[serde(default)]
+    pub four_eyes: bool,
     #[serde(default)]
     pub notes: Option<String>,
 }
@@ -123,6 +140,25 @@ pub(crate) struct TermSetDef {
     pub languages: BTreeMap<String, toml::Value>,
 }
 
+/// `[info.NAME]`: where a listing may carry a piece of information.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InfoDef {
+    pub description: String,
+    /// Accepted attribute names (compared without case, accents or separators).
+    #[serde(default)]
+    pub attributes: Vec<String>,
+    /// Accepted JSON paths into the listing (`seller.type`, `gpsr.manufacturer.name`).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Accepted values; empty: any non-empty value.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// A regular expression the value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleDef {
@@ -153,6 +189,12 @@ pub(crate) struct TestCaseDef {
     pub ship_to: Vec<String>,
     #[serde(default)]
     pub language: Option<String>,
+    /// The seller as the listing gives it (`{ type = "business" }`).
+    #[serde(default)]
+    pub seller: Option<toml::Table>,
+    /// Image URLs of the listing (never fetched by `policy test`).
+    #[serde(default)]
+    pub images: Vec<String>,
     /// External signals (declared in pack.toml) that fire for this case,
     /// e.g. an image found in a hash bank.
     #[serde(default)]

@@ -13,7 +13,7 @@ use crate::state::App;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// submitter, reviewer, auditor, regulator or admin.
+    /// submitter, reviewer, auditor, regulator, notifier or admin.
     pub role: String,
     /// Who or what holds the key (a service, a person's name).
     pub label: String,

@@ -60,3 +60,29 @@ pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl I
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render()))
 }
+
+/// The caller's key: who the console is logged in as.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    pub key_id: String,
+    pub role: String,
+    pub label: String,
+    /// The live pack's version, for the console's footer.
+    pub live_pack: String,
+}
+
+/// Who the API key belongs to (any role).
+#[utoipa::path(
+    get, path = "/v1/me", tag = "system",
+    responses((status = 200, description = "The caller", body = WhoAmI), (status = 401, description = "No or a wrong key", body = crate::error::ErrorBody)),
+    security(("api_key" = []))
+)]
+pub async fn whoami(State(app): State<App>, caller: Caller) -> ApiResult<Json<WhoAmI>> {
+    let label = app.keys.get(&caller.key_id).map(|k| k.label).unwrap_or_default();
+    Ok(Json(WhoAmI {
+        key_id: caller.key_id,
+        role: caller.role.as_str().into(),
+        label,
+        live_pack: app.live.load().pack().version.clone(),
+    }))
+}
