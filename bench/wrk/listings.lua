@@ -6,7 +6,7 @@ local lines = {}
 local key = os.getenv("KEY")
 local batch = tonumber(os.getenv("BATCH") or "1")
 local counter = 0
-local thread_id = 0
+-- thread_id is set per thread by setup() (a global of each thread's Lua state).
 local threads = {}
 
 function setup(thread)
@@ -18,7 +18,7 @@ function init(args)
     local f = assert(io.open(os.getenv("LISTINGS"), "r"))
     for line in f:lines() do
         -- Drop the id; each request gets a fresh one.
-        local body = line:gsub('^{"id":"[^"]*",', "{")
+        local body = line:gsub('^{%s*"id"%s*:%s*"[^"]*"%s*,%s*', "{")
         table.insert(lines, body)
         if #lines >= 20000 then break end
     end
