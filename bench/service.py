@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
-  python3 bench/service.py [SECONDS] [--soak SECONDS]
+  python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -72,8 +72,13 @@ def start_server(db, durability):
     sys.exit("serve did not start")
 
 
+RUNS = 0
+
+
 def wrk(addr, key, listings, batch, threads, connections, seconds):
-    env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch)}
+    global RUNS
+    RUNS += 1
+    env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch), "RUN": f"r{RUNS}t"}
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
          "-s", LUA, f"http://{addr}"], env=env, capture_output=True, text=True, check=True).stdout
@@ -97,7 +102,10 @@ def main():
         soak = int(args[i + 1])
         del args[i:i + 2]
     seconds = int(args[0]) if args else 30
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if "--no-build" in args:
+        args.remove("--no-build")
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     listings = os.path.join(OUT, "service_100000.jsonl")
     if not os.path.exists(listings):
