@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
-  python3 bench/service.py [SECONDS] [--soak SECONDS]
+  python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,8 @@ class Sampler(threading.Thread):
 def start_server(db, durability):
     log = open(db + ".log", "w")
     proc = subprocess.Popen(
-        [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--durability", durability],
+        [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--durability", durability,
+         "--rate-per-minute", "0"],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
     for _ in range(600):
         text = open(db + ".log").read()
@@ -70,14 +72,23 @@ def start_server(db, durability):
     sys.exit("serve did not start")
 
 
+RUNS = 0
+
+
 def wrk(addr, key, listings, batch, threads, connections, seconds):
-    env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch)}
+    global RUNS
+    RUNS += 1
+    env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch), "RUN": f"r{RUNS}t"}
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
          "-s", LUA, f"http://{addr}"], env=env, capture_output=True, text=True, check=True).stdout
     m = re.search(r"RESULT (.*)", out)
     fields = dict(kv.split("=") for kv in m.group(1).split())
     r = {k: float(v) for k, v in fields.items()}
+    if r["errors_status"] or r["errors_io"]:
+        # A run whose requests failed measures the error path, not the service.
+        sys.exit(f"wrk: {r['errors_status']:.0f} non-2xx and {r['errors_io']:.0f} I/O errors "
+                 f"of {r['requests']:.0f} requests (batch {batch})")
     r["requests_per_s"] = r["requests"] / r["duration_s"]
     r["listings_per_s"] = r["requests_per_s"] * batch
     return r
@@ -91,7 +102,10 @@ def main():
         soak = int(args[i + 1])
         del args[i:i + 2]
     seconds = int(args[0]) if args else 30
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if "--no-build" in args:
+        args.remove("--no-build")
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     listings = os.path.join(OUT, "service_100000.jsonl")
     if not os.path.exists(listings):
@@ -129,11 +143,17 @@ def main():
             proc.terminate()
             proc.wait()
             size = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp))
+            # Every acknowledged listing must be on record: batches answer 200
+            # even when items are refused, so count what was recorded.
+            recorded = sqlite3.connect(db).execute("SELECT count(*) FROM decisions").fetchone()[0]
+            sent = single["requests"] + batch["requests"] * 100 + (soaked["requests"] if soaked else 0)
+            if recorded < sent:
+                sys.exit(f"{durability}: {sent:.0f} listings acknowledged but {recorded} decisions recorded")
             results[durability] = {
                 "single": single, "batch100": batch, "soak": soaked,
                 "rss_mib": {"start": rss_start, "peak": max(s for _, s in sampler.samples), "end": rss_end},
                 "rss_samples": [round(s, 1) for _, s in sampler.samples[-60:]] if soak else None,
-                "db_bytes": size,
+                "db_bytes": size, "decisions_recorded": recorded,
             }
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=1))

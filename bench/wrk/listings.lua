@@ -6,7 +6,10 @@ local lines = {}
 local key = os.getenv("KEY")
 local batch = tonumber(os.getenv("BATCH") or "1")
 local counter = 0
-local thread_id = 0
+-- Ids are unique across runs on one database too (RUN differs per run):
+-- a repeated id with the same body is an idempotent resubmission.
+local run = os.getenv("RUN") or "w"
+-- thread_id is set per thread by setup() (a global of each thread's Lua state).
 local threads = {}
 
 function setup(thread)
@@ -18,7 +21,7 @@ function init(args)
     local f = assert(io.open(os.getenv("LISTINGS"), "r"))
     for line in f:lines() do
         -- Drop the id; each request gets a fresh one.
-        local body = line:gsub('^{"id":"[^"]*",', "{")
+        local body = line:gsub('^{%s*"id"%s*:%s*"[^"]*"%s*,%s*', "{")
         table.insert(lines, body)
         if #lines >= 20000 then break end
     end
@@ -28,7 +31,7 @@ end
 local function listing()
     counter = counter + 1
     local body = lines[(counter % #lines) + 1]
-    return '{"id":"w' .. thread_id .. "-" .. counter .. '",' .. body:sub(2)
+    return '{"id":"' .. run .. thread_id .. "-" .. counter .. '",' .. body:sub(2)
 end
 
 function request()
