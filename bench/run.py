@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Screening benchmark: rempart vs a raw `grep -ciF -f <all policy terms>` scan.
 
-  python3 bench/run.py [N]        (default N = 1,000,000 listings)
+  python3 bench/run.py [N] [--pack DIR]... [--no-build]   (default N = 1,000,000 listings)
 
 Builds bench/out/listings_N.jsonl from the shared corpora (bench/corpus.py),
-builds rempart in release mode, then in the same run times:
+builds rempart in release mode (unless --no-build), then in the same run times,
+for each pack (the embedded one by default; every --pack DIR otherwise, so two
+packs can be compared on the same binary and the same machine load):
+  * the pack's compile time and memory (`rempart screen` on empty input),
   * rempart screen on 1 thread and on all cores (output to /dev/null),
   * grep -ciF -f terms.txt on the same file (one core), terms from `rempart policy terms`,
 and reports listings/s, MB/s per core, peak RSS, and the rempart/grep ratio.
@@ -48,34 +51,55 @@ def ensure_file(n, mode="bench", stem="listings"):
     return path
 
 
-def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    big, small = ensure_file(n), ensure_file(max(n // 10, 1))
-    size = os.path.getsize(big) / 1e6
+def measure_pack(pack, big, small, n, size, cores):
+    """Times one pack (None: the embedded one); returns the report lines."""
+    policy = ["--policy", pack] if pack else []
     terms = os.path.join(OUT, "terms.txt")
     with open(terms, "w") as f:
-        subprocess.run([BIN, "policy", "terms"], stdout=f, check=True)
+        subprocess.run([BIN, "policy", "terms", *([pack] if pack else [])], stdout=f, check=True)
     term_count = sum(1 for _ in open(terms))
-    cores = os.cpu_count() or 1
-
-    t1, rss1, rc1 = best_of(2, [BIN, "screen", "--threads", "1", big])
-    tn, rssn, rcn = best_of(2, [BIN, "screen", big])
-    _, rss_small, _ = run([BIN, "screen", small])
+    # The pack compile (TOML, expressions, automata) is a fixed cost per process.
+    tc, rssc, _ = best_of(3, [BIN, "screen", *policy, os.devnull])
+    t1, rss1, rc1 = best_of(2, [BIN, "screen", *policy, "--threads", "1", big])
+    tn, rssn, rcn = best_of(2, [BIN, "screen", *policy, big])
+    _, rss_small, _ = run([BIN, "screen", *policy, small])
     # Byte-mode grep (LC_ALL=C) is the strong baseline: in a UTF-8 locale,
     # case-insensitive multi-pattern grep is about 80x slower on this input.
     os.environ["LC_ALL"] = "C"
     tg, rssg, rcg = best_of(2, ["grep", "-ciF", "-f", terms, big], stdout=subprocess.PIPE)
     del os.environ["LC_ALL"]
-    flagged = subprocess.run([BIN, "screen", "--only-flagged", big], capture_output=True, text=True).stdout.count("\n")
+    flagged = subprocess.run([BIN, "screen", *policy, "--only-flagged", big], capture_output=True, text=True).stdout.count("\n")
+    return [
+        f"pack: {pack or 'embedded'}; {term_count:,} term spellings; compiled in {tc:.2f} s, peak RSS {rssc:.1f} MiB on empty input; {flagged:,} flagged",
+        f"rempart screen, 1 thread : {t1:7.2f} s  {n / t1:10,.0f} listings/s  {size / t1:7.1f} MB/s per core  peak RSS {rss1:6.1f} MiB  (exit {rc1})",
+        f"rempart screen, {cores} threads: {tn:7.2f} s  {n / tn:10,.0f} listings/s  {size / tn / cores:7.1f} MB/s per core  peak RSS {rssn:6.1f} MiB  (exit {rcn})",
+        f"LC_ALL=C grep -ciF -f terms, 1 core: {tg:7.2f} s  {size / tg:7.1f} MB/s  peak RSS {rssg:6.1f} MiB  (exit {rcg})",
+        f"ratio rempart(1 thread) / grep time: {t1 / tg:.2f}x",
+        f"peak RSS on {max(n // 10, 1):,} listings: {rss_small:.1f} MiB vs {rssn:.1f} MiB on {n:,} (flat memory)",
+    ]
 
-    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, {platform.system()} {platform.release()}")
-    print(f"input: {n:,} listings, {size:.1f} MB; {term_count:,} term spellings; {flagged:,} flagged")
-    print(f"rempart screen, 1 thread : {t1:7.2f} s  {n / t1:10,.0f} listings/s  {size / t1:7.1f} MB/s per core  peak RSS {rss1:6.1f} MiB  (exit {rc1})")
-    print(f"rempart screen, {cores} threads: {tn:7.2f} s  {n / tn:10,.0f} listings/s  {size / tn / cores:7.1f} MB/s per core  peak RSS {rssn:6.1f} MiB  (exit {rcn})")
-    print(f"LC_ALL=C grep -ciF -f terms, 1 core: {tg:7.2f} s  {size / tg:7.1f} MB/s  peak RSS {rssg:6.1f} MiB  (exit {rcg})")
-    print(f"ratio rempart(1 thread) / grep time: {t1 / tg:.2f}x")
-    print(f"peak RSS on {max(n // 10, 1):,} listings: {rss_small:.1f} MiB vs {rssn:.1f} MiB on {n:,} (flat memory)")
+
+def main():
+    args = sys.argv[1:]
+    packs, build, n = [], True, 1_000_000
+    while args:
+        arg = args.pop(0)
+        if arg == "--pack":
+            packs.append(args.pop(0))
+        elif arg == "--no-build":
+            build = False
+        else:
+            n = int(arg)
+    if build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    big, small = ensure_file(n), ensure_file(max(n // 10, 1))
+    size = os.path.getsize(big) / 1e6
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, {platform.system()} {platform.release()}; load average {load:.1f}")
+    print(f"input: {n:,} listings, {size:.1f} MB")
+    for pack in packs or [None]:
+        print("\n".join(measure_pack(pack, big, small, n, size, cores)))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,7 @@ pub const EXIT_FATAL: u8 = 1;
 /// Exit status when some input records were invalid (each reported on
 /// stderr) but every valid record was processed.
 pub const EXIT_INVALID_RECORDS: u8 = 2;
-/// Exit status when policy test cases fail (or lint finds problems with
-/// `--strict`).
+/// Exit status when policy test cases fail or lint finds problems.
 pub const EXIT_CHECKS_FAILED: u8 = 4;
 /// Exit status when the command line is wrong (unknown flag, bad value,
 /// extra argument): BSD `sysexits.h` EX_USAGE, distinct from 2 so that a

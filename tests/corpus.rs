@@ -14,12 +14,13 @@ fn benign_corpora_are_allowed() {
         return;
     };
     let gate = Gate::with_default_pack().expect("default pack");
-    let (mut total, mut flagged, mut blocked) = (0usize, Vec::new(), 0usize);
+    let (mut total, mut flagged, mut blocked_or_restricted, mut reviewed) = (0usize, Vec::new(), 0usize, 0usize);
     for listing in benign_listings(&data) {
         total += 1;
         let d = gate.screen(&listing);
         if d.verdict != Action::Allow {
-            blocked += usize::from(d.verdict == Action::Block);
+            blocked_or_restricted += usize::from(matches!(d.verdict, Action::Block | Action::Restrict));
+            reviewed += usize::from(d.verdict == Action::Review);
             let rules: Vec<String> = d
                 .matches
                 .iter()
@@ -31,12 +32,16 @@ fn benign_corpora_are_allowed() {
             flagged.push(format!("{} {} {:?}: {}", d.id, d.verdict, listing.title, rules.join("; ")));
         }
     }
-    println!("{} of {total} benign listings flagged ({} blocked):", flagged.len(), blocked);
+    println!(
+        "{} of {total} benign listings flagged ({blocked_or_restricted} blocked or restricted, {reviewed} to review):",
+        flagged.len()
+    );
     for f in &flagged {
         println!("  {f}");
     }
     assert!(total > 68_000, "all rows read ({total})");
-    // Goal: at most 0.1% flagged, and far fewer blocked.
-    assert!(flagged.len() * 1000 <= total, "{} flagged of {total} (> 0.1%)", flagged.len());
-    assert!(blocked * 5000 <= total, "{blocked} blocked of {total} (> 0.02%)");
+    // The quality bar (issue 11): at most 0.1% blocked or restricted and at
+    // most 0.5% sent to review.
+    assert!(blocked_or_restricted * 1000 <= total, "{blocked_or_restricted} blocked or restricted of {total} (> 0.1%)");
+    assert!(reviewed * 200 <= total, "{reviewed} sent to review of {total} (> 0.5%)");
 }

@@ -1,5 +1,6 @@
 //! Fuzzes the whole per-record path: raw bytes → listing parse → screen.
-//! Invariants: no panic, and every evidence span is the original text.
+//! Invariants: no panic, and every evidence span is the original text of
+//! the field it names (title, description or attribute value).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -13,9 +14,24 @@ fn gate() -> &'static Gate {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // As a JSON record.
+    // As a JSON record: evidence in any text field points into that field.
     if let Ok(listing) = Listing::from_json(data) {
-        let _ = gate().screen(&listing);
+        let decision = gate().screen(&listing);
+        for m in &decision.matches {
+            for e in &m.evidence {
+                let field = match e.field.as_str() {
+                    "title" => Some(listing.title.as_str()),
+                    "description" => listing.description.as_deref(),
+                    "category" => listing.category.as_deref(),
+                    f => f.strip_prefix("attributes.").and_then(|key| {
+                        listing.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+                    }),
+                };
+                if let Some(field) = field {
+                    assert_eq!(field.get(e.start..e.end), Some(e.text.as_str()), "{e:?}");
+                }
+            }
+        }
     }
     // As raw title text.
     if let Ok(text) = std::str::from_utf8(data) {

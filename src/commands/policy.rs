@@ -30,15 +30,21 @@ matches. Exit status: 0 all cases pass; 4 some fail; 1 the pack does not compile
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Check a pack: duplicate ids, missing legal bases, unknown signals,
-    /// rules that can never fire or that no test exercises, failing tests.
-    #[command(after_help = "Errors (the pack does not compile) exit 1. Findings are printed and \
-exit 0, or 4 with --strict.")]
+    /// Check a pack: duplicate ids, missing legal bases, unknown keys and
+    /// signals, unused sets, rules that can never fire or that no test
+    /// exercises, exceptions that switch a block off from anywhere in the
+    /// listing, failing tests.
+    #[command(after_help = "Exit status: 0 no finding; 4 findings (each printed); 1 the pack does not \
+compile (unknown keys, bad expressions, TOML errors with line and column). With --warn-only, \
+findings are printed and the exit status is 0.")]
     Lint {
         /// Pack folder (default: the embedded pack).
         dir: Option<PathBuf>,
-        /// Exit 4 when there is any finding.
+        /// Print findings but exit 0 (for a pack being written).
         #[arg(long)]
+        warn_only: bool,
+        /// Kept for scripts written before findings failed by default; no effect.
+        #[arg(long, hide = true)]
         strict: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -97,7 +103,7 @@ pub fn run(cmd: Command) -> Result<u8> {
             }
             Ok(if failed == 0 { EXIT_OK } else { EXIT_CHECKS_FAILED })
         }
-        Command::Lint { dir, strict, format } => {
+        Command::Lint { dir, warn_only, strict: _, format } => {
             let gate = load(&dir)?;
             let outcomes = lint::run_tests(&gate);
             let issues = lint::lint(&gate, &outcomes);
@@ -120,7 +126,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                 p.tests.len(),
                 issues.len()
             );
-            Ok(if strict && !issues.is_empty() { EXIT_CHECKS_FAILED } else { EXIT_OK })
+            Ok(if !warn_only && !issues.is_empty() { EXIT_CHECKS_FAILED } else { EXIT_OK })
         }
         Command::Terms { dir } => {
             let gate = load(&dir)?;

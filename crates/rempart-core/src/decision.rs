@@ -151,6 +151,33 @@ pub struct RuleMatch {
     /// Evidence found but not listed, past that cap.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence_omitted: usize,
+    /// Set when the rule's own action was lowered to `review` because the
+    /// evidence was not certain enough to block (see [`Downgrade`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgraded: Option<Downgrade>,
+}
+
+/// A rule that would have blocked, sent to review instead: what a wrong
+/// block costs (accusing a seller of a crime) is worse than a human look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downgrade {
+    /// The rule's own action.
+    pub from: Action,
+    pub reason: DowngradeReason,
+}
+
+/// Why a block became a review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DowngradeReason {
+    /// An exception word next to the product word ("holder" by
+    /// "passport") would have allowed the listing, but that exception is
+    /// not certain: a human checks it. The evidence lists the exception
+    /// with `detail: "exception"`.
+    UncertainException,
+    /// A word the rule needs is an ordinary word in another language
+    /// (a false friend) and the field's language could not be told.
+    UncertainLanguage,
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use crate::lexicon::Lexicon;
 use crate::normalize::PlainView;
 
 /// The kinds of quantity the policy language can compare.
@@ -123,82 +124,24 @@ pub enum HeightContext {
     Never,
 }
 
-/// Converts a unit (already lower-cased and accent-folded) given a value
-/// into canonical quantities. A unit can mean two kinds (`lb`).
-fn unit_kinds(unit: &str, value: f64) -> Vec<(QuantityKind, f64)> {
+/// The quantities a unit word (already folded) gives for a value: the
+/// pack's unit words, and the notation symbols `%`, `'`, `''` and `"`.
+fn unit_kinds(unit: &str, value: f64, lex: &Lexicon) -> Vec<(QuantityKind, f64)> {
     use QuantityKind::*;
-    let one = |k, v| vec![(k, v)];
     match unit {
-        "mm" => one(Length, value / 10.0),
-        "cm" => one(Length, value),
-        "m" | "metre" | "metres" | "meter" | "meters" | "metro" | "metri" | "metros" => one(Length, value * 100.0),
-        "in" | "inch" | "inches" | "\"" | "''" | "zoll" | "pouce" | "pouces" | "cali" => one(Length, value * 2.54),
-        "ft" | "feet" | "foot" | "'" | "pieds" | "pies" | "stopy" => one(Length, value * 30.48),
-        "mw" | "milliwatt" | "milliwatts" => one(Power, value),
-        "w" | "watt" | "watts" => one(Power, value * 1000.0),
-        "kw" | "kilowatt" | "kilowatts" => one(Power, value * 1_000_000.0),
-        "v" | "volt" | "volts" | "voltios" | "volti" | "wolt" | "woltow" => one(Voltage, value),
-        "kv" | "kilovolt" | "kilovolts" => one(Voltage, value * 1000.0),
-        "ml" | "millilitre" | "millilitres" | "milliliter" | "milliliters" => one(Volume, value),
-        "cl" => one(Volume, value * 10.0),
-        "dl" => one(Volume, value * 100.0),
-        "l" | "litre" | "litres" | "liter" | "liters" | "litro" | "litros" | "litri" | "litrow" => {
-            one(Volume, value * 1000.0)
+        "%" => vec![(Concentration, value)],
+        "\"" | "''" => vec![(Length, value * 2.54)],
+        "'" => vec![(Length, value * 30.48)],
+        _ => {
+            lex.unit(unit).map(|m| m.iter().map(|&(kind, factor)| (kind, value * factor)).collect()).unwrap_or_default()
         }
-        "floz" => one(Volume, value * 29.5735),
-        "j" | "joule" | "joules" | "julios" => one(Energy, value),
-        "mg" => one(Mass, value / 1000.0),
-        "g" | "gr" | "gram" | "grams" | "gramme" | "grammes" | "gramos" | "grammi" | "gramm" => one(Mass, value),
-        "kg" | "kilo" | "kilos" | "kilogram" | "kilograms" | "kilogramme" | "kilogrammes" => one(Mass, value * 1000.0),
-        "lb" | "lbs" | "pound" | "pounds" => vec![(DrawWeight, value), (Mass, value * 453.592)],
-        "%" => one(Concentration, value),
-        "puff" | "puffs" | "taffe" | "taffes" | "bouffee" | "bouffees" | "zuge" | "zug" | "calada" | "caladas"
-        | "tiri" | "tiro" | "trekje" | "trekjes" | "zaciagniec" | "zaciagniecia" | "hits" => one(Puffs, value),
-        "pcs" | "pc" | "piece" | "pieces" | "stuck" | "pezzi" | "piezas" | "stuks" | "sztuk" | "cartridge"
-        | "cartridges" | "cartouche" | "cartouches" | "capsule" | "capsules" | "charger" | "chargers" | "kapseln"
-        | "patronen" | "cartuchos" | "cartucce" | "naboje" | "bulbs" => one(Pieces, value),
-        "ans" | "an" | "year" | "years" | "yrs" | "yr" | "yo" | "jahre" | "jahr" | "jahrige" | "anos" | "ano"
-        | "anni" | "anno" | "jaar" | "lat" | "lata" | "rok" => one(Age, value),
-        "mois" | "month" | "months" | "monate" | "monat" | "meses" | "mesi" | "maanden" | "miesiecy" | "miesiace" => {
-            one(Age, value / 12.0)
-        }
-        _ => Vec::new(),
     }
 }
 
-/// Words after which a number is an age (`age 8`, `âge : 12`).
-const AGE_WORDS: &[&str] = &["age", "ages", "alter", "edad", "eta", "leeftijd", "wiek", "aged"];
-/// Words that make the next length a height.
-const HEIGHT_WORDS: &[&str] = &[
-    "height",
-    "tall",
-    "hauteur",
-    "taille",
-    "grosse",
-    "hohe",
-    "korpergrosse",
-    "altura",
-    "estatura",
-    "altezza",
-    "hoogte",
-    "lengte",
-    "wzrost",
-    "wysokosc",
-    "body",
-    "size",
-];
-/// Warranty words: a number of years next to one is a duration.
-const WARRANTY_WORDS: &[&str] =
-    &["warranty", "guarantee", "garantie", "garantia", "garanzia", "gwarancja", "gwarancji", "gewahrleistung"];
-/// Other nouns that make a number of years a duration when they follow it.
-const DURATION_NOUNS: &[&str] = &["lifetime", "life", "experience", "ervaring", "shelf", "battery"];
-/// Words before a number of years that make it a duration.
-const DURATION_LEADS: &[&str] = &["since", "depuis", "for", "pendant"];
-
 /// Whether a number of years ending its unit at `unit_end` is a duration
 /// (a warranty, a shelf life, an experience) rather than an age.
-fn is_duration(text: &str, unit_end: usize, prefix: &str) -> bool {
-    if WARRANTY_WORDS.contains(&prefix) || DURATION_LEADS.contains(&prefix) {
+fn is_duration(text: &str, unit_end: usize, prefix: &str, lex: &Lexicon) -> bool {
+    if lex.has("warranty", prefix) || lex.has("duration_before", prefix) {
         return true;
     }
     let after: Vec<String> = text[unit_end..]
@@ -207,33 +150,30 @@ fn is_duration(text: &str, unit_end: usize, prefix: &str) -> bool {
         .take(2)
         .map(fold_word)
         .collect();
-    let is_duration_noun = |w: &str| WARRANTY_WORDS.contains(&w) || DURATION_NOUNS.contains(&w);
     match after.first().map(String::as_str) {
         // `2 ans de garantie`, `3 years of warranty`: one word further.
-        Some("de" | "di" | "of") => after.get(1).is_some_and(|w| WARRANTY_WORDS.contains(&w.as_str())),
-        Some(w) => is_duration_noun(w),
+        Some(w) if lex.has("duration_link", w) => after.get(1).is_some_and(|w| lex.has("warranty", w)),
+        Some(w) => lex.has("warranty", w) || lex.has("duration_after", w),
         None => false,
     }
 }
 
-/// Words before a number that make it a count of pieces (`pack of 24`).
-const PACK_WORDS: &[&str] = &["pack", "lot", "set", "box", "boite", "coffret", "packung", "caja", "confezione", "doos"];
-
-/// Extracts every quantity stated in `text`.
+/// Extracts every quantity stated in `text`, reading units and the words
+/// around numbers with the pack's [`Lexicon`].
 ///
 /// Reads the normaliser's [`PlainView`] of the text when it differs (a
 /// no-break or other Unicode space, an invisible character, full-width
 /// forms like `１００ｃｍ`), so `100\u{A0}cm` and `100\u{200B}cm` are read as
 /// `100 cm` is; spans are mapped back to the original.
-pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
+pub fn extract(text: &str, context: HeightContext, lex: &Lexicon) -> Vec<Quantity> {
     // No digit (ASCII, or full-width, which starts with 0xEF): nothing to read.
     if !text.bytes().any(|b| b.is_ascii_digit() || b == 0xEF) {
         return Vec::new();
     }
     match PlainView::new(text) {
-        None => extract_ascii_digits(text, context),
+        None => extract_ascii_digits(text, context, lex),
         Some(view) => {
-            let mut found = extract_ascii_digits(view.as_str(), context);
+            let mut found = extract_ascii_digits(view.as_str(), context, lex);
             for q in &mut found {
                 (q.start, q.end) = view.original_span(q.start, q.end);
             }
@@ -242,7 +182,7 @@ pub fn extract(text: &str, context: HeightContext) -> Vec<Quantity> {
     }
 }
 
-fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
+fn extract_ascii_digits(text: &str, context: HeightContext, lex: &Lexicon) -> Vec<Quantity> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -257,12 +197,12 @@ fn extract_ascii_digits(text: &str, context: HeightContext) -> Vec<Quantity> {
         // After an age or pack word a bare number stands alone: in
         // `age 13 160cm` the space is not a thousands separator.
         let prefix = word_before(text, i);
-        let spaced_groups = !is_count_context(&prefix);
+        let spaced_groups = !is_count_context(&prefix, lex);
         let Some((value, after_number)) = parse_number_with(bytes, i, spaced_groups) else {
             i += 1;
             continue;
         };
-        i = scan_quantity(text, number_start, value, after_number, context, &prefix, &mut out);
+        i = scan_quantity(text, number_start, value, after_number, (context, lex), &prefix, &mut out);
     }
     out
 }
@@ -298,8 +238,8 @@ fn parse_number(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
 }
 
 /// Whether the word before `at` makes the next number a bare count or age.
-fn is_count_context(prefix: &str) -> bool {
-    AGE_WORDS.contains(&prefix) || PACK_WORDS.contains(&prefix) || prefix == "of"
+fn is_count_context(prefix: &str, lex: &Lexicon) -> bool {
+    lex.has("age_before", prefix) || lex.has("pack_before", prefix) || lex.has("count_link", prefix)
 }
 
 /// Like [`parse_number`]; `spaced_groups` says whether a space may
@@ -405,14 +345,14 @@ fn scan_quantity(
     start: usize,
     value: f64,
     after: usize,
-    context: HeightContext,
+    (context, lex): (HeightContext, &Lexicon),
     prefix: &str,
     out: &mut Vec<Quantity>,
 ) -> usize {
     let bytes = text.as_bytes();
-    let age_prefix = AGE_WORDS.contains(&prefix);
+    let age_prefix = lex.has("age_before", prefix);
     // Range: `8-10 ans`, `8 à 10 ans`, `8 to 10 years`, `age 8-10`.
-    if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix) {
+    if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix, lex) {
         if age_prefix {
             out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
             out.push(Quantity { kind: QuantityKind::Age, value: second_value, start: second_start, end: second_after });
@@ -420,7 +360,7 @@ fn scan_quantity(
         }
         let before = out.len();
         let second_prefix = word_before(text, second_start);
-        let next = scan_quantity(text, second_start, second_value, second_after, context, &second_prefix, out);
+        let next = scan_quantity(text, second_start, second_value, second_after, (context, lex), &second_prefix, out);
         let added: Vec<Quantity> = out[before..].to_vec();
         for q in added.iter().filter(|q| q.start == second_start) {
             let ratio = if second_value != 0.0 { q.value / second_value } else { 1.0 };
@@ -429,8 +369,9 @@ fn scan_quantity(
         return next;
     }
     if after_x(bytes, start)
-        || PACK_WORDS.contains(&prefix)
-        || prefix == "of" && PACK_WORDS.contains(&word_before(text, start.saturating_sub(3)).as_str())
+        || lex.has("pack_before", prefix)
+        || lex.has("count_link", prefix)
+            && lex.has("pack_before", &word_before(text, start.saturating_sub(prefix.len() + 1)))
     {
         out.push(Quantity { kind: QuantityKind::Pieces, value, start: start.saturating_sub(1), end: after });
         return after;
@@ -450,20 +391,20 @@ fn scan_quantity(
         let cm_digits = bytes[unit.end..].iter().take_while(|b| b.is_ascii_digit()).count();
         if cm_digits == 2 {
             let cm: f64 = text[unit.end..unit.end + 2].parse().unwrap_or(0.0);
-            push_length(out, text, value * 100.0 + cm, start, unit.end + 2, context);
+            push_length(out, text, value * 100.0 + cm, start, unit.end + 2, (context, lex));
             return unit.end + 2;
         }
     }
     // `million(s) de volts`, `1 million volts`.
-    if unit.unit == "million" || unit.unit == "millions" || unit.unit == "mln" {
-        if let Some(volts) = million_volts(text, unit.end) {
+    if lex.has("million", &unit.unit) {
+        if let Some(volts) = million_volts(text, unit.end, lex) {
             out.push(Quantity { kind: QuantityKind::Voltage, value: value * 1e6, start, end: volts });
             return volts;
         }
     }
-    let mut kinds = unit_kinds(&unit.unit, value);
+    let mut kinds = unit_kinds(&unit.unit, value, lex);
     // `2 years warranty`, `garantie 2 ans`: a duration, not an age.
-    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, prefix) {
+    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, prefix, lex) {
         return unit.end;
     }
     if kinds.is_empty() {
@@ -474,15 +415,15 @@ fn scan_quantity(
     }
     let mut end = unit.end;
     // Feet then inches: `3'2"`, `4ft 1in`, `5 feet 2 inches`.
-    if kinds[0].0 == QuantityKind::Length && (unit.unit == "'" || unit.unit.starts_with("f")) {
-        if let Some((inches, inches_end)) = trailing_inches(text, end) {
+    if kinds[0].0 == QuantityKind::Length && is_factor(kinds[0].1, value, 30.48) {
+        if let Some((inches, inches_end)) = trailing_inches(text, end, lex) {
             kinds = vec![(QuantityKind::Length, kinds[0].1 + inches * 2.54)];
             end = inches_end;
         }
     }
     for (kind, canonical) in kinds {
         if kind == QuantityKind::Length {
-            push_length(out, text, canonical, start, end, context);
+            push_length(out, text, canonical, start, end, (context, lex));
         } else {
             out.push(Quantity { kind, value: canonical, start, end });
         }
@@ -491,12 +432,25 @@ fn scan_quantity(
     end
 }
 
-fn push_length(out: &mut Vec<Quantity>, text: &str, cm: f64, start: usize, end: usize, context: HeightContext) {
+/// Whether `canonical` is `value` converted with `factor` (which unit a
+/// length was written in: feet are 30.48 cm, inches 2.54).
+fn is_factor(canonical: f64, value: f64, factor: f64) -> bool {
+    (canonical - value * factor).abs() < 1e-9 * canonical.abs().max(1.0)
+}
+
+fn push_length(
+    out: &mut Vec<Quantity>,
+    text: &str,
+    cm: f64,
+    start: usize,
+    end: usize,
+    (context, lex): (HeightContext, &Lexicon),
+) {
     out.push(Quantity { kind: QuantityKind::Length, value: cm, start, end });
     let is_height = match context {
         HeightContext::Always => true,
         HeightContext::Never => false,
-        HeightContext::AfterHeightWord => height_word_before(text, start),
+        HeightContext::AfterHeightWord => height_word_before(text, start, lex),
     };
     if is_height {
         out.push(Quantity { kind: QuantityKind::Height, value: cm, start, end });
@@ -504,10 +458,10 @@ fn push_length(out: &mut Vec<Quantity>, text: &str, cm: f64, start: usize, end: 
 }
 
 /// A height word within the few words before `at`.
-fn height_word_before(text: &str, at: usize) -> bool {
+fn height_word_before(text: &str, at: usize, lex: &Lexicon) -> bool {
     let from = floor_char_boundary(text, at.saturating_sub(28));
     let window = fold_word_list(&text[from..at]);
-    window.iter().rev().take(3).any(|w| HEIGHT_WORDS.contains(&w.as_str()))
+    window.iter().rev().take(3).any(|w| lex.has("height_before", w))
 }
 
 fn fold_word_list(text: &str) -> Vec<String> {
@@ -532,11 +486,12 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 
 /// After a first number ending at `after`: `-10`, ` - 10`, ` to 10`,
 /// ` à 10`, ` bis 10`, ` a 10`. Returns the second number.
-fn range_second(text: &str, after: usize, unitless_ok: bool) -> Option<(usize, f64, usize)> {
+fn range_second(text: &str, after: usize, unitless_ok: bool, lex: &Lexicon) -> Option<(usize, f64, usize)> {
     let rest = &text[after..];
-    let seps = ["-", " - ", "–", " – ", " to ", " à ", " a ", " bis ", " tot ", " do "];
-    let sep = seps.iter().find(|s| rest.starts_with(*s))?;
-    let second = after + sep.len();
+    let starts = |sep: &str| rest.get(..sep.len()).is_some_and(|head| head.eq_ignore_ascii_case(sep));
+    let dash = ["-", " - ", "–", " – "].into_iter().find(|s| rest.starts_with(s)).map(str::len);
+    let sep_len = dash.or_else(|| lex.ranges().iter().find(|s| starts(s)).map(String::len))?;
+    let second = after + sep_len;
     if !text.as_bytes().get(second).is_some_and(u8::is_ascii_digit) {
         return None;
     }
@@ -549,9 +504,9 @@ fn range_second(text: &str, after: usize, unitless_ok: bool) -> Option<(usize, f
     Some((second, value, end))
 }
 
-fn million_volts(text: &str, after_million: usize) -> Option<usize> {
+fn million_volts(text: &str, after_million: usize, lex: &Lexicon) -> Option<usize> {
     let rest = &text[after_million..];
-    for lead in [" de volts", " volts", " volt", " di volt", " de voltios", " volt.", " wolt"] {
+    for lead in lex.volt_leads() {
         if rest.get(..lead.len()).is_some_and(|head| head.eq_ignore_ascii_case(lead)) {
             return Some(after_million + lead.len());
         }
@@ -559,7 +514,7 @@ fn million_volts(text: &str, after_million: usize) -> Option<usize> {
     None
 }
 
-fn trailing_inches(text: &str, after_feet: usize) -> Option<(f64, usize)> {
+fn trailing_inches(text: &str, after_feet: usize, lex: &Lexicon) -> Option<(f64, usize)> {
     let bytes = text.as_bytes();
     let mut i = after_feet;
     while bytes.get(i) == Some(&b' ') {
@@ -570,7 +525,9 @@ fn trailing_inches(text: &str, after_feet: usize) -> Option<(f64, usize)> {
     }
     let (inches, end) = parse_number(bytes, i)?;
     let unit = read_unit(text, end)?;
-    let is_inch = matches!(unit.unit.as_str(), "\"" | "''" | "in" | "inch" | "inches");
+    let is_inch = unit_kinds(&unit.unit, inches, lex)
+        .first()
+        .is_some_and(|&(kind, cm)| kind == QuantityKind::Length && is_factor(cm, inches, 2.54));
     (is_inch && inches < 12.0).then_some((inches, unit.end))
 }
 
@@ -578,6 +535,12 @@ fn trailing_inches(text: &str, after_feet: usize) -> Option<(f64, usize)> {
 mod tests {
     use super::*;
     use QuantityKind::*;
+
+    /// The default pack's lexicon: unit words are pack data.
+    fn lex() -> &'static Lexicon {
+        static LEX: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+        LEX.get_or_init(|| crate::Pack::embedded().expect("embedded pack").lexicon)
+    }
 
     /// `fold_word` gives what the full folder gives on words of letters.
     #[test]
@@ -607,7 +570,7 @@ mod tests {
     }
 
     fn values(text: &str, kind: QuantityKind) -> Vec<f64> {
-        extract(text, HeightContext::AfterHeightWord)
+        extract(text, HeightContext::AfterHeightWord, lex())
             .into_iter()
             .filter(|q| q.kind == kind)
             .map(|q| (q.value * 100.0).round() / 100.0)
@@ -672,21 +635,21 @@ mod tests {
     fn heights_need_context_in_descriptions() {
         assert_eq!(values("box 30 cm, height 158 cm", Height), vec![158.0]);
         assert_eq!(values("box 30 cm", Height), Vec::<f64>::new());
-        let title = extract("Doll 100cm", HeightContext::Always);
+        let title = extract("Doll 100cm", HeightContext::Always, lex());
         assert!(title.iter().any(|q| q.kind == Height && q.value == 100.0));
     }
 
     #[test]
     fn spans_cover_the_stated_text() {
         let text = "Poupée 1m05 neuve";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!(&text[q.start..q.end], "1m05");
     }
 
     #[test]
     fn full_width_forms_are_read_and_mapped_back() {
         let text = "ｄｏｌｌ １００ｃｍ";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!((q.kind, q.value), (Length, 100.0));
         assert_eq!(&text[q.start..q.end], "１００ｃｍ");
     }
@@ -705,10 +668,10 @@ mod tests {
         assert_eq!(values("laser 10\u{A0}000 mW", Power), vec![10000.0]);
         assert_eq!(values("laser 10\u{202F}000\u{A0}mW", Power), vec![10000.0]);
         let text = "Poupée 1\u{200B}m\u{A0}05";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!((q.kind, q.value), (Length, 100.0));
         let text = "Poupée 1\u{200B}00\u{A0}cm !";
-        let q = &extract(text, HeightContext::Always)[0];
+        let q = &extract(text, HeightContext::Always, lex())[0];
         assert_eq!(&text[q.start..q.end], "1\u{200B}00\u{A0}cm");
     }
 

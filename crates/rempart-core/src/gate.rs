@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use crate::decision::{Decision, Evidence, RuleMatch, SignalError};
+use crate::decision::{Action, Decision, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
+use crate::language::{FieldLanguage, Language, Verdict};
+use crate::lexicon::Lexicon;
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
-use crate::policy::info::Found;
-use crate::policy::{territory, Pack, PackError, Predicate, Trigger};
+use crate::policy::info::Found as InfoFound;
+use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
 /// like external signals without being declared: `bidi_control` holds
@@ -90,20 +92,37 @@ struct Field<'a> {
     filter: FieldFilter,
 }
 
+/// A term hit with where it lies.
+#[derive(Clone, Copy)]
+struct Found {
+    field: usize,
+    hit: Hit,
+    /// Byte span in the original field text.
+    start: usize,
+    end: usize,
+    /// First and last word of the hit in its field (canonical text), for
+    /// `near` and `without` distances.
+    words: (u32, u32),
+    /// A false friend in a field whose language could not be told: a rule
+    /// that needs it decides at most `review`.
+    uncertain: bool,
+}
+
 /// What the pipeline found in one listing, before policies are applied.
 struct Signals<'a> {
     fields: Vec<Field<'a>>,
-    hits: Vec<(usize, Hit, usize, usize)>, // field index, hit, original start, original end
-    /// Word index of each hit in its field, for `near`.
-    hit_words: Vec<u32>,
+    hits: Vec<Found>,
     /// Per term set, a bit per field kind it was found in: rules whose
     /// sets did not fire are rejected without looking at the hits.
     set_fields: Vec<u8>,
+    /// The same, counting only hits that are not `uncertain`; present only
+    /// when some hit is.
+    certain_set_fields: Option<Vec<u8>>,
     /// Per quantity kind, its range in `quantities` (sorted by kind).
     kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
     /// Per `[info]` item of the pack, where the listing carries it.
-    infos: Vec<Option<Found<'a>>>,
+    infos: Vec<Option<InfoFound<'a>>>,
     /// Each bidirectional control in any field, as evidence.
     bidi: Vec<Evidence>,
 }
@@ -115,6 +134,28 @@ enum Ref {
     Quantity(usize),
     External(usize, usize),
     Info(usize),
+}
+
+/// How a rule's expression is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As written.
+    Normal,
+    /// Without the hits of false friends whose language is unsure: a rule
+    /// that holds only with them is held to `review`.
+    CertainOnly,
+    /// With every exception that is not `certain` ignored: a `block` rule
+    /// that holds only this way was cancelled by an unsure exception and
+    /// goes to review.
+    Relaxed,
+}
+
+/// One reading of the rules over one listing's signals.
+struct Reader<'s, 'a> {
+    s: &'s Signals<'a>,
+    external: &'s ExternalSignals,
+    pack: &'s Pack,
+    mode: Mode,
 }
 
 impl Gate {
@@ -153,43 +194,46 @@ impl Gate {
             with_text = all;
             &with_text
         };
+        let read = |mode| Reader { s: &signals, external, pack: &self.pack, mode };
+        let (normal, certain_only, relaxed) = (read(Mode::Normal), read(Mode::CertainOnly), read(Mode::Relaxed));
         let mut matches = Vec::new();
         for policy in &self.pack.policies {
             if !territory::reaches(&listing.ship_to, &policy.countries) {
                 continue;
             }
+            let first = matches.len();
+            let mut fallbacks = Vec::new();
             for rule in &policy.rules {
                 // A cheap yes/no first; evidence only for rules that fire.
-                if rule.trigger.as_ref().is_some_and(|t| !signals.may_hold(t, external))
-                    || !holds(&rule.test, &signals, external)
-                {
+                if rule.trigger.as_ref().is_some_and(|t| !signals.may_hold(t, external)) {
                     continue;
                 }
-                let mut refs = Vec::new();
-                self.eval(&rule.test, &signals, external, &mut refs);
-                let evidence_omitted = cap_evidence(&mut refs, &signals);
-                let evidence = refs.iter().flat_map(|r| signals.evidence(*r, &self.pack, external)).collect();
-                let missing = rule
-                    .requires
-                    .iter()
-                    .filter(|&&i| signals.infos[i].is_none())
-                    .map(|&i| self.pack.infos[i].name.clone())
-                    .collect();
-                matches.push(RuleMatch {
-                    policy: policy.id.clone(),
-                    rule: rule.id.clone(),
-                    action: rule.action,
-                    condition: rule.condition,
-                    legal_basis: rule.legal_basis.as_ref().unwrap_or(&policy.legal_basis).clone(),
-                    scope: policy.scope.clone(),
-                    dsa_category: policy.dsa_category.clone(),
-                    dsa_ground: policy.dsa_ground,
-                    dsa_keywords: policy.dsa_keywords.clone(),
-                    explain: rule.explain.clone(),
-                    evidence,
-                    missing,
-                    evidence_omitted,
-                });
+                if !normal.eval(&rule.test, false, None) {
+                    let cancelled = rule.action == Action::Block
+                        && !rule.uncertain_exceptions.is_empty()
+                        && relaxed.eval(&rule.test, false, None);
+                    if cancelled {
+                        fallbacks.push(rule);
+                    }
+                    continue;
+                }
+                // A block that holds only thanks to a false friend of unsure
+                // language is a review.
+                let unsure_language = rule.action == Action::Block
+                    && signals.certain_set_fields.is_some()
+                    && !certain_only.eval(&rule.test, false, None);
+                let downgraded = unsure_language
+                    .then_some(Downgrade { from: rule.action, reason: DowngradeReason::UncertainLanguage });
+                matches.push(self.rule_match(policy, rule, &normal, &[], downgraded));
+            }
+            // A block an unsure exception cancelled goes to review, unless
+            // the policy already holds the listing for review or blocks it.
+            let policy_holds = matches[first..].iter().any(|m| m.action >= Action::Review);
+            if !policy_holds {
+                for rule in fallbacks {
+                    let downgraded = Downgrade { from: rule.action, reason: DowngradeReason::UncertainException };
+                    matches.push(self.rule_match(policy, rule, &relaxed, &rule.uncertain_exceptions, Some(downgraded)));
+                }
             }
         }
         // Strictest first; stable, so pack order breaks ties.
@@ -205,43 +249,118 @@ impl Gate {
         }
     }
 
+    /// The match of a rule that holds under `reader`, with its evidence
+    /// (plus the hits of `exceptions`, marked as such).
+    fn rule_match(
+        &self,
+        policy: &Policy,
+        rule: &Rule,
+        reader: &Reader,
+        exceptions: &[SetId],
+        downgraded: Option<Downgrade>,
+    ) -> RuleMatch {
+        let mut refs = Vec::new();
+        reader.eval(&rule.test, false, Some(&mut refs));
+        let s = reader.s;
+        let evidence_omitted = cap_evidence(&mut refs, s);
+        let mut evidence: Vec<Evidence> =
+            refs.iter().flat_map(|r| s.evidence(*r, &self.pack, reader.external)).collect();
+        for (i, found) in s.hits.iter().enumerate() {
+            if exceptions.contains(&found.hit.set) {
+                if let Some(mut e) = s.evidence(Ref::Hit(i), &self.pack, reader.external) {
+                    e.detail = Some("exception".into());
+                    evidence.push(e);
+                }
+            }
+        }
+        let missing =
+            rule.requires.iter().filter(|&&i| s.infos[i].is_none()).map(|&i| self.pack.infos[i].name.clone()).collect();
+        RuleMatch {
+            policy: policy.id.clone(),
+            rule: rule.id.clone(),
+            action: downgraded.map_or(rule.action, |_| Action::Review),
+            condition: rule.condition,
+            legal_basis: rule.legal_basis.as_ref().unwrap_or(&policy.legal_basis).clone(),
+            scope: policy.scope.clone(),
+            dsa_category: policy.dsa_category.clone(),
+            dsa_ground: policy.dsa_ground,
+            dsa_keywords: policy.dsa_keywords.clone(),
+            explain: rule.explain.clone(),
+            evidence,
+            missing,
+            evidence_omitted,
+            downgraded,
+        }
+    }
+
     fn signals<'a>(&self, listing: &'a Listing) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
-        let mut contexts = Vec::with_capacity(fields.capacity());
-        let mut push = |name: std::borrow::Cow<'a, str>, text: std::borrow::Cow<'a, str>, filter, context| {
-            fields.push(Field { name, text, filter });
-            contexts.push(context);
+        // Per field: the text quantities are read from when it is not the
+        // field's own (a bare attribute number with the key's unit), and
+        // whether its lengths are heights.
+        let mut extraction: Vec<(Option<String>, HeightContext)> = Vec::with_capacity(fields.capacity());
+        let mut push = |name: std::borrow::Cow<'a, str>, text: &'a str, filter, context| {
+            fields.push(Field { name, text: text.into(), filter });
+            extraction.push(context);
         };
-        push("title".into(), listing.title.as_str().into(), FieldFilter::Title, HeightContext::Always);
+        push("title".into(), &listing.title, FieldFilter::Title, (None, HeightContext::Always));
         if let Some(d) = &listing.description {
-            push("description".into(), d.as_str().into(), FieldFilter::Description, HeightContext::AfterHeightWord);
+            push("description".into(), d, FieldFilter::Description, (None, HeightContext::AfterHeightWord));
         }
         if let Some(c) = &listing.category {
-            push("category".into(), c.as_str().into(), FieldFilter::Category, HeightContext::Never);
+            push("category".into(), c, FieldFilter::Category, (None, HeightContext::Never));
         }
         for (key, value) in &listing.attributes {
-            let (text, context) = attribute_text(key, value);
-            push(format!("attributes.{key}").into(), text, FieldFilter::Attributes, context);
+            let reading = attribute_text(key, value, &self.pack.lexicon);
+            push(format!("attributes.{key}").into(), value, FieldFilter::Attributes, reading);
         }
+        let declared = listing.language.as_deref().and_then(Language::from_code);
         let mut hits = Vec::new();
-        let mut hit_words = Vec::new();
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             let folded = Folded::new(&field.text);
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
             let found = self.pack.matcher.find(&folded);
-            hit_words.extend(word_indices(folded.as_str().as_bytes(), &found));
-            for hit in found {
-                let (s, e) = folded.original_span(hit.start, hit.end);
-                hits.push((i, hit, s, e));
+            if !found.is_empty() {
+                let words = WordIndex::new(folded.as_str());
+                let mut language = FieldLanguage::default();
+                // A short title says little about its language; the
+                // description beside it says more.
+                let detect_on = match (field.filter, &listing.description) {
+                    (FieldFilter::Title, Some(d)) => std::borrow::Cow::Owned(format!("{} {}", field.text, d)),
+                    _ => field.text.clone(),
+                };
+                for mut hit in found {
+                    let mut uncertain = false;
+                    if let Some(bound) = hit.language {
+                        match language.judge(&detect_on, declared, bound) {
+                            Verdict::Valid => {}
+                            Verdict::Foreign => continue,
+                            Verdict::Unsure => uncertain = true,
+                        }
+                        hit.language = None;
+                    }
+                    let (start, end) = folded.original_span(hit.start, hit.end);
+                    let words = (words.of(hit.start), words.of(hit.end - 1));
+                    hits.push(Found { field: i, hit, start, end, words, uncertain });
+                }
             }
-            quantities.extend(extract(&field.text, contexts[i]).into_iter().map(|q| (i, q)));
+            let (text, context) = &extraction[i];
+            let found = extract(text.as_deref().unwrap_or(&field.text), *context, &self.pack.lexicon);
+            quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, text.is_some(), &field.text))));
         }
         let mut set_fields = vec![0u8; self.pack.sets.len()];
-        for (f, hit, _, _) in &hits {
-            set_fields[hit.set] |= field_bit(fields[*f].filter);
+        for found in &hits {
+            set_fields[found.hit.set] |= field_bit(fields[found.field].filter);
         }
+        let certain_set_fields = hits.iter().any(|f| f.uncertain).then(|| {
+            let mut mask = vec![0u8; self.pack.sets.len()];
+            for found in hits.iter().filter(|f| !f.uncertain) {
+                mask[found.hit.set] |= field_bit(fields[found.field].filter);
+            }
+            mask
+        });
         // Grouped by kind so a comparison looks only at its own kind.
         quantities.sort_by_key(|(_, q)| q.kind);
         let mut kind_ranges = [(0u32, 0u32); QuantityKind::ALL.len()];
@@ -258,100 +377,35 @@ impl Gate {
             let keys = crate::policy::info::attribute_keys(listing);
             self.pack.infos.iter().map(|item| item.find_with_keys(listing, &keys)).collect()
         };
-        Signals { fields, hits, hit_words, set_fields, kind_ranges, quantities, infos, bidi }
+        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, bidi }
+    }
+}
+
+/// Word positions of one field's canonical text: the index of the word a
+/// byte lies in is the number of spaces before it.
+struct WordIndex {
+    spaces: Vec<u32>,
+}
+
+impl WordIndex {
+    fn new(canonical: &str) -> WordIndex {
+        let spaces = canonical.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| i as u32).collect();
+        WordIndex { spaces }
     }
 
-    fn eval(&self, test: &Predicate, s: &Signals, external: &ExternalSignals, out: &mut Vec<Ref>) -> bool {
-        match test {
-            Predicate::Set { set, field } => {
-                let wanted = field.map_or(u8::MAX, field_bit);
-                if s.set_fields[*set] & wanted == 0 {
-                    return false;
-                }
-                let before = out.len();
-                out.extend(
-                    s.hits
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (f, h, _, _))| {
-                            h.set == *set && field.is_none_or(|want| s.fields[*f].filter == want)
-                        })
-                        .map(|(i, _)| Ref::Hit(i)),
-                );
-                out.len() > before
-            }
-            Predicate::Near { a, b, words } => {
-                if s.set_fields[*a] == 0 || s.set_fields[*b] == 0 {
-                    return false;
-                }
-                let of = |set: SetId| s.hits.iter().enumerate().filter(move |(_, (_, h, _, _))| h.set == set);
-                let before = out.len();
-                for (ia, (fa, _, _, _)) in of(*a) {
-                    for (ib, (fb, _, _, _)) in of(*b) {
-                        if fa == fb && s.hit_words[ia].abs_diff(s.hit_words[ib]) <= *words {
-                            out.push(Ref::Hit(ia));
-                            out.push(Ref::Hit(ib));
-                        }
-                    }
-                }
-                out.len() > before
-            }
-            Predicate::External(name) => match external.get(name) {
-                Some(evidence) => {
-                    let idx = external.fired.iter().position(|(n, _)| n == name).unwrap_or(0);
-                    out.extend((0..evidence.len()).map(|e| Ref::External(idx, e)));
-                    true
-                }
-                None => false,
-            },
-            Predicate::Info(id) => {
-                let present = s.infos[*id].is_some();
-                if present {
-                    out.push(Ref::Info(*id));
-                }
-                present
-            }
-            Predicate::Has(kind) => {
-                let before = out.len();
-                out.extend(s.of_kind(*kind).map(Ref::Quantity));
-                out.len() > before
-            }
-            Predicate::Compare { kind, aggregate, op, value } => {
-                let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
-                let chosen: Vec<usize> = match aggregate {
-                    Aggregate::Any => candidates.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| i).collect(),
-                    Aggregate::Max | Aggregate::Min => {
-                        let first = candidates.next();
-                        let best = candidates.fold(first, |best, c| match (best, aggregate) {
-                            (Some(b), Aggregate::Max) if c.1 > b.1 => Some(c),
-                            (Some(b), Aggregate::Min) if c.1 < b.1 => Some(c),
-                            (b, _) => b,
-                        });
-                        best.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| vec![i]).unwrap_or_default()
-                    }
-                };
-                out.extend(chosen.iter().map(|&i| Ref::Quantity(i)));
-                !chosen.is_empty()
-            }
-            Predicate::Not(inner) => !self.eval(inner, s, external, &mut Vec::new()),
-            Predicate::All(items) => {
-                let mut scratch = Vec::new();
-                for item in items {
-                    if !self.eval(item, s, external, &mut scratch) {
-                        return false;
-                    }
-                }
-                out.extend(scratch);
-                true
-            }
-            Predicate::Any(items) => {
-                let mut any = false;
-                for item in items {
-                    any |= self.eval(item, s, external, out);
-                }
-                any
-            }
-        }
+    fn of(&self, byte: usize) -> u32 {
+        self.spaces.partition_point(|&p| (p as usize) < byte) as u32
+    }
+}
+
+/// Words between two hits of one field: 0 when they overlap, 1 when they
+/// are next to each other.
+fn word_gap(a: (u32, u32), b: (u32, u32)) -> u32 {
+    if a.1 < b.0 {
+        b.0 - a.1
+    } else {
+        // `b` before `a`, or overlapping (0).
+        a.0.saturating_sub(b.1)
     }
 }
 
@@ -374,7 +428,7 @@ fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
             return false;
         }
         let source = match *r {
-            Ref::Hit(i) => Source::Set(s.hits[i].1.set),
+            Ref::Hit(i) => Source::Set(s.hits[i].hit.set),
             Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
             Ref::External(n, _) => Source::External(n),
             Ref::Info(i) => Source::Info(i),
@@ -404,51 +458,188 @@ fn bidi_evidence(field: &Field, start: usize, end: usize) -> Evidence {
     }
 }
 
-/// The index of the word each hit starts in (for `near`), in one pass over
-/// the canonical text: hits come sorted by set, not position, and counting
-/// from the start for each would be quadratic on long descriptions.
-fn word_indices(canonical: &[u8], hits: &[Hit]) -> Vec<u32> {
-    let mut order: Vec<usize> = (0..hits.len()).collect();
-    order.sort_unstable_by_key(|&k| hits[k].start);
-    let mut words = vec![0u32; hits.len()];
-    let (mut at, mut count) = (0usize, 0u32);
-    for k in order {
-        let start = hits[k].start.min(canonical.len());
-        count += canonical[at..start].iter().filter(|&&b| b == b' ').count() as u32;
-        at = start;
-        words[k] = count;
-    }
-    words
-}
-
-/// Whether a predicate is true, without collecting evidence.
-fn holds(test: &Predicate, s: &Signals, external: &ExternalSignals) -> bool {
-    match test {
-        Predicate::Set { set, field } => s.set_fields[*set] & field.map_or(u8::MAX, field_bit) != 0,
-        Predicate::Near { a, b, words } => {
-            s.set_fields[*a] != 0
-                && s.set_fields[*b] != 0
-                && s.hits.iter().enumerate().any(|(ia, (fa, ha, _, _))| {
-                    ha.set == *a
-                        && s.hits.iter().enumerate().any(|(ib, (fb, hb, _, _))| {
-                            hb.set == *b && fa == fb && s.hit_words[ia].abs_diff(s.hit_words[ib]) <= *words
-                        })
-                })
+impl Reader<'_, '_> {
+    /// Whether `test` holds; with `out`, also collects its evidence.
+    /// `negated` says the predicate sits under an odd number of `!`: in
+    /// [`Mode::Relaxed`] what is found there is read as absent, since it
+    /// acts as an exception — unless it is a `certain` set restricted to a
+    /// field.
+    fn eval(&self, test: &Predicate, negated: bool, mut out: Option<&mut Vec<Ref>>) -> bool {
+        let s = self.s;
+        match test {
+            Predicate::Set { set, field } => {
+                let wanted = field.map_or(u8::MAX, field_bit);
+                if self.ignored(*set, negated && field.is_none(), negated) || self.mask()[*set] & wanted == 0 {
+                    return false;
+                }
+                if let Some(out) = out {
+                    let selected = self
+                        .hits_of(*set, false)
+                        .filter(|&i| field.is_none_or(|want| s.fields[s.hits[i].field].filter == want));
+                    out.extend(selected.map(Ref::Hit));
+                }
+                true
+            }
+            Predicate::Hits(source) => {
+                if negated && self.mode == Mode::Relaxed {
+                    return false;
+                }
+                let found = self.source(source);
+                if let Some(out) = out {
+                    out.extend(found.iter().map(|&i| Ref::Hit(i)));
+                }
+                !found.is_empty()
+            }
+            Predicate::Near { a, b, words } => {
+                let relaxed_away = negated && self.mode == Mode::Relaxed;
+                let present = |h: &HitSource| h.bases().iter().any(|&set| self.mask()[set] != 0);
+                if relaxed_away || !present(a) || !present(b) {
+                    return false;
+                }
+                let (a, b) = (self.source(a), self.source(b));
+                let mut any = false;
+                for &ia in &a {
+                    for &ib in &b {
+                        let (ha, hb) = (&s.hits[ia], &s.hits[ib]);
+                        if ha.field == hb.field && word_gap(ha.words, hb.words) <= *words {
+                            any = true;
+                            match out.as_deref_mut() {
+                                Some(out) => out.extend([Ref::Hit(ia), Ref::Hit(ib)]),
+                                None => return true,
+                            }
+                        }
+                    }
+                }
+                any
+            }
+            Predicate::External(name) => match self.external.get(name) {
+                Some(evidence) => {
+                    if let Some(out) = out {
+                        let idx = self.external.fired.iter().position(|(n, _)| n == name).unwrap_or(0);
+                        out.extend((0..evidence.len()).map(|e| Ref::External(idx, e)));
+                    }
+                    true
+                }
+                None => false,
+            },
+            Predicate::Info(id) => {
+                let present = s.infos[*id].is_some();
+                if present {
+                    if let Some(out) = out {
+                        out.push(Ref::Info(*id));
+                    }
+                }
+                present
+            }
+            Predicate::Has(kind) => {
+                let range = s.of_kind(*kind);
+                let any = !range.is_empty();
+                if let Some(out) = out {
+                    out.extend(range.map(Ref::Quantity));
+                }
+                any
+            }
+            Predicate::Compare { kind, aggregate, op, value } => {
+                let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
+                let chosen: Vec<usize> = match aggregate {
+                    Aggregate::Any => candidates.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| i).collect(),
+                    Aggregate::Max | Aggregate::Min => {
+                        let first = candidates.next();
+                        let best = candidates.fold(first, |best, c| match (best, aggregate) {
+                            (Some(b), Aggregate::Max) if c.1 > b.1 => Some(c),
+                            (Some(b), Aggregate::Min) if c.1 < b.1 => Some(c),
+                            (b, _) => b,
+                        });
+                        best.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| vec![i]).unwrap_or_default()
+                    }
+                };
+                if let Some(out) = out {
+                    out.extend(chosen.iter().map(|&i| Ref::Quantity(i)));
+                }
+                !chosen.is_empty()
+            }
+            Predicate::Not(inner) => !self.eval(inner, !negated, None),
+            Predicate::All(items) => match out {
+                None => items.iter().all(|i| self.eval(i, negated, None)),
+                Some(out) => {
+                    let mut scratch = Vec::new();
+                    for item in items {
+                        if !self.eval(item, negated, Some(&mut scratch)) {
+                            return false;
+                        }
+                    }
+                    out.extend(scratch);
+                    true
+                }
+            },
+            Predicate::Any(items) => match out {
+                None => items.iter().any(|i| self.eval(i, negated, None)),
+                Some(out) => {
+                    let mut any = false;
+                    for item in items {
+                        any |= self.eval(item, negated, Some(out));
+                    }
+                    any
+                }
+            },
         }
-        Predicate::External(name) => external.get(name).is_some(),
-        Predicate::Info(id) => s.infos[*id].is_some(),
-        Predicate::Has(kind) => s.of_kind(*kind).next().is_some(),
-        Predicate::Compare { kind, aggregate, op, value } => {
-            let mut values = s.of_kind(*kind).map(|i| s.quantities[i].1.value);
-            match aggregate {
-                Aggregate::Any => values.any(|v| op.holds(v, *value)),
-                Aggregate::Max => values.reduce(f64::max).is_some_and(|v| op.holds(v, *value)),
-                Aggregate::Min => values.reduce(f64::min).is_some_and(|v| op.holds(v, *value)),
+    }
+
+    /// The per-set field mask this reading counts hits by.
+    fn mask(&self) -> &[u8] {
+        match (self.mode, &self.s.certain_set_fields) {
+            (Mode::CertainOnly, Some(mask)) => mask,
+            _ => &self.s.set_fields,
+        }
+    }
+
+    /// Whether a set under `!` is read as absent (see [`Mode::Relaxed`]):
+    /// over the whole listing always (one word anywhere never switches a
+    /// block off for certain), within a field unless the set is `certain`.
+    fn ignored(&self, set: SetId, whole_listing: bool, negated: bool) -> bool {
+        negated && self.mode == Mode::Relaxed && (whole_listing || !self.pack.sets[set].certain)
+    }
+
+    /// Indices of the hits of `set` this reading counts.
+    fn hits_of(&self, set: SetId, ignored: bool) -> impl Iterator<Item = usize> + '_ {
+        let certain_only = self.mode == Mode::CertainOnly;
+        self.s
+            .hits
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| !ignored && f.hit.set == set && !(certain_only && f.uncertain))
+            .map(|(i, _)| i)
+    }
+
+    /// The hits of a source: a set's, minus those an exception sits next to.
+    fn source(&self, source: &HitSource) -> Vec<usize> {
+        match source {
+            HitSource::Set(set) => self.hits_of(*set, false).collect(),
+            HitSource::InField(source, field) => {
+                let mut kept = self.source(source);
+                kept.retain(|&i| self.s.fields[self.s.hits[i].field].filter == *field);
+                kept
+            }
+            HitSource::Any(items) => {
+                let mut all: Vec<usize> = items.iter().flat_map(|i| self.source(i)).collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+            HitSource::Without { source, exception, words } => {
+                let mut kept = self.source(source);
+                if kept.is_empty() || (self.mode == Mode::Relaxed && !self.pack.sets[*exception].certain) {
+                    return kept;
+                }
+                let hits = &self.s.hits;
+                let cancelling: Vec<&Found> = hits.iter().filter(|f| f.hit.set == *exception).collect();
+                kept.retain(|&i| {
+                    let h = &hits[i];
+                    !cancelling.iter().any(|x| x.field == h.field && word_gap(x.words, h.words) <= *words)
+                });
+                kept
             }
         }
-        Predicate::Not(inner) => !holds(inner, s, external),
-        Predicate::All(items) => items.iter().all(|i| holds(i, s, external)),
-        Predicate::Any(items) => items.iter().any(|i| holds(i, s, external)),
     }
 }
 
@@ -467,15 +658,14 @@ impl Signals<'_> {
     fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals) -> Option<Evidence> {
         match r {
             Ref::Hit(i) => {
-                let (f, hit, s, e) = self.hits[i];
-                let set: SetId = hit.set;
-                let field = &self.fields[f];
+                let found = &self.hits[i];
+                let field = &self.fields[found.field];
                 Some(Evidence {
                     field: field.name.to_string(),
-                    start: s,
-                    end: e,
-                    text: field.text.get(s..e).unwrap_or_default().to_string(),
-                    signal: pack.sets[set].name.clone(),
+                    start: found.start,
+                    end: found.end,
+                    text: field.text.get(found.start..found.end).unwrap_or_default().to_string(),
+                    signal: pack.sets[found.hit.set].name.clone(),
                     detail: None,
                 })
             }
@@ -517,44 +707,39 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Attribute keys whose lengths state how tall the product is.
-const HEIGHT_KEYS: &[&str] = &[
-    "height",
-    "size",
-    "taille",
-    "hauteur",
-    "grosse",
-    "hohe",
-    "altura",
-    "altezza",
-    "hoogte",
-    "wzrost",
-    "wysokosc",
-    "body height",
-    "body size",
-    "tall",
-];
-
-/// The text to scan for an attribute, and whether its lengths are
-/// heights. A bare number under a key naming its unit (`height_cm: 100`)
-/// is read with that unit.
-fn attribute_text<'a>(key: &str, value: &'a str) -> (std::borrow::Cow<'a, str>, HeightContext) {
+/// What to read an attribute's quantities from, and whether its lengths
+/// are heights. A bare number under a key naming its unit
+/// (`height_cm: 100`) is read as `100 cm`; [`map_quantity`] brings its
+/// span back to the seller's `100`.
+fn attribute_text(key: &str, value: &str, lex: &Lexicon) -> (Option<String>, HeightContext) {
     let key_words: Vec<String> =
         key.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
     let joined = key_words.join(" ");
-    let is_height = HEIGHT_KEYS.iter().any(|h| joined == *h || key_words.iter().any(|w| w == h));
+    let is_height = lex.has("height_attribute", &joined) || key_words.iter().any(|w| lex.has("height_attribute", w));
     let context = if is_height { HeightContext::Always } else { HeightContext::Never };
     let trimmed = value.trim();
     let bare_number = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
     if bare_number {
-        if let Some(unit) = key_words.iter().rev().find(|w| KEY_UNITS.contains(&w.as_ref())) {
-            return (format!("{trimmed} {unit}").into(), context);
+        if let Some(unit) = key_words.iter().rev().find(|w| lex.unit(w).is_some()) {
+            // Same bytes before the number as in the value, so spans agree.
+            let lead = value.len() - value.trim_start().len();
+            return (Some(format!("{}{trimmed} {unit}", &value[..lead])), context);
         }
     }
-    (value.into(), context)
+    (None, context)
 }
 
-const KEY_UNITS: &[&str] = &["mm", "cm", "m", "in", "ml", "l", "mw", "w", "v", "kv", "j", "g", "kg", "lbs", "lb"];
+/// A quantity read from a field's extraction text, with its span in the
+/// seller's original value: in `100 cm` made from `100`, the unit is ours
+/// and the evidence is the number.
+fn map_quantity(mut q: Quantity, synthetic: bool, original: &str) -> Quantity {
+    if synthetic {
+        let number_end = original.trim_end().len();
+        q.start = q.start.min(number_end);
+        q.end = q.end.min(number_end);
+    }
+    q
+}
 
 #[cfg(test)]
 mod tests {
@@ -579,7 +764,11 @@ mod tests {
             for listing in &listings {
                 let signals = gate.signals(listing);
                 for rule in gate.pack.policies.iter().flat_map(|p| &p.rules) {
-                    if holds(&rule.test, &signals, &external) {
+                    let holds = [Mode::Normal, Mode::CertainOnly, Mode::Relaxed].into_iter().any(|mode| {
+                        let reader = Reader { s: &signals, external: &external, pack: &gate.pack, mode };
+                        reader.eval(&rule.test, false, None)
+                    });
+                    if holds {
                         held += 1;
                         let trigger = rule.trigger.as_ref();
                         assert!(trigger.is_none_or(|t| signals.may_hold(t, &external)), "{}", rule.id);

@@ -22,13 +22,16 @@ pub mod decision;
 pub mod eval;
 pub mod extract;
 pub mod gate;
+pub mod language;
+pub mod lexicon;
 pub mod listing;
 pub mod matcher;
 pub mod normalize;
 pub mod policy;
 
 pub use decision::{
-    Action, Condition, Decision, DsaGround, Evidence, RuleMatch, SignalError, DECISION_SCHEMA_VERSION, ENGINE_VERSION,
+    Action, Condition, Decision, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch, SignalError,
+    DECISION_SCHEMA_VERSION, ENGINE_VERSION,
 };
 pub use gate::{ExternalSignals, Gate};
 pub use listing::{InputError, Limits, Listing};

@@ -18,6 +18,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
+use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
 
 /// Index of a term set in the compiled pack.
@@ -36,6 +37,8 @@ struct PatternUse {
     open_left: bool,
     open_right: bool,
     needs_collapse: bool,
+    /// A false friend: the spelling counts only in text of these languages.
+    language: Option<Languages>,
 }
 
 /// A term as a policy author wrote it, split into its matching parts.
@@ -67,6 +70,9 @@ pub struct Hit {
     /// Byte span in the canonical text.
     pub start: usize,
     pub end: usize,
+    /// For a false friend, the languages the spelling means the set in;
+    /// the gate checks the field's language before counting it.
+    pub language: Option<Languages>,
 }
 
 /// Builds a [`Matcher`].
@@ -81,12 +87,18 @@ pub struct MatcherBuilder {
 impl MatcherBuilder {
     /// Adds a term to `set`. Empty terms are ignored (lint reports them).
     pub fn term(&mut self, set: SetId, raw: &str) {
-        self.add(set, raw, Role::Term);
+        self.add(set, raw, Role::Term, None);
+    }
+
+    /// Adds a false friend to `set`: a term that means the set only in
+    /// text written in one of `languages`.
+    pub fn term_in(&mut self, set: SetId, raw: &str, language: Languages) {
+        self.add(set, raw, Role::Term, Some(language));
     }
 
     /// Adds an exception phrase to `set`.
     pub fn exception(&mut self, set: SetId, raw: &str) {
-        self.add(set, raw, Role::Exception);
+        self.add(set, raw, Role::Exception, None);
     }
 
     /// Adds a regular expression, matched on the canonical text, to `set`.
@@ -94,13 +106,19 @@ impl MatcherBuilder {
         self.regexes.push((regex, set));
     }
 
-    fn add(&mut self, set: SetId, raw: &str, role: Role) {
+    fn add(&mut self, set: SetId, raw: &str, role: Role, language: Option<Languages>) {
         let spec = TermSpec::parse(raw);
         if spec.folded.is_empty() {
             return;
         }
-        let base =
-            PatternUse { set, role, open_left: spec.open_left, open_right: spec.open_right, needs_collapse: false };
+        let base = PatternUse {
+            set,
+            role,
+            open_left: spec.open_left,
+            open_right: spec.open_right,
+            needs_collapse: false,
+            language,
+        };
         let mut spellings = vec![(spec.folded.clone(), false)];
         if spec.folded.contains(' ') {
             spellings.push((spec.folded.replace(' ', ""), false));
@@ -137,7 +155,14 @@ impl MatcherBuilder {
                 id
             }
         };
-        self.uses[id].push(usage);
+        // The same spelling listed under two languages is one use.
+        let uses = &mut self.uses[id];
+        if !uses.iter().any(|u| {
+            (u.set, u.role, u.open_left, u.open_right, u.needs_collapse, u.language)
+                == (usage.set, usage.role, usage.open_left, usage.open_right, usage.needs_collapse, usage.language)
+        }) {
+            uses.push(usage);
+        }
     }
 
     /// Compiles the automaton.
@@ -223,14 +248,15 @@ impl Matcher {
         for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
-                    terms.push(Hit { set: *set, start: m.start(), end: m.end() });
+                    terms.push(Hit { set: *set, start: m.start(), end: m.end(), language: None });
                 }
             }
         }
         if !exceptions.is_empty() {
             terms.retain(|t| !exceptions.iter().any(|x: &Hit| x.set == t.set && x.start <= t.start && t.end <= x.end));
         }
-        terms.sort_by_key(|h| (h.set, h.start, h.end));
+        // A spelling bound to a language loses to the same match unbound.
+        terms.sort_by_key(|h| (h.set, h.start, h.language.is_some(), h.end));
         terms.dedup_by_key(|h| (h.set, h.start));
         terms
     }
@@ -267,7 +293,7 @@ impl Matcher {
                 let Some((start, end)) = accept(bytes, start, end, usage) else {
                     continue;
                 };
-                let hit = Hit { set: usage.set, start, end };
+                let hit = Hit { set: usage.set, start, end, language: usage.language };
                 match usage.role {
                     Role::Term => terms.push(hit),
                     Role::Exception => exceptions.push(hit),

@@ -60,6 +60,7 @@ fn ground(g: &Gate, policy: &str, reason: &str, outcome: Action) -> RuleMatch {
         evidence: Vec::new(),
         evidence_omitted: 0,
         missing: Vec::new(),
+        downgraded: None,
     }
 }
 

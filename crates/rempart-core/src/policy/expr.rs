@@ -7,10 +7,18 @@
 //! or      := and ('|' and)*
 //! and     := unary ('&' unary)*
 //! unary   := '!' unary | atom
-//! atom    := '(' or ')' | compare | near | NAME ('@' FIELD)?
+//! atom    := '(' or ')' | compare | near | without | NAME ('@' FIELD)?
 //! compare := (QTY | ('max'|'min') '(' QTY ')') OP NUMBER UNIT?
-//! near    := 'near' '(' NAME ',' NAME ',' NUMBER ')'
+//! near    := 'near' '(' hits ',' hits ',' NUMBER ')'
+//! without := 'without' '(' hits ',' NAME ',' NUMBER ')'
+//! hits    := source ('|' source)*
+//! source  := without | NAME
 //! ```
+//!
+//! `without(a, x, N)` is how an exception stays local: it keeps the hits
+//! of `a` that have no hit of the exception set `x` within `N` words in
+//! the same field, so "passport holder" cancels "passport" but a "photo"
+//! five words away does not cancel "fake passport".
 
 use std::fmt;
 
@@ -69,6 +77,33 @@ impl FieldFilter {
     }
 }
 
+/// Where term hits come from: a term set, or the hits of another source
+/// that no hit of an exception set sits next to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Hits {
+    Set(String),
+    Without {
+        source: Box<Hits>,
+        exception: String,
+        words: u32,
+    },
+    /// The hits of any of several sources (`a | without(b, x, 2)`).
+    Any(Vec<Hits>),
+}
+
+impl Hits {
+    fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Hits::Set(name) => out.push(name),
+            Hits::Without { source, exception, .. } => {
+                source.names(out);
+                out.push(exception);
+            }
+            Hits::Any(items) => items.iter().for_each(|i| i.names(out)),
+        }
+    }
+}
+
 /// A parsed expression. Names are resolved later, against the pack.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -76,13 +111,15 @@ pub enum Expr {
         name: String,
         field: Option<FieldFilter>,
     },
-    /// Hits of two term sets within `words` words of each other in the
+    /// Hits of two sources within `words` words of each other in the
     /// same field.
     Near {
-        a: String,
-        b: String,
+        a: Hits,
+        b: Hits,
         words: u32,
     },
+    /// Some hit of a `without(…)` source survives its exception.
+    Hits(Hits),
     Has(QuantityKind),
     Compare {
         kind: QuantityKind,
@@ -102,12 +139,20 @@ impl Expr {
         self.walk(&mut |e| match e {
             Expr::Signal { name, .. } => out.push(name.as_str()),
             Expr::Near { a, b, .. } => {
-                out.push(a.as_str());
-                out.push(b.as_str());
+                a.names(&mut out);
+                b.names(&mut out);
             }
+            Expr::Hits(hits) => hits.names(&mut out),
             _ => {}
         });
         out
+    }
+
+    /// Whether the expression tests or compares a quantity.
+    pub fn uses_quantities(&self) -> bool {
+        let mut any = false;
+        self.walk(&mut |e| any |= matches!(e, Expr::Has(_) | Expr::Compare { .. }));
+        any
     }
 
     fn walk<'a>(&'a self, visit: &mut impl FnMut(&'a Expr)) {
@@ -268,21 +313,23 @@ impl Parser {
         ExprError { offset, message }
     }
 
-    fn or(&mut self) -> Result<Expr, ExprError> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
+    /// One or more items separated by `sep`.
+    fn separated<T>(&mut self, sep: &Token, item: fn(&mut Self) -> Result<T, ExprError>) -> Result<Vec<T>, ExprError> {
+        let mut items = vec![item(self)?];
+        while self.peek() == Some(sep) {
             self.pos += 1;
-            items.push(self.and()?);
+            items.push(item(self)?);
         }
+        Ok(items)
+    }
+
+    fn or(&mut self) -> Result<Expr, ExprError> {
+        let mut items = self.separated(&Token::Or, Self::and)?;
         Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, ExprError> {
-        let mut items = vec![self.unary()?];
-        while self.peek() == Some(&Token::And) {
-            self.pos += 1;
-            items.push(self.unary()?);
-        }
+        let mut items = self.separated(&Token::And, Self::unary)?;
         Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
@@ -319,19 +366,15 @@ impl Parser {
             }
             Some(Token::Name(name)) if name == "near" && self.peek() == Some(&Token::Open) => {
                 self.pos += 1;
-                let a = self.set_name()?;
+                let a = self.hits()?;
                 self.expect(Token::Comma, "`,` after the first set of `near(`")?;
-                let b = self.set_name()?;
-                self.expect(Token::Comma, "`,` before the distance in words")?;
-                let words = match self.next() {
-                    Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => n as u32,
-                    _ => {
-                        self.pos -= 1;
-                        return Err(self.error("`near(a, b, N)` needs a whole number of words".into()));
-                    }
-                };
-                self.expect(Token::Close, "`)` to close `near(`")?;
+                let b = self.hits()?;
+                let words = self.distance_and_close("near(a, b, N)", "`)` to close `near(`")?;
                 Ok(Expr::Near { a, b, words })
+            }
+            Some(Token::Name(name)) if name == "without" && self.peek() == Some(&Token::Open) => {
+                self.pos -= 1;
+                Ok(Expr::Hits(self.hits()?))
             }
             Some(Token::Name(name)) => {
                 if let Some(kind) = QuantityKind::from_name(&name) {
@@ -359,6 +402,44 @@ impl Parser {
                 Err(self.error(format!("expected a name, `!` or `(`, found {other}")))
             }
             None => Err(self.error("the expression ends too early".into())),
+        }
+    }
+
+    /// One source or several joined by `|`.
+    fn hits(&mut self) -> Result<Hits, ExprError> {
+        let mut items = self.separated(&Token::Or, Self::hit_source)?;
+        Ok(if items.len() == 1 { items.remove(0) } else { Hits::Any(items) })
+    }
+
+    /// `NAME` or `without(hits, NAME, N)`.
+    fn hit_source(&mut self) -> Result<Hits, ExprError> {
+        let name = self.set_name()?;
+        if name != "without" || self.peek() != Some(&Token::Open) {
+            return Ok(Hits::Set(name));
+        }
+        self.pos += 1;
+        let source = self.hits()?;
+        self.expect(Token::Comma, "`,` after the hits of `without(`")?;
+        let exception = self.set_name()?;
+        let words = self.distance_and_close("without(a, exception, N)", "`)` to close `without(`")?;
+        Ok(Hits::Without { source: Box::new(source), exception, words })
+    }
+
+    /// The last argument of `near(…)` and `without(…)`: `, N)`.
+    fn distance_and_close(&mut self, form: &str, closing: &str) -> Result<u32, ExprError> {
+        self.expect(Token::Comma, "`,` before the distance in words")?;
+        let words = self.words(form)?;
+        self.expect(Token::Close, closing)?;
+        Ok(words)
+    }
+
+    fn words(&mut self, form: &str) -> Result<u32, ExprError> {
+        match self.next() {
+            Some(Token::Number(n)) if n >= 0.0 && n.fract() == 0.0 => Ok(n as u32),
+            _ => {
+                self.pos -= 1;
+                Err(self.error(format!("`{form}` needs a whole number of words")))
+            }
         }
     }
 
@@ -419,24 +500,39 @@ impl Parser {
     }
 }
 
-/// Converts `value unit` to `kind`'s canonical unit, using the same unit
-/// table as extraction so that policies and listings agree.
+/// Converts `value unit` to `kind`'s canonical unit. Policy expressions
+/// use SI and trade symbols only (the policy language's own notation);
+/// the words sellers write for units are pack data (`[[unit]]`).
 fn convert(kind: QuantityKind, value: f64, unit: &str) -> Option<f64> {
-    let probe = format!("{} {unit}", value_literal(value));
-    let context = crate::extract::HeightContext::Always;
-    let found = crate::extract::extract(&probe, context);
-    let wanted = if kind == QuantityKind::Height { QuantityKind::Length } else { kind };
-    found.into_iter().find(|q| q.kind == wanted).map(|q| q.value)
-}
-
-fn value_literal(value: f64) -> String {
-    // Plain decimal, never a thousands-looking form.
-    let s = format!("{value}");
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    use QuantityKind::*;
+    let (measures, factor) = match unit.to_ascii_lowercase().as_str() {
+        "mm" => (Length, 0.1),
+        "cm" => (Length, 1.0),
+        "m" => (Length, 100.0),
+        "in" | "inch" | "inches" => (Length, 2.54),
+        "ft" | "feet" => (Length, 30.48),
+        "mw" => (Power, 1.0),
+        "w" => (Power, 1000.0),
+        "kw" => (Power, 1e6),
+        "v" => (Voltage, 1.0),
+        "kv" => (Voltage, 1000.0),
+        "ml" => (Volume, 1.0),
+        "cl" => (Volume, 10.0),
+        "dl" => (Volume, 100.0),
+        "l" => (Volume, 1000.0),
+        "j" => (Energy, 1.0),
+        "mg" => (Mass, 0.001),
+        "g" => (Mass, 1.0),
+        "kg" => (Mass, 1000.0),
+        "lb" | "lbs" if kind == DrawWeight => (DrawWeight, 1.0),
+        "lb" | "lbs" => (Mass, 453.592),
+        "%" => (Concentration, 1.0),
+        "years" | "year" => (Age, 1.0),
+        "months" | "month" => (Age, 1.0 / 12.0),
+        _ => return None,
+    };
+    let wanted = if kind == Height { Length } else { kind };
+    (measures == wanted).then_some(value * factor)
 }
 
 #[cfg(test)]
@@ -484,12 +580,35 @@ mod tests {
         assert_eq!(
             parse("near(adult, child, 6) & x").expect("parses"),
             Expr::And(vec![
-                Expr::Near { a: "adult".into(), b: "child".into(), words: 6 },
+                Expr::Near { a: Hits::Set("adult".into()), b: Hits::Set("child".into()), words: 6 },
                 Expr::Signal { name: "x".into(), field: None },
             ])
         );
         assert!(parse("near(adult, child)").is_err());
         assert!(parse("near(adult, height, 3)").is_err());
+    }
+
+    #[test]
+    fn without_nests_and_feeds_near() {
+        let e = parse("near(fake, without(passport, holder, 1), 3) | without(rx, not_rx, 2)").expect("parses");
+        let Expr::Or(items) = e else { panic!("or expected") };
+        let passport =
+            Hits::Without { source: Box::new(Hits::Set("passport".into())), exception: "holder".into(), words: 1 };
+        assert_eq!(items[0], Expr::Near { a: Hits::Set("fake".into()), b: passport, words: 3 });
+        assert_eq!(
+            items[1],
+            Expr::Hits(Hits::Without {
+                source: Box::new(Hits::Set("rx".into())),
+                exception: "not_rx".into(),
+                words: 2
+            })
+        );
+        assert_eq!(items[1].signal_names(), vec!["rx", "not_rx"]);
+        let any = parse("without(rx | brand, not_rx, 2)").expect("parses");
+        let sources = Hits::Any(vec![Hits::Set("rx".into()), Hits::Set("brand".into())]);
+        assert_eq!(any, Expr::Hits(Hits::Without { source: Box::new(sources), exception: "not_rx".into(), words: 2 }));
+        assert!(parse("without(rx, not_rx)").is_err());
+        assert!(parse("without(rx, height, 2)").is_err());
     }
 
     #[test]

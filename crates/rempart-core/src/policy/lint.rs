@@ -95,18 +95,19 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
         }
     }
 
-    // Terms listed twice in a set (after folding), and terms their own
-    // exceptions cancel.
+    // Terms listed twice under one language of a set (after folding), and
+    // terms their own exceptions cancel. The same spelling under two
+    // languages is not a repeat: it says both languages use it.
     for set in &pack.sets {
-        let mut seen: HashMap<String, &str> = HashMap::new();
+        let mut seen: HashMap<(String, &str), &str> = HashMap::new();
         for (lang, term) in &set.terms {
             let spec = TermSpec::parse(term);
             let key = format!("{}{}{}", u8::from(spec.open_left), spec.folded, u8::from(spec.open_right));
-            if let Some(first) = seen.insert(key, lang) {
+            if let Some(first) = seen.insert((key, lang.as_str()), term) {
                 warn(
                     &mut issues,
                     &set.file,
-                    format!("term set `{}`: {term:?} ({lang}) repeats a term already listed ({first})", set.name),
+                    format!("term set `{}`: {term:?} ({lang}) repeats {first:?}, listed before under {lang}", set.name),
                 );
             }
             if set.exceptions.iter().any(|x| TermSpec::parse(x).folded == spec.folded) {

@@ -24,9 +24,11 @@ use sha2::{Digest, Sha256};
 use crate::decision::{Action, Condition};
 use crate::extract::QuantityKind;
 use crate::gate::TEXT_SIGNALS;
+use crate::language::{Language, Languages, LANGUAGE_KEYS};
+use crate::lexicon::{Lexicon, WORD_LISTS};
 use crate::listing::Listing;
 use crate::matcher::{Matcher, MatcherBuilder, SetId, TermSpec};
-use expr::{Aggregate, CompareOp, Expr, FieldFilter};
+use expr::{Aggregate, CompareOp, Expr, FieldFilter, Hits};
 use schema::{PackFile, TestCaseDef};
 
 pub use dsa::{DSA_CATEGORIES, DSA_KEYWORDS};
@@ -60,10 +62,43 @@ pub struct TermSet {
     pub name: String,
     pub file: String,
     pub description: Option<String>,
+    /// Where the terms come from (`source` key of the set).
+    pub source: Option<String>,
     /// (language, term as written) pairs.
     pub terms: Vec<(String, String)>,
     pub exceptions: Vec<String>,
     pub patterns: Vec<String>,
+    /// Terms that count only in text of the language they are listed under.
+    pub false_friends: Vec<String>,
+    /// As an exception, this set's cancellations are certain (no review).
+    pub certain: bool,
+}
+
+/// Where a rule takes term hits from: a set, or the hits of another
+/// source that no hit of an exception set sits next to.
+#[derive(Clone, Debug)]
+pub enum HitSource {
+    Set(SetId),
+    Without {
+        source: Box<HitSource>,
+        exception: SetId,
+        words: u32,
+    },
+    Any(Vec<HitSource>),
+    /// Only the hits in one field (`define@title`).
+    InField(Box<HitSource>, FieldFilter),
+}
+
+impl HitSource {
+    /// The sets the hits are drawn from (not the exceptions).
+    pub fn bases(&self) -> Vec<SetId> {
+        match self {
+            HitSource::Set(set) => vec![*set],
+            HitSource::Without { source, .. } => source.bases(),
+            HitSource::Any(items) => items.iter().flat_map(HitSource::bases).collect(),
+            HitSource::InField(source, _) => source.bases(),
+        }
+    }
 }
 
 /// A compiled rule expression: names resolved to set ids.
@@ -74,10 +109,12 @@ pub enum Predicate {
         field: Option<FieldFilter>,
     },
     Near {
-        a: SetId,
-        b: SetId,
+        a: HitSource,
+        b: HitSource,
         words: u32,
     },
+    /// Some hit of a `without(…)` source survives its exception.
+    Hits(HitSource),
     External(String),
     /// A piece of listing information is present (index into `Pack::infos`).
     Info(usize),
@@ -108,6 +145,12 @@ pub struct Rule {
     /// A necessary condition for `test`, checked first (see [`Trigger`]).
     pub(crate) trigger: Option<Trigger>,
     pub(crate) parsed: Expr,
+    /// Sets the rule uses as exceptions (under `!` or as the exception of
+    /// `without`) whose cancellations are not certain: every `!set` over the
+    /// whole listing, and field-restricted or `without` uses of sets not
+    /// marked `certain`. When one of them cancels a `block`, the listing
+    /// goes to review instead of allow.
+    pub(crate) uncertain_exceptions: Vec<SetId>,
     /// The `[info]` items the rule requires (named under a negation in
     /// `when`, and not conditions): the candidates for `missing`.
     pub(crate) requires: Vec<usize>,
@@ -134,8 +177,9 @@ impl Predicate {
     /// a set (`None` when it can hold on absence, as under `!`).
     pub(crate) fn trigger(&self) -> Option<Trigger> {
         match self {
-            Predicate::Set { set, .. } | Predicate::Near { a: set, .. } => {
-                Some(Trigger { sets: vec![*set], ..Trigger::default() })
+            Predicate::Set { set, .. } => Some(Trigger { sets: vec![*set], ..Trigger::default() }),
+            Predicate::Near { a: hits, .. } | Predicate::Hits(hits) => {
+                Some(Trigger { sets: hits.bases(), ..Trigger::default() })
             }
             Predicate::External(_) => Some(Trigger { external: true, ..Trigger::default() }),
             // Presence is a lookup in a small per-listing table: no cheaper
@@ -222,6 +266,9 @@ pub struct Pack {
     pub defines: Vec<(String, String, Expr)>,
     pub policies: Vec<Policy>,
     pub tests: Vec<TestCase>,
+    /// Unit words and the words around numbers, from `[[unit]]` and
+    /// `[words.*]` tables.
+    pub lexicon: Lexicon,
     /// Reasons reviewers may give for an outcome.
     pub reasons: Vec<procedures::Reason>,
     /// Plain-language texts of policies for sellers: policy id →
@@ -274,7 +321,7 @@ impl Pack {
     /// The files of the embedded pack.
     #[cfg(feature = "default-pack")]
     pub fn embedded_sources() -> Vec<(String, String)> {
-        static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../policies");
+        static DIR: include_dir::Dir<'static> = include_dir::include_dir!("$OUT_DIR/policies");
         let mut files = Vec::new();
         collect_embedded(&DIR, &mut files);
         files
@@ -289,7 +336,10 @@ impl Pack {
         for (path, text) in &files {
             match toml::from_str::<PackFile>(text) {
                 Ok(file) => parsed.push((path.clone(), file)),
-                Err(e) => compiler.error(path, format!("not a valid policy file: {}", e.message().trim())),
+                Err(e) => {
+                    let at = e.span().map(|span| line_column(text, span.start)).unwrap_or_default();
+                    compiler.error(path, format!("{at}not a valid policy file: {}", e.message().trim()))
+                }
             }
         }
         compiler.compile(parsed, version)
@@ -335,6 +385,10 @@ fn collect_toml(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Res
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
         if path.is_dir() {
+            // `sources/` holds the data vocabularies are generated from, not pack files.
+            if path.file_name().is_some_and(|n| n == "sources") {
+                continue;
+            }
             collect_toml(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path)
@@ -486,17 +540,65 @@ impl Compiler {
                 let id = sets.len();
                 set_ids.insert(set_name.clone(), id);
                 let mut terms = Vec::new();
-                for (lang, list) in &def.languages {
+                // A false friend counts in every language it is listed under.
+                let mut friend_languages: HashMap<&str, Languages> = HashMap::new();
+                for (key, value) in &def.languages {
+                    let (Some(language), Some(list)) = (Language::from_code(key), string_list(value)) else {
+                        continue;
+                    };
+                    for term in list.into_iter().filter(|t| def.false_friends.iter().any(|f| f == t)) {
+                        friend_languages.entry(term).or_default().insert(language);
+                    }
+                }
+                for (key, value) in &def.languages {
+                    let Some(language) = Language::from_code(key).filter(|_| LANGUAGE_KEYS.contains(&key.as_str()))
+                    else {
+                        self.error(
+                            path,
+                            format!(
+                                "term set `{set_name}`: unknown key `{key}` (expected description, source, \
+                                 exceptions, patterns, false_friends, certain, or a language code: {})",
+                                LANGUAGE_KEYS.join(" ")
+                            ),
+                        );
+                        continue;
+                    };
+                    let Some(list) = string_list(value) else {
+                        self.error(path, format!("term set `{set_name}`: `{key}` must be a list of strings"));
+                        continue;
+                    };
                     for term in list {
                         if TermSpec::parse(term).folded.is_empty() {
                             self.error(
                                 path,
-                                format!("term set `{set_name}` ({lang}): term {term:?} has no letters or digits"),
+                                format!("term set `{set_name}` ({key}): term {term:?} has no letters or digits"),
                             );
                             continue;
                         }
-                        builder.term(id, term);
-                        terms.push((lang.clone(), term.clone()));
+                        if def.false_friends.iter().any(|f| f == term) {
+                            if key == "any" {
+                                self.error(
+                                    path,
+                                    format!("term set `{set_name}`: false friend {term:?} must be listed under its language, not `any`"),
+                                );
+                            }
+                            builder.term_in(
+                                id,
+                                term,
+                                friend_languages.get(term).copied().unwrap_or(Languages::of(language)),
+                            );
+                        } else {
+                            builder.term(id, term);
+                        }
+                        terms.push((key.clone(), term.to_string()));
+                    }
+                }
+                for friend in &def.false_friends {
+                    if !terms.iter().any(|(_, t)| t == friend) {
+                        self.error(
+                            path,
+                            format!("term set `{set_name}`: false friend {friend:?} is not one of the set's terms"),
+                        );
                     }
                 }
                 for x in &def.exceptions {
@@ -517,12 +619,42 @@ impl Compiler {
                     name: set_name.clone(),
                     file: path.clone(),
                     description: def.description.clone(),
+                    source: def.source.clone(),
                     terms,
                     exceptions: def.exceptions.clone(),
                     patterns: def.patterns.clone(),
+                    false_friends: def.false_friends.clone(),
+                    certain: def.certain,
                 });
             }
         }
+        // Language knowledge for quantities.
+        let mut lexicon = Lexicon::default();
+        for (path, file) in &files {
+            for unit in &file.unit {
+                let Some(kind) = QuantityKind::from_name(&unit.kind) else {
+                    self.error(path, format!("[[unit]]: `{}` is not a quantity", unit.kind));
+                    continue;
+                };
+                if !(unit.factor.is_finite() && unit.factor > 0.0) {
+                    self.error(path, format!("[[unit]] of {}: factor must be a positive number", unit.kind));
+                }
+                for word in self.word_lists(path, &format!("[[unit]] of {}", unit.kind), &unit.languages) {
+                    lexicon.add_unit(&word, kind, unit.factor);
+                }
+            }
+            for (list, def) in &file.words {
+                if !WORD_LISTS.iter().any(|(name, _)| name == list) {
+                    let known: Vec<&str> = WORD_LISTS.iter().map(|(n, _)| *n).collect();
+                    self.error(path, format!("unknown word list [words.{list}] (known: {})", known.join(", ")));
+                    continue;
+                }
+                for word in self.word_lists(path, &format!("[words.{list}]"), &def.languages) {
+                    lexicon.add_word(list, &word);
+                }
+            }
+        }
+
         // Named sub-expressions, global like term sets.
         let mut defines: HashMap<String, (String, Expr)> = HashMap::new();
         for (path, file) in &files {
@@ -659,6 +791,15 @@ impl Compiler {
                     (a, Some(_)) if a != Action::Restrict => self.warn(&path, format!("rule `{}`: condition is only meaningful with action = \"restrict\"", def.id)),
                     _ => {}
                 }
+                let mut exceptions = Vec::new();
+                test.exception_sets(false, &mut exceptions);
+                let mut uncertain_exceptions: Vec<SetId> = exceptions
+                    .into_iter()
+                    .filter(|&(set, may_be_certain)| !(may_be_certain && sets[set].certain))
+                    .map(|(set, _)| set)
+                    .collect();
+                uncertain_exceptions.sort_unstable();
+                uncertain_exceptions.dedup();
                 rules.push(Rule {
                     id: def.id,
                     action: def.action,
@@ -669,6 +810,7 @@ impl Compiler {
                     trigger: test.trigger(),
                     test,
                     parsed,
+                    uncertain_exceptions,
                     requires,
                 });
             }
@@ -734,6 +876,10 @@ impl Compiler {
             }
         }
 
+        let reads_quantities = policies.iter().flat_map(|p| &p.rules).any(|r| r.parsed.uses_quantities());
+        if reads_quantities && lexicon.size().0 == 0 {
+            self.warn("pack", "rules compare quantities but the pack has no [[unit]] words: no quantity can be read");
+        }
         let (reasons, seller_texts, procedures) = self.people(people, &policies);
 
         match (self.errors.is_empty(), matcher) {
@@ -752,6 +898,7 @@ impl Compiler {
                 },
                 policies,
                 tests,
+                lexicon,
                 reasons,
                 seller_texts,
                 procedures,
@@ -843,12 +990,17 @@ impl Compiler {
             Expr::Signal { name, field } => match (names.sets.get(name), names.defines.get(name)) {
                 (Some(&set), _) => Predicate::Set { set, field: *field },
                 (None, Some((_, body))) => {
-                    if field.is_some() {
-                        self.error(
-                            file,
-                            format!("rule `{rule}`: `{name}@…`: a define cannot be restricted to a field"),
-                        );
-                        return None;
+                    if let Some(field) = field {
+                        // A define that is a union of term sets can be read in one field.
+                        let Some(hits) = define_hits(body) else {
+                            self.error(
+                                file,
+                                format!("rule `{rule}`: `{name}@…`: only a define that is a union of term sets can be restricted to a field"),
+                            );
+                            return None;
+                        };
+                        let source = self.resolve_hits(&hits, names, file, rule, "@field")?;
+                        return Some(Predicate::Hits(HitSource::InField(Box::new(source), *field)));
                     }
                     if stack.contains(name) {
                         self.error(
@@ -892,16 +1044,11 @@ impl Compiler {
                 }
             },
             Expr::Near { a, b, words } => {
-                let lookup = |name: &String| names.sets.get(name).copied();
-                match (lookup(a), lookup(b)) {
-                    (Some(a), Some(b)) => Predicate::Near { a, b, words: *words },
-                    _ => {
-                        let missing = if lookup(a).is_none() { a } else { b };
-                        self.error(file, format!("rule `{rule}`: `near` takes term sets; `{missing}` is not one"));
-                        return None;
-                    }
-                }
+                let a = self.resolve_hits(a, names, file, rule, "near");
+                let b = self.resolve_hits(b, names, file, rule, "near");
+                Predicate::Near { a: a?, b: b?, words: *words }
             }
+            Expr::Hits(hits) => Predicate::Hits(self.resolve_hits(hits, names, file, rule, "without")?),
             Expr::Has(kind) => Predicate::Has(*kind),
             Expr::Compare { kind, aggregate, op, value } => {
                 Predicate::Compare { kind: *kind, aggregate: *aggregate, op: *op, value: *value }
@@ -915,6 +1062,127 @@ impl Compiler {
             ),
         })
     }
+}
+
+impl Compiler {
+    /// The words of a per-language table, with unknown keys and values
+    /// that are not lists of strings reported.
+    fn word_lists(&mut self, path: &str, table: &str, languages: &BTreeMap<String, toml::Value>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, value) in languages {
+            if key == "description" || key == "source" {
+                continue;
+            }
+            if !LANGUAGE_KEYS.contains(&key.as_str()) {
+                self.error(
+                    path,
+                    format!("{table}: unknown key `{key}` (expected a language code: {})", LANGUAGE_KEYS.join(" ")),
+                );
+                continue;
+            }
+            match string_list(value) {
+                Some(list) => out.extend(list.into_iter().map(str::to_string)),
+                None => self.error(path, format!("{table}: `{key}` must be a list of strings")),
+            }
+        }
+        out
+    }
+
+    fn resolve_hits(&mut self, hits: &Hits, names: &Names, file: &str, rule: &str, form: &str) -> Option<HitSource> {
+        Some(match hits {
+            Hits::Set(name) => {
+                match (names.sets.get(name), names.defines.get(name)) {
+                    (Some(&set), _) => HitSource::Set(set),
+                    // A define that is a union of sets (`a | b | without(c, x, 2)`) is a source too.
+                    (None, Some((_, body))) => match define_hits(body) {
+                        Some(inner) => self.resolve_hits(&inner, names, file, rule, form)?,
+                        None => {
+                            self.error(file, format!("rule `{rule}`: `{form}` takes term sets; define `{name}` is not a union of term sets"));
+                            return None;
+                        }
+                    },
+                    (None, None) => {
+                        self.error(file, format!("rule `{rule}`: `{form}` takes term sets; `{name}` is not one"));
+                        return None;
+                    }
+                }
+            }
+            Hits::Without { source, exception, words } => {
+                let Some(&exception) = names.sets.get(exception) else {
+                    self.error(
+                        file,
+                        format!("rule `{rule}`: `without` takes a term set as its exception; `{exception}` is not one"),
+                    );
+                    return None;
+                };
+                let source = self.resolve_hits(source, names, file, rule, "without")?;
+                HitSource::Without { source: Box::new(source), exception, words: *words }
+            }
+            Hits::Any(items) => HitSource::Any(
+                items.iter().map(|i| self.resolve_hits(i, names, file, rule, form)).collect::<Option<Vec<_>>>()?,
+            ),
+        })
+    }
+}
+
+/// A define's body read as a hit source, when it is a union of names and
+/// `without(…)` sources.
+fn define_hits(body: &Expr) -> Option<Hits> {
+    match body {
+        Expr::Signal { name, field: None } => Some(Hits::Set(name.clone())),
+        Expr::Hits(hits) => Some(hits.clone()),
+        Expr::Or(items) => items.iter().map(define_hits).collect::<Option<Vec<_>>>().map(Hits::Any),
+        _ => None,
+    }
+}
+
+impl Predicate {
+    /// The sets this predicate uses as exceptions: under `!`, or as the
+    /// exception of a `without`; with whether that use may be certain (a
+    /// field-restricted `!set@field` or a `without`; over the whole
+    /// listing, `!set` never is).
+    fn exception_sets(&self, negated: bool, out: &mut Vec<(SetId, bool)>) {
+        fn of_hits(hits: &HitSource, negated: bool, out: &mut Vec<(SetId, bool)>) {
+            match hits {
+                HitSource::Set(set) if negated => out.push((*set, false)),
+                HitSource::Set(_) => {}
+                HitSource::Without { source, exception, .. } => {
+                    out.push((*exception, !negated));
+                    of_hits(source, negated, out);
+                }
+                HitSource::Any(items) => items.iter().for_each(|i| of_hits(i, negated, out)),
+                HitSource::InField(source, _) => of_hits(source, negated, out),
+            }
+        }
+        match self {
+            Predicate::Set { set, field } if negated => out.push((*set, field.is_some())),
+            Predicate::Near { a, b, .. } => {
+                of_hits(a, negated, out);
+                of_hits(b, negated, out);
+            }
+            Predicate::Hits(hits) => of_hits(hits, negated, out),
+            Predicate::Not(inner) => inner.exception_sets(!negated, out),
+            Predicate::All(items) | Predicate::Any(items) => items.iter().for_each(|i| i.exception_sets(negated, out)),
+            _ => {}
+        }
+    }
+}
+
+/// `line L, column C: ` (1-based, columns in characters) for a byte offset.
+fn line_column(text: &str, offset: usize) -> String {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: ")
+}
+
+/// A TOML value as a list of strings, if it is one.
+fn string_list(value: &toml::Value) -> Option<Vec<&str>> {
+    value.as_array()?.iter().map(toml::Value::as_str).collect()
 }
 
 /// What names in a `when` expression can refer to.
@@ -1044,8 +1312,8 @@ mod tests {
         let cycle = "[define]\nx = \"y & a\"\ny = \"x\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x\"\n";
         let e = pack(cycle).expect_err("cycle").to_string();
         assert!(e.contains("refers to itself"), "{e}");
-        let field = "[define]\nx = \"a\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x@title\"\n";
-        assert!(pack(field).expect_err("field").to_string().contains("cannot be restricted to a field"));
+        let field = "[define]\nx = \"a & b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"x@title\"\n";
+        assert!(pack(field).expect_err("field").to_string().contains("can be restricted to a field"));
         let clash = "[define]\na = \"b\"\n[[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n";
         assert!(pack(clash).expect_err("clash").to_string().contains("reuses the name"));
     }

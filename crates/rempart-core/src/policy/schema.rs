@@ -25,6 +25,13 @@ pub(crate) struct PackFile {
     pub rule: Vec<RuleDef>,
     #[serde(default)]
     pub test: Vec<TestCaseDef>,
+    /// Unit words sellers write after a number.
+    #[serde(default)]
+    pub unit: Vec<UnitDef>,
+    /// Words around numbers, by list (`age_before`, `range`…): language
+    /// code → words.
+    #[serde(default)]
+    pub words: BTreeMap<String, WordListDef>,
     /// Reasons a reviewer may give (`[[reason]]`, see `procedures`).
     #[serde(default)]
     pub reason: Vec<super::procedures::ReasonDef>,
@@ -36,6 +43,26 @@ pub(crate) struct PackFile {
     /// procedures (one file of the pack at most).
     #[serde(default)]
     pub procedures: Option<super::procedures::ProceduresDef>,
+}
+
+/// `[[unit]]`: spellings of one unit, per language.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UnitDef {
+    /// The quantity it measures (`length`, `mass`…).
+    pub kind: String,
+    /// Multiplies a stated value into the kind's canonical unit.
+    pub factor: f64,
+    /// Language code → spellings (and `source`, for people).
+    #[serde(flatten)]
+    pub languages: BTreeMap<String, toml::Value>,
+}
+
+/// `[words.NAME]`: a word list, per language.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WordListDef {
+    /// Language code → words (and `description`, `source`, for people).
+    #[serde(flatten)]
+    pub languages: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,13 +115,29 @@ pub(crate) struct PolicyMeta {
 pub(crate) struct TermSetDef {
     #[serde(default)]
     pub description: Option<String>,
+    /// Where the terms come from (a public list and its version), or
+    /// `hand-written` and why.
+    #[serde(default)]
+    pub source: Option<String>,
     #[serde(default)]
     pub exceptions: Vec<String>,
     #[serde(default)]
     pub patterns: Vec<String>,
-    /// Language code → terms.
+    /// Spellings (also listed under a language key) that are ordinary
+    /// words in other languages: they count only in text of their
+    /// language.
+    #[serde(default)]
+    pub false_friends: Vec<String>,
+    /// When this set, used as a local exception (`!set@title` or
+    /// `without(…, set, N)`), cancels a block, the cancellation is certain:
+    /// no fall-back to review. Over the whole listing (`!set`) no exception
+    /// is certain.
+    #[serde(default)]
+    pub certain: bool,
+    /// Language code → terms. Keys are checked against the known language
+    /// codes when the pack compiles, so a misspelt key is an error.
     #[serde(flatten)]
-    pub languages: BTreeMap<String, Vec<String>>,
+    pub languages: BTreeMap<String, toml::Value>,
 }
 
 /// `[info.NAME]`: where a listing may carry a piece of information.

@@ -685,6 +685,7 @@ fn outcome_input(
         evidence: Vec::new(),
         evidence_omitted: 0,
         missing: Vec::new(),
+        downgraded: None,
     });
     Ok(outcomes::Input {
         review_id: it.review_id.clone(),
