@@ -37,6 +37,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attributes::{compare, AttributeComparison, Attributes};
 use crate::fingerprint::{TextFingerprint, SIGNATURE_LEN};
 use crate::hash::{mix64, PassThroughBuild, BAND_SEED};
 use crate::RelistError;
@@ -49,6 +50,12 @@ pub struct RemovedEntry {
     pub decided_by: String,
     pub seller_id: Option<String>,
     pub fingerprint: TextFingerprint,
+    /// What its text stated (sizes, colours, model numbers), compared with
+    /// a new listing's by [`RemovedIndex::query_with_attributes`]. Empty in
+    /// entries stored before attributes were kept: those compare on text
+    /// similarity alone, as before.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
 }
 
 /// A removed listing that a query resembles.
@@ -60,6 +67,13 @@ pub struct Near {
     /// Estimated Jaccard similarity of the shingle sets, `0.0..=1.0`; 1.0
     /// when the normalised text has exactly the same shingles.
     pub similarity: f64,
+    /// The similarity lowered for what the two texts state against the
+    /// match (see [`crate::attributes`]); equal to `similarity` when
+    /// nothing contradicts, and from [`RemovedIndex::query`].
+    pub score: f64,
+    /// Which attributes agreed and which contradicted; empty from
+    /// [`RemovedIndex::query`].
+    pub attributes: AttributeComparison,
 }
 
 /// LSH banding parameters: `bands` bands of `rows` signature slots.
@@ -174,13 +188,33 @@ impl RemovedIndex {
 
     /// The removed listings whose estimated similarity to `fingerprint` is
     /// at least `min_similarity`, most similar first (ties by listing id,
-    /// so the order is deterministic).
+    /// so the order is deterministic). Attributes are not compared:
+    /// `score` is the similarity.
     ///
     /// Listings at or above the default threshold (0.55) are found with
     /// probability 0.9995 or more. Below about 0.45 the default banding
     /// misses a growing share (see the module documentation), so a lower
     /// `min_similarity` filters less but does not reach everything.
     pub fn query(&self, fingerprint: &TextFingerprint, min_similarity: f64) -> Vec<Near> {
+        self.query_with(fingerprint, None, min_similarity)
+    }
+
+    /// As [`RemovedIndex::query`], then each match's attributes are
+    /// compared with `attributes` (the new listing's): `score` is the
+    /// similarity lowered per contradicting kind, and results come best
+    /// score first (then similarity, then listing id). Every match of
+    /// similarity `min_similarity` or more is returned, whatever its
+    /// score: the caller decides which score it acts on.
+    pub fn query_with_attributes(
+        &self,
+        fingerprint: &TextFingerprint,
+        attributes: &Attributes,
+        min_similarity: f64,
+    ) -> Vec<Near> {
+        self.query_with(fingerprint, Some(attributes), min_similarity)
+    }
+
+    fn query_with(&self, fingerprint: &TextFingerprint, attributes: Option<&Attributes>, min_similarity: f64) -> Vec<Near> {
         if fingerprint.is_empty() || self.entries.is_empty() {
             return Vec::new();
         }
@@ -192,21 +226,30 @@ impl RemovedIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut near: Vec<(f64, &RemovedEntry)> = candidates
+        let mut near: Vec<Near> = candidates
             .into_iter()
             .filter_map(|position| self.entries.get(position as usize))
             .map(|entry| (fingerprint.similarity(&entry.fingerprint), entry))
             .filter(|&(similarity, _)| similarity >= min_similarity)
-            .collect();
-        near.sort_by(|(sa, a), (sb, b)| sb.total_cmp(sa).then_with(|| a.listing_id.cmp(&b.listing_id)));
-        near.into_iter()
-            .map(|(similarity, entry)| Near {
-                listing_id: entry.listing_id.clone(),
-                decided_by: entry.decided_by.clone(),
-                seller_id: entry.seller_id.clone(),
-                similarity,
+            .map(|(similarity, entry)| {
+                let comparison = attributes.map(|ours| compare(ours, &entry.attributes)).unwrap_or_default();
+                Near {
+                    listing_id: entry.listing_id.clone(),
+                    decided_by: entry.decided_by.clone(),
+                    seller_id: entry.seller_id.clone(),
+                    similarity,
+                    score: comparison.score(similarity),
+                    attributes: comparison,
+                }
             })
-            .collect()
+            .collect();
+        near.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| b.similarity.total_cmp(&a.similarity))
+                .then_with(|| a.listing_id.cmp(&b.listing_id))
+        });
+        near
     }
 }
 
@@ -232,6 +275,7 @@ mod tests {
             decided_by: "rule:test".to_string(),
             seller_id: Some("seller-1".to_string()),
             fingerprint: TextFingerprint::new(&ListingText::title(title)),
+            attributes: Attributes::of_texts([title]),
         }
     }
 

@@ -5,7 +5,7 @@
 //! evidence "near-duplicate of removed listing X" ([`Near`]).
 //!
 //! ```
-//! use rempart_relist::{ListingText, RemovedEntry, RemovedIndex, TextFingerprint, DEFAULT_MIN_SIMILARITY};
+//! use rempart_relist::{Attributes, ListingText, RemovedEntry, RemovedIndex, TextFingerprint, DEFAULT_MIN_SIMILARITY};
 //!
 //! let mut removed = RemovedIndex::new();
 //! let old = ListingText { title: "Rolex Submariner 41mm black dial", description: None, other: Some("Rolex") };
@@ -14,6 +14,7 @@
 //!     decided_by: "rule:counterfeit-watches".into(),
 //!     seller_id: Some("S-9".into()),
 //!     fingerprint: TextFingerprint::new(&old),
+//!     attributes: Attributes::of_listing(&old),
 //! })?;
 //!
 //! let relisted = ListingText { title: "R\u{043E}lex SUBMARINER black dial 41 mm ⌚", description: None, other: Some("Rolex") };
@@ -116,10 +117,14 @@
 //!   from the remaining entries, which is fast (the 1,363 benchmark entries
 //!   are fingerprinted and indexed in under 20 ms).
 
+pub mod attributes;
 pub mod fingerprint;
 mod hash;
 pub mod index;
 
+pub use attributes::{
+    AttributeComparison, AttributeKind, Attributes, Contradiction, Vocabulary, CONTRADICTION_PENALTY,
+};
 pub use fingerprint::{ListingText, TextFingerprint, FINGERPRINT_SCHEME, SIGNATURE_LEN};
 pub use index::{LshBands, Near, RemovedEntry, RemovedIndex};
 
