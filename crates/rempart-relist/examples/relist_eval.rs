@@ -126,7 +126,14 @@ fn describe(all: Score, top1: Score) -> String {
 }
 
 fn near(listing_id: &str, similarity: f64) -> rempart_relist::Near {
-    rempart_relist::Near { listing_id: listing_id.to_string(), decided_by: String::new(), seller_id: None, similarity }
+    rempart_relist::Near {
+        listing_id: listing_id.to_string(),
+        decided_by: String::new(),
+        seller_id: None,
+        similarity,
+        score: similarity,
+        attributes: Default::default(),
+    }
 }
 
 fn sort_best_first(matches: &mut [rempart_relist::Near]) {
@@ -183,6 +190,7 @@ fn sketch_without_banding(bench: &Benchmark) -> Results {
             decided_by: String::new(),
             seller_id: None,
             fingerprint: TextFingerprint::new(&p.text()),
+            attributes: Default::default(),
         })
         .collect();
     let floor = f64::from(*SWEEP.start()) / 100.0;

@@ -131,6 +131,11 @@ pub use index::{LshBands, Near, RemovedEntry, RemovedIndex};
 /// The similarity from which a listing is flagged as a near-duplicate.
 pub const DEFAULT_MIN_SIMILARITY: f64 = 0.55;
 
+/// The score ([`Near::score`], the similarity lowered by contradicting
+/// attributes) from which a listing is flagged as a near-duplicate of
+/// *another seller's* removed listing. See "Product-line variants" above.
+pub const DEFAULT_MIN_SCORE_OTHER_SELLER: f64 = 0.60;
+
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RelistError {

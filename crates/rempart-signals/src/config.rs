@@ -28,7 +28,7 @@ pub const LIMITS: [(&str, f64, f64, f64); 15] = [
     ("bank.max_distance", 0.0, 128.0, 31.0),
     ("bank.min_quality", 0.0, 100.0, 50.0),
     ("removed.min_similarity", 0.01, 1.0, 0.55),
-    ("removed.min_similarity_other_seller", 0.01, 1.0, 0.65),
+    ("removed.min_similarity_other_seller", 0.01, 1.0, 0.60),
     ("removed.image_max_distance", 0.0, 128.0, 31.0),
     ("removed.min_words", 0.0, 1000.0, 4.0),
 ];
@@ -160,12 +160,15 @@ pub struct RemovedConfig {
     /// same seller is a near-duplicate.
     #[serde(default = "default_similarity")]
     pub min_similarity: f64,
-    /// The same for another seller (or an unknown one). Higher, because a
-    /// catalogue is full of variants of one product line that only a
-    /// seller id tells apart: with 2% of a real catalogue removed, 4.3% of
-    /// the other products land above 0.55 but 2.1% above 0.65, which still
-    /// finds 90% of titles relisted with three edits (`cargo run --release
-    /// -p rempart-relist --example relist_edits`).
+    /// The same for another seller (or an unknown one), compared with the
+    /// match's score: its similarity lowered by what the two titles state
+    /// against it (a different capacity, size, colour, model number;
+    /// `rempart_relist::attributes`). Higher than `min_similarity`, because
+    /// a catalogue is full of variants of one product line: with 2% of a
+    /// real catalogue removed, 4.3% of the other products land above 0.55
+    /// on similarity alone; on the score, 0.32% land above 0.60, which
+    /// finds 96.3% of titles relisted with three edits (`cargo run
+    /// --release -p rempart-relist --example relist_edits`).
     #[serde(default = "default_similarity_other_seller")]
     pub min_similarity_other_seller: f64,
     #[serde(default = "default_distance")]
@@ -212,7 +215,7 @@ fn default_min_words() -> usize {
     4
 }
 fn default_similarity_other_seller() -> f64 {
-    0.65
+    rempart_relist::DEFAULT_MIN_SCORE_OTHER_SELLER
 }
 fn default_text_signal() -> String {
     "near_duplicate_of_removed_text".into()

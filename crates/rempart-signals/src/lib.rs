@@ -417,16 +417,29 @@ impl Signals {
         // is still a valid index of the removals before it.
         let listings = removed.listings.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let near_text = listings.near_text(listing, lowest);
+        // The seller's own removed listing is matched on text similarity
+        // alone: from the same seller, a changed size or model number is as
+        // likely an evasion as a variant. Another seller's is matched on the
+        // score, which what the two titles state against the match (a
+        // different capacity, colour, model number) lowers: a catalogue's
+        // product-line variants are not relistings.
         let usable = near_text.iter().find(|near| {
             let same = same_seller(near.seller_id.as_deref());
-            let threshold = if same { removed.min_similarity } else { removed.min_similarity_other_seller };
-            near.similarity >= threshold && (same || !short_title)
+            let acted_on = if same {
+                near.similarity >= removed.min_similarity
+            } else {
+                near.score >= removed.min_similarity_other_seller
+            };
+            acted_on && (same || !short_title)
         });
         if let Some(near) = usable {
+            let attributes = near.attributes.describe();
             let detail = format!(
-                "near-duplicate of removed listing {} (text similarity {:.2}), decided by {}; {}",
+                "near-duplicate of removed listing {} (text similarity {:.2}{}{}), decided by {}; {}",
                 near.listing_id,
                 near.similarity,
+                if near.score < near.similarity { format!(", score {:.2}", near.score) } else { String::new() },
+                if attributes.is_empty() { String::new() } else { format!("; {attributes}") },
                 near.decided_by,
                 whose(near.seller_id.as_deref())
             );

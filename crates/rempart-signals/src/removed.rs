@@ -8,7 +8,7 @@ use std::path::Path;
 use rempart_core::Listing;
 use rempart_hash::index::HashIndex;
 use rempart_hash::Hash256;
-use rempart_relist::{ListingText, RemovedEntry, RemovedIndex, TextFingerprint};
+use rempart_relist::{Attributes, ListingText, RemovedEntry, RemovedIndex, TextFingerprint};
 use serde::{Deserialize, Serialize};
 
 /// One removal as stored.
@@ -62,21 +62,39 @@ pub struct BadLine {
     pub reason: String,
 }
 
-/// The text a fingerprint reads from a listing: title, plus brand-like
-/// attributes, which sellers rarely change when relisting.
-pub fn fingerprint(listing: &Listing) -> TextFingerprint {
+/// The brand-like attributes a fingerprint reads besides the title:
+/// sellers rarely change them when relisting.
+fn other_text(listing: &Listing) -> String {
     let other: Vec<&str> = listing
         .attributes
         .iter()
         .filter(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "brand" | "manufacturer" | "model" | "marque"))
         .map(|(_, v)| v.as_str())
         .collect();
-    let other = other.join(" ");
-    TextFingerprint::new(&ListingText {
+    other.join(" ")
+}
+
+fn listing_text<'a>(listing: &'a Listing, other: &'a str) -> ListingText<'a> {
+    ListingText {
         title: &listing.title,
         description: listing.description.as_deref(),
-        other: (!other.is_empty()).then_some(other.as_str()),
-    })
+        other: (!other.is_empty()).then_some(other),
+    }
+}
+
+/// The text fingerprint of a listing: its title and brand-like
+/// attributes.
+pub fn fingerprint(listing: &Listing) -> TextFingerprint {
+    let other = other_text(listing);
+    TextFingerprint::new(&listing_text(listing, &other))
+}
+
+/// What the same text states (sizes, capacities, colours, model numbers),
+/// kept with a removal so that a product-line variant can be told from a
+/// relisting.
+pub fn attributes(listing: &Listing) -> Attributes {
+    let other = other_text(listing);
+    Attributes::of_listing(&listing_text(listing, &other))
 }
 
 impl Removal {
@@ -89,6 +107,7 @@ impl Removal {
                 decided_by: decided_by.to_string(),
                 seller_id: listing.seller.as_ref().and_then(|s| s.id.clone()),
                 fingerprint: fingerprint(listing),
+                attributes: attributes(listing),
             },
             images: images.iter().map(Hash256::to_string).collect(),
         }
@@ -183,10 +202,11 @@ impl RemovedListings {
         self.text.is_empty()
     }
 
-    /// Removed listings whose text is near `listing`'s, best first,
-    /// excluding the listing itself.
+    /// Removed listings whose text is near `listing`'s (similarity
+    /// `min_similarity` or more), excluding the listing itself, with their
+    /// attributes compared: best score first.
     pub fn near_text(&self, listing: &Listing, min_similarity: f64) -> Vec<rempart_relist::Near> {
-        let mut near = self.text.query(&fingerprint(listing), min_similarity);
+        let mut near = self.text.query_with_attributes(&fingerprint(listing), &attributes(listing), min_similarity);
         near.retain(|n| n.listing_id != listing.id);
         near
     }

@@ -95,6 +95,9 @@ pub fn removed_index(bench: &Benchmark) -> RemovedIndex {
         decided_by: "benchmark".to_string(),
         seller_id: None,
         fingerprint: TextFingerprint::new(&p.text()),
+        // This benchmark measures the fingerprint; attributes are measured
+        // by `relist_edits`.
+        attributes: Default::default(),
     }));
     index
 }
