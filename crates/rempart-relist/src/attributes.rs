@@ -383,7 +383,8 @@ impl Vocabulary {
     /// The crate's colours and extra units with `lexicon`'s quantity units
     /// and pack words (a pack's `Pack::lexicon`).
     pub fn new(lexicon: Lexicon) -> Result<Vocabulary, VocabularyError> {
-        let file: VocabularyFile = toml::from_str(VOCABULARY_FILE).map_err(|e| VocabularyError::Syntax(e.to_string()))?;
+        let file: VocabularyFile =
+            toml::from_str(VOCABULARY_FILE).map_err(|e| VocabularyError::Syntax(e.to_string()))?;
         let mut units = HashMap::new();
         for entry in &file.unit {
             let kind = AttributeKind::from_data_name(&entry.kind)
@@ -397,7 +398,11 @@ impl Vocabulary {
             for word in languages.values().flatten() {
                 let folded = fold_word(word);
                 if let Some(first) = colours.get(&folded).filter(|first| *first != id) {
-                    return Err(VocabularyError::Ambiguous { word: word.clone(), first: first.clone(), second: id.clone() });
+                    return Err(VocabularyError::Ambiguous {
+                        word: word.clone(),
+                        first: first.clone(),
+                        second: id.clone(),
+                    });
                 }
                 colours.insert(folded, id.clone());
             }
@@ -413,9 +418,11 @@ impl Vocabulary {
         DEFAULT.get_or_init(|| {
             let lexicon = rempart_core::Pack::embedded().map(|pack| pack.lexicon).unwrap_or_default();
             // The data file is compiled in and parsed by this crate's tests.
-            Vocabulary::new(lexicon)
-                .or_else(|_| Vocabulary::new(Lexicon::default()))
-                .unwrap_or_else(|_| Vocabulary { lexicon: Lexicon::default(), units: HashMap::new(), colours: HashMap::new() })
+            Vocabulary::new(lexicon).or_else(|_| Vocabulary::new(Lexicon::default())).unwrap_or_else(|_| Vocabulary {
+                lexicon: Lexicon::default(),
+                units: HashMap::new(),
+                colours: HashMap::new(),
+            })
         })
     }
 
@@ -474,7 +481,9 @@ impl Vocabulary {
         let mut used = vec![false; tokens.len()];
         let is_number = |i: usize| tokens.get(i).is_some_and(|t| matches!(t.kind, TokenKind::Number(_)));
         let is_times = |i: usize| {
-            tokens.get(i).is_some_and(|t| t.kind == TokenKind::Symbol('x') || (t.kind == TokenKind::Word && t.folded == "x"))
+            tokens
+                .get(i)
+                .is_some_and(|t| t.kind == TokenKind::Symbol('x') || (t.kind == TokenKind::Word && t.folded == "x"))
         };
         let number = |i: usize| match tokens.get(i).map(|t| t.kind) {
             Some(TokenKind::Number(n)) => n,
@@ -487,7 +496,8 @@ impl Vocabulary {
                 // `set of 10`, `lot de 6`, `pack 24`.
                 let word = &tokens[i];
                 if word.kind == TokenKind::Word && self.lexicon.has("pack_before", &word.folded) {
-                    let link = usize::from(tokens.get(i + 1).is_some_and(|t| self.lexicon.has("count_link", &t.folded)));
+                    let link =
+                        usize::from(tokens.get(i + 1).is_some_and(|t| self.lexicon.has("count_link", &t.folded)));
                     let at = i + 1 + link;
                     if is_number(at) && !is_times(at + 1) {
                         let text = span_text(tokens, i, at);
@@ -520,7 +530,9 @@ impl Vocabulary {
             let unit = self.unit_at(tokens, end + 1 + hyphen).filter(|(_, span)| {
                 // A unit word glued on to more letters or digits is part of
                 // a code (`16gbx`), not a unit.
-                tokens.get(end + 1 + hyphen + span).is_none_or(|after| !after.glued || after.kind == TokenKind::Symbol('.'))
+                tokens
+                    .get(end + 1 + hyphen + span)
+                    .is_none_or(|after| !after.glued || after.kind == TokenKind::Symbol('.'))
             });
             match unit {
                 Some((meanings, span)) => {
@@ -866,7 +878,10 @@ mod tests {
         };
         assert!((comparison.score(0.9) - (0.9 - CONTRADICTION_PENALTY)).abs() < 1e-12);
         assert_eq!(AttributeComparison::default().score(0.7), 0.7);
-        let twice = AttributeComparison { contradicted: [comparison.contradicted.clone(), comparison.contradicted.clone()].concat(), ..comparison };
+        let twice = AttributeComparison {
+            contradicted: [comparison.contradicted.clone(), comparison.contradicted.clone()].concat(),
+            ..comparison
+        };
         assert_eq!(twice.score(0.2), 0.0);
     }
 

@@ -214,7 +214,12 @@ impl RemovedIndex {
         self.query_with(fingerprint, Some(attributes), min_similarity)
     }
 
-    fn query_with(&self, fingerprint: &TextFingerprint, attributes: Option<&Attributes>, min_similarity: f64) -> Vec<Near> {
+    fn query_with(
+        &self,
+        fingerprint: &TextFingerprint,
+        attributes: Option<&Attributes>,
+        min_similarity: f64,
+    ) -> Vec<Near> {
         if fingerprint.is_empty() || self.entries.is_empty() {
             return Vec::new();
         }

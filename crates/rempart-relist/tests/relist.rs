@@ -32,7 +32,11 @@ fn removed_index() -> RemovedIndex {
                 decided_by: "rule:counterfeit".to_string(),
                 seller_id: Some("seller-42".to_string()),
                 fingerprint,
-                attributes: rempart_relist::Attributes::of_listing(&ListingText { title, description: None, other: *brand }),
+                attributes: rempart_relist::Attributes::of_listing(&ListingText {
+                    title,
+                    description: None,
+                    other: *brand,
+                }),
             })
             .expect("insert");
     }

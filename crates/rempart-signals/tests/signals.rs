@@ -124,7 +124,8 @@ fn a_variant_that_states_another_capacity_is_not_a_relisting() {
     assert!(line.contains("\"attributes\":[") && line.contains("320gb"), "{line}");
     let (_dir, signals, gate) = setup("[removed]\nfile = \"removed.jsonl\"\n", &[("removed.jsonl", &line)]);
     let evidence = |title: &str, seller: &str| {
-        let json = format!(r#"{{"id":"NEW","title":"{title}","seller":{{"id":"{seller}"}},"attributes":{{"brand":"edge"}}}}"#);
+        let json =
+            format!(r#"{{"id":"NEW","title":"{title}","seller":{{"id":"{seller}"}},"attributes":{{"brand":"edge"}}}}"#);
         let new = listing(&json);
         let decision = gate.screen_with(&new, &signals.compute(&new).external);
         let detail = decision

@@ -93,7 +93,6 @@ pub fn data_file() -> PathBuf {
     base.join("product_listings_en/walmart_amazon/walmart.csv")
 }
 
-
 /// The seed of every run.
 pub const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -119,7 +118,7 @@ pub fn products() -> Result<Vec<Product>, Box<dyn Error>> {
     Ok(products)
 }
 
-fn listing_text<'a>((title, brand): &'a Product) -> ListingText<'a> {
+pub fn listing_text<'a>((title, brand): &'a Product) -> ListingText<'a> {
     ListingText { title, description: None, other: (!brand.is_empty()).then_some(brand.as_str()) }
 }
 
