@@ -206,7 +206,13 @@ impl RemovedListings {
     /// `min_similarity` or more), excluding the listing itself, with their
     /// attributes compared: best score first.
     pub fn near_text(&self, listing: &Listing, min_similarity: f64) -> Vec<rempart_relist::Near> {
-        let mut near = self.text.query_with_attributes(&fingerprint(listing), &attributes(listing), min_similarity);
+        let fingerprint = fingerprint(listing);
+        // Most listings are near nothing: read attributes (about as long
+        // as the fingerprint) only for those that are.
+        if self.text.query(&fingerprint, min_similarity).is_empty() {
+            return Vec::new();
+        }
+        let mut near = self.text.query_with_attributes(&fingerprint, &attributes(listing), min_similarity);
         near.retain(|n| n.listing_id != listing.id);
         near
     }
