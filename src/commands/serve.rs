@@ -40,6 +40,8 @@ pub struct Args {
     /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,
+    #[command(flatten)]
+    pub semantic: super::SemanticArgs,
     /// Seconds a request waits for its listings' images; a listing whose images have not
     /// arrived is decided without them (`image_pending` in its signal errors) and decided
     /// again, and recorded, when they arrive.
@@ -151,6 +153,7 @@ pub fn run(args: Args) -> Result<u8> {
         people: rempart_server::People { webhook, retries },
         read_only: args.read_only,
         max_db_bytes: args.max_db_mib.map(|m| m << 20),
+        semantic_model: super::load_semantic_model(&args.semantic),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(rempart_server::serve(config))?;
