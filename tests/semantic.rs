@@ -7,7 +7,7 @@ mod support;
 
 use std::process::Command;
 
-use rempart_core::{Action, ExternalSignals, Gate};
+use rempart_core::{ExternalSignals, Gate};
 use rempart_semantic::{Model, SemanticStage};
 use serde_json::Value;
 use support::{benign_listings, bin, data_dir};
@@ -83,9 +83,9 @@ fn the_evaluation_set_keeps_its_floors() {
     }
     let sweep = report["sweep"].as_array().expect("sweep points");
     assert!(sweep.len() >= 3 * 30, "{} sweep points", sweep.len());
-    // Every semantic match is a review, never a block.
-    let _ = Action::Review;
 }
 
+/// Measured on 2026-12-02: recall 60.0 %, 61.5 %, 30.0 % with the stage
+/// (13.3 %, 23.1 %, 10.0 % lexical only), no false positive added.
 const FLOORS: [(&str, f64, u64); 3] =
-    [("child_like_sex_doll", 0.0, 99), ("laser_pointers", 0.0, 99), ("narcotics", 0.0, 99)];
+    [("child_like_sex_doll", 0.55, 0), ("laser_pointers", 0.55, 0), ("narcotics", 0.25, 0)];

@@ -55,7 +55,13 @@ pub fn run(args: Args) -> Result<u8> {
                     .watched()
                     .iter()
                     .map(|w| {
-                        json!({"policy": w.policy, "signal": w.signal, "threshold": w.threshold, "exemplars": w.exemplars.len()})
+                        json!({
+                            "policy": w.policy,
+                            "signal": w.signal,
+                            // f32 → the value as written in the pack, not 0.9300000071525574.
+                            "threshold": (f64::from(w.threshold) * 1e4).round() / 1e4,
+                            "exemplars": w.exemplars.len()
+                        })
                     })
                     .collect();
                 eprintln!(

@@ -24,7 +24,7 @@ pub mod sweep;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context, Result};
-use rempart_core::{Action, Decision, Gate, Listing, Pack};
+use rempart_core::{Action, Gate, Listing, Pack};
 
 use crate::input::InputArgs;
 use crate::PackArgs;

@@ -121,6 +121,12 @@ impl Model {
     }
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("path", &self.path).finish()
+    }
+}
+
 impl Drop for Model {
     fn drop(&mut self) {
         // SAFETY: a model e5_load returned, freed once.

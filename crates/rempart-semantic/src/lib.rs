@@ -42,8 +42,9 @@ pub enum SemanticError {
 
 /// Characters of the description that are embedded after the title: the
 /// title says what the product is, the start of the description what it
-/// is for; the rest costs time and dilutes both.
-pub const DESCRIPTION_CHARS: usize = 300;
+/// is for; the rest dilutes both and costs time (the engine's time grows
+/// with the number of tokens).
+pub const DESCRIPTION_CHARS: usize = 120;
 
 /// A watched policy: its signal, threshold, candidate sets and embedded exemplars.
 pub struct Watched {
@@ -51,6 +52,7 @@ pub struct Watched {
     pub signal: String,
     pub threshold: f32,
     candidates: Vec<usize>,
+    exclude: Vec<usize>,
     /// (language, text) pairs, as in the pack.
     pub exemplars: Vec<(String, String)>,
     vectors: Vec<[f32; DIM]>,
@@ -114,6 +116,7 @@ impl SemanticStage {
                 signal: semantic.signal.clone(),
                 threshold: semantic.threshold,
                 candidates: semantic.candidates.clone(),
+                exclude: semantic.exclude.clone(),
                 exemplars: semantic.exemplars.clone(),
                 vectors,
             });
@@ -138,7 +141,8 @@ impl SemanticStage {
 
     /// The watched policies (indexes) worth comparing a listing with, given
     /// its lexical decision and the term sets found in it: a candidate set
-    /// of the policy was found, the policy does not already hold the
+    /// of the policy was found and none of its `exclude` sets, the policy
+    /// does not already hold the
     /// listing, and nothing blocks it (the stage can only add a review).
     pub fn candidates(&self, decision: &Decision, sets: &SetsFound) -> Vec<usize> {
         if decision.verdict == Action::Block {
@@ -148,6 +152,7 @@ impl SemanticStage {
             .filter(|&i| {
                 let w = &self.watched[i];
                 w.candidates.iter().any(|&set| sets.contains(set))
+                    && !w.exclude.iter().any(|&set| sets.contains(set))
                     && !decision.matches.iter().any(|m| m.policy == w.policy && m.action >= Action::Review)
             })
             .collect()

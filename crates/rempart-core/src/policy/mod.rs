@@ -252,6 +252,9 @@ pub struct Semantic {
     /// Term sets (indexes into `Pack::sets`) of which one must be found in a
     /// listing for it to be compared at all (the cascade).
     pub candidates: Vec<usize>,
+    /// Term sets (indexes into `Pack::sets`) that keep a listing away from
+    /// the model even when it holds a candidate.
+    pub exclude: Vec<usize>,
     pub description: Option<String>,
     /// (language, exemplar text) pairs.
     pub exemplars: Vec<(String, String)>,
@@ -502,6 +505,13 @@ impl Compiler {
                 None => self.error(path, format!("policy `{policy}`: [semantic] candidate `{name}` is not a term set")),
             }
         }
+        let mut exclude = Vec::new();
+        for name in &def.exclude {
+            match set_ids.get(name) {
+                Some(&id) => exclude.push(id),
+                None => self.error(path, format!("policy `{policy}`: [semantic] exclude `{name}` is not a term set")),
+            }
+        }
         if candidates.is_empty() {
             self.error(
                 path,
@@ -530,10 +540,11 @@ impl Compiler {
                 );
             }
         }
-        (self.errors.len() == errors).then(|| Semantic {
+        (self.errors.len() == errors).then_some(Semantic {
             signal: def.signal,
             threshold: def.threshold as f32,
             candidates,
+            exclude,
             description: def.description,
             exemplars,
         })

@@ -59,6 +59,10 @@ pub(crate) struct SemanticDef {
     pub signal: String,
     pub threshold: f64,
     pub candidates: Vec<String>,
+    /// Term sets that keep a listing away from the model even when it
+    /// holds a candidate (a CBD product, a laser level, a reborn doll).
+    #[serde(default)]
+    pub exclude: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
     /// Language code → exemplar texts.
