@@ -36,7 +36,7 @@ and answers allow / restrict / review / block with the rule, the legal basis and
     after_help = "Exit status: 0 every record was decided; 2 some input records were invalid (each reported \
 on stderr as `line N: field F: what is wrong`) but every valid record was decided; 1 nothing could be done \
 or the output could not be written (unreadable or closed input, closed or full output, invalid policy \
-pack, invalid signals config); 4 policy test cases failed; 5 an audit log or proof does not verify \
+pack, invalid signals config); 3 (`doctor`) the semantic stage cannot run; 4 policy test cases failed; 5 an audit log or proof does not verify \
 (`audit verify`, `audit check-proof`, `audit watch`); 64 the command line is wrong (unknown flag, bad \
 value, extra argument). For `hash` and `bank check`, 2 means some images or bank lines could not be used \
 (each reported) and the others were."
@@ -91,6 +91,8 @@ enum Command {
     /// Reports on a pack running in shadow.
     #[command(subcommand)]
     Shadow(commands::shadow::Command),
+    /// Which stages run (lexical, signals, semantic) and why one does not.
+    Doctor(commands::doctor::Args),
 }
 
 /// Options shared by every command that needs a policy pack.
@@ -133,6 +135,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Pack(cmd) => commands::pack::run(cmd),
         Command::Shadow(cmd) => commands::shadow::run(cmd),
+        Command::Doctor(args) => commands::doctor::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -11,7 +11,9 @@ use rempart_core::{Action, Decision, Listing};
 #[derive(clap::Args)]
 #[command(after_help = "Prints, for each listing: its verdict, every rule that matched with its \
 legal basis and territorial scope, and each piece of evidence in its field with the matched words \
-marked «like this» (or in colour on a terminal). Control, format and bidirectional characters from the \
+marked «like this» (or in colour on a terminal). When the semantic stage compared the listing \
+with a policy's exemplars, a `≈ semantic` line gives the nearest exemplar and the similarity, \
+fired or not. Control, format and bidirectional characters from the \
 input are shown as escapes (`\\u{202e}`), never sent to the terminal.\n\nExit status: as for `rempart screen`.")]
 pub struct Args {
     #[command(flatten)]
@@ -20,7 +22,28 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let colour = io::stdout().is_terminal();
-    super::screen_and_write(args.common, "explain", |listing, decision| render(listing, decision, colour))
+    super::screen_and_write(args.common, "explain", |listing, screened| {
+        let mut text = render(listing, &screened.decision, colour);
+        // The semantic comparison, fired or not: a reviewer tuning a
+        // threshold needs the near misses too.
+        if !screened.nearest.is_empty() {
+            text.pop();
+            for n in &screened.nearest {
+                text.push_str(&format!(
+                    "  ≈ semantic {} ({}): nearest exemplar [{}] «{}», similarity {:.3}, threshold {:.3}{}\n",
+                    shown(&n.policy),
+                    shown(&n.signal),
+                    shown(&n.language),
+                    shown(&n.exemplar),
+                    n.similarity,
+                    n.threshold,
+                    if n.fires() { " — fired" } else { "" }
+                ));
+            }
+            text.push('\n');
+        }
+        text
+    })
 }
 
 fn field_text<'a>(listing: &'a Listing, field: &str) -> Option<&'a str> {

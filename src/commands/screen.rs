@@ -7,7 +7,11 @@ use anyhow::Result;
 {\"id\", \"verdict\", \"matches\": [{\"policy\", \"rule\", \"action\", \"legal_basis\", \"scope\", \
 \"dsa_ground\", \"evidence\": [{\"field\", \"start\", \"end\", \"text\", \"signal\"}]}], \"policy_version\", \
 \"engine_version\", \"schema_version\"}. \
-Evidence offsets are bytes into the original field text.\n\n\
+Evidence offsets are bytes into the original field text. A semantic signal's evidence is the \
+title, with the nearest exemplar and the cosine similarity in `detail`.\n\n\
+The semantic stage (on unless --no-semantic) compares listings that name a watched policy's \
+candidate words with that policy's exemplars; without its model it says so once on stderr and \
+screening is lexical only.\n\n\
 Exit status: 0 every record was decided; 2 some records were invalid (reported on stderr as \
 `line N: field F: …`) and every valid one was decided; 1 nothing could be done.")]
 pub struct Args {
@@ -16,9 +20,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
-    super::screen_and_write(args.common, "screen", |_, decision| {
+    super::screen_and_write(args.common, "screen", |_, screened| {
         // Serialising a Decision cannot fail: plain strings and numbers.
-        let mut line = serde_json::to_string(decision).unwrap_or_default();
+        let mut line = serde_json::to_string(&screened.decision).unwrap_or_default();
         line.push('\n');
         line
     })

@@ -32,6 +32,8 @@ pub struct ServiceArgs {
     /// Fetch `images[].url` (needs a `[fetch]` table in the signals config).
     #[arg(long, requires = "signals")]
     pub fetch_images: bool,
+    #[command(flatten)]
+    pub semantic: super::SemanticArgs,
     /// Seconds a listing waits for its images; a listing whose images have not arrived is
     /// decided without them (`image_pending` in its signal errors) and decided again, and
     /// recorded, when they arrive.
@@ -89,6 +91,7 @@ impl ServiceArgs {
             people: rempart_server::People::default(),
             read_only,
             max_db_bytes: self.max_db_mib.map(|m| m << 20),
+            semantic_model: super::load_semantic_model(&self.semantic),
         })
     }
 }

@@ -62,6 +62,18 @@ impl ExternalSignals {
     }
 }
 
+/// The term sets found in a listing (index = position in `Pack::sets`),
+/// from [`Gate::screen_traced`].
+#[derive(Clone, Debug, Default)]
+pub struct SetsFound(Vec<u8>);
+
+impl SetsFound {
+    /// Whether term set `set` (an index into `Pack::sets`) was found in any field.
+    pub fn contains(&self, set: usize) -> bool {
+        self.0.get(set).is_some_and(|&fields| fields != 0)
+    }
+}
+
 /// A compiled policy pack ready to screen listings.
 ///
 /// `Gate` is immutable, `Send + Sync`, and cheap to share: screen from
@@ -182,7 +194,20 @@ impl Gate {
 
     /// Screens one listing with signals computed elsewhere.
     pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
+        self.screen_traced(listing, external).0
+    }
+
+    /// Screens one listing and also says which term sets were found in it,
+    /// found or not by a rule that fired: what a stage outside the core
+    /// (the semantic cascade) uses to pick the listings worth more work,
+    /// without matching the text a second time.
+    pub fn screen_traced(&self, listing: &Listing, external: &ExternalSignals) -> (Decision, SetsFound) {
         let signals = self.signals(listing);
+        let decision = self.decide(listing, external, &signals);
+        (decision, SetsFound(signals.set_fields))
+    }
+
+    fn decide(&self, listing: &Listing, external: &ExternalSignals, signals: &Signals) -> Decision {
         // Text signals travel with the external ones (copied only when
         // one fired, which is rare).
         let with_text;
@@ -194,7 +219,7 @@ impl Gate {
             with_text = all;
             &with_text
         };
-        let read = |mode| Reader { s: &signals, external, pack: &self.pack, mode };
+        let read = |mode| Reader { s: signals, external, pack: &self.pack, mode };
         let (normal, certain_only, relaxed) = (read(Mode::Normal), read(Mode::CertainOnly), read(Mode::Relaxed));
         let mut matches = Vec::new();
         for policy in &self.pack.policies {

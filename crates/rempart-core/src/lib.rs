@@ -33,6 +33,6 @@ pub use decision::{
     Action, Condition, Decision, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch, SignalError,
     DECISION_SCHEMA_VERSION, ENGINE_VERSION,
 };
-pub use gate::{ExternalSignals, Gate};
+pub use gate::{ExternalSignals, Gate, SetsFound};
 pub use listing::{InputError, Limits, Listing};
-pub use policy::{Pack, PackError};
+pub use policy::{Pack, PackError, Semantic};

@@ -108,9 +108,17 @@ pub async fn redecide(app: App, decided: StoredDecision, listing: Listing, arriv
     } else {
         None
     };
-    let (g, signals) = (gate.clone(), app.signals.clone());
+    let (g, signals, semantic) = (gate.clone(), app.signals.clone(), app.semantic_for(&gate));
     let screened = tokio::task::spawn_blocking(move || {
-        screen_one(&g, None, signals.as_deref(), people.as_ref(), listing, ImageSource::Given(images))
+        screen_one(
+            &g,
+            None,
+            signals.as_deref(),
+            people.as_ref(),
+            semantic.as_deref(),
+            listing,
+            ImageSource::Given(images),
+        )
     })
     .await;
     let Ok(screened) = screened else {

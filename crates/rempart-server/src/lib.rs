@@ -79,6 +79,9 @@ pub struct Config {
     /// Cap on the SQLite file's size: past it, submissions answer 507 and
     /// nothing already recorded is harmed.
     pub max_db_bytes: Option<u64>,
+    /// The semantic stage's model, when it runs: its exemplars are embedded
+    /// for the live pack, and again when another pack becomes live.
+    pub semantic_model: Option<Arc<rempart_semantic::Model>>,
 }
 
 #[derive(OpenApi)]
@@ -317,6 +320,15 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         }
         None => None,
     };
+    let semantic = config.semantic_model.as_ref().and_then(|model| {
+        match rempart_semantic::SemanticStage::new(model.clone(), live_gate.pack()) {
+            Ok(stage) => Some(Arc::new(stage)),
+            Err(e) => {
+                tracing::error!("semantic stage off: {e}");
+                None
+            }
+        }
+    });
     let running = Writer::start(store.clone(), signer, config.heads)?;
     let key_cache = auth::KeyCache::new(keyfile.pepper()?, config.limits.default_rate_per_minute);
     key_cache.replace(all_keys);
@@ -336,6 +348,8 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         origin: keyfile.origin().to_string(),
         removed_seq: std::sync::atomic::AtomicU64::new(removed_seq),
         people: config.people.clone(),
+        semantic: ArcSwapOption::from(semantic),
+        semantic_model: config.semantic_model.clone(),
     }));
     Ok((app, running))
 }

@@ -88,8 +88,15 @@ pub fn run(
                 if matches!(old.record.origin, Origin::Review | Origin::Appeal) {
                     continue;
                 }
-                let screened =
-                    crate::screening::screen_one(gate, None, signals, people.as_ref(), listing, ImageSource::Fetch);
+                let screened = crate::screening::screen_one(
+                    gate,
+                    None,
+                    signals,
+                    people.as_ref(),
+                    None,
+                    listing,
+                    ImageSource::Fetch,
+                );
                 if !same(&old.record.decision, &screened.decision) {
                     changes.push(Change {
                         origin: Origin::Rescan,

@@ -71,6 +71,7 @@ pub fn screen_one(
     shadow: Option<&Gate>,
     signals: Option<&Signals>,
     people: Option<&SellerFacts>,
+    semantic: Option<&rempart_semantic::SemanticStage>,
     listing: Listing,
     images: ImageSource,
 ) -> Screened {
@@ -83,7 +84,10 @@ pub fn screen_one(
         if let Some(p) = people {
             p.fire(&listing, &mut external);
         }
-        let mut decision = gate.screen_with(&listing, &external);
+        let mut decision = match semantic {
+            Some(stage) => stage.screen(gate, &listing, &external).decision,
+            None => gate.screen_with(&listing, &external),
+        };
         // A borderline listing (publishable under a condition) of a seller
         // with strikes: screened again with that fact.
         if decision.verdict == Action::Restrict && people.is_some_and(|p| p.fire_prior_strikes(&listing, &mut external))
@@ -131,6 +135,7 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
     let gate = app.live.load_full();
     let shadow = app.shadow.load_full();
     let signals = app.signals.clone();
+    let semantic = app.semantic_for(&gate);
     // The sellers' standing, read once for the batch. Unreadable, it
     // cannot be assumed clean: every listing goes to a person.
     let people = if crate::people::wanted(&gate) && !listings.is_empty() {
@@ -162,12 +167,21 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
         let tail = rest.split_off(rest.len().min(CHUNK));
         let chunk = std::mem::replace(&mut rest, tail);
         let ids: Vec<String> = chunk.iter().map(|(l, _)| l.id.clone()).collect();
-        let (gate, shadow, signals, people) = (gate.clone(), shadow.clone(), signals.clone(), people.clone());
+        let (gate, shadow, signals, people, semantic) =
+            (gate.clone(), shadow.clone(), signals.clone(), people.clone(), semantic.clone());
         let task = tokio::task::spawn_blocking(move || {
             chunk
                 .into_iter()
                 .map(|(l, images)| {
-                    screen_one(&gate, shadow.as_deref(), signals.as_deref(), people.as_deref(), l, images)
+                    screen_one(
+                        &gate,
+                        shadow.as_deref(),
+                        signals.as_deref(),
+                        people.as_deref(),
+                        semantic.as_deref(),
+                        l,
+                        images,
+                    )
                 })
                 .collect::<Vec<_>>()
         });

@@ -117,6 +117,9 @@ pub struct Shared {
     /// The last removal this process has added to its relisting index.
     pub removed_seq: std::sync::atomic::AtomicU64,
     pub people: People,
+    /// The semantic stage for the live pack (see [`App::semantic_for`]).
+    pub semantic: ArcSwapOption<rempart_semantic::SemanticStage>,
+    pub semantic_model: Option<Arc<rempart_semantic::Model>>,
 }
 
 impl std::ops::Deref for App {
@@ -127,6 +130,27 @@ impl std::ops::Deref for App {
 }
 
 impl App {
+    /// The semantic stage for `gate`'s pack: the one built for it, or one
+    /// built now when another pack became live (its exemplars embedded
+    /// once, a fraction of a second).
+    pub fn semantic_for(&self, gate: &rempart_core::Gate) -> Option<Arc<rempart_semantic::SemanticStage>> {
+        let model = self.semantic_model.as_ref()?;
+        if let Some(stage) = self.semantic.load_full().filter(|s| s.pack_version() == gate.pack().version) {
+            return Some(stage);
+        }
+        match rempart_semantic::SemanticStage::new(model.clone(), gate.pack()) {
+            Ok(stage) => {
+                let stage = Arc::new(stage);
+                self.semantic.store(Some(stage.clone()));
+                Some(stage)
+            }
+            Err(e) => {
+                tracing::error!("semantic stage off for pack {}: {e}", gate.pack().version);
+                None
+            }
+        }
+    }
+
     /// Runs a read transaction on a blocking thread.
     pub async fn read<T, F>(&self, f: F) -> Result<T, crate::error::ApiError>
     where

@@ -96,6 +96,7 @@ async fn service() -> Service {
     let received = Arc::new(Mutex::new(Received::default()));
     let hook = receiver(received.clone()).await;
     let config = Config {
+        semantic_model: None,
         db,
         key_file,
         listen: "127.0.0.1:0".parse().expect("addr"),

@@ -69,6 +69,7 @@ async fn listings_from_the_stream_are_recorded_and_their_decisions_published() {
         people: People::default(),
         read_only: false,
         max_db_bytes: None,
+        semantic_model: None,
     };
     let cfg = names(nats_url());
     let client = within("connect", async_nats::connect(cfg.url.as_str())).await.expect("connect to NATS");

@@ -89,8 +89,16 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
             warn(&mut issues, &item.file, format!("info `{}` is not used by any rule", item.name));
         }
     }
-    for set in &pack.sets {
-        if !used.contains(set.name.as_str()) {
+    // A semantic stage's candidate sets are used: they pick the listings
+    // the model reads.
+    let candidates: BTreeSet<usize> = pack
+        .policies
+        .iter()
+        .filter_map(|p| p.semantic.as_ref())
+        .flat_map(|s| s.candidates.iter().chain(&s.exclude).copied())
+        .collect();
+    for (i, set) in pack.sets.iter().enumerate() {
+        if !used.contains(set.name.as_str()) && !candidates.contains(&i) {
             warn(&mut issues, &set.file, format!("term set `{}` is not used by any rule", set.name));
         }
     }

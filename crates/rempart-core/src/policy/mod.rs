@@ -234,6 +234,30 @@ pub struct Policy {
     pub notes: Option<String>,
     pub file: String,
     pub rules: Vec<Rule>,
+    /// Exemplars for the semantic stage, if the policy has a `[semantic]` table.
+    pub semantic: Option<Semantic>,
+}
+
+/// A policy's `[semantic]` table, compiled: what an embedding stage
+/// outside the core (rempart-semantic) compares a listing with. The core
+/// only checks and carries it; the similarity itself comes back as the
+/// external signal `signal`, which the policy's rules may use only to
+/// send a listing to review.
+#[derive(Clone, Debug)]
+pub struct Semantic {
+    /// The external signal fired when a listing is close to an exemplar.
+    pub signal: String,
+    /// Cosine similarity from which a listing counts as close.
+    pub threshold: f32,
+    /// Term sets (indexes into `Pack::sets`) of which one must be found in a
+    /// listing for it to be compared at all (the cascade).
+    pub candidates: Vec<usize>,
+    /// Term sets (indexes into `Pack::sets`) that keep a listing away from
+    /// the model even when it holds a candidate.
+    pub exclude: Vec<usize>,
+    pub description: Option<String>,
+    /// (language, exemplar text) pairs.
+    pub exemplars: Vec<(String, String)>,
 }
 
 /// A test case shipped with a policy.
@@ -444,6 +468,88 @@ struct Compiler {
 }
 
 impl Compiler {
+    /// Checks a policy's `[semantic]` table. The stage's signal is a
+    /// similarity, never proof: a rule naming it may only send to review.
+    fn semantic(
+        &mut self,
+        path: &str,
+        policy: &str,
+        def: schema::SemanticDef,
+        set_ids: &HashMap<String, SetId>,
+        external_signals: &[String],
+        rules: &[Rule],
+    ) -> Option<Semantic> {
+        let errors = self.errors.len();
+        if !external_signals.contains(&def.signal) {
+            self.error(
+                path,
+                format!(
+                    "policy `{policy}`: [semantic] signal `{}` is not declared in pack.toml's external_signals",
+                    def.signal
+                ),
+            );
+        }
+        if !(def.threshold > 0.0 && def.threshold < 1.0) {
+            self.error(
+                path,
+                format!(
+                    "policy `{policy}`: [semantic] threshold {} is not a cosine similarity in (0, 1)",
+                    def.threshold
+                ),
+            );
+        }
+        let mut candidates = Vec::new();
+        for name in &def.candidates {
+            match set_ids.get(name) {
+                Some(&id) => candidates.push(id),
+                None => self.error(path, format!("policy `{policy}`: [semantic] candidate `{name}` is not a term set")),
+            }
+        }
+        let mut exclude = Vec::new();
+        for name in &def.exclude {
+            match set_ids.get(name) {
+                Some(&id) => exclude.push(id),
+                None => self.error(path, format!("policy `{policy}`: [semantic] exclude `{name}` is not a term set")),
+            }
+        }
+        if candidates.is_empty() {
+            self.error(
+                path,
+                format!(
+                    "policy `{policy}`: [semantic] needs candidates (term sets that make a listing worth comparing)"
+                ),
+            );
+        }
+        let exemplars: Vec<(String, String)> = def
+            .exemplars
+            .into_iter()
+            .flat_map(|(lang, texts)| texts.into_iter().map(move |t| (lang.clone(), t)))
+            .filter(|(_, t)| !t.trim().is_empty())
+            .collect();
+        if exemplars.is_empty() {
+            self.error(path, format!("policy `{policy}`: [semantic] has no exemplars"));
+        }
+        for rule in rules.iter().filter(|r| r.parsed.signal_names().contains(&def.signal.as_str())) {
+            if rule.action > Action::Review {
+                self.error(
+                    path,
+                    format!(
+                        "rule `{}`: `{}` is a similarity, not evidence of a word: it may send to review, never {}",
+                        rule.id, def.signal, rule.action
+                    ),
+                );
+            }
+        }
+        (self.errors.len() == errors).then_some(Semantic {
+            signal: def.signal,
+            threshold: def.threshold as f32,
+            candidates,
+            exclude,
+            description: def.description,
+            exemplars,
+        })
+    }
+
     fn error(&mut self, file: &str, message: impl Into<String>) {
         self.errors.push(PackIssue { file: file.to_string(), message: message.into() });
     }
@@ -710,8 +816,8 @@ impl Compiler {
         let mut pending_tests: Vec<(String, String, Vec<TestCaseDef>)> = Vec::new();
         for (path, file) in files {
             let Some(meta) = file.policy else {
-                if !file.rule.is_empty() || !file.test.is_empty() {
-                    self.error(&path, "has [[rule]] or [[test]] tables but no [policy] table");
+                if !file.rule.is_empty() || !file.test.is_empty() || file.semantic.is_some() {
+                    self.error(&path, "has [[rule]], [[test]] or [semantic] tables but no [policy] table");
                 }
                 continue;
             };
@@ -814,6 +920,8 @@ impl Compiler {
                     requires,
                 });
             }
+            let semantic =
+                file.semantic.and_then(|def| self.semantic(&path, &meta.id, def, &set_ids, &external_signals, &rules));
             pending_tests.push((path.clone(), meta.id.clone(), file.test));
             policies.push(Policy {
                 id: meta.id,
@@ -830,6 +938,7 @@ impl Compiler {
                 notes: meta.notes,
                 file: path,
                 rules,
+                semantic,
             });
         }
 
@@ -1266,6 +1375,40 @@ mod tests {
                     dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n\
                     [terms.a]\nen = [\"alpha\"]\n[terms.b]\nen = [\"beta\"]\n";
         Pack::from_sources(vec![("p.toml".into(), format!("{head}{body}"))])
+    }
+
+    /// A `[semantic]` table is checked like the rest: its signal declared,
+    /// its candidates term sets, a threshold that is a cosine, exemplars;
+    /// and a rule naming its signal may send to review, never block.
+    #[test]
+    fn semantic_tables_are_checked_and_their_signal_only_reviews() {
+        let manifest = "[pack]\nname = \"n\"\nexternal_signals = [\"sem\"]\n";
+        let policy = |rule_action: &str, semantic: &str| {
+            let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
+                        dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n\
+                        [terms.a]\nen = [\"alpha\"]\n";
+            let rule = format!("[[rule]]\nid = \"r\"\naction = \"{rule_action}\"\nwhen = \"sem\"\n");
+            Pack::from_sources(vec![
+                ("pack.toml".into(), manifest.to_string()),
+                ("p.toml".into(), format!("{head}{rule}{semantic}")),
+            ])
+        };
+        let good = "[semantic]\nsignal = \"sem\"\nthreshold = 0.9\ncandidates = [\"a\"]\n\
+                    [semantic.exemplars]\nen = [\"alpha thing 10 cm\"]\n";
+        let p = policy("review", good).expect("compiles");
+        let s = p.policy("p").and_then(|p| p.semantic.clone()).expect("semantic table");
+        assert_eq!((s.signal.as_str(), s.candidates.len(), s.exemplars.len()), ("sem", 1, 1));
+        let e = policy("block", good).expect_err("a block on a similarity").to_string();
+        assert!(e.contains("may send to review, never block"), "{e}");
+        for (bad, says) in [
+            (good.replace("signal = \"sem\"", "signal = \"other\""), "not declared"),
+            (good.replace("0.9", "1.5"), "not a cosine"),
+            (good.replace("[\"a\"]", "[\"nope\"]"), "not a term set"),
+            (good.replace("en = [\"alpha thing 10 cm\"]", "en = []"), "no exemplars"),
+        ] {
+            let e = policy("review", &bad).expect_err(says).to_string();
+            assert!(e.contains(says), "{says}: {e}");
+        }
     }
 
     #[test]

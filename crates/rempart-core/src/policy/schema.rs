@@ -43,6 +43,30 @@ pub(crate) struct PackFile {
     /// procedures (one file of the pack at most).
     #[serde(default)]
     pub procedures: Option<super::procedures::ProceduresDef>,
+    /// What the semantic stage compares listings with for this file's
+    /// policy (`[semantic]`, see `Semantic`).
+    #[serde(default)]
+    pub semantic: Option<SemanticDef>,
+}
+
+/// `[semantic]`: exemplar descriptions of what a policy looks for, the
+/// signal the semantic stage fires when a listing is close to one, the
+/// similarity that counts as close, and the term sets that make a listing
+/// worth comparing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SemanticDef {
+    pub signal: String,
+    pub threshold: f64,
+    pub candidates: Vec<String>,
+    /// Term sets that keep a listing away from the model even when it
+    /// holds a candidate (a CBD product, a laser level, a reborn doll).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Language code → exemplar texts.
+    pub exemplars: BTreeMap<String, Vec<String>>,
 }
 
 /// `[[unit]]`: spellings of one unit, per language.
