@@ -903,6 +903,10 @@ fn the_transparency_templates_count_orders_notices_complaints_and_suspensions_ce
     assert_eq!(cell(submitted, "Decisions upheld"), "2");
     assert_eq!(cell(submitted, "Decisions reversed"), "2");
     assert_eq!(cell(submitted, "Median time"), median_hours(decided_appeals));
+    let on_restrictions =
+        "Complaint regarding a decision to remove or disable access to or restrict visibility of information";
+    assert_eq!(cell(on_restrictions, "Total number"), "5", "every appeal here is against a restriction of a listing");
+    assert_eq!(cell(on_restrictions, "Decisions reversed"), "2");
     assert_eq!(
         cell("Number of suspensions enacted for the provision of manifestly illegal content", "Total number"),
         "1"
@@ -964,6 +968,19 @@ fn the_transparency_templates_count_orders_notices_complaints_and_suspensions_ce
     assert_eq!((weapons["restrictions_reviewed"].as_str(), weapons["overturn_rate"].as_str()), ("1", "1.0000"));
     let html = std::fs::read_to_string(dir.join("index.html")).expect("html");
     assert!(html.contains("Complaints and their outcomes") && html.contains("<svg") && !html.contains("<script"));
+    // Kept for a look in a browser (the note describes the rendering).
+    let keep = artifacts("dsa-report");
+    for f in std::fs::read_dir(&dir).expect("report dir") {
+        let f = f.expect("entry").path();
+        std::fs::copy(&f, keep.join(f.file_name().expect("name"))).expect("copy");
+    }
+}
+
+/// Where the tests leave what a person looks at (rendered pages).
+fn artifacts(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
 }
 
 /// A listing's bundle carries its review, notice and appeal history; each
@@ -1096,6 +1113,7 @@ fn an_evidence_bundle_carries_the_listing_history_and_renders_for_a_court_file()
     };
     let (code, html) = render(&bundle);
     assert_eq!(code, 0);
+    std::fs::write(artifacts("dsa-evidence").join("court.html"), &html).expect("keep");
     assert!(html.contains("<strong>VERIFIED.</strong>") && html.contains("@media print") && html.contains("@page"));
     assert!(html.contains("<mark>"), "the triggering words are marked");
     assert!(html.contains("appeal decided") && html.contains("notice answered"));
@@ -1103,5 +1121,6 @@ fn an_evidence_bundle_carries_the_listing_history_and_renders_for_a_court_file()
     assert!(!html.contains("legal@brand.example"), "the notifier's address is not in the log, nor in the page");
     let (code, html) = render(&t);
     assert_eq!(code, 5);
+    std::fs::write(artifacts("dsa-evidence").join("court-tampered.html"), &html).expect("keep");
     assert!(html.contains("THE EVIDENCE DOES NOT VERIFY") && html.contains("about listing W-2, not W-1"));
 }

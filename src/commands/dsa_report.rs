@@ -105,9 +105,14 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     }
 
     let outcomes = store.read(|tx| dsa::review_outcomes(tx, since, until))?;
+    let restrictive = |v: &str| matches!(v, "block" | "restrict");
     for o in &outcomes {
+        // A person's decision on a listing the gate allowed (after a notice)
+        // says nothing about the gate's accuracy on a policy: no row.
+        if !restrictive(&o.automated_verdict) && o.automated_verdict != "review" {
+            continue;
+        }
         let a = out.templates.accuracy.entry(o.policy.clone().unwrap_or_else(|| "(no policy)".into())).or_default();
-        let restrictive = |v: &str| matches!(v, "block" | "restrict");
         if restrictive(&o.automated_verdict) {
             a.restrictions_reviewed += 1;
             if restrictive(&o.outcome_verdict) {

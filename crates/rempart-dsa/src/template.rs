@@ -184,7 +184,7 @@ pub struct NoticeFact {
 /// One complaint (appeal, Art. 20) received in the period.
 #[derive(Clone, Debug)]
 pub struct ComplaintFact {
-    /// `listing` (a decision on a listing) or `suspension` (of the seller).
+    /// `decision` (a decision on a listing) or `suspension` (of the seller).
     pub subject: String,
     pub received_ms: i64,
     /// When it was decided, if before the end of the period.
@@ -503,7 +503,7 @@ impl Templates {
             ]
         };
         let mut rows = Vec::new();
-        let on_listings: Vec<&ComplaintFact> = self.complaints.iter().filter(|c| c.subject == "listing").collect();
+        let on_listings: Vec<&ComplaintFact> = self.complaints.iter().filter(|c| c.subject != "suspension").collect();
         let all: Vec<&ComplaintFact> = self.complaints.iter().collect();
         let on_suspensions = all.len() - on_listings.len();
         for (indicator, set) in [(COMPLAINTS_SUBMITTED, &all), (COMPLAINTS_ON_RESTRICTIONS, &on_listings)] {

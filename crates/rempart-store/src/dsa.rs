@@ -172,7 +172,7 @@ pub fn notices_received(tx: &mut Tx<'_>, since_ms: i64, until_ms: i64) -> Result
 /// A complaint (appeal, Art. 20) received in a period.
 #[derive(Clone, Debug)]
 pub struct ReceivedComplaint {
-    /// `listing` or `suspension`.
+    /// `decision` (on a listing) or `suspension` (of the seller).
     pub subject: String,
     pub received_at: i64,
     /// When it was decided, if before the end of the period.

@@ -721,7 +721,7 @@ fn the_report_reads_a_periods_notices_complaints_and_suspensions_and_a_listings_
 
         let complaints = store.read(|tx| dsa::complaints_received(tx, start, end)).expect("complaints");
         assert_eq!(complaints.len(), 1);
-        assert_eq!((complaints[0].subject.as_str(), complaints[0].outcome.as_deref()), ("listing", Some("reversed")));
+        assert_eq!((complaints[0].subject.as_str(), complaints[0].outcome.as_deref()), ("decision", Some("reversed")));
         let suspensions = store.read(|tx| dsa::suspensions_enacted(tx, start, end)).expect("suspensions");
         assert_eq!(suspensions.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["S-1"]);
         assert!(store.read(|tx| dsa::suspensions_enacted(tx, end, end + 1)).expect("none").is_empty());
