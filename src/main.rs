@@ -77,6 +77,8 @@ enum Command {
     Init(commands::init::Args),
     /// Run the HTTP service: screen and record listings, publish the audit log.
     Serve(commands::serve::Args),
+    /// Scale-out intake: screen and record listings from NATS JetStream, publish the decisions.
+    Worker(commands::worker::Args),
     /// Manage API keys for the service.
     #[command(subcommand)]
     Keys(commands::keys::Command),
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Evidence(cmd) => commands::evidence::run(cmd),
         Command::Init(args) => commands::init::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Worker(args) => commands::worker::run(args),
         Command::Keys(cmd) => commands::keys::run(cmd),
         Command::Audit(cmd) => commands::audit::run(cmd),
         Command::Pack(cmd) => commands::pack::run(cmd),

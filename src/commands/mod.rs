@@ -19,6 +19,7 @@ pub mod serve;
 pub mod shadow;
 pub mod store_args;
 pub mod sweep;
+pub mod worker;
 
 use std::io::{self, BufWriter, Write};
 

@@ -14,12 +14,15 @@ pub mod delivery;
 pub mod error;
 pub mod evidence;
 pub mod images;
+pub mod intake;
 pub mod metrics;
 pub mod people;
 pub mod rescan;
 pub mod routes;
 pub mod screening;
 pub mod state;
+#[cfg(feature = "nats")]
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -366,7 +369,7 @@ async fn follow_packs(app: &App) {
 
 /// Follows what other processes sharing the database changed: keys
 /// created or revoked, packs activated, removals recorded (relisting).
-async fn follow(app: App) {
+pub(crate) async fn follow(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
@@ -422,7 +425,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -239,6 +239,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "record", include_str!("../migrations/0001_record.sql")),
     (2, "people", include_str!("../migrations/0002_people.sql")),
     (3, "dsa", include_str!("../migrations/0003_dsa.sql")),
+    (4, "review_counts", include_str!("../migrations/0004_review_counts.sql")),
 ];
 
 /// The schema version this build writes (its highest migration).

@@ -19,6 +19,10 @@ use crate::backend::Value;
 use crate::records::StoredDecision;
 use crate::{time, StoreError, Tx};
 
+mod counts;
+use counts::Counted;
+pub use counts::{exact as exact_counts, queue_counts, recount, QueueCounts};
+
 /// Where a review item came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -232,6 +236,7 @@ pub fn open_item(
             &[p.clone().into(), id.clone().into(), Value::Int(seed.severity), Value::Int(seed.source.priority()), Value::Int(now)],
         )?;
     }
+    counts::opened(tx, &Counted { status: "pending", source: seed.source.as_str(), policies: &policies })?;
     Ok(id)
 }
 
@@ -239,6 +244,16 @@ pub fn open_item(
 /// of its own detection. Items that answer a notifier, an authority or
 /// the seller stay open and are decided on the version in force.
 pub fn supersede_for_listing(tx: &mut Tx<'_>, listing_id: &str) -> Result<u64, StoreError> {
+    let moot = tx.query(
+        "SELECT source, policies FROM reviews \
+         WHERE listing_id = ?1 AND status = 'pending' AND source IN ('detection', 'relisting')",
+        &[listing_id.into()],
+    )?;
+    for row in &moot {
+        let (source, policies) = (row.text(0)?, split(&row.text(1)?));
+        let before = Counted { status: "pending", source: &source, policies: &policies };
+        counts::changed(tx, &before, &Counted { status: "superseded", ..before })?;
+    }
     tx.exec(
         "DELETE FROM review_policies WHERE review_id IN (SELECT review_id FROM reviews \
          WHERE listing_id = ?1 AND status = 'pending' AND source IN ('detection', 'relisting'))",
@@ -417,62 +432,7 @@ pub fn get(tx: &mut Tx<'_>, review_id: &str) -> Result<Item, StoreError> {
 
 /// Counts per status.
 pub fn counts(tx: &mut Tx<'_>) -> Result<Vec<(String, u64)>, StoreError> {
-    tx.query("SELECT status, COUNT(*) FROM reviews GROUP BY status ORDER BY status", &[])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.uint(1)?)))
-        .collect()
-}
-
-/// What the queue holds, for its filters' counts.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct QueueCounts {
-    pub by_status: Vec<(String, u64)>,
-    /// Pending items per source.
-    pub pending_by_source: Vec<(String, u64)>,
-    /// Pending items per policy.
-    pub pending_by_policy: Vec<(String, u64)>,
-    /// Pending items someone holds now.
-    pub pending_claimed: u64,
-    /// Pending items awaiting a second reviewer (four-eyes) or a tiebreak.
-    pub pending_second_stage: u64,
-    /// Pending orders past their deadline.
-    pub orders_overdue: u64,
-}
-
-pub fn queue_counts(tx: &mut Tx<'_>) -> Result<QueueCounts, StoreError> {
-    let now = Value::Int(time::now_ms());
-    let pairs = |rows: Vec<crate::Row>| -> Result<Vec<(String, u64)>, StoreError> {
-        rows.iter().map(|r| Ok((r.text(0)?, r.uint(1)?))).collect()
-    };
-    let by_status = counts(tx)?;
-    let pending_by_source = pairs(tx.query(
-        "SELECT source, COUNT(*) FROM reviews WHERE status = 'pending' GROUP BY source ORDER BY source",
-        &[],
-    )?)?;
-    let pending_by_policy =
-        pairs(tx.query("SELECT policy, COUNT(*) FROM review_policies GROUP BY policy ORDER BY policy", &[])?)?;
-    let one =
-        |tx: &mut Tx<'_>, sql: &str, p: &[Value]| -> Result<u64, StoreError> { tx.query_one(sql, p, "count")?.uint(0) };
-    Ok(QueueCounts {
-        by_status,
-        pending_by_source,
-        pending_by_policy,
-        pending_claimed: one(
-            tx,
-            "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND claimed_by IS NOT NULL AND lease_until > ?1",
-            std::slice::from_ref(&now),
-        )?,
-        pending_second_stage: one(
-            tx,
-            "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND stage <> 'first'",
-            &[],
-        )?,
-        orders_overdue: one(
-            tx,
-            "SELECT COUNT(*) FROM reviews WHERE status = 'pending' AND source = 'order' AND deadline < ?1",
-            std::slice::from_ref(&now),
-        )?,
-    })
+    counts::by_status(tx)
 }
 
 /// A reviewer's hold on an item.
@@ -631,10 +591,15 @@ pub fn release(tx: &mut Tx<'_>, review_id: &str, reviewer: &str) -> Result<Item,
 /// Raises a pending item's place when a stronger source joins it (an
 /// order merged into a notice's item), and keeps the earliest deadline.
 pub fn raise(tx: &mut Tx<'_>, review_id: &str, source: Source, deadline: Option<i64>) -> Result<(), StoreError> {
-    tx.exec(
+    let it = get(tx, review_id)?;
+    let raised = tx.exec(
         "UPDATE reviews SET source = ?2, priority = ?3 WHERE review_id = ?1 AND status = 'pending' AND priority < ?3",
         &[review_id.into(), source.as_str().into(), Value::Int(source.priority())],
     )?;
+    if raised > 0 {
+        let before = Counted { status: &it.status, source: &it.source, policies: &it.policies };
+        counts::changed(tx, &before, &Counted { source: source.as_str(), ..before })?;
+    }
     tx.exec(
         "UPDATE review_policies SET priority = ?2 WHERE review_id = ?1 AND priority < ?2",
         &[review_id.into(), Value::Int(source.priority())],
@@ -665,6 +630,9 @@ pub fn next_stage(tx: &mut Tx<'_>, review_id: &str, stage: &str, exclude: &str) 
 
 /// Closes an item with its outcome.
 pub fn close(tx: &mut Tx<'_>, review_id: &str, outcome: &str, decision_id: Option<&str>) -> Result<(), StoreError> {
+    let it = get(tx, review_id)?;
+    let before = Counted { status: &it.status, source: &it.source, policies: &it.policies };
+    counts::changed(tx, &before, &Counted { status: "closed", ..before })?;
     tx.exec("DELETE FROM review_policies WHERE review_id = ?1", &[review_id.into()])?;
     tx.exec(
         "UPDATE reviews SET status = 'closed', closed_at = ?2, outcome = ?3, outcome_decision = ?4, \

@@ -748,3 +748,24 @@ fn the_report_reads_a_periods_notices_complaints_and_suspensions_and_a_listings_
         );
     });
 }
+
+#[test]
+fn kept_queue_counts_are_repaired_by_a_recount() {
+    let g = gate();
+    each(|store| {
+        for i in 0..3 {
+            let mut s = submission(&g, &format!("C-{i}"), REVIEWED);
+            s.review = Some(Seed { source: Source::Detection, severity: 10, policies: vec!["p".into()] });
+            store.write(|tx| records::record_submission(tx, s)).expect("record");
+        }
+        store.write(|tx| tx.exec("UPDATE review_counts SET n = n + 5", &[])).expect("drift");
+        assert_ne!(
+            store.read(reviews::queue_counts).expect("kept").by_status,
+            store.read(reviews::exact_counts).expect("exact").by_status
+        );
+        assert!(store.write(reviews::recount).expect("recount"), "the drift is found");
+        assert!(!store.write(reviews::recount).expect("recount"), "and repaired");
+        let counts = store.read(reviews::queue_counts).expect("kept");
+        assert!(counts.pending_by_policy.contains(&("p".into(), 3)), "{counts:?}");
+    });
+}

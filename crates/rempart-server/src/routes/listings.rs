@@ -4,17 +4,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rempart_core::{InputError, Listing};
+use rempart_store::idempotency;
 use rempart_store::keys::Role;
-use rempart_store::records::{self, Recorded, StoredDecision, Submission};
-use rempart_store::{idempotency, packs, time};
+use rempart_store::records::{self, Recorded, StoredDecision};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value as Json;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::screening::{self, Screened};
+use crate::intake;
 use crate::state::App;
 
 /// The answer for one listing.
@@ -110,28 +108,6 @@ fn json_error(e: serde_json::Error) -> ApiError {
     ApiError::bad_request(None, format!("the body is not valid JSON: {e}"))
 }
 
-fn input_error(e: &InputError, prefix: &str) -> crate::error::ErrorDetail {
-    let field = e.field_name().map(|f| format!("{prefix}{f}"));
-    crate::error::ErrorDetail { code: "invalid_listing", message: e.to_string(), field }
-}
-
-/// `sha256:` of the listing's canonical JSON: key order and spacing do
-/// not make a new version. A listing JCS cannot represent exactly (an
-/// integer beyond 2^53) is identified by its bytes instead.
-fn digest(raw: &RawValue) -> String {
-    serde_json::from_str::<Json>(raw.get())
-        .ok()
-        .and_then(|v| rempart_audit::canonical_digest(&v).ok())
-        .unwrap_or_else(|| format!("raw-{}", rempart_audit::sha256_digest(raw.get().as_bytes())))
-}
-
-/// A listing as it came: its place in the request, its bytes, its digest.
-struct Received {
-    index: usize,
-    body: Vec<u8>,
-    digest: String,
-}
-
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -197,113 +173,23 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
     }
 
     let (raws, batch) = split_body(&body, app.limits.max_batch)?;
-    let received_at = time::now_ms();
-    let mut refused: Vec<(usize, crate::error::ErrorDetail)> = Vec::new();
-    let mut listings = Vec::new();
-    let mut received: Vec<Received> = Vec::new();
-    for (i, raw) in raws.iter().enumerate() {
-        let prefix = if batch { format!("listings[{i}].") } else { String::new() };
-        match Listing::from_json(raw.get().as_bytes()) {
-            Ok(l) => {
-                listings.push(l);
-                received.push(Received { index: i, body: raw.get().as_bytes().to_vec(), digest: digest(raw) });
-            }
-            Err(e) => refused.push((i, input_error(&e, &prefix))),
-        }
-    }
+    let parsed = intake::parse(&raws, |i| if batch { format!("listings[{i}].") } else { String::new() });
     if !batch {
-        if let Some((_, e)) = refused.pop() {
-            return Err(ApiError { field: e.field, ..ApiError::bad_request(None, e.message) });
+        if let Some((_, e)) = parsed.refused.first() {
+            return Err(ApiError { field: e.field.clone(), ..ApiError::bad_request(None, e.message.clone()) });
         }
     }
-
-    let started = std::time::Instant::now();
-    let screened = screening::screen(&app, listings).await;
-    app.metrics.screening_seconds.with_label_values(&["live"]).observe(started.elapsed().as_secs_f64());
-
-    let gate = app.live.load_full();
-    let shadow_version = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
-    let mut submissions = Vec::with_capacity(screened.len());
-    let mut removals = Vec::new();
-    let mut arrivals = Vec::new();
-    let mut disagreements = Vec::new();
-    for (s, Received { index, body, digest }) in screened.into_iter().zip(received) {
-        let Screened { listing, decision, shadow, removal, arriving } = s;
-        if let (Some(shadow), Some(version)) = (shadow, &shadow_version) {
-            if let Some(d) = disagreement(&decision, &shadow, version) {
-                disagreements.push(d);
-            }
-        }
-        let removal_json = removal.as_ref().and_then(|r| serde_json::to_value(r).ok());
-        removals.push(removal);
-        let listing_id = listing.id.clone();
-        let seller_id = listing.seller.as_ref().and_then(|s| s.id.clone());
-        arrivals.push(arriving.map(|a| (listing, a)));
-        submissions.push((
-            index,
-            Submission {
-                listing_id,
-                seller_id,
-                body,
-                digest,
-                received_at,
-                submitted_by: caller.key_id.clone(),
-                review: screening::review_seed(&gate, &decision),
-                decision,
-                removal: removal_json,
-            },
-        ));
-    }
-
+    let refused = parsed.refused.clone();
     let key_id = caller.key_id.clone();
-    let results = app
-        .write(move |tx| {
-            let mut out: Vec<(usize, Result<Recorded, rempart_store::StoreError>)> = Vec::new();
-            for (index, s) in submissions {
-                let listing_id = s.listing_id.clone();
-                let recorded = tx.savepoint(|tx| records::record_submission(tx, s));
-                match &recorded {
-                    Ok(Recorded::New(stored)) => {
-                        for d in disagreements.iter_mut().filter(|d| d.listing_id == listing_id) {
-                            d.version = stored.record.listing_version;
-                        }
-                    }
-                    // Seen before: its disagreement, if any, is on record.
-                    _ => disagreements.retain(|d| d.listing_id != listing_id),
-                }
-                out.push((index, recorded));
-            }
-            for d in &disagreements {
-                packs::record_disagreement(tx, d)?;
-            }
-            let body = render(&out, &refused, batch);
-            if let (Some(key), Ok(body)) = (&idem, &body) {
-                let kept = idempotency::Kept { request_digest, status: 200, response: body.clone() };
-                idempotency::put(tx, &key_id, key, &kept)?;
-            }
-            Ok((out.into_iter().map(|(_, r)| r.ok()).collect::<Vec<_>>(), body))
-        })
-        .await?;
-    let (recorded, body) = results;
-    for ((r, removal), arrival) in recorded.iter().zip(removals).zip(arrivals) {
-        // Images still on their way re-decide the listing when they
-        // arrive, whether this request recorded its decision or found it
-        // recorded by an identical submission.
-        if let (Some(r), Some((listing, arriving))) = (r, arrival) {
-            let pending = &r.decision().record.decision.signal_errors;
-            if !pending.iter().any(|e| e.code == rempart_signals::IMAGE_PENDING) {
-                continue;
-            }
-            tokio::spawn(crate::images::redecide(app.clone(), r.decision().clone(), listing, arriving));
+    let (_, body) = intake::screen_and_record(&app, &caller.key_id, parsed, move |tx, out| {
+        let body = render(out, &refused, batch);
+        if let (Some(key), Ok(body)) = (&idem, &body) {
+            let kept = idempotency::Kept { request_digest, status: 200, response: body.clone() };
+            idempotency::put(tx, &key_id, key, &kept)?;
         }
-        let Some(Recorded::New(stored)) = r else { continue };
-        app.metrics.record_decision(&stored.record.decision, "screening");
-        if let (Some(removal), Some(signals)) = (removal, &app.signals) {
-            if let Err(e) = signals.add_removed(removal) {
-                tracing::warn!(listing_id = %stored.record.listing_id, "removed index: {e}");
-            }
-        }
-    }
+        Ok(body)
+    })
+    .await?;
     let body = body.map_err(|(status, e)| ApiError { field: e.field, ..ApiError::new(status, e.code, e.message) })?;
     Ok(json_response(StatusCode::OK, body, false))
 }
@@ -313,7 +199,7 @@ type RenderError = (StatusCode, crate::error::ErrorDetail);
 /// The answer's bytes, built inside the recording transaction so an
 /// `Idempotency-Key` keeps exactly what was sent.
 fn render(
-    out: &[(usize, Result<Recorded, rempart_store::StoreError>)],
+    out: &intake::Outcomes,
     refused: &[(usize, crate::error::ErrorDetail)],
     batch: bool,
 ) -> Result<Vec<u8>, RenderError> {
@@ -352,33 +238,6 @@ fn render(
     }));
     items.sort_by_key(|(i, _)| *i);
     Ok(serde_json::to_vec(&BatchOut { results: items.into_iter().map(|(_, it)| it).collect() }).unwrap_or_default())
-}
-
-fn rules(d: &rempart_core::Decision) -> Vec<String> {
-    d.matches.iter().map(|m| format!("{}/{}", m.policy, m.rule)).collect()
-}
-
-fn disagreement(
-    live: &rempart_core::Decision,
-    shadow: &rempart_core::Decision,
-    version: &str,
-) -> Option<packs::Disagreement> {
-    let (lr, sr) = (rules(live), rules(shadow));
-    if live.verdict == shadow.verdict && lr == sr {
-        return None;
-    }
-    Some(packs::Disagreement {
-        listing_id: live.id.clone(),
-        version: 0,
-        live_version: live.policy_version.clone(),
-        shadow_version: version.to_string(),
-        live_verdict: live.verdict.to_string(),
-        shadow_verdict: shadow.verdict.to_string(),
-        live_rules: lr,
-        shadow_rules: sr,
-        shadow_decision: serde_json::to_value(shadow).unwrap_or_default(),
-        recorded_at: String::new(),
-    })
 }
 
 /// A listing's history: every version as received and every decision.

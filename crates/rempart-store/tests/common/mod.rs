@@ -61,13 +61,30 @@ pub fn uuid_like() -> String {
 }
 
 /// Runs `check` on every backend.
+/// Runs `check` on every backend, then checks that the review queue's
+/// kept counts still equal the counts of the items themselves, whatever
+/// the test did to the queue.
 pub fn each(check: impl Fn(&Store)) {
-    check(&sqlite().store);
+    let run = |store: &Store| {
+        check(store);
+        assert_counts_kept(store);
+    };
+    run(&sqlite().store);
     #[cfg(feature = "postgres")]
     {
         let f = postgres();
-        check(&f.store);
+        run(&f.store);
     }
+}
+
+pub fn assert_counts_kept(store: &Store) {
+    let kept = store.read(rempart_store::reviews::queue_counts).expect("kept counts");
+    let exact = store.read(rempart_store::reviews::exact_counts).expect("exact counts");
+    assert_eq!(
+        (kept.by_status, kept.pending_by_source, kept.pending_by_policy),
+        (exact.by_status, exact.pending_by_source, exact.pending_by_policy),
+        "the kept review counts drifted from the queue"
+    );
 }
 
 pub fn signer() -> NoteSigner {
