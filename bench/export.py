@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Statement-of-reasons export benchmark: `rempart dsa export` on a store of N decisions.
 
-  python3 bench/export.py [N]        (default N = 20,000 listings)
+  python3 bench/export.py [N] [--no-build] [--bin PATH]   (default N = 20,000 listings)
 
 Builds rempart in release mode, creates a SQLite store (`rempart init`), starts `rempart serve`
 on 127.0.0.1 and records N listings through the API (examples/listings.jsonl cycled with fresh
@@ -77,8 +77,18 @@ def record(db, n):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    global BIN
+    args = sys.argv[1:]
+    if "--bin" in args:
+        # A release binary built elsewhere from the same sources (e.g. a
+        # copy of CI's), so the benchmark need not rebuild on a busy machine.
+        BIN = os.path.abspath(args[args.index("--bin") + 1])
+        del args[args.index("--bin"):args.index("--bin") + 2]
+    numbers = [a for a in args if not a.startswith("--")]
+    n = int(numbers[0]) if numbers else 20_000
+    if "--no-build" not in args and "--bin" not in sys.argv:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    print(f"binary: {BIN}")
     work = tempfile.mkdtemp(prefix="rempart-export-")
     try:
         db = os.path.join(work, "r.db")

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use rempart_core::{Action, DsaGround};
+use rempart_dsa::enums::DecisionGround;
 use rempart_dsa::report::{self, Report};
+use rempart_dsa::template::{ComplaintFact, NoticeFact, NoticeKind};
 use rempart_store::{dsa, time};
 use serde_json::json;
 
@@ -17,11 +20,16 @@ reasons (the same mapping as `rempart dsa export`, so the report and the Transpa
 by source (own initiative, Art. 16 notice, trusted flagger, other notification), ground and category, \
 keyword, member state, type of restriction, automation of detection and decision, with the median time \
 from receipt of the listing to the decision. Indicators of accuracy come from review and appeal outcomes \
-on automated decisions (overturn rates with the number of reviews behind each). Sections the record \
-cannot support (orders, notices received, complaints, out-of-court disputes, suspensions, recipients, \
-human resources) are listed in `unavailable.csv` with the reason, never reported as zero.\n\n\
-Output: DIR/<table>.csv (header line, RFC 4180), DIR/report.json, DIR/index.html (tables and bar charts \
-as inline SVG; no script, no network). A JSON summary goes to stdout.\n\n\
+on automated decisions (overturn rates with the number of reviews behind each). Orders (Art. 9) and \
+notices (Art. 16, 22) received, their outcome and median time to act; complaints (Art. 20), their \
+outcomes and median time; suspensions of sellers (Art. 23). Figures the record cannot support are left \
+empty with the reason in the row's contextual information, and whole sections (out-of-court disputes, \
+recipients, human resources, the provider's own texts) are listed in `unavailable.csv`: never zero.\n\n\
+Output: the Annex I template files of Implementing Regulation (EU) 2024/2835 with the Commission's \
+header lines (DIR/3_member_states_orders.csv, 4_notices.csv, 5_own_initiative_illegal.csv, \
+6_own_initiative_TC.csv, 7_appeals_and_recidivism.csv, 8_automated_means.csv; RFC 4180, UTF-8; \
+medians in hours), rempart's supplementary tables (DIR/<table>.csv), DIR/report.json, DIR/index.html \
+(tables and bar charts as inline SVG; no script, no network; printable). A JSON summary goes to stdout.\n\n\
 Exit status: 0 written; 2 some measures had no statement (reported on stderr) and were left out; 1 fatal.")]
 pub struct ReportArgs {
     #[command(flatten)]
@@ -41,24 +49,24 @@ pub struct ReportArgs {
     /// URL of the terms and conditions (as for `dsa export`).
     #[arg(long, value_name = "URL")]
     pub terms_url: Option<String>,
+    /// The service's name, as the templates' `Service` column shows it.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub service: String,
 }
 
-/// Sections of the templates whose records live in tables of the review
-/// workflow (migration 2): the table, the section, what is missing without it.
-const NOT_RECORDED: &[(&str, &str, &str)] = &[
-    ("notices", "Orders from Member States' authorities (Art. 9, 10)", "no orders are recorded in this store"),
-    (
-        "notices",
-        "Notices received (Art. 16), by type and from trusted flaggers",
-        "no notices are recorded in this store",
-    ),
-    (
-        "appeals",
-        "Complaints (Art. 20): number, basis, outcomes, median time",
-        "no complaints are recorded in this store",
-    ),
-    ("seller_measures", "Suspensions (Art. 23)", "no suspensions are recorded in this store"),
-];
+/// The ground of the restriction a notice's outcome recorded: the one of
+/// the match that set the verdict (as the statement of reasons takes it).
+fn action_ground(d: &rempart_store::records::StoredDecision) -> Option<DecisionGround> {
+    let decision = &d.record.decision;
+    if !matches!(decision.verdict, Action::Block | Action::Restrict) {
+        return None;
+    }
+    let main = decision.matches.iter().find(|m| m.action == decision.verdict)?;
+    Some(match main.dsa_ground {
+        DsaGround::IllegalContent => DecisionGround::IllegalContent,
+        DsaGround::IncompatibleContent => DecisionGround::IncompatibleContent,
+    })
+}
 
 pub fn run(args: ReportArgs) -> Result<u8> {
     let (since_text, until_text) = match (&args.period, &args.since, &args.until) {
@@ -74,6 +82,7 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     let store = args.store.open()?;
     let mut mapper = Mapper::new(args.terms_url.clone());
     let mut out = Report::new(time::rfc3339(since), time::rfc3339(until));
+    out.service = args.service.clone();
     let mut without_statement = 0u64;
     let mut after = None;
     loop {
@@ -96,9 +105,14 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     }
 
     let outcomes = store.read(|tx| dsa::review_outcomes(tx, since, until))?;
+    let restrictive = |v: &str| matches!(v, "block" | "restrict");
     for o in &outcomes {
-        let a = out.accuracy.entry(o.policy.clone().unwrap_or_else(|| "(no policy)".into())).or_default();
-        let restrictive = |v: &str| matches!(v, "block" | "restrict");
+        // A person's decision on a listing the gate allowed (after a notice)
+        // says nothing about the gate's accuracy on a policy: no row.
+        if !restrictive(&o.automated_verdict) && o.automated_verdict != "review" {
+            continue;
+        }
+        let a = out.templates.accuracy.entry(o.policy.clone().unwrap_or_else(|| "(no policy)".into())).or_default();
         if restrictive(&o.automated_verdict) {
             a.restrictions_reviewed += 1;
             if restrictive(&o.outcome_verdict) {
@@ -117,18 +131,46 @@ pub fn run(args: ReportArgs) -> Result<u8> {
             "no review or appeal outcome on an automated decision was recorded in the period".into(),
         ));
     }
-    for (table, section, reason) in NOT_RECORDED {
-        let present = store.read(|tx| dsa::table_exists(tx, table))?;
-        let why = if present {
-            format!(
-                "recorded (table `{table}`), but this report does not count them yet: not reported rather than guessed"
-            )
-        } else {
-            format!("{reason} (the review workflow adds them)")
+    // Orders and notices, complaints, suspensions (the review workflow's
+    // records, migration 2).
+    let notices = store.read(|tx| dsa::notices_received(tx, since, until))?;
+    for n in &notices {
+        let kind = match n.kind.as_str() {
+            "order" => NoticeKind::Order,
+            "trusted_flagger" => NoticeKind::TrustedFlagger,
+            _ => NoticeKind::Notice,
         };
-        out.unavailable.push(((*section).to_string(), why));
+        out.templates.add_notice(NoticeFact {
+            kind,
+            listing_id: n.listing_id.clone(),
+            category: n.category.clone(),
+            territorial_scope: n.territorial_scope.clone(),
+            received_ms: n.received_at,
+            decided_ms: n.decided_at,
+            action: n.outcome_decision.as_ref().and_then(action_ground),
+        });
+    }
+    let complaints = store.read(|tx| dsa::complaints_received(tx, since, until))?;
+    for c in complaints {
+        out.templates.add_complaint(ComplaintFact {
+            subject: c.subject,
+            received_ms: c.received_at,
+            decided_ms: c.decided_at,
+            outcome: c.outcome,
+        });
+    }
+    for _ in store.read(|tx| dsa::suspensions_enacted(tx, since, until))? {
+        out.templates.add_suspension();
     }
     for (section, why) in [
+        (
+            "Orders to provide information (Art. 10)",
+            "not received through rempart: its orders are orders to act against a listing (Art. 9)",
+        ),
+        (
+            "Report identification and category names (Annex I, Parts 1-2); qualitative information (Part 11)",
+            "the provider's own text",
+        ),
         ("Out-of-court dispute settlement (Art. 21)", "outside rempart: disputes are handled by certified bodies"),
         ("Average monthly active recipients (Art. 24(2))", "outside rempart: the marketplace's audience figures"),
         ("Human resources for content moderation (Art. 42)", "outside rempart: the marketplace's staffing"),
@@ -146,7 +188,9 @@ pub fn run(args: ReportArgs) -> Result<u8> {
     println!(
         "{}",
         json!({"out": args.out, "since": out.since, "until": out.until, "measures": out.measures,
-            "review_outcomes": outcomes.len(), "tables": tables,
+            "review_outcomes": outcomes.len(), "orders": out.templates.orders(), "notices": out.templates.notices(),
+            "complaints": out.templates.complaints(), "suspensions": out.templates.suspensions(),
+            "templates": out.template_tables().iter().map(|t| t.name).collect::<Vec<_>>(), "tables": tables,
             "unavailable": out.unavailable.iter().map(|(s, _)| s).collect::<Vec<_>>()})
     );
     eprintln!(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use rempart_audit::{KeyRing, SignedTreeHead, SignedTreeHeadJson};
 use rempart_dsa::evidence::{self, Bundle, BundleEntry, BundleVersion};
-use rempart_store::{audit, packs, records, time, StoreError};
+use rempart_store::{audit, dsa, packs, records, time, StoreError};
 use serde_json::json;
 
 use super::audit::EXIT_TAMPERED;
@@ -51,12 +51,32 @@ Exit status: 0 everything verifies; 5 something was altered (each finding printe
         #[arg(long, value_name = "FILE")]
         head: Option<PathBuf>,
     },
+    /// Render a bundle as one readable, printable HTML file for a court file, with the result of
+    /// the offline check at the top.
+    #[command(
+        after_help = "The bundle is checked first, exactly as `rempart evidence verify` does (same --vkey and --head); the page opens with the verdict, then a timeline of every logged entry, each version as received, each decision with its rule, legal basis and the triggering words marked in the seller's text, the review, notice, order and appeal history, and appendices with the policy text that decided and the inclusion proofs. One self-contained file: no script, nothing fetched; print it from any browser (A4 print style).\n\n\
+Exit status: 0 written and the evidence verifies; 5 written, but something was altered (the page says what, in red); 1 unreadable bundle or unwritable output."
+    )]
+    Render {
+        /// The bundle (`-` for stdin).
+        file: String,
+        /// Where to write the HTML (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        out: String,
+        /// A trusted signing key (signed-note vkey); repeatable.
+        #[arg(long = "vkey", value_name = "VKEY")]
+        vkeys: Vec<String>,
+        /// A signed tree head obtained independently (file: checkpoint text or JSON).
+        #[arg(long, value_name = "FILE")]
+        head: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: Command) -> Result<u8> {
     match cmd {
         Command::Export { store, listing, out } => export(&store, &listing, &out),
         Command::Verify { file, vkeys, head } => verify(&file, &vkeys, head.as_deref()),
+        Command::Render { file, out, vkeys, head } => render(&file, &out, &vkeys, head.as_deref()),
     }
 }
 
@@ -64,7 +84,9 @@ fn export(store_args: &StoreArgs, listing_id: &str, out: &str) -> Result<u8> {
     let store = store_args.open()?;
     let last_index = store.read(|tx| {
         let history = records::history(tx, listing_id)?;
-        Ok(history.versions.iter().flat_map(|v| v.decisions.iter().map(|d| d.audit_index)).max())
+        let decisions = history.versions.iter().flat_map(|v| v.decisions.iter().map(|d| d.audit_index)).max();
+        let others = dsa::listing_history(tx, listing_id)?.into_iter().max();
+        Ok(decisions.map(|d| others.map_or(d, |o| o.max(d))))
     })?;
     let Some(last_index) = last_index else { bail!("listing {listing_id} has no recorded decision") };
     if store.read(audit::latest_head)?.filter(|h| h.size > last_index).is_none() {
@@ -102,12 +124,23 @@ fn export(store_args: &StoreArgs, listing_id: &str, out: &str) -> Result<u8> {
                 }
             }
         }
+        let decided: std::collections::BTreeSet<u64> = entries.iter().map(|e| e.proof.leaf_index).collect();
+        let mut history = Vec::new();
+        for index in dsa::listing_history(tx, listing_id)? {
+            if decided.contains(&index) || index >= head.size {
+                continue;
+            }
+            let entry = String::from_utf8(audit::entry(tx, index)?)
+                .map_err(|e| StoreError::Audit(format!("entry {index} is not UTF-8: {e}")))?;
+            history.push(BundleEntry { entry, proof: audit::inclusion(tx, index, head.size)? });
+        }
         Ok(Bundle {
             format: evidence::FORMAT.into(),
             listing_id: listing_id.to_string(),
             exported_at: time::rfc3339(time::now_ms()),
             versions,
             entries,
+            history,
             packs: pack_files,
             head: head.signed.to_json(),
             vkeys: audit::vkeys(tx)?,
@@ -120,15 +153,22 @@ fn export(store_args: &StoreArgs, listing_id: &str, out: &str) -> Result<u8> {
         std::fs::write(out, text + "\n").with_context(|| format!("writing {out}"))?;
     }
     eprintln!(
-        "rempart: evidence for listing {listing_id}: {} version(s), {} decision(s), proven against the signed head of {} entries",
+        "rempart: evidence for listing {listing_id}: {} version(s), {} decision(s), {} history entries (reviews, notices, appeals), proven against the signed head of {} entries",
         bundle.versions.len(),
         bundle.entries.len(),
+        bundle.history.len(),
         bundle.head.tree_size
     );
     Ok(crate::EXIT_OK)
 }
 
-fn verify(path: &str, vkeys: &[String], head: Option<&std::path::Path>) -> Result<u8> {
+/// Reads a bundle and checks it: the bundle, what was found, and the
+/// trust basis in words.
+fn check(
+    path: &str,
+    vkeys: &[String],
+    head: Option<&std::path::Path>,
+) -> Result<(Bundle, evidence::Verdict, &'static str)> {
     let text = if path == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading stdin")?
     } else {
@@ -153,10 +193,36 @@ fn verify(path: &str, vkeys: &[String], head: Option<&std::path::Path>) -> Resul
         }
     };
     let verdict = evidence::verify(&bundle, &trusted, independent.as_ref());
+    Ok((bundle, verdict, trusting))
+}
+
+fn render(path: &str, out: &str, vkeys: &[String], head: Option<&std::path::Path>) -> Result<u8> {
+    let (bundle, verdict, trusting) = check(path, vkeys, head)?;
+    let html = rempart_dsa::evidence_html::render(&bundle, &verdict, trusting);
+    if out == "-" {
+        print!("{html}");
+    } else {
+        std::fs::write(out, html).with_context(|| format!("writing {out}"))?;
+    }
+    eprintln!(
+        "rempart: evidence file for listing {} written to {out}: {}",
+        bundle.listing_id,
+        if verdict.ok() {
+            "it verifies".to_string()
+        } else {
+            format!("IT DOES NOT VERIFY ({} finding(s))", verdict.findings.len())
+        }
+    );
+    Ok(if verdict.ok() { crate::EXIT_OK } else { EXIT_TAMPERED })
+}
+
+fn verify(path: &str, vkeys: &[String], head: Option<&std::path::Path>) -> Result<u8> {
+    let (bundle, verdict, trusting) = check(path, vkeys, head)?;
     println!(
         "{}",
         json!({"verified": verdict.ok(), "listing_id": bundle.listing_id, "findings": verdict.findings,
             "notes": verdict.notes, "entries_verified": verdict.entries_verified,
+            "history_verified": verdict.history_verified,
             "versions_verified": verdict.versions_verified, "packs_verified": verdict.packs_verified,
             "tree_size": verdict.tree_size, "signed_by": verdict.signed_by, "trusted": trusting})
     );

@@ -4,13 +4,18 @@
 //!
 //! A bundle carries every version of the listing exactly as received,
 //! every decision on it as its audit-log entry (the exact bytes), an
-//! inclusion proof of each entry against one signed tree head, the policy
-//! text of each pack version that decided, and the log's public keys.
+//! inclusion proof of each entry against one signed tree head, the
+//! listing's history (the audit entries of its review items, notices and
+//! orders, appeals and strikes, with their proofs), the policy text of
+//! each pack version that decided, and the log's public keys.
 //! [`verify`] checks that the head is signed by a trusted key, that each
 //! entry is in the signed log, that each version is the one the logged
 //! decision names (its canonical digest), and that each policy text is
-//! the one whose hash the decision names — and says exactly what was
-//! altered when something was.
+//! the one whose hash the decision names, that each history entry is in
+//! the log and about this listing — and says exactly what was altered
+//! when something was. (An inclusion proof shows an entry is in the log;
+//! it cannot show that no other entry about the listing exists: the
+//! history is as complete as the platform made it.)
 
 use std::collections::BTreeMap;
 
@@ -49,6 +54,10 @@ pub struct Bundle {
     pub exported_at: String,
     pub versions: Vec<BundleVersion>,
     pub entries: Vec<BundleEntry>,
+    /// The listing's other audit entries, in log order: review actions,
+    /// notices and orders, appeals, strikes.
+    #[serde(default)]
+    pub history: Vec<BundleEntry>,
     /// Pack version → its files (path → text): the policy text that decided.
     pub packs: BTreeMap<String, BTreeMap<String, String>>,
     /// The signed tree head every proof leads to.
@@ -66,6 +75,7 @@ pub struct Verdict {
     /// What could not be checked (not an alteration).
     pub notes: Vec<String>,
     pub entries_verified: usize,
+    pub history_verified: usize,
     pub versions_verified: usize,
     pub packs_verified: usize,
     pub tree_size: u64,
@@ -180,6 +190,7 @@ pub fn verify(bundle: &Bundle, trusted: &KeyRing, independent_head: Option<&Sign
             },
         }
     }
+    verify_history(bundle, &head, trusted, &mut v);
     for (k, version) in bundle.versions.iter().enumerate() {
         if covered[k] {
             v.versions_verified += 1;
@@ -193,4 +204,75 @@ pub fn verify(bundle: &Bundle, trusted: &KeyRing, independent_head: Option<&Sign
     v.packs_verified =
         bundle.packs.keys().filter(|p| !v.findings.iter().any(|f| f.starts_with(&format!("packs[{p}]")))).count();
     v
+}
+
+/// The ids an entry's data carries that tie it to a listing's record.
+const LINKS: [&str; 5] = ["decision_id", "review_id", "notice_id", "appeal_id", "strike_id"];
+
+/// A short name for a history entry: its kind and action.
+pub fn describe(entry: &Value) -> String {
+    let kind = entry["kind"].as_str().unwrap_or("entry");
+    match entry["data"]["action"].as_str() {
+        Some(action) => format!("{kind} {action}"),
+        None => kind.to_string(),
+    }
+}
+
+/// Checks the history entries: each is in the signed log, where it says it
+/// is, and about this listing — it names the listing, or shares a review,
+/// notice, appeal, strike or decision id with an entry that does.
+fn verify_history(bundle: &Bundle, head: &SignedTreeHead, trusted: &KeyRing, v: &mut Verdict) {
+    let parsed: Vec<Option<Value>> =
+        bundle.entries.iter().chain(&bundle.history).map(|e| serde_json::from_str::<Value>(&e.entry).ok()).collect();
+    let names_listing = |e: &Value| e["data"]["listing_id"].as_str() == Some(bundle.listing_id.as_str());
+    let mut linked: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    // Ties spread from the entries that name the listing: two passes reach
+    // an appeal's outcome through its review item.
+    for _ in 0..3 {
+        for e in parsed.iter().flatten() {
+            let ids: Vec<String> =
+                LINKS.iter().filter_map(|k| e["data"][*k].as_str().map(|x| format!("{k}={x}"))).collect();
+            if names_listing(e) || ids.iter().any(|i| linked.contains(i)) {
+                linked.extend(ids);
+            }
+        }
+    }
+    let mut previous = None;
+    for (i, e) in bundle.history.iter().enumerate() {
+        let place = format!("history[{i}] (audit entry {})", e.proof.leaf_index);
+        if let Err(err) = verify_entry(e.entry.as_bytes(), &e.proof, head, trusted) {
+            v.findings.push(format!("{place}: {err}"));
+            continue;
+        }
+        let Some(entry) = &parsed[bundle.entries.len() + i] else {
+            v.findings.push(format!("{place}: not JSON"));
+            continue;
+        };
+        let place = format!("{place}, {}", describe(entry));
+        if entry["index"].as_u64() != Some(e.proof.leaf_index) {
+            v.findings.push(format!("{place}: the entry says it is entry {}", entry["index"]));
+            continue;
+        }
+        if previous.is_some_and(|p| p >= e.proof.leaf_index) {
+            v.findings.push(format!("{place}: out of log order (after entry {})", previous.unwrap_or_default()));
+        }
+        previous = Some(e.proof.leaf_index);
+        match entry["data"]["listing_id"].as_str() {
+            Some(other) if other != bundle.listing_id => {
+                v.findings.push(format!("{place}: about listing {other}, not {}", bundle.listing_id));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                let tied = LINKS
+                    .iter()
+                    .any(|k| entry["data"][*k].as_str().is_some_and(|x| linked.contains(&format!("{k}={x}"))));
+                if !tied {
+                    v.findings.push(format!("{place}: nothing ties it to listing {}", bundle.listing_id));
+                    continue;
+                }
+            }
+        }
+        v.history_verified += 1;
+    }
 }

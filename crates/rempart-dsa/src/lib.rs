@@ -15,6 +15,8 @@
 //! - [`report`]: the quantitative tables of a transparency report
 //!   (templates of Implementing Regulation (EU) 2024/2835) from a period's
 //!   statements and review outcomes, as CSV, JSON and HTML;
+//! - [`template`]: the Annex I template files (orders, notices, own
+//!   initiative, complaints and suspensions, automated means), cell for cell;
 //! - [`submit`]: what the Transparency Database's answers mean (created,
 //!   refused per statement, already there, try again), without I/O;
 //! - [`sweep`]: the report of a catalogue sweep (counts, charts, every
@@ -35,11 +37,13 @@
 
 pub mod enums;
 pub mod evidence;
+pub mod evidence_html;
 pub mod mapping;
 pub mod report;
 pub mod statement;
 pub mod submit;
 pub mod sweep;
+pub mod template;
 pub mod validate;
 
 pub use statement::{Statement, StatementBatch};

@@ -108,6 +108,134 @@ pub fn review_outcomes(tx: &mut Tx<'_>, since_ms: i64, until_ms: i64) -> Result<
     .collect()
 }
 
+/// A notice, trusted flagger's notice or authority order received in a
+/// period, with its outcome if it was decided before the period ended.
+#[derive(Clone, Debug)]
+pub struct ReceivedNotice {
+    pub notice_id: String,
+    /// `notice`, `trusted_flagger` or `order`.
+    pub kind: String,
+    pub listing_id: String,
+    /// The category the notifier gave (`STATEMENT_CATEGORY_…`).
+    pub category: String,
+    /// An order's territorial scope.
+    pub territorial_scope: Vec<String>,
+    pub received_at: i64,
+    /// When it was decided, if before the end of the period.
+    pub decided_at: Option<i64>,
+    /// `block`, `restrict` or `allow`, if decided in the period.
+    pub outcome: Option<String>,
+    /// The decision the outcome recorded, if it was decided in the period.
+    pub outcome_decision: Option<StoredDecision>,
+}
+
+/// Notices (Art. 16, 22) and orders (Art. 9) received in
+/// `[since_ms, until_ms)`, in order of receipt; an outcome recorded at or
+/// after `until_ms` counts as not decided.
+pub fn notices_received(tx: &mut Tx<'_>, since_ms: i64, until_ms: i64) -> Result<Vec<ReceivedNotice>, StoreError> {
+    let rows = tx.query(
+        "SELECT notice_id, kind, listing_id, category, territorial_scope, received_at, decided_at, outcome, outcome_decision \
+         FROM notices WHERE received_at >= ?1 AND received_at < ?2 ORDER BY received_at, notice_id",
+        &[Value::Int(since_ms), Value::Int(until_ms)],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let decided_at = r.opt_int(6)?.filter(|d| *d < until_ms);
+        let (outcome, outcome_decision) = match decided_at {
+            Some(_) => {
+                let decision = match r.opt_text(8)? {
+                    Some(id) => Some(records::decision(tx, &id)?),
+                    None => None,
+                };
+                (r.opt_text(7)?, decision)
+            }
+            None => (None, None),
+        };
+        out.push(ReceivedNotice {
+            notice_id: r.text(0)?,
+            kind: r.text(1)?,
+            listing_id: r.text(2)?,
+            category: r.text(3)?,
+            territorial_scope: r
+                .opt_text(4)?
+                .map(|t| t.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            received_at: r.int(5)?,
+            decided_at,
+            outcome,
+            outcome_decision,
+        });
+    }
+    Ok(out)
+}
+
+/// A complaint (appeal, Art. 20) received in a period.
+#[derive(Clone, Debug)]
+pub struct ReceivedComplaint {
+    /// `decision` (on a listing) or `suspension` (of the seller).
+    pub subject: String,
+    pub received_at: i64,
+    /// When it was decided, if before the end of the period.
+    pub decided_at: Option<i64>,
+    /// `confirmed` or `reversed`, if decided in the period.
+    pub outcome: Option<String>,
+}
+
+/// Appeals received in `[since_ms, until_ms)`.
+pub fn complaints_received(
+    tx: &mut Tx<'_>,
+    since_ms: i64,
+    until_ms: i64,
+) -> Result<Vec<ReceivedComplaint>, StoreError> {
+    tx.query(
+        "SELECT subject, received_at, decided_at, outcome FROM appeals \
+         WHERE received_at >= ?1 AND received_at < ?2 ORDER BY received_at, appeal_id",
+        &[Value::Int(since_ms), Value::Int(until_ms)],
+    )?
+    .iter()
+    .map(|r| {
+        let decided_at = r.opt_int(2)?.filter(|d| *d < until_ms);
+        Ok(ReceivedComplaint {
+            subject: r.text(0)?,
+            received_at: r.int(1)?,
+            decided_at,
+            outcome: if decided_at.is_some() { r.opt_text(3)? } else { None },
+        })
+    })
+    .collect()
+}
+
+/// Suspensions of sellers (Art. 23) that began in `[since_ms, until_ms)`:
+/// (seller, start in ms).
+pub fn suspensions_enacted(tx: &mut Tx<'_>, since_ms: i64, until_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    tx.query(
+        "SELECT seller_id, starts_at FROM seller_measures \
+         WHERE kind = 'suspension' AND starts_at >= ?1 AND starts_at < ?2 ORDER BY starts_at, measure_id",
+        &[Value::Int(since_ms), Value::Int(until_ms)],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// The audit entries about a listing other than its decisions: its review
+/// items' events (claims, proposals, outcomes), the notices and orders on
+/// it, the appeals against its decisions, the strikes it caused — in log
+/// order, for its evidence bundle.
+pub fn listing_history(tx: &mut Tx<'_>, listing_id: &str) -> Result<Vec<u64>, StoreError> {
+    tx.query(
+        "SELECT e.audit_index FROM review_events e JOIN reviews r ON r.review_id = e.review_id WHERE r.listing_id = ?1 \
+         UNION SELECT audit_index FROM notices WHERE listing_id = ?1 \
+         UNION SELECT audit_index FROM appeals WHERE listing_id = ?1 \
+         UNION SELECT audit_index FROM strikes WHERE listing_id = ?1 \
+         ORDER BY 1",
+        &[listing_id.into()],
+    )?
+    .iter()
+    .map(|r| r.uint(0))
+    .collect()
+}
+
 /// Whether the database has a table of this name (records other
 /// workflows add in later migrations).
 pub fn table_exists(tx: &mut Tx<'_>, name: &str) -> Result<bool, StoreError> {

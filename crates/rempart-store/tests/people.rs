@@ -659,6 +659,97 @@ fn the_queue_filters_by_policy_from_its_index_and_pages_without_gaps() {
 }
 
 #[test]
+fn the_report_reads_a_periods_notices_complaints_and_suspensions_and_a_listings_history() {
+    use rempart_store::dsa;
+    let g = gate();
+    each(|store| {
+        let start = time::now_ms();
+        // A notice and an order on two listings; the notice's listing is blocked.
+        listed(store, &g, "P-0", ALLOWED);
+        listed(store, &g, "P-1", ALLOWED);
+        let n = store.write(|tx| notices::receive(tx, notice(Kind::Notice, "P-0", None))).expect("notice");
+        let mut order = notice(Kind::Order, "P-1", Some(start + 48 * 60 * MINUTE));
+        order.order.as_mut().expect("order").territorial_scope = vec!["FR".into(), "BE".into()];
+        store.write(|tx| notices::receive(tx, order)).expect("order");
+        claim(store, &n.review_id, "alice").expect("claim");
+        let blocked =
+            final_of(decide(store, input(&g, &n.review_id, "alice", Action::Block, "child_like_appearance", false)));
+        // Three strikes suspend the seller; one block is appealed and reversed.
+        for i in 0..2 {
+            let id = listed(store, &g, &format!("P-R{i}"), REVIEWED).expect("item");
+            claim(store, &id, "alice").expect("claim");
+            final_of(decide(store, input(&g, &id, "alice", Action::Block, "child_like_appearance", false)));
+        }
+        let a = store
+            .write(|tx| {
+                appeals::receive(
+                    tx,
+                    appeals::NewAppeal {
+                        decision_id: blocked.decision.as_ref().expect("decision").record.decision_id.clone(),
+                        seller_id: "S-1".into(),
+                        explanation: "Not a doll".into(),
+                        submitted_by: "k".into(),
+                        appeal_months: 6,
+                        severity: 30,
+                    },
+                )
+            })
+            .expect("appeal");
+        claim(store, &a.review_id, "bob").expect("claim");
+        final_of(decide(store, input(&g, &a.review_id, "bob", Action::Allow, "not_a_sex_doll", false)));
+        let end = time::now_ms() + 1;
+
+        let received = store.read(|tx| dsa::notices_received(tx, start, end)).expect("notices");
+        assert_eq!(received.len(), 2);
+        let (notice, order) = (&received[0], &received[1]);
+        assert_eq!((notice.kind.as_str(), notice.outcome.as_deref()), ("notice", Some("block")));
+        assert!(notice.decided_at.is_some_and(|d| d >= notice.received_at));
+        assert_eq!(
+            notice.outcome_decision.as_ref().map(|d| d.record.decision.verdict),
+            Some(Action::Block),
+            "the decision the outcome recorded"
+        );
+        assert_eq!(
+            (order.kind.as_str(), order.territorial_scope.clone()),
+            ("order", vec!["FR".to_string(), "BE".into()])
+        );
+        assert!(order.decided_at.is_none() && order.outcome.is_none(), "the order is pending");
+        // An outcome after the period's end counts as pending.
+        let cut = notice.decided_at.expect("decided");
+        let early = store.read(|tx| dsa::notices_received(tx, start, cut)).expect("notices");
+        assert!(early[0].decided_at.is_none() && early[0].outcome_decision.is_none());
+
+        let complaints = store.read(|tx| dsa::complaints_received(tx, start, end)).expect("complaints");
+        assert_eq!(complaints.len(), 1);
+        assert_eq!((complaints[0].subject.as_str(), complaints[0].outcome.as_deref()), ("decision", Some("reversed")));
+        let suspensions = store.read(|tx| dsa::suspensions_enacted(tx, start, end)).expect("suspensions");
+        assert_eq!(suspensions.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["S-1"]);
+        assert!(store.read(|tx| dsa::suspensions_enacted(tx, end, end + 1)).expect("none").is_empty());
+
+        // P-0's history: the notice received and answered, the review's
+        // claims and outcomes, the strike, the appeal received and decided.
+        let history = store.read(|tx| dsa::listing_history(tx, "P-0")).expect("history");
+        assert!(history.windows(2).all(|w| w[0] < w[1]), "log order, no repeats");
+        let entries: Vec<serde_json::Value> = history
+            .iter()
+            .map(|i| serde_json::from_slice(&store.read(|tx| audit::entry(tx, *i)).expect("entry")).expect("json"))
+            .collect();
+        let what: Vec<String> = entries
+            .iter()
+            .map(|e| format!("{} {}", e["kind"].as_str().unwrap_or(""), e["data"]["action"].as_str().unwrap_or("")))
+            .collect();
+        for expected in ["notice received", "notice answered", "suspension strike", "appeal received", "appeal decided"]
+        {
+            assert!(what.iter().any(|w| w == expected), "{expected}: {what:?}");
+        }
+        assert!(
+            entries.iter().all(|e| e["data"]["listing_id"].as_str().is_none_or(|l| l == "P-0")),
+            "nothing about another listing"
+        );
+    });
+}
+
+#[test]
 fn kept_queue_counts_are_repaired_by_a_recount() {
     let g = gate();
     each(|store| {
