@@ -20,7 +20,7 @@
 mod engine;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rempart_core::decision::SignalError;
 use rempart_core::{Action, Decision, Evidence, ExternalSignals, Gate, Listing, Pack, SetsFound};
@@ -38,6 +38,8 @@ pub enum SemanticError {
     LoadFailed { path: PathBuf },
     #[error("the engine could not embed a text")]
     EmbedFailed,
+    #[error("the exemplars of policy {policy} could not be embedded: {reason}")]
+    Exemplars { policy: String, reason: String },
 }
 
 /// Characters of the description that are embedded after the title: the
@@ -55,7 +57,26 @@ pub struct Watched {
     exclude: Vec<usize>,
     /// (language, text) pairs, as in the pack.
     pub exemplars: Vec<(String, String)>,
-    vectors: Vec<[f32; DIM]>,
+    /// Embedded when a listing is first compared with the policy, not at
+    /// start: most runs (and most processes: a one-listing `screen`, a
+    /// test) never reach the model, and embedding every exemplar costs
+    /// seconds.
+    vectors: OnceLock<Result<Vec<[f32; DIM]>, String>>,
+}
+
+impl Watched {
+    fn vectors(&self, model: &Model) -> Result<&[[f32; DIM]], SemanticError> {
+        self.vectors
+            .get_or_init(|| {
+                self.exemplars
+                    .iter()
+                    .map(|(_, text)| model.embed(text))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(|reason| SemanticError::Exemplars { policy: self.policy.clone(), reason: reason.clone() })
+    }
 }
 
 /// The exemplar of a watched policy nearest to a listing.
@@ -103,14 +124,12 @@ pub struct SemanticStage {
 }
 
 impl SemanticStage {
-    /// Embeds the exemplars of every policy of `pack` that has a
-    /// `[semantic]` table.
+    /// The stage for every policy of `pack` that has a `[semantic]` table
+    /// (their exemplars are embedded when first needed).
     pub fn new(model: Arc<Model>, pack: &Pack) -> Result<SemanticStage, SemanticError> {
         let mut watched = Vec::new();
         for policy in &pack.policies {
             let Some(semantic) = &policy.semantic else { continue };
-            let vectors =
-                semantic.exemplars.iter().map(|(_, text)| model.embed(text)).collect::<Result<Vec<_>, _>>()?;
             watched.push(Watched {
                 policy: policy.id.clone(),
                 signal: semantic.signal.clone(),
@@ -118,7 +137,7 @@ impl SemanticStage {
                 candidates: semantic.candidates.clone(),
                 exclude: semantic.exclude.clone(),
                 exemplars: semantic.exemplars.clone(),
-                vectors,
+                vectors: OnceLock::new(),
             });
         }
         Ok(SemanticStage { model, watched, pack_version: pack.version.clone() })
@@ -176,7 +195,11 @@ impl SemanticStage {
             return Ok(Vec::new());
         }
         let v = self.model.embed(text)?;
-        Ok(which.iter().filter_map(|&i| self.watched.get(i)).filter_map(|w| nearest(w, &v)).collect())
+        let mut out = Vec::with_capacity(which.len());
+        for w in which.iter().filter_map(|&i| self.watched.get(i)) {
+            out.extend(nearest(w, w.vectors(&self.model)?, &v));
+        }
+        Ok(out)
     }
 
     /// Screens a listing: the lexical gate, then the model on candidates,
@@ -212,9 +235,9 @@ impl SemanticStage {
     }
 }
 
-fn nearest(w: &Watched, v: &[f32; DIM]) -> Option<Nearest> {
+fn nearest(w: &Watched, vectors: &[[f32; DIM]], v: &[f32; DIM]) -> Option<Nearest> {
     let (best, similarity) =
-        w.vectors.iter().enumerate().map(|(i, e)| (i, cosine(v, e))).max_by(|a, b| a.1.total_cmp(&b.1))?;
+        vectors.iter().enumerate().map(|(i, e)| (i, cosine(v, e))).max_by(|a, b| a.1.total_cmp(&b.1))?;
     let (language, exemplar) = w.exemplars.get(best)?.clone();
     Some(Nearest {
         policy: w.policy.clone(),

@@ -432,11 +432,17 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         .map_err(|e| ServerError::Other(format!("server: {e}")))?;
     follower.abort();
     deliveries.abort();
+    finish(app, running).await;
+    Ok(())
+}
+
+/// Ends a process that records: once every handle on the writer is gone
+/// it commits what is queued and signs a final head; this waits for that.
+pub(crate) async fn finish(app: App, running: rempart_store::writer::Running) {
     drop(app);
     let rempart_store::writer::Running { writer, thread } = running;
     drop(writer);
     tokio::task::spawn_blocking(move || thread.join()).await.ok();
-    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -282,9 +282,6 @@ pub async fn work(config: Config, cfg: StreamConfig, shutdown: impl Future<Outpu
         () = shutdown => {},
     }
     follower.abort();
-    drop(app);
-    let rempart_store::writer::Running { writer, thread } = running;
-    drop(writer);
-    tokio::task::spawn_blocking(move || thread.join()).await.ok();
+    crate::finish(app, running).await;
     Ok(())
 }
