@@ -23,3 +23,4 @@ INSERT INTO review_counts (dimension, key, n)
 -- leases running now, items past their first stage, overdue orders.
 CREATE INDEX reviews_lease ON reviews (status, lease_until);
 CREATE INDEX reviews_stage ON reviews (status, stage);
+CREATE INDEX reviews_deadline ON reviews (status, source, deadline);
