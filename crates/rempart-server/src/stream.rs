@@ -28,7 +28,6 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, stream, AckKind};
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
-use rempart_store::records::Recorded;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -191,11 +190,8 @@ pub async fn handle(
         let m = &messages[of_raw[index]];
         let published = match &outcome {
             Ok(r) => {
-                let (stored, recorded) = match r {
-                    Recorded::New(d) => (d, true),
-                    Recorded::Unchanged(d) => (d, false),
-                };
-                let out = DecisionOut::from_stored(stored, recorded);
+                let stored = r.decision();
+                let out = DecisionOut::of(r);
                 let subject = format!("{}.{}", cfg.decisions, stored.record.decision.verdict);
                 let body = serde_json::to_vec(&out).unwrap_or_default();
                 publish(js, subject, &stored.record.decision_id, body).await

@@ -33,7 +33,9 @@ pub struct DecisionOut {
 }
 
 impl DecisionOut {
-    fn of(r: &Recorded) -> DecisionOut {
+    /// The answer for a recording's outcome (`recorded: false` when the
+    /// bytes were already the latest version).
+    pub fn of(r: &Recorded) -> DecisionOut {
         let (d, recorded) = match r {
             Recorded::New(d) => (d, true),
             Recorded::Unchanged(d) => (d, false),
@@ -227,15 +229,7 @@ fn render(
             (*i, item)
         })
         .collect();
-    items.extend(refused.iter().map(|(i, e)| {
-        (
-            *i,
-            BatchItem::Refused {
-                index: *i,
-                error: crate::error::ErrorDetail { code: e.code, message: e.message.clone(), field: e.field.clone() },
-            },
-        )
-    }));
+    items.extend(refused.iter().map(|(i, e)| (*i, BatchItem::Refused { index: *i, error: e.clone() })));
     items.sort_by_key(|(i, _)| *i);
     Ok(serde_json::to_vec(&BatchOut { results: items.into_iter().map(|(_, it)| it).collect() }).unwrap_or_default())
 }
