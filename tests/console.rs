@@ -133,31 +133,36 @@ impl Browser {
         panic!("no `{css}` on the page; it shows: {}", self.body_text())
     }
 
-    fn all(&self, css: &str) -> Vec<String> {
-        let v = self.cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
-        v.as_array()
-            .map(|a| a.iter().filter_map(|e| e.as_object()?.values().next()?.as_str().map(String::from)).collect())
-            .unwrap_or_default()
+    /// The rendered text of every element matching `css`, read in one
+    /// script call. The console redraws on every poll, so an element found
+    /// in one WebDriver call may be gone by the next ("stale element
+    /// reference"); reading by selector in one step cannot go stale.
+    fn texts(&self, css: &str) -> Vec<String> {
+        self.script_strings("return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)", &[css])
     }
 
-    fn text(&self, element: &str) -> String {
-        self.cmd("GET", &format!("/element/{element}/text"), None).as_str().unwrap_or_default().to_string()
+    /// An attribute of the first element matching `css`.
+    fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let script = "const e = document.querySelector(arguments[0]); \
+                      return e && e.hasAttribute(arguments[1]) ? [e.getAttribute(arguments[1])] : []";
+        self.script_strings(script, &[css, name]).into_iter().next()
     }
 
-    fn attr(&self, element: &str, name: &str) -> Option<String> {
-        self.cmd("GET", &format!("/element/{element}/attribute/{name}"), None).as_str().map(String::from)
+    fn script_strings(&self, script: &str, args: &[&str]) -> Vec<String> {
+        let v = self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args})));
+        v.as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect()).unwrap_or_default()
     }
 
     fn body_text(&self) -> String {
-        self.find_now("body").map(|b| self.text(&b)).unwrap_or_default()
+        self.texts("body").into_iter().next().unwrap_or_default()
     }
 
     /// Waits (bounded) until the text of `css` satisfies `ok`; returns it.
     fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
         for _ in 0..200 {
-            if let Some(e) = self.find_now(css) {
-                last = self.text(&e);
+            if let Some(text) = self.texts(css).into_iter().next() {
+                last = text;
                 if ok(&last) {
                     return last;
                 }
@@ -167,12 +172,29 @@ impl Browser {
         panic!("`{css}` never showed what was expected; last: {last:?}; page: {}", self.body_text())
     }
 
-    fn click(&self, element: &str) {
-        self.cmd("POST", &format!("/element/{element}/click"), Some(json!({})));
+    /// Sends an element command to the element matching `css`, finding it
+    /// again when a redraw replaced it in between.
+    fn on_element(&self, css: &str, command: &str, body: Value) {
+        let mut last = String::new();
+        for _ in 0..50 {
+            let element = self.find(css);
+            let url = format!("{}/session/{}/element/{element}/{command}", self.base, self.session);
+            let a = call("POST", &url, None, Some(&body.to_string()), &[("content-type", "application/json")]);
+            if a.status == 200 {
+                return;
+            }
+            last = a.body;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{command} on `{css}` kept failing: {last}")
     }
 
-    fn type_into(&self, element: &str, text: &str) {
-        self.cmd("POST", &format!("/element/{element}/value"), Some(json!({"text": text})));
+    fn click(&self, css: &str) {
+        self.on_element(css, "click", json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        self.on_element(css, "value", json!({"text": text}));
     }
 
     /// Presses keys on the page (what a reviewer's keyboard does): each
@@ -269,36 +291,34 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     let b = Browser::start();
     // Log in: a wrong key is refused with a message, the reviewer's is taken.
     b.goto(&server.url("/console"));
-    let key = b.find("#key");
-    b.type_into(&key, "rk_not_a_key");
-    b.click(&b.find("#login"));
+    b.type_into("#key", "rk_not_a_key");
+    b.click("#login");
     b.wait_text(".login .error", |t| !t.is_empty());
-    let key = b.find("#key");
-    b.cmd("POST", &format!("/element/{key}/clear"), Some(json!({})));
-    b.type_into(&key, &reviewer);
-    b.click(&b.find("#login"));
+    b.on_element("#key", "clear", json!({}));
+    b.type_into("#key", &reviewer);
+    b.click("#login");
 
     // The queue: every pending item, the order first with its deadline,
     // counts beside the filters.
     b.find("table#queue");
-    let rows = b.all("table#queue tbody tr");
+    let rows = b.texts("table#queue tbody tr");
     assert_eq!(rows.len(), items.len(), "one row per pending item");
-    let first = b.text(&rows[0]);
+    let first = &rows[0];
     assert!(first.contains("order") && first.contains("left"), "the order comes first with its time left: {first}");
     let pending = b.wait_text(".summary .stat", |t| t.contains("pending"));
     assert!(pending.starts_with(&items.len().to_string()), "{pending}");
-    let policies = b.text(&b.find(".filters"));
+    let policies = b.wait_text(".filters", |t| !t.is_empty());
     assert!(policies.contains("counterfeit"), "policy filters with counts: {policies}");
     b.screenshot(&shots.join("queue.png"));
 
     // Open the replica watch: the evidence is highlighted in the title as
     // the seller wrote it, with the rule and its legal basis.
-    b.click(&b.find(&format!("tr[data-review='{review_id}']")));
+    b.click(&format!("tr[data-review='{review_id}']"));
     let title = b.wait_text("#item-title", |t| t.starts_with("Replica"));
     assert_eq!(title, "Replica watch 1:1 AAA quality, steel 40 mm");
-    let marks: Vec<String> = b.all("#field-title mark").iter().map(|m| b.text(m)).collect();
+    let marks = b.texts("#field-title mark");
     assert_eq!(marks, evidence, "the highlighted words are the evidence the gate recorded, in order");
-    let rules = b.text(&b.find("#rules"));
+    let rules = b.wait_text("#rules", |t| !t.is_empty());
     assert!(rules.contains(&legal_basis), "the rule's legal basis is shown: {rules}");
     assert!(b.find_now("#decide-block").is_none(), "no outcome before a claim");
     b.screenshot(&shots.join("item.png"));
@@ -314,11 +334,11 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     b.press(&[&["b"]]);
     b.find("#decide");
     b.press(&[&["1"]]);
-    let chosen = b.find(".reason.on");
-    let reason = b.attr(&chosen, "data-code").expect("reason code");
-    b.type_into(&b.find("#note"), "Brand replica named in the title");
+    b.find(".reason.on");
+    let reason = b.attr(".reason.on", "data-code").expect("reason code");
+    b.type_into("#note", "Brand replica named in the title");
     b.screenshot(&shots.join("decide.png"));
-    b.click(&b.find("#note"));
+    b.click("#note");
     b.press(&[&[KEY_CONTROL, KEY_ENTER]]);
 
     // The new decision and its audit entry, on the page and in the API.
@@ -330,8 +350,8 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
     assert_eq!(decision["supersedes"], replica["decision_id"]);
     assert_eq!(decision["reason"]["code"], reason.as_str());
     assert_eq!(decision["reason"]["note"], "Brand replica named in the title");
-    let decided = b.find("#audit li[data-action='decided']");
-    let index = b.attr(&decided, "data-index").expect("index");
+    b.find("#audit li[data-action='decided']");
+    let index = b.attr("#audit li[data-action='decided']", "data-index").expect("index");
     let after = get(&server.url(&format!("/v1/reviews/{review_id}")), Some(&reviewer)).json();
     let entry = after["audit"]
         .as_array()
@@ -342,7 +362,7 @@ fn a_reviewer_logs_in_claims_sees_the_evidence_decides_and_sees_the_audit_entry(
         .expect("decided entry");
     assert_eq!(entry["index"].to_string(), index, "the page shows the item's audit entry");
     assert_eq!(entry["data"]["decision_id"], shown.as_str());
-    let history = b.text(&b.find("#history"));
+    let history = b.wait_text("#history", |t| !t.is_empty());
     assert!(history.contains("review") && history.contains("in force"), "{history}");
     // The next signed head (every 0.2 s here) covers it: then it has a proof.
     let mut proof = get(&server.url(&format!("/v1/decisions/{shown}/proof")), Some(&submitter));
