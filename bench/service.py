@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
-  python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build]
+  python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build] [--no-semantic]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -14,6 +14,8 @@ RSS (start, peak, end), and, in the same run, `rempart screen` on the same
 listings (2 threads): the recording overhead is the ratio of the two.
 With --soak S, single listings run for S seconds more and RSS is sampled
 every 10 s to show memory stays flat.
+With --no-semantic both the server and `screen` run lexical only (the
+semantic stage's model dominates both when it is on; see BENCHMARKS.md).
 Needs wrk (Debian package `wrk`).
 """
 import json
@@ -59,7 +61,7 @@ def start_server(db, durability):
     log = open(db + ".log", "w")
     proc = subprocess.Popen(
         [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--durability", durability,
-         "--rate-per-minute", "0"],
+         "--rate-per-minute", "0", *STAGES],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
     for _ in range(600):
         text = open(db + ".log").read()
@@ -73,6 +75,7 @@ def start_server(db, durability):
 
 
 RUNS = 0
+STAGES = []
 
 
 def wrk(addr, key, listings, batch, threads, connections, seconds):
@@ -102,6 +105,12 @@ def main():
         soak = int(args[i + 1])
         del args[i:i + 2]
     seconds = int(args[0]) if args else 30
+    if "--no-semantic" in args:
+        args.remove("--no-semantic")
+        STAGES.append("--no-semantic")
+        results_stages = "lexical only"
+    else:
+        results_stages = "with the semantic stage"
     if "--no-build" in args:
         args.remove("--no-build")
     else:
@@ -111,14 +120,14 @@ def main():
     if not os.path.exists(listings):
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", "100000", listings], check=True)
     results = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "date": time.strftime("%Y-%m-%d"), "seconds": seconds, "load_before": os.getloadavg()}
+               "date": time.strftime("%Y-%m-%d"), "seconds": seconds, "stages": results_stages, "load_before": os.getloadavg()}
     try:
         results["cpu"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
 
     start = time.perf_counter()
-    subprocess.run([BIN, "screen", "--threads", "2", listings], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run([BIN, "screen", "--threads", "2", *STAGES, listings], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     screen_s = time.perf_counter() - start
     results["screen_listings_per_s"] = 100000 / screen_s
 

@@ -149,8 +149,11 @@ where
         submissions.push((index, listing_id, submission));
     }
 
+    // Each listing in a savepoint of its own, side by side (not nested in
+    // one for the request: see `Writer::submit_in_parts`); what follows
+    // them in one more.
     let (outcomes, finished) = app
-        .write(move |tx| {
+        .write_in_parts(move |tx| {
             let mut out: Outcomes = Vec::with_capacity(submissions.len());
             for (index, listing_id, s) in submissions {
                 let recorded = s.and_then(|s| tx.savepoint(|tx| records::record_submission(tx, s)));
@@ -165,10 +168,12 @@ where
                 }
                 out.push((index, recorded));
             }
-            for d in &disagreements {
-                packs::record_disagreement(tx, d)?;
-            }
-            let finished = finish(tx, &out)?;
+            let finished = tx.savepoint(|tx| {
+                for d in &disagreements {
+                    packs::record_disagreement(tx, d)?;
+                }
+                finish(tx, &out)
+            })?;
             Ok((out, finished))
         })
         .await?;

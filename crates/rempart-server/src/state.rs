@@ -177,8 +177,23 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut rempart_store::Tx<'_>) -> Result<T, rempart_store::StoreError> + Send + 'static,
     {
-        self.writer
-            .submit(f)
+        Self::written(self.writer.submit(f)).await
+    }
+
+    /// [`App::write`] for a job that puts each of its parts in a savepoint
+    /// of its own ([`rempart_store::writer::Writer::submit_in_parts`]).
+    pub async fn write_in_parts<T, F>(&self, f: F) -> Result<T, crate::error::ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rempart_store::Tx<'_>) -> Result<T, rempart_store::StoreError> + Send + 'static,
+    {
+        Self::written(self.writer.submit_in_parts(f)).await
+    }
+
+    async fn written<T>(
+        reply: tokio::sync::oneshot::Receiver<Result<T, rempart_store::StoreError>>,
+    ) -> Result<T, crate::error::ApiError> {
+        reply
             .await
             .map_err(|_| {
                 crate::error::ApiError::new(

@@ -84,10 +84,36 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        self.queue(f, true)
+    }
+
+    /// Like [`Writer::submit`], but `f` runs without a savepoint of its
+    /// own: it must wrap every write in a savepoint (`Tx::savepoint`) of
+    /// its own — each listing of a batch in its own, say — so that its
+    /// failure leaves only whole parts behind.
+    ///
+    /// Why: SQLite truncates its in-memory sub-journal on every release
+    /// of a nested savepoint by walking it from the start, so a batch of n
+    /// listings nested inside a job's savepoint costs O(n²); side by side
+    /// they cost O(n).
+    pub fn submit_in_parts<T, F>(&self, f: F) -> tokio::sync::oneshot::Receiver<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.queue(f, false)
+    }
+
+    fn queue<T, F>(&self, f: F, in_savepoint: bool) -> tokio::sync::oneshot::Receiver<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, receiver) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |tx: Option<&mut Tx<'_>>| -> Finish {
             let result = match tx {
-                Some(tx) => tx.savepoint(f),
+                Some(tx) if in_savepoint => tx.savepoint(f),
+                Some(tx) => f(tx),
                 // The transaction's own error reaches the reply below.
                 None => Err(StoreError::Backend("not run".into())),
             };
