@@ -365,13 +365,16 @@ impl Gate {
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         for (i, field) in fields.iter().enumerate() {
-            // Both paths are the same until the fused one lands.
             let folded = match path {
-                TextPath::Reference | TextPath::Fused => Folded::new(&field.text),
+                TextPath::Reference => Folded::new(&field.text),
+                TextPath::Fused => Folded::lean(&field.text),
             };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
             let found = self.pack.matcher.find(&folded);
             if !found.is_empty() {
+                // The map back to the original is built only now, for the
+                // few fields with a hit: the same text, so the same hits.
+                let folded = if folded.is_mapped() { folded } else { Folded::new(&field.text) };
                 let words = WordIndex::new(folded.as_str());
                 let mut language = FieldLanguage::default();
                 // A short title says little about its language; the

@@ -59,12 +59,14 @@ pub struct Folded {
     soft: Vec<u32>,
     /// Byte spans in the original of each bidirectional control.
     bidi: Vec<(u32, u32)>,
+    /// Whether `start` and `end` were recorded (see [`Folded::lean`]).
+    mapped: bool,
 }
 
 impl Folded {
     /// Normalises `original` (see the module documentation).
     pub fn new(original: &str) -> Folded {
-        let mut builder = Builder::with_capacity(original.len());
+        let mut builder = Builder::<true>::with_capacity(original.len());
         builder.push_all(original);
         let spaced = builder.saw_spaced_letters();
         let mut folded = builder.finish();
@@ -74,11 +76,34 @@ impl Folded {
         folded
     }
 
+    /// [`Folded::new`]'s canonical text, collapsed runs and bidirectional
+    /// controls, without the per-byte map back to the original, which
+    /// costs more than the text itself and is needed only where a term
+    /// was found (most fields have none). The text is the same byte for
+    /// byte: one builder does both, the map switched off at compile time.
+    /// Where a later step reads the map (spaced letters to join, a soft
+    /// boundary to split at; both rare), the map is built anyway.
+    /// [`Folded::original_span`] needs [`Folded::is_mapped`].
+    pub fn lean(original: &str) -> Folded {
+        let mut builder = Builder::<false>::with_capacity(original.len());
+        builder.push_all(original);
+        if builder.saw_spaced_letters() || !builder.soft.is_empty() {
+            return Folded::new(original);
+        }
+        builder.finish()
+    }
+
+    /// Whether this text carries its map back to the original (always,
+    /// except from [`Folded::lean`]).
+    pub fn is_mapped(&self) -> bool {
+        self.mapped
+    }
+
     /// Normalises a policy term: the same folding as [`Folded::new`], but
     /// without the evasion repairs, which only make sense on seller text
     /// (a term written `xxx` means three letters).
     pub fn term(term: &str) -> String {
-        let mut builder = Builder::with_capacity(term.len());
+        let mut builder = Builder::<false>::with_capacity(term.len());
         builder.collapse_runs = false;
         builder.push_all(term);
         builder.finish().text
@@ -148,6 +173,7 @@ impl Folded {
             collapsed,
             soft: Vec::new(),
             bidi: Vec::new(),
+            mapped: true,
         };
         Some((split, to_canonical))
     }
@@ -189,7 +215,7 @@ impl Folded {
         if !drop_space.iter().any(|&d| d) {
             return;
         }
-        let mut kept = Builder::with_capacity(bytes.len());
+        let mut kept = Builder::<true>::with_capacity(bytes.len());
         let mut shift: Vec<u32> = Vec::with_capacity(bytes.len() + 1);
         let mut removed = 0u32;
         for (k, &b) in bytes.iter().enumerate() {
@@ -269,7 +295,9 @@ pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-struct Builder {
+/// Builds a [`Folded`]; with `MAP` false it records no per-byte offsets
+/// (the text and every other field are the same either way).
+struct Builder<const MAP: bool> {
     text: Vec<u8>,
     start: Vec<u32>,
     end: Vec<u32>,
@@ -288,12 +316,13 @@ struct Builder {
     spaced: bool,
 }
 
-impl Builder {
-    fn with_capacity(n: usize) -> Builder {
+impl<const MAP: bool> Builder<MAP> {
+    fn with_capacity(n: usize) -> Builder<MAP> {
+        let mapped = if MAP { n } else { 0 };
         Builder {
             text: Vec::with_capacity(n),
-            start: Vec::with_capacity(n),
-            end: Vec::with_capacity(n),
+            start: Vec::with_capacity(mapped),
+            end: Vec::with_capacity(mapped),
             collapsed: Vec::new(),
             soft: Vec::new(),
             bidi: Vec::new(),
@@ -363,8 +392,10 @@ impl Builder {
         }
         self.mark_soft();
         self.text.push(b);
-        self.start.push(from);
-        self.end.push(to);
+        if MAP {
+            self.start.push(from);
+            self.end.push(to);
+        }
         self.word_len += 1;
     }
 
@@ -376,8 +407,10 @@ impl Builder {
         }
         self.mark_soft();
         self.text.extend(run.iter().map(u8::to_ascii_lowercase));
-        self.start.extend(from..from + run.len() as u32);
-        self.end.extend(from + 1..from + 1 + run.len() as u32);
+        if MAP {
+            self.start.extend(from..from + run.len() as u32);
+            self.end.extend(from + 1..from + 1 + run.len() as u32);
+        }
         self.word_len += run.len() as u32;
     }
 
@@ -401,8 +434,10 @@ impl Builder {
         self.spaced |= self.singles_in_row >= 3;
         self.word_len = 0;
         self.text.push(b' ');
-        self.start.push(s);
-        self.end.push(e);
+        if MAP {
+            self.start.push(s);
+            self.end.push(e);
+        }
     }
 
     /// Whether three one-character words came in a row somewhere.
@@ -425,11 +460,11 @@ impl Builder {
                 // An ignorable one (not a combining accent) may also hide
                 // a word boundary.
                 let ignorable = source.chars().next().filter(|&c| props::is_default_ignorable(c));
-                if self.pending_space.is_none() {
-                    if let Some(last) = self.end.last_mut() {
+                if self.pending_space.is_none() && !self.text.is_empty() {
+                    if let (true, Some(last)) = (MAP, self.end.last_mut()) {
                         *last = to;
-                        self.soft_pending |= ignorable.is_some();
                     }
+                    self.soft_pending |= ignorable.is_some();
                 }
                 if ignorable.is_some_and(props::is_bidi_control) {
                     self.bidi.push((from, to));
@@ -469,15 +504,19 @@ impl Builder {
         }
         if self.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
             // Fourth letter and beyond: the run's first letter stands for it.
-            self.end[len - 1] = to;
+            if MAP {
+                self.end[len - 1] = to;
+            }
             return true;
         }
         if len >= 2 && self.text[len - 2] == letter {
             // Third letter: drop the second; the first now stands for the run.
             self.text.pop();
-            self.start.pop();
-            self.end.pop();
-            self.end[len - 2] = to;
+            if MAP {
+                self.start.pop();
+                self.end.pop();
+                self.end[len - 2] = to;
+            }
             self.collapsed.push((len as u32 - 2, len as u32 - 1));
             return true;
         }
@@ -489,10 +528,10 @@ impl Builder {
             self.emit_space(s, e);
         }
         self.mark_soft();
-        for &b in out {
-            self.text.push(b);
-            self.start.push(from);
-            self.end.push(to);
+        self.text.extend_from_slice(out);
+        if MAP {
+            self.start.extend(std::iter::repeat_n(from, out.len()));
+            self.end.extend(std::iter::repeat_n(to, out.len()));
         }
         self.word_len += out.len() as u32;
     }
@@ -506,6 +545,7 @@ impl Builder {
             collapsed: self.collapsed,
             soft: self.soft,
             bidi: self.bidi,
+            mapped: MAP,
         }
     }
 }
