@@ -370,7 +370,10 @@ impl Gate {
                 TextPath::Fused => Folded::lean(&field.text),
             };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
-            let found = self.pack.matcher.find(&folded);
+            let found = match path {
+                TextPath::Reference => self.pack.matcher.find_reference(&folded),
+                TextPath::Fused => self.pack.matcher.find(&folded),
+            };
             if !found.is_empty() {
                 // The map back to the original is built only now, for the
                 // few fields with a hit: the same text, so the same hits.
