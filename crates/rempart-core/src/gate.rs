@@ -154,8 +154,9 @@ enum Ref {
 enum TextPath {
     /// The materialised canonical text with per-byte offsets.
     Reference,
-    /// One pass over the original bytes, offsets mapped only for hits.
-    Fused,
+    /// The canonical text without the offset map (built only for fields
+    /// with a hit), and regular expressions only where they can match.
+    Fast,
 }
 
 /// How a rule's expression is read.
@@ -212,14 +213,14 @@ impl Gate {
     /// (the semantic cascade) uses to pick the listings worth more work,
     /// without matching the text a second time.
     pub fn screen_traced(&self, listing: &Listing, external: &ExternalSignals) -> (Decision, SetsFound) {
-        let signals = self.signals(listing, TextPath::Fused);
+        let signals = self.signals(listing, TextPath::Fast);
         let decision = self.decide(listing, external, &signals);
         (decision, SetsFound(signals.set_fields))
     }
 
     /// Screens one listing through the reference text path: every field
     /// folded into a canonical string with a per-byte offset map, then
-    /// matched (the path before issue 14). Kept as the oracle the fused
+    /// matched (the path before issue 14). Kept as the oracle the fast
     /// path is tested against: its decisions must be identical to
     /// [`Gate::screen_with`]'s, byte for byte once serialised.
     #[doc(hidden)]
@@ -367,12 +368,12 @@ impl Gate {
         for (i, field) in fields.iter().enumerate() {
             let folded = match path {
                 TextPath::Reference => Folded::new(&field.text),
-                TextPath::Fused => Folded::lean(&field.text),
+                TextPath::Fast => Folded::lean(&field.text),
             };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
             let found = match path {
                 TextPath::Reference => self.pack.matcher.find_reference(&folded),
-                TextPath::Fused => self.pack.matcher.find(&folded),
+                TextPath::Fast => self.pack.matcher.find(&folded),
             };
             if !found.is_empty() {
                 // The map back to the original is built only now, for the
@@ -817,7 +818,7 @@ mod tests {
         let mut held = 0;
         for external in [ExternalSignals::default(), all_fired] {
             for listing in &listings {
-                let signals = gate.signals(listing, TextPath::Fused);
+                let signals = gate.signals(listing, TextPath::Fast);
                 for rule in gate.pack.policies.iter().flat_map(|p| &p.rules) {
                     let holds = [Mode::Normal, Mode::CertainOnly, Mode::Relaxed].into_iter().any(|mode| {
                         let reader = Reader { s: &signals, external: &external, pack: &gate.pack, mode };

@@ -41,10 +41,10 @@ fn evasive_text() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
-    /// Issue 14: the fused text path decides exactly as the reference path
+    /// Issue 14: the fast text path decides exactly as the reference path
     /// (canonical string with a per-byte offset map), byte for byte.
     #[test]
-    fn fused_path_decides_like_the_reference(
+    fn fast_path_decides_like_the_reference(
         title in evasive_text(),
         description in prop::option::of(evasive_text()),
         value in evasive_text(),
@@ -54,9 +54,9 @@ proptest! {
         listing.description = description;
         listing.attributes.push((key.to_string(), value));
         let none = ExternalSignals::default();
-        let fused = serde_json::to_string(&gate().screen_with(&listing, &none)).unwrap_or_default();
+        let fast = serde_json::to_string(&gate().screen_with(&listing, &none)).unwrap_or_default();
         let reference = serde_json::to_string(&gate().screen_reference(&listing, &none)).unwrap_or_default();
-        prop_assert_eq!(fused, reference, "{:?}", listing);
+        prop_assert_eq!(fast, reference, "{:?}", listing);
     }
 
     #[test]

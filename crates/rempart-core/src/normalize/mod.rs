@@ -346,11 +346,19 @@ impl<const MAP: bool> Builder<MAP> {
                 // bulk of product text, is copied in one go unless it has
                 // a letter repeated three times (rare), which needs the
                 // per-byte path to collapse it.
-                let run_end = i + bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+                // The lean builder scans the run once; the mapped one keeps
+                // the reference path's two scans (the oracle of the lean one).
+                let (run_len, triple) = if MAP {
+                    let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+                    (len, has_triple_letter(&bytes[i..i + len]))
+                } else {
+                    alnum_run(&bytes[i..])
+                };
+                let run_end = i + run_len;
                 let run = &bytes[i..run_end];
                 let continues_run = self.pending_space.is_none()
                     && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
-                if !self.collapse_runs || (!continues_run && !has_triple_letter(run)) {
+                if !self.collapse_runs || (!continues_run && !triple) {
                     self.emit_ascii_run(run, i as u32);
                     i = run_end;
                     continue;
@@ -548,6 +556,29 @@ impl<const MAP: bool> Builder<MAP> {
             mapped: MAP,
         }
     }
+}
+
+/// The length of the run of ASCII letters and digits `bytes` starts
+/// with, and whether a letter appears three times in a row in it
+/// (case-insensitively, as [`has_triple_letter`]), in one pass.
+#[inline]
+fn alnum_run(bytes: &[u8]) -> (usize, bool) {
+    let (mut len, mut repeats, mut previous, mut triple) = (0, 0u32, 0u8, false);
+    for &c in bytes {
+        if !c.is_ascii_alphanumeric() {
+            break;
+        }
+        len += 1;
+        if c.is_ascii_alphabetic() {
+            let lower = c.to_ascii_lowercase();
+            repeats = if lower == previous { repeats + 1 } else { 1 };
+            previous = lower;
+            triple |= repeats >= 3;
+        } else {
+            (repeats, previous) = (0, 0);
+        }
+    }
+    (len, triple)
 }
 
 /// Whether a letter appears three times in a row (case-insensitively).
@@ -816,6 +847,15 @@ mod tests {
         assert!(!ends_word_at(text, 3) && !ends_word_at(text, 5) && !ends_word_at(text, 7));
         assert!(ends_word_at(text, 9) && ends_word_at(text, 12) && ends_word_at(text, text.len()));
         assert!(!ends_word_at(text, 17), "a unit after a number is no boundary");
+    }
+
+    #[test]
+    fn the_one_pass_run_scan_agrees_with_the_two_pass_one() {
+        for text in ["", "abc", "aaab", "aAa", "a1aa", "xx1xxx", "Dolll-x", "100cm", "ab ccc", "zzZ9", "éaaa", "a2a2a"] {
+            let bytes = text.as_bytes();
+            let len = bytes.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            assert_eq!(alnum_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
+        }
     }
 
     #[test]
