@@ -154,8 +154,8 @@ enum Ref {
 enum TextPath {
     /// The materialised canonical text with per-byte offsets.
     Reference,
-    /// The canonical text without the offset map (built only for fields
-    /// with a hit), and regular expressions only where they can match.
+    /// One scan per ASCII run, and regular expressions only where they
+    /// can match.
     Fast,
 }
 
@@ -366,19 +366,24 @@ impl Gate {
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         for (i, field) in fields.iter().enumerate() {
-            let folded = match path {
-                TextPath::Reference => Folded::new(&field.text),
-                TextPath::Fast => Folded::lean(&field.text),
+            // The offset map is built for every field: a lean fold with the
+            // map rebuilt for fields with a hit was measured and lost, as
+            // more than half of the fields of real listings hold a hit of
+            // some set (BENCHMARKS.md).
+            let (folded, found) = match path {
+                TextPath::Reference => {
+                    let folded = Folded::new_reference(&field.text);
+                    let found = self.pack.matcher.find_reference(&folded);
+                    (folded, found)
+                }
+                TextPath::Fast => {
+                    let folded = Folded::new(&field.text);
+                    let found = self.pack.matcher.find(&folded);
+                    (folded, found)
+                }
             };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
-            let found = match path {
-                TextPath::Reference => self.pack.matcher.find_reference(&folded),
-                TextPath::Fast => self.pack.matcher.find(&folded),
-            };
             if !found.is_empty() {
-                // The map back to the original is built only now, for the
-                // few fields with a hit: the same text, so the same hits.
-                let folded = if folded.is_mapped() { folded } else { Folded::new(&field.text) };
                 let words = WordIndex::new(folded.as_str());
                 let mut language = FieldLanguage::default();
                 // A short title says little about its language; the

@@ -66,7 +66,19 @@ pub struct Folded {
 impl Folded {
     /// Normalises `original` (see the module documentation).
     pub fn new(original: &str) -> Folded {
+        Folded::build(original, false)
+    }
+
+    /// [`Folded::new`] as it was before issue 14 (two scans of each ASCII
+    /// run): the reference the faster folding is tested against.
+    #[doc(hidden)]
+    pub fn new_reference(original: &str) -> Folded {
+        Folded::build(original, true)
+    }
+
+    fn build(original: &str, two_scans: bool) -> Folded {
         let mut builder = Builder::<true>::with_capacity(original.len());
+        builder.two_scans = two_scans;
         builder.push_all(original);
         let spaced = builder.saw_spaced_letters();
         let mut folded = builder.finish();
@@ -77,9 +89,8 @@ impl Folded {
     }
 
     /// [`Folded::new`]'s canonical text, collapsed runs and bidirectional
-    /// controls, without the per-byte map back to the original, which
-    /// costs more than the text itself and is needed only where a term
-    /// was found (most fields have none). The text is the same byte for
+    /// controls, without the per-byte map back to the original, for
+    /// callers that only read the words. The text is the same byte for
     /// byte: one builder does both, the map switched off at compile time.
     /// Where a later step reads the map (spaced letters to join, a soft
     /// boundary to split at; both rare), the map is built anyway.
@@ -309,6 +320,8 @@ struct Builder<const MAP: bool> {
     /// A separator was seen since the last word character.
     pending_space: Option<(u32, u32)>,
     collapse_runs: bool,
+    /// Scan ASCII runs as the reference path did ([`Folded::new_reference`]).
+    two_scans: bool,
     /// Bytes in the word being built, and how many one-character words
     /// came in a row before it (to detect `s e x` without a second pass).
     word_len: u32,
@@ -329,6 +342,7 @@ impl<const MAP: bool> Builder<MAP> {
             soft_pending: false,
             pending_space: None,
             collapse_runs: true,
+            two_scans: false,
             word_len: 0,
             singles_in_row: 0,
             spaced: false,
@@ -346,9 +360,8 @@ impl<const MAP: bool> Builder<MAP> {
                 // bulk of product text, is copied in one go unless it has
                 // a letter repeated three times (rare), which needs the
                 // per-byte path to collapse it.
-                // The lean builder scans the run once; the mapped one keeps
-                // the reference path's two scans (the oracle of the lean one).
-                let (run_len, triple) = if MAP {
+                // One scan of the run; the reference keeps its two.
+                let (run_len, triple) = if self.two_scans {
                     let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
                     (len, has_triple_letter(&bytes[i..i + len]))
                 } else {
