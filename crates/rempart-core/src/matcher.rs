@@ -185,7 +185,14 @@ impl MatcherBuilder {
             Some(RegexSubset { set, indices })
         };
         let split_sets = subset(numeric).zip(subset(other));
-        Ok(Matcher { automaton, uses: self.uses, regexes: self.regexes, regex_set, split_sets, patterns: self.patterns })
+        Ok(Matcher {
+            automaton,
+            uses: self.uses,
+            regexes: self.regexes,
+            regex_set,
+            split_sets,
+            patterns: self.patterns,
+        })
     }
 }
 
@@ -222,8 +229,7 @@ fn needs_numeric(pattern: &str) -> bool {
                 Err(_) => literal.0.iter().any(u8::is_ascii_digit),
             },
             HirKind::Class(Class::Unicode(class)) => {
-                !class.ranges().is_empty()
-                    && class.ranges().iter().all(|r| (r.start()..=r.end()).all(char::is_numeric))
+                !class.ranges().is_empty() && class.ranges().iter().all(|r| (r.start()..=r.end()).all(char::is_numeric))
             }
             HirKind::Class(Class::Bytes(class)) => {
                 !class.ranges().is_empty()

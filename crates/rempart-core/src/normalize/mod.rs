@@ -864,7 +864,8 @@ mod tests {
 
     #[test]
     fn the_one_pass_run_scan_agrees_with_the_two_pass_one() {
-        for text in ["", "abc", "aaab", "aAa", "a1aa", "xx1xxx", "Dolll-x", "100cm", "ab ccc", "zzZ9", "éaaa", "a2a2a"] {
+        for text in ["", "abc", "aaab", "aAa", "a1aa", "xx1xxx", "Dolll-x", "100cm", "ab ccc", "zzZ9", "éaaa", "a2a2a"]
+        {
             let bytes = text.as_bytes();
             let len = bytes.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
             assert_eq!(alnum_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
