@@ -27,14 +27,12 @@ OUT = os.path.join(ROOT, "bench", "out")
 # stage name -> regex over callgrind function names (inclusive counts summed)
 STAGES = [
     ("screen (whole gate)", r"^rempart_core::gate::Gate::screen_traced$"),
-    ("  fold (Folded::new / lean)", r"^rempart_core::normalize::Folded::(new|lean)$"),
-    ("  match (Matcher::find)", r"^rempart_core::matcher::Matcher::find(_on)?$"),
-    ("    of which regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
-    ("    of which Aho-Corasick", r"^aho_corasick::automaton::Automaton::try_find_overlapping$"),
-    ("    of which leet readings", r"^rempart_core::normalize::leet_variants$"),
+    ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build)$"),
+    ("  match: automaton + whole-word checks", r"^rempart_core::matcher::Matcher::scan$"),
+    ("  match: regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
+    ("  match: leet readings", r"^rempart_core::normalize::leet_variants$"),
     ("  quantities (extract)", r"^rempart_core::extract::extract$"),
     ("  language detection (whatlang)", r"^whatlang::core::detect::detect_with_options$"),
-    ("  rule evaluation (Reader::eval)", r"^rempart_core::gate::Reader::eval$"),
     ("JSON parse (Listing::from_json_with)", r"^rempart_core::listing::Listing::from_json_with$"),
     ("JSON write (Decision::serialize)", r"Serialize for rempart_core::decision::Decision>::serialize$"),
 ]
