@@ -1,12 +1,13 @@
 //! Fuzzes the whole per-record path: raw bytes → listing parse → screen.
-//! Invariants: no panic, and every evidence span is the original text of
-//! the field it names (title, description or attribute value).
+//! Invariants: no panic, every evidence span is the original text of the
+//! field it names (title, description or attribute value), and the fast
+//! text path decides exactly as the reference path (issue 14).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use rempart_core::{Gate, Listing};
+use rempart_core::{ExternalSignals, Gate, Listing};
 
 fn gate() -> &'static Gate {
     static GATE: OnceLock<Gate> = OnceLock::new();
@@ -17,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
     // As a JSON record: evidence in any text field points into that field.
     if let Ok(listing) = Listing::from_json(data) {
         let decision = gate().screen(&listing);
+        // Issue 14: the fast text path decides as the reference path.
+        let reference = gate().screen_reference(&listing, &ExternalSignals::default());
+        assert_eq!(format!("{decision:?}"), format!("{reference:?}"), "fast and reference paths differ");
         for m in &decision.matches {
             for e in &m.evidence {
                 let field = match e.field.as_str() {

@@ -465,7 +465,7 @@ fn height_word_before(text: &str, at: usize, lex: &Lexicon) -> bool {
 }
 
 fn fold_word_list(text: &str) -> Vec<String> {
-    crate::normalize::Folded::new(text).as_str().split(' ').map(str::to_string).collect()
+    crate::normalize::Folded::lean(text).as_str().split(' ').map(str::to_string).collect()
 }
 
 /// The folded word right before `at` (skipping spaces and `:`).

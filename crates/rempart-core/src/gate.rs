@@ -148,6 +148,17 @@ enum Ref {
     Info(usize),
 }
 
+/// How a field's text is folded and matched: both give the same hits,
+/// spans and word positions (see [`Gate::screen_reference`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TextPath {
+    /// The materialised canonical text with per-byte offsets.
+    Reference,
+    /// One scan per ASCII run, and regular expressions only where they
+    /// can match.
+    Fast,
+}
+
 /// How a rule's expression is read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -202,9 +213,20 @@ impl Gate {
     /// (the semantic cascade) uses to pick the listings worth more work,
     /// without matching the text a second time.
     pub fn screen_traced(&self, listing: &Listing, external: &ExternalSignals) -> (Decision, SetsFound) {
-        let signals = self.signals(listing);
+        let signals = self.signals(listing, TextPath::Fast);
         let decision = self.decide(listing, external, &signals);
         (decision, SetsFound(signals.set_fields))
+    }
+
+    /// Screens one listing through the reference text path: every field
+    /// folded into a canonical string with a per-byte offset map, then
+    /// matched (the path before issue 14). Kept as the oracle the fast
+    /// path is tested against: its decisions must be identical to
+    /// [`Gate::screen_with`]'s, byte for byte once serialised.
+    #[doc(hidden)]
+    pub fn screen_reference(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
+        let signals = self.signals(listing, TextPath::Reference);
+        self.decide(listing, external, &signals)
     }
 
     fn decide(&self, listing: &Listing, external: &ExternalSignals, signals: &Signals) -> Decision {
@@ -318,7 +340,7 @@ impl Gate {
         }
     }
 
-    fn signals<'a>(&self, listing: &'a Listing) -> Signals<'a> {
+    fn signals<'a>(&self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
         // Per field: the text quantities are read from when it is not the
         // field's own (a bare attribute number with the key's unit), and
@@ -344,9 +366,23 @@ impl Gate {
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         for (i, field) in fields.iter().enumerate() {
-            let folded = Folded::new(&field.text);
+            // The offset map is built for every field: a lean fold with the
+            // map rebuilt for fields with a hit was measured and lost, as
+            // more than half of the fields of real listings hold a hit of
+            // some set (BENCHMARKS.md).
+            let (folded, found) = match path {
+                TextPath::Reference => {
+                    let folded = Folded::new_reference(&field.text);
+                    let found = self.pack.matcher.find_reference(&folded);
+                    (folded, found)
+                }
+                TextPath::Fast => {
+                    let folded = Folded::new(&field.text);
+                    let found = self.pack.matcher.find(&folded);
+                    (folded, found)
+                }
+            };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
-            let found = self.pack.matcher.find(&folded);
             if !found.is_empty() {
                 let words = WordIndex::new(folded.as_str());
                 let mut language = FieldLanguage::default();
@@ -787,7 +823,7 @@ mod tests {
         let mut held = 0;
         for external in [ExternalSignals::default(), all_fired] {
             for listing in &listings {
-                let signals = gate.signals(listing);
+                let signals = gate.signals(listing, TextPath::Fast);
                 for rule in gate.pack.policies.iter().flat_map(|p| &p.rules) {
                     let holds = [Mode::Normal, Mode::CertainOnly, Mode::Relaxed].into_iter().any(|mode| {
                         let reader = Reader { s: &signals, external: &external, pack: &gate.pack, mode };

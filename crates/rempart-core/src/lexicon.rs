@@ -6,6 +6,7 @@
 //! Only notation stays in code: digits, `%`, `'` and `"`, `1m05`, `x10`.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::extract::QuantityKind;
 use crate::normalize::fold_word;
@@ -29,11 +30,38 @@ pub const WORD_LISTS: &[(&str, &str)] = &[
 /// One unit word: what it measures and the factor to the canonical unit.
 pub type UnitMeaning = (QuantityKind, f64);
 
+/// FNV-1a over the bytes of a key. The lexicon is looked up for every
+/// number of every field (the word before it, the unit after it), with
+/// keys of a few bytes, where SipHash costs more than the lookup; its
+/// flooding resistance is not needed: the tables are the pack's, and
+/// seller text only looks words up.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 /// The compiled language knowledge of a pack.
 #[derive(Clone, Debug, Default)]
 pub struct Lexicon {
-    units: HashMap<String, Vec<UnitMeaning>>,
-    words: HashMap<&'static str, HashSet<String>>,
+    units: FastMap<String, Vec<UnitMeaning>>,
+    words: FastMap<&'static str, HashSet<String, BuildHasherDefault<Fnv>>>,
     /// Range separators as written (case-insensitive ASCII match), padded
     /// with spaces: ` to `, ` à `.
     ranges: Vec<String>,

@@ -176,7 +176,23 @@ impl MatcherBuilder {
         // those are run again to find their spans.
         let regex_set = regex::RegexSet::new(self.regexes.iter().map(|(r, _)| r.as_str()))
             .unwrap_or_else(|_| regex::RegexSet::empty());
-        Ok(Matcher { automaton, uses: self.uses, regexes: self.regexes, regex_set, patterns: self.patterns })
+        // Most patterns read numbers (`[0-9]+ ?mg`); they are run as a set
+        // of their own, only on text with a digit (about half the fields).
+        let (numeric, other): (Vec<usize>, Vec<usize>) =
+            (0..self.regexes.len()).partition(|&i| needs_numeric(self.regexes[i].0.as_str()));
+        let subset = |indices: Vec<usize>| {
+            let set = regex::RegexSet::new(indices.iter().map(|&i| self.regexes[i].0.as_str())).ok()?;
+            Some(RegexSubset { set, indices })
+        };
+        let split_sets = subset(numeric).zip(subset(other));
+        Ok(Matcher {
+            automaton,
+            uses: self.uses,
+            regexes: self.regexes,
+            regex_set,
+            split_sets,
+            patterns: self.patterns,
+        })
     }
 }
 
@@ -199,12 +215,57 @@ fn single_letters(s: &str, min_run: usize) -> String {
     out
 }
 
+/// Whether every match of regular expression `pattern` contains a
+/// character `char::is_numeric` accepts (a superset of what `\d` and
+/// `[0-9]` match), so that text without one cannot match it. Decided on
+/// the pattern's syntax tree, erring towards `false`.
+fn needs_numeric(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn needs(hir: &Hir) -> bool {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => false,
+            HirKind::Literal(literal) => match std::str::from_utf8(&literal.0) {
+                Ok(text) => text.chars().any(char::is_numeric),
+                Err(_) => literal.0.iter().any(u8::is_ascii_digit),
+            },
+            HirKind::Class(Class::Unicode(class)) => {
+                !class.ranges().is_empty() && class.ranges().iter().all(|r| (r.start()..=r.end()).all(char::is_numeric))
+            }
+            HirKind::Class(Class::Bytes(class)) => {
+                !class.ranges().is_empty()
+                    && class.ranges().iter().all(|r| r.start().is_ascii_digit() && r.end().is_ascii_digit())
+            }
+            HirKind::Repetition(repetition) => repetition.min >= 1 && needs(&repetition.sub),
+            HirKind::Capture(capture) => needs(&capture.sub),
+            HirKind::Concat(parts) => parts.iter().any(needs),
+            HirKind::Alternation(branches) => branches.iter().all(needs),
+        }
+    }
+    // Parsed as `Regex::new` parses it (default flags).
+    regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| needs(&hir))
+}
+
+/// Whether `text` may hold a character `char::is_numeric` accepts.
+fn may_hold_numeric(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit()) || (!text.is_ascii() && text.chars().any(char::is_numeric))
+}
+
+/// Some of the matcher's regular expressions as a set of their own.
+struct RegexSubset {
+    set: regex::RegexSet,
+    /// Index in `Matcher::regexes` of each pattern of `set`.
+    indices: Vec<usize>,
+}
+
 /// The compiled term matcher. Immutable and shareable across threads.
 pub struct Matcher {
     automaton: AhoCorasick,
     uses: Vec<Vec<PatternUse>>,
     regexes: Vec<(Regex, SetId)>,
+    /// Every regular expression, in one set (the reference path).
     regex_set: regex::RegexSet,
+    /// The same split in two: those that need a digit, and the others.
+    split_sets: Option<(RegexSubset, RegexSubset)>,
     patterns: Vec<String>,
 }
 
@@ -221,6 +282,37 @@ impl Matcher {
 
     /// Finds the whole-word hits of every set in one field.
     pub fn find(&self, folded: &Folded) -> Vec<Hit> {
+        self.find_on(folded, false)
+    }
+
+    /// [`Matcher::find`] as it was before issue 14 (the oracle the
+    /// faster path is tested against): every regular expression run on
+    /// every field.
+    #[doc(hidden)]
+    pub fn find_reference(&self, folded: &Folded) -> Vec<Hit> {
+        self.find_on(folded, true)
+    }
+
+    /// Indices (ascending) of the regular expressions that match `text`.
+    fn regexes_present(&self, text: &str, reference: bool) -> Vec<usize> {
+        if self.regexes.is_empty() {
+            return Vec::new();
+        }
+        let Some((numeric, other)) = self.split_sets.as_ref().filter(|_| !reference) else {
+            return self.regex_set.matches(text).into_iter().collect();
+        };
+        let mut present = Vec::new();
+        if !other.indices.is_empty() {
+            present.extend(other.set.matches(text).into_iter().map(|i| other.indices[i]));
+        }
+        if !numeric.indices.is_empty() && may_hold_numeric(text) {
+            present.extend(numeric.set.matches(text).into_iter().map(|i| numeric.indices[i]));
+            present.sort_unstable();
+        }
+        present
+    }
+
+    fn find_on(&self, folded: &Folded, reference: bool) -> Vec<Hit> {
         let text = folded.as_str();
         let mut terms = Vec::new();
         let mut exceptions = Vec::new();
@@ -243,8 +335,7 @@ impl Matcher {
             terms.extend(split_terms.into_iter().map(back));
             exceptions.extend(split_exceptions.into_iter().map(back));
         }
-        let present =
-            if self.regexes.is_empty() { Vec::new() } else { self.regex_set.matches(text).into_iter().collect() };
+        let present = self.regexes_present(text, reference);
         for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
@@ -409,6 +500,17 @@ mod tests {
         assert_eq!(found(&m, "Sexpuppen-Set"), vec!["Sexpuppen"]);
         let plain = matcher(&["puppe"], &[]);
         assert!(found(&plain, "Liebespuppe").is_empty());
+    }
+
+    #[test]
+    fn patterns_that_need_a_digit_are_told_apart() {
+        for numeric in [r"\b[0-9]+ ?(mg|ml)\b", r"\bglock ?(17|19)\b", r"\bportee (de )?\d", r"\b1 1 copy\b", r"x\d+"] {
+            assert!(needs_numeric(numeric), "{numeric}");
+        }
+        for other in [r"\bmcg ?(h|hr)\b", r"[0-9]*mg", r"(\d|x)mg", r"\S+\s+\S+", r"[^a]", "("] {
+            assert!(!needs_numeric(other), "{other}");
+        }
+        assert!(may_hold_numeric("dose 5mg") && may_hold_numeric("dose ٥mg") && !may_hold_numeric("dose mg é"));
     }
 
     #[test]

@@ -59,12 +59,26 @@ pub struct Folded {
     soft: Vec<u32>,
     /// Byte spans in the original of each bidirectional control.
     bidi: Vec<(u32, u32)>,
+    /// Whether `start` and `end` were recorded (see [`Folded::lean`]).
+    mapped: bool,
 }
 
 impl Folded {
     /// Normalises `original` (see the module documentation).
     pub fn new(original: &str) -> Folded {
-        let mut builder = Builder::with_capacity(original.len());
+        Folded::build(original, false)
+    }
+
+    /// [`Folded::new`] as it was before issue 14 (two scans of each ASCII
+    /// run): the reference the faster folding is tested against.
+    #[doc(hidden)]
+    pub fn new_reference(original: &str) -> Folded {
+        Folded::build(original, true)
+    }
+
+    fn build(original: &str, two_scans: bool) -> Folded {
+        let mut builder = Builder::<true>::with_capacity(original.len());
+        builder.two_scans = two_scans;
         builder.push_all(original);
         let spaced = builder.saw_spaced_letters();
         let mut folded = builder.finish();
@@ -74,11 +88,33 @@ impl Folded {
         folded
     }
 
+    /// [`Folded::new`]'s canonical text, collapsed runs and bidirectional
+    /// controls, without the per-byte map back to the original, for
+    /// callers that only read the words. The text is the same byte for
+    /// byte: one builder does both, the map switched off at compile time.
+    /// Where a later step reads the map (spaced letters to join, a soft
+    /// boundary to split at; both rare), the map is built anyway.
+    /// [`Folded::original_span`] needs [`Folded::is_mapped`].
+    pub fn lean(original: &str) -> Folded {
+        let mut builder = Builder::<false>::with_capacity(original.len());
+        builder.push_all(original);
+        if builder.saw_spaced_letters() || !builder.soft.is_empty() {
+            return Folded::new(original);
+        }
+        builder.finish()
+    }
+
+    /// Whether this text carries its map back to the original (always,
+    /// except from [`Folded::lean`]).
+    pub fn is_mapped(&self) -> bool {
+        self.mapped
+    }
+
     /// Normalises a policy term: the same folding as [`Folded::new`], but
     /// without the evasion repairs, which only make sense on seller text
     /// (a term written `xxx` means three letters).
     pub fn term(term: &str) -> String {
-        let mut builder = Builder::with_capacity(term.len());
+        let mut builder = Builder::<false>::with_capacity(term.len());
         builder.collapse_runs = false;
         builder.push_all(term);
         builder.finish().text
@@ -148,6 +184,7 @@ impl Folded {
             collapsed,
             soft: Vec::new(),
             bidi: Vec::new(),
+            mapped: true,
         };
         Some((split, to_canonical))
     }
@@ -189,7 +226,7 @@ impl Folded {
         if !drop_space.iter().any(|&d| d) {
             return;
         }
-        let mut kept = Builder::with_capacity(bytes.len());
+        let mut kept = Builder::<true>::with_capacity(bytes.len());
         let mut shift: Vec<u32> = Vec::with_capacity(bytes.len() + 1);
         let mut removed = 0u32;
         for (k, &b) in bytes.iter().enumerate() {
@@ -269,7 +306,9 @@ pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-struct Builder {
+/// Builds a [`Folded`]; with `MAP` false it records no per-byte offsets
+/// (the text and every other field are the same either way).
+struct Builder<const MAP: bool> {
     text: Vec<u8>,
     start: Vec<u32>,
     end: Vec<u32>,
@@ -281,6 +320,8 @@ struct Builder {
     /// A separator was seen since the last word character.
     pending_space: Option<(u32, u32)>,
     collapse_runs: bool,
+    /// Scan ASCII runs as the reference path did ([`Folded::new_reference`]).
+    two_scans: bool,
     /// Bytes in the word being built, and how many one-character words
     /// came in a row before it (to detect `s e x` without a second pass).
     word_len: u32,
@@ -288,18 +329,20 @@ struct Builder {
     spaced: bool,
 }
 
-impl Builder {
-    fn with_capacity(n: usize) -> Builder {
+impl<const MAP: bool> Builder<MAP> {
+    fn with_capacity(n: usize) -> Builder<MAP> {
+        let mapped = if MAP { n } else { 0 };
         Builder {
             text: Vec::with_capacity(n),
-            start: Vec::with_capacity(n),
-            end: Vec::with_capacity(n),
+            start: Vec::with_capacity(mapped),
+            end: Vec::with_capacity(mapped),
             collapsed: Vec::new(),
             soft: Vec::new(),
             bidi: Vec::new(),
             soft_pending: false,
             pending_space: None,
             collapse_runs: true,
+            two_scans: false,
             word_len: 0,
             singles_in_row: 0,
             spaced: false,
@@ -317,11 +360,18 @@ impl Builder {
                 // bulk of product text, is copied in one go unless it has
                 // a letter repeated three times (rare), which needs the
                 // per-byte path to collapse it.
-                let run_end = i + bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+                // One scan of the run; the reference keeps its two.
+                let (run_len, triple) = if self.two_scans {
+                    let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+                    (len, has_triple_letter(&bytes[i..i + len]))
+                } else {
+                    alnum_run(&bytes[i..])
+                };
+                let run_end = i + run_len;
                 let run = &bytes[i..run_end];
                 let continues_run = self.pending_space.is_none()
                     && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
-                if !self.collapse_runs || (!continues_run && !has_triple_letter(run)) {
+                if !self.collapse_runs || (!continues_run && !triple) {
                     self.emit_ascii_run(run, i as u32);
                     i = run_end;
                     continue;
@@ -363,8 +413,10 @@ impl Builder {
         }
         self.mark_soft();
         self.text.push(b);
-        self.start.push(from);
-        self.end.push(to);
+        if MAP {
+            self.start.push(from);
+            self.end.push(to);
+        }
         self.word_len += 1;
     }
 
@@ -376,8 +428,10 @@ impl Builder {
         }
         self.mark_soft();
         self.text.extend(run.iter().map(u8::to_ascii_lowercase));
-        self.start.extend(from..from + run.len() as u32);
-        self.end.extend(from + 1..from + 1 + run.len() as u32);
+        if MAP {
+            self.start.extend(from..from + run.len() as u32);
+            self.end.extend(from + 1..from + 1 + run.len() as u32);
+        }
         self.word_len += run.len() as u32;
     }
 
@@ -401,8 +455,10 @@ impl Builder {
         self.spaced |= self.singles_in_row >= 3;
         self.word_len = 0;
         self.text.push(b' ');
-        self.start.push(s);
-        self.end.push(e);
+        if MAP {
+            self.start.push(s);
+            self.end.push(e);
+        }
     }
 
     /// Whether three one-character words came in a row somewhere.
@@ -425,11 +481,11 @@ impl Builder {
                 // An ignorable one (not a combining accent) may also hide
                 // a word boundary.
                 let ignorable = source.chars().next().filter(|&c| props::is_default_ignorable(c));
-                if self.pending_space.is_none() {
-                    if let Some(last) = self.end.last_mut() {
+                if self.pending_space.is_none() && !self.text.is_empty() {
+                    if let (true, Some(last)) = (MAP, self.end.last_mut()) {
                         *last = to;
-                        self.soft_pending |= ignorable.is_some();
                     }
+                    self.soft_pending |= ignorable.is_some();
                 }
                 if ignorable.is_some_and(props::is_bidi_control) {
                     self.bidi.push((from, to));
@@ -469,15 +525,19 @@ impl Builder {
         }
         if self.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
             // Fourth letter and beyond: the run's first letter stands for it.
-            self.end[len - 1] = to;
+            if MAP {
+                self.end[len - 1] = to;
+            }
             return true;
         }
         if len >= 2 && self.text[len - 2] == letter {
             // Third letter: drop the second; the first now stands for the run.
             self.text.pop();
-            self.start.pop();
-            self.end.pop();
-            self.end[len - 2] = to;
+            if MAP {
+                self.start.pop();
+                self.end.pop();
+                self.end[len - 2] = to;
+            }
             self.collapsed.push((len as u32 - 2, len as u32 - 1));
             return true;
         }
@@ -489,10 +549,10 @@ impl Builder {
             self.emit_space(s, e);
         }
         self.mark_soft();
-        for &b in out {
-            self.text.push(b);
-            self.start.push(from);
-            self.end.push(to);
+        self.text.extend_from_slice(out);
+        if MAP {
+            self.start.extend(std::iter::repeat_n(from, out.len()));
+            self.end.extend(std::iter::repeat_n(to, out.len()));
         }
         self.word_len += out.len() as u32;
     }
@@ -506,8 +566,32 @@ impl Builder {
             collapsed: self.collapsed,
             soft: self.soft,
             bidi: self.bidi,
+            mapped: MAP,
         }
     }
+}
+
+/// The length of the run of ASCII letters and digits `bytes` starts
+/// with, and whether a letter appears three times in a row in it
+/// (case-insensitively, as [`has_triple_letter`]), in one pass.
+#[inline]
+fn alnum_run(bytes: &[u8]) -> (usize, bool) {
+    let (mut len, mut repeats, mut previous, mut triple) = (0, 0u32, 0u8, false);
+    for &c in bytes {
+        if !c.is_ascii_alphanumeric() {
+            break;
+        }
+        len += 1;
+        if c.is_ascii_alphabetic() {
+            let lower = c.to_ascii_lowercase();
+            repeats = if lower == previous { repeats + 1 } else { 1 };
+            previous = lower;
+            triple |= repeats >= 3;
+        } else {
+            (repeats, previous) = (0, 0);
+        }
+    }
+    (len, triple)
 }
 
 /// Whether a letter appears three times in a row (case-insensitively).
@@ -776,6 +860,16 @@ mod tests {
         assert!(!ends_word_at(text, 3) && !ends_word_at(text, 5) && !ends_word_at(text, 7));
         assert!(ends_word_at(text, 9) && ends_word_at(text, 12) && ends_word_at(text, text.len()));
         assert!(!ends_word_at(text, 17), "a unit after a number is no boundary");
+    }
+
+    #[test]
+    fn the_one_pass_run_scan_agrees_with_the_two_pass_one() {
+        for text in ["", "abc", "aaab", "aAa", "a1aa", "xx1xxx", "Dolll-x", "100cm", "ab ccc", "zzZ9", "éaaa", "a2a2a"]
+        {
+            let bytes = text.as_bytes();
+            let len = bytes.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            assert_eq!(alnum_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Instructions per listing, per stage, of `rempart screen` under callgrind.
+
+  python3 bench/callgrind_stages.py [N] [--bin PATH] [--input FILE]
+
+Runs `valgrind --tool=callgrind` on `rempart screen --threads 1 --no-semantic`
+twice: on empty input (the pack compile and start-up) and on the first N
+listings (default 5,000) of `bench/corpus.py bench 200000` (written to
+bench/out/ when missing), and prints the difference divided by N: in total
+and for the stages below (inclusive counts of the functions named, so an
+inlined function counts in its caller). Instruction counts do not depend
+on the machine's load, unlike wall-clock times.
+
+Needs valgrind (`apt-get install valgrind`) and a release build with line
+tables (the default `[profile.release]`).
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out")
+
+# stage name -> regex over callgrind function names (inclusive counts summed)
+STAGES = [
+    ("screen (whole gate)", r"^rempart_core::gate::Gate::screen_traced$"),
+    ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build)$"),
+    ("  match: automaton + whole-word checks", r"^rempart_core::matcher::Matcher::scan$"),
+    ("  match: regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
+    ("  match: leet readings", r"^rempart_core::normalize::leet_variants$"),
+    ("  quantities (extract)", r"^rempart_core::extract::extract$"),
+    ("  language detection (whatlang)", r"^whatlang::core::detect::detect_with_options$"),
+    ("JSON parse (Listing::from_json_with)", r"^rempart_core::listing::Listing::from_json_with$"),
+    ("JSON write (Decision::serialize)", r"Serialize for rempart_core::decision::Decision>::serialize$"),
+]
+
+
+def inclusive(path):
+    out = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", path], capture_output=True, text=True, check=True,
+        # From the repository, callgrind_annotate shortens source paths and
+        # merges lines of different files under one function: run it from /.
+        cwd="/",
+    ).stdout
+    total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", out).group(1).replace(",", ""))
+    counts = {}
+    for line in out.splitlines():
+        # "  1,234 (0.01%)  file:function [object]": the function's own line
+        # (lines without the object name attribute inlined code to a file).
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S+?\.\w+|\?\?\?):(.+?)( \[[^\]]*\])?$", line)
+        if m and m.group(4):
+            counts[m.group(3)] = counts.get(m.group(3), 0) + int(m.group(1).replace(",", ""))
+    return total, counts
+
+
+def profile(binary, input_path, workdir, name):
+    out = os.path.abspath(os.path.join(workdir, name))
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary, "screen", "--threads", "1",
+         "--no-semantic", input_path],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+    )
+    return inclusive(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=5000)
+    parser.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "rempart"))
+    parser.add_argument("--input", help="JSONL listings (default: bench/out/listings_200000.jsonl, made when missing)")
+    args = parser.parse_args()
+    source = args.input
+    if not source:
+        source = os.path.join(OUT, "listings_200000.jsonl")
+        if not os.path.exists(source):
+            os.makedirs(OUT, exist_ok=True)
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", "200000",
+                            source + ".partial"], check=True)
+            os.replace(source + ".partial", source)
+    with tempfile.TemporaryDirectory() as work:
+        sample = os.path.join(work, "sample.jsonl")
+        with open(source, "rb") as f, open(sample, "wb") as s:
+            for _, line in zip(range(args.n), f):
+                s.write(line)
+        empty = os.path.join(work, "empty.jsonl")
+        open(empty, "w").close()
+        total0, base = profile(args.bin, empty, work, "empty.cg")
+        total1, full = profile(args.bin, sample, work, "sample.cg")
+    n = args.n
+    print(f"binary {args.bin}; {n:,} listings of {source}")
+    print(f"{'total per listing (empty-input run subtracted)':48s} {(total1 - total0) / n:10,.0f}")
+    for name, pattern in STAGES:
+        rx = re.compile(pattern)
+        value = sum(v for k, v in full.items() if rx.search(k)) - sum(v for k, v in base.items() if rx.search(k))
+        print(f"{name:48s} {value / n:10,.0f}")
+
+
+if __name__ == "__main__":
+    main()
