@@ -249,6 +249,16 @@ pub struct Semantic {
     pub signal: String,
     /// Cosine similarity from which a listing counts as close.
     pub threshold: f32,
+    /// Cosine similarity of the listing's static embedding (the mean of its
+    /// tokens' rows in the model's input table) to the nearest exemplar's,
+    /// below which the stage does not run the model: a sieve that costs
+    /// microseconds, set from the evaluation set. `None`: every candidate
+    /// reaches the model.
+    pub prefilter: Option<f32>,
+    /// Words (three letters or more, no digit) a title needs before the
+    /// stage compares it: "Doll 100cm" (one word and a size) sits near the
+    /// exemplars by its size and product word alone. `None`: no minimum.
+    pub min_words: Option<usize>,
     /// Term sets (indexes into `Pack::sets`) of which one must be found in a
     /// listing for it to be compared at all (the cascade).
     pub candidates: Vec<usize>,
@@ -498,6 +508,12 @@ impl Compiler {
                 ),
             );
         }
+        if let Some(prefilter) = def.prefilter.filter(|p| !(*p > 0.0 && *p < 1.0)) {
+            self.error(
+                path,
+                format!("policy `{policy}`: [semantic] prefilter {prefilter} is not a cosine similarity in (0, 1)"),
+            );
+        }
         let mut candidates = Vec::new();
         for name in &def.candidates {
             match set_ids.get(name) {
@@ -543,6 +559,8 @@ impl Compiler {
         (self.errors.len() == errors).then_some(Semantic {
             signal: def.signal,
             threshold: def.threshold as f32,
+            prefilter: def.prefilter.map(|p| p as f32),
+            min_words: def.min_words,
             candidates,
             exclude,
             description: def.description,
@@ -1403,6 +1421,7 @@ mod tests {
         for (bad, says) in [
             (good.replace("signal = \"sem\"", "signal = \"other\""), "not declared"),
             (good.replace("0.9", "1.5"), "not a cosine"),
+            (good.replace("threshold = 0.9", "threshold = 0.9\nprefilter = 0"), "prefilter 0 is not a cosine"),
             (good.replace("[\"a\"]", "[\"nope\"]"), "not a term set"),
             (good.replace("en = [\"alpha thing 10 cm\"]", "en = []"), "no exemplars"),
         ] {
