@@ -23,8 +23,12 @@ fn main() {
         }
         for policy in &pack.policies {
             let Some(semantic) = &policy.semantic else { continue };
-            let found: Vec<&str> =
-                semantic.candidates.iter().filter(|&&s| sets.contains(s)).map(|&s| pack.sets[s].name.as_str()).collect();
+            let found: Vec<&str> = semantic
+                .candidates
+                .iter()
+                .filter(|&&s| sets.contains(s))
+                .map(|&s| pack.sets[s].name.as_str())
+                .collect();
             if found.is_empty()
                 || semantic.exclude.iter().any(|&s| sets.contains(s))
                 || decision.matches.iter().any(|m| m.policy == policy.id && m.action >= Action::Review)

@@ -32,8 +32,8 @@ use std::sync::{Arc, OnceLock};
 use rempart_core::decision::SignalError;
 use rempart_core::{Action, Decision, Evidence, ExternalSignals, Gate, Listing, Pack, SetsFound};
 
-pub use engine::{cosine, Model, BUILT_DIR, DIM, ENGINE_BUILT, MODEL_FILE};
 pub use cache::EmbeddingCache;
+pub use engine::{cosine, Model, BUILT_DIR, DIM, ENGINE_BUILT, MODEL_FILE};
 pub use prefilter::StaticEmbedder;
 
 /// Why the stage cannot run.
@@ -61,6 +61,8 @@ pub struct Watched {
     pub threshold: f32,
     /// Static similarity below which a candidate does not reach the model.
     pub prefilter: Option<f32>,
+    /// Higher prefilters for candidate sets that are weak reasons alone.
+    pub prefilter_sets: Vec<(usize, f32)>,
     /// Words a title needs before it is compared (see [`words`]).
     pub min_words: Option<usize>,
     candidates: Vec<usize>,
@@ -134,6 +136,30 @@ pub struct Screened {
     /// The nearest exemplar of each policy the listing was compared with,
     /// fired or not.
     pub nearest: Vec<Nearest>,
+    /// The policies the listing was a candidate of but was not compared
+    /// with, and why (for `explain`).
+    pub stopped: Vec<Stopped>,
+}
+
+/// The prefilter on one watched policy.
+struct Sifted {
+    policy: usize,
+    floor: Option<f32>,
+    similarity: f32,
+}
+
+impl Sifted {
+    fn passes(&self) -> bool {
+        self.floor.is_none_or(|floor| self.similarity >= floor)
+    }
+}
+
+/// A candidate policy a listing was not compared with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stopped {
+    pub policy: String,
+    /// "3 words needed, 1 found" or "static similarity 0.412 < prefilter 0.500".
+    pub reason: String,
 }
 
 /// The loaded model and every watched policy's embedded exemplars.
@@ -183,6 +209,7 @@ impl SemanticStage {
                 signal: semantic.signal.clone(),
                 threshold: semantic.threshold,
                 prefilter: semantic.prefilter,
+                prefilter_sets: semantic.prefilter_sets.clone(),
                 min_words: semantic.min_words,
                 candidates: semantic.candidates.clone(),
                 exclude: semantic.exclude.clone(),
@@ -235,22 +262,47 @@ impl SemanticStage {
         self.embedder.get_or_init(|| StaticEmbedder::new(&self.model))
     }
 
+    /// The prefilter of watched policy `i` for a listing holding `sets`:
+    /// the lowest among its candidate sets found there (a set's own in
+    /// `prefilter_sets`, else the policy's); `None` without a prefilter.
+    pub fn prefilter_floor(&self, i: usize, sets: &SetsFound) -> Option<f32> {
+        let w = self.watched.get(i)?;
+        let base = w.prefilter?;
+        let floor = w
+            .candidates
+            .iter()
+            .filter(|&&set| sets.contains(set))
+            .map(|set| w.prefilter_sets.iter().find(|(s, _)| s == set).map_or(base, |&(_, f)| f))
+            .fold(f32::INFINITY, f32::min);
+        Some(if floor.is_finite() { floor } else { base })
+    }
+
     /// The watched policies of `which` whose prefilter `text` passes: its
-    /// static embedding is at least the policy's `prefilter` similarity
-    /// from an exemplar's (a policy without a prefilter always passes).
-    pub fn prefilter(&self, text: &str, which: &[usize]) -> Vec<usize> {
-        if which.iter().all(|&i| self.watched.get(i).is_some_and(|w| w.prefilter.is_none())) {
-            return which.to_vec();
+    /// static embedding is at least [`SemanticStage::prefilter_floor`] from
+    /// an exemplar's (a policy without a prefilter always passes).
+    pub fn prefilter(&self, text: &str, which: &[usize], sets: &SetsFound) -> Vec<usize> {
+        self.sift(text, which, sets).into_iter().filter(|s| s.passes()).map(|s| s.policy).collect()
+    }
+
+    /// The prefilter's verdict on each policy of `which`, with one static
+    /// embedding of `text` (none when no policy has a prefilter).
+    fn sift(&self, text: &str, which: &[usize], sets: &SetsFound) -> Vec<Sifted> {
+        let floors: Vec<(usize, Option<f32>)> = which.iter().map(|&i| (i, self.prefilter_floor(i, sets))).collect();
+        if floors.iter().all(|(_, floor)| floor.is_none()) {
+            return floors.into_iter().map(|(policy, _)| Sifted { policy, floor: None, similarity: 0.0 }).collect();
         }
         let embedder = self.embedder();
         let v = embedder.embed(&self.model, text);
-        which
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let Some(w) = self.watched.get(i) else { return false };
-                let Some(floor) = w.prefilter else { return true };
-                v.as_ref().is_some_and(|v| w.static_vectors(&self.model, embedder).iter().any(|e| cosine(v, e) >= floor))
+        floors
+            .into_iter()
+            .map(|(policy, floor)| {
+                let similarity = match (self.watched.get(policy), &v) {
+                    (Some(w), Some(v)) => {
+                        w.static_vectors(&self.model, embedder).iter().map(|e| cosine(v, e)).fold(-1.0, f32::max)
+                    }
+                    _ => -1.0,
+                };
+                Sifted { policy, floor, similarity }
             })
             .collect()
     }
@@ -344,30 +396,43 @@ impl SemanticStage {
     /// then the gate again with the semantic signals that fired.
     pub fn screen(&self, gate: &Gate, listing: &Listing, external: &ExternalSignals) -> Screened {
         let (decision, sets) = gate.screen_traced(listing, external);
-        let which = self.candidates(&decision, &sets);
-        if which.is_empty() {
-            return Screened { decision, reached_model: false, nearest: Vec::new() };
+        let candidates = self.candidates(&decision, &sets);
+        if candidates.is_empty() {
+            return Screened { decision, reached_model: false, nearest: Vec::new(), stopped: Vec::new() };
         }
         self.counts.candidates.fetch_add(1, Ordering::Relaxed);
         let text = Self::text_of(listing);
-        let which = self.enough_words(&text, &which);
-        let which = self.prefilter(&text, &which);
+        let worded = self.enough_words(&text, &candidates);
+        let sifted = self.sift(&text, &worded, &sets);
+        let which: Vec<usize> = sifted.iter().filter(|s| s.passes()).map(|s| s.policy).collect();
+        let mut stopped = Vec::new();
+        for &i in candidates.iter().filter(|i| !worded.contains(i)) {
+            let Some(w) = self.watched.get(i) else { continue };
+            let reason = format!("{} words needed, {} found", w.min_words.unwrap_or(0), words(&text));
+            stopped.push(Stopped { policy: w.policy.clone(), reason });
+        }
+        for s in sifted.iter().filter(|s| !s.passes()) {
+            let Some(w) = self.watched.get(s.policy) else { continue };
+            let reason =
+                format!("static similarity {:.3} < prefilter {:.3}", s.similarity, s.floor.unwrap_or_default());
+            stopped.push(Stopped { policy: w.policy.clone(), reason });
+        }
         if which.is_empty() {
             self.counts.prefiltered.fetch_add(1, Ordering::Relaxed);
-            return Screened { decision, reached_model: false, nearest: Vec::new() };
+            return Screened { decision, reached_model: false, nearest: Vec::new(), stopped };
         }
         self.counts.compared.fetch_add(1, Ordering::Relaxed);
         match self.compare(&text, &which) {
             Ok(nearest) => {
                 let fired: Vec<&Nearest> = nearest.iter().filter(|n| n.fires()).collect();
                 if fired.is_empty() {
-                    return Screened { decision, reached_model: true, nearest };
+                    return Screened { decision, reached_model: true, nearest, stopped };
                 }
                 let mut external = external.clone();
                 for n in fired {
                     external.fire(n.signal.clone(), vec![evidence(listing, n)]);
                 }
-                Screened { decision: gate.screen_with(listing, &external), reached_model: true, nearest }
+                Screened { decision: gate.screen_with(listing, &external), reached_model: true, nearest, stopped }
             }
             Err(e) => {
                 let mut external = external.clone();
@@ -376,7 +441,12 @@ impl SemanticStage {
                     code: "embedding_failed".into(),
                     message: e.to_string(),
                 });
-                Screened { decision: gate.screen_with(listing, &external), reached_model: true, nearest: Vec::new() }
+                Screened {
+                    decision: gate.screen_with(listing, &external),
+                    reached_model: true,
+                    nearest: Vec::new(),
+                    stopped,
+                }
             }
         }
     }

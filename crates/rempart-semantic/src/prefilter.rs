@@ -14,7 +14,14 @@
 //! table's mean row is removed, so that cosines measure what distinguishes
 //! tokens rather than what all rows share.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::engine::{Model, DIM};
+
+/// Words whose tokens the embedder keeps (a few MB); past this the memo
+/// starts again empty.
+const WORDS_KEPT: usize = 200_000;
 
 /// The SIF smoothing constant `a`.
 pub const SIF_A: f32 = 1e-4;
@@ -22,6 +29,12 @@ pub const SIF_A: f32 = 1e-4;
 /// The static embedder of one model.
 pub struct StaticEmbedder {
     mean: [f32; DIM],
+    /// Tokens by whitespace-separated word. The tokenizer's search costs
+    /// far more than the rest of a static embedding (its cost grows with
+    /// the square of a word's length), and catalogues reuse their words;
+    /// SentencePiece pieces never span a space, so a text's tokens are its
+    /// words' tokens.
+    words: Mutex<HashMap<String, Arc<[u32]>>>,
 }
 
 impl StaticEmbedder {
@@ -42,16 +55,32 @@ impl StaticEmbedder {
                 *m = (s / rows as f64) as f32;
             }
         }
-        StaticEmbedder { mean }
+        StaticEmbedder { mean, words: Mutex::new(HashMap::new()) }
+    }
+
+    fn word_tokens(&self, model: &Model, word: &str) -> Arc<[u32]> {
+        let memo = |words: &Mutex<HashMap<String, Arc<[u32]>>>| {
+            words.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(word).cloned()
+        };
+        if let Some(tokens) = memo(&self.words) {
+            return tokens;
+        }
+        let tokens: Arc<[u32]> = model.tokens(word).unwrap_or_default().into();
+        let mut words = self.words.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if words.len() >= WORDS_KEPT {
+            words.clear();
+        }
+        words.insert(word.to_string(), tokens.clone());
+        tokens
     }
 
     /// The L2-normalised static embedding of `text`; `None` when it has no
     /// token (or the engine is absent).
     pub fn embed(&self, model: &Model, text: &str) -> Option<[f32; DIM]> {
-        let tokens = model.tokens(text).ok()?;
         let mut v = [0f32; DIM];
         let mut any = false;
-        for id in tokens {
+        let words: Vec<Arc<[u32]>> = text.split_whitespace().map(|w| self.word_tokens(model, w)).collect();
+        for &id in words.iter().flat_map(|w| w.iter()) {
             let Some((row, logp)) = model.token_row(id) else { continue };
             let weight = SIF_A / (SIF_A + logp.exp());
             for ((x, r), m) in v.iter_mut().zip(row).zip(self.mean) {

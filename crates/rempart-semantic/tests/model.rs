@@ -122,7 +122,8 @@ fn the_prefilter_stops_benign_candidates_and_the_cache_answers_repeats() {
     let gate = Gate::with_default_pack().expect("default pack");
     let stage = SemanticStage::new(std::sync::Arc::new(model()), gate.pack()).expect("stage");
     let none = ExternalSignals::default();
-    let cosmetic = listing("C", "Laura Mercier Smooth Focus Pressed Setting Powder - Shine Control Matte Translucent 8.1g");
+    let cosmetic =
+        listing("C", "Laura Mercier Smooth Focus Pressed Setting Powder - Shine Control Matte Translucent 8.1g");
     let s = stage.screen(&gate, &cosmetic, &none);
     assert!(!s.reached_model);
     assert_eq!(s.decision.verdict, Action::Allow);

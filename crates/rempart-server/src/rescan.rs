@@ -56,6 +56,9 @@ pub struct Outcome {
 /// when `cancelled()` says so. `semantic`, when given, is the semantic
 /// stage for `gate`'s pack (as on submission). `on_decision` sees each recorded decision
 /// (metrics); `progress(done, changed)` after each page.
+// The stages (signals, semantic) are separate optional inputs, as in
+// `screening::screen_one`; bundling them would only rename the arguments.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     store: &Store,
     gate: &Gate,

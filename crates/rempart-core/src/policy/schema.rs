@@ -62,6 +62,10 @@ pub(crate) struct SemanticDef {
     /// the model (the stage's prefilter); no prefilter when absent.
     #[serde(default)]
     pub prefilter: Option<f64>,
+    /// Candidate set → a higher prefilter for listings in which that set
+    /// is the only reason to compare (a weight alone is a weak reason).
+    #[serde(default)]
+    pub prefilter_sets: BTreeMap<String, f64>,
     /// Words (of three letters or more, without digits) a title needs for
     /// its similarity to count: a bare product word and a size says too
     /// little. Any title counts when absent.
