@@ -74,6 +74,61 @@ pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
 }
 
+/// A member of an object given to [`canonical_object`].
+#[derive(Clone, Copy, Debug)]
+pub enum Member<'a> {
+    /// A value, canonicalised here.
+    Value(&'a Value),
+    /// Bytes that are already the canonical JSON of a value (from
+    /// [`canonical_json`]): copied as they are.
+    Canonical(&'a [u8]),
+}
+
+/// The canonical bytes of the object with these members, any of them
+/// already canonical.
+///
+/// Why: a record's bulk (a decision with its evidence) can be
+/// canonicalised where CPU is plentiful — the request's own task — and
+/// only its small envelope (index, time, the decision it supersedes) where
+/// it is known, in the single thread that appends to the log. Members are
+/// sorted by the UTF-16 code units of their names, as RFC 8785 §3.2.3 says;
+/// a name given twice is refused.
+///
+/// ```
+/// use rempart_audit::{canonical_json, canonical_object, Member};
+/// use serde_json::json;
+///
+/// let inner = canonical_json(&json!({"b": 1, "a": [2.0]}))?;
+/// let spliced = canonical_object(&[("z", Member::Value(&json!("end"))), ("data", Member::Canonical(&inner))])?;
+/// let whole = canonical_json(&json!({"z": "end", "data": {"a": [2.0], "b": 1}}))?;
+/// assert_eq!(spliced, whole);
+/// # Ok::<(), rempart_audit::CanonicalError>(())
+/// ```
+pub fn canonical_object(members: &[(&str, Member<'_>)]) -> Result<Vec<u8>, CanonicalError> {
+    let mut order: Vec<&(&str, Member<'_>)> = members.iter().collect();
+    order.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    if let Some(pair) = order.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(CanonicalError::Serialize(format!("member {:?} given twice", pair[0].0)));
+    }
+    let mut out = Vec::with_capacity(
+        members.iter().map(|(k, m)| k.len() + 4 + if let Member::Canonical(c) = m { c.len() } else { 16 }).sum(),
+    );
+    out.push(b'{');
+    for (i, (name, member)) in order.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend(canonical_json(&Value::String((*name).to_string()))?);
+        out.push(b':');
+        match member {
+            Member::Value(v) => out.extend(canonical_json(v)?),
+            Member::Canonical(bytes) => out.extend_from_slice(bytes),
+        }
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
 /// `sha256:` followed by the lowercase hex SHA-256 of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("{DIGEST_PREFIX}{}", sha256(bytes).to_hex())

@@ -132,28 +132,28 @@ where
         let listing_id = listing.id.clone();
         let seller_id = listing.seller.as_ref().and_then(|s| s.id.clone());
         arrivals.push(arriving.map(|a| (listing, a)));
-        submissions.push((
-            index,
-            Submission {
-                listing_id,
-                seller_id,
-                body,
-                digest,
-                received_at,
-                submitted_by: submitted_by.to_string(),
-                review: screening::review_seed(&gate, &decision),
-                decision,
-                removal: removal_json,
-            },
-        ));
+        // Canonicalised here, in parallel across requests, not in the
+        // single writer thread.
+        let submission = records::CanonicalDecision::of(&decision).map(|canonical_decision| Submission {
+            listing_id: listing_id.clone(),
+            seller_id,
+            body,
+            digest,
+            received_at,
+            submitted_by: submitted_by.to_string(),
+            review: screening::review_seed(&gate, &decision),
+            decision,
+            canonical_decision,
+            removal: removal_json,
+        });
+        submissions.push((index, listing_id, submission));
     }
 
     let (outcomes, finished) = app
         .write(move |tx| {
             let mut out: Outcomes = Vec::with_capacity(submissions.len());
-            for (index, s) in submissions {
-                let listing_id = s.listing_id.clone();
-                let recorded = tx.savepoint(|tx| records::record_submission(tx, s));
+            for (index, listing_id, s) in submissions {
+                let recorded = s.and_then(|s| tx.savepoint(|tx| records::record_submission(tx, s)));
                 match &recorded {
                     Ok(Recorded::New(stored)) => {
                         for d in disagreements.iter_mut().filter(|d| d.listing_id == listing_id) {

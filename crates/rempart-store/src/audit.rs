@@ -9,8 +9,8 @@
 //! kept an earlier head ([`crate::verify`] here, `rempart audit watch` outside).
 
 use rempart_audit::{
-    canonical_json, leaf_hash, ConsistencyProof, Frontier, Hash, InclusionProof, KeyRing, NodeId, NoteSigner,
-    ProofPlan, SignedTreeHead, TreeHead,
+    canonical_json, canonical_object, leaf_hash, ConsistencyProof, Frontier, Hash, InclusionProof, KeyRing, Member,
+    NodeId, NoteSigner, ProofPlan, SignedTreeHead, TreeHead,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
@@ -149,21 +149,33 @@ fn frontier_for(tx: &mut Tx<'_>, size: u64, root: Hash) -> Result<Cache, StoreEr
 /// Appends entries in order; returns them with their indexes. Part of the
 /// caller's transaction: if it rolls back, so do the entries.
 pub fn append(tx: &mut Tx<'_>, entries: &[(EntryKind, Json)]) -> Result<Vec<Appended>, StoreError> {
+    let canonical = entries
+        .iter()
+        .map(|(kind, data)| Ok((*kind, canonical_json(data).map_err(audit_err)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    append_canonical(tx, &canonical)
+}
+
+/// [`append`] for entries whose data is already canonical JSON (from
+/// `canonical_json` or `canonical_object`): what lets a caller canonicalise
+/// a large record outside the single writer thread.
+pub fn append_canonical(tx: &mut Tx<'_>, entries: &[(EntryKind, Vec<u8>)]) -> Result<Vec<Appended>, StoreError> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
     let (size, root) = locked_state(tx)?;
     let mut cache = frontier_for(tx, size, root)?;
     let now = time::now_ms();
+    let recorded_at = Json::String(time::rfc3339(now));
     let mut out = Vec::with_capacity(entries.len());
     for (kind, data) in entries {
         let index = cache.frontier.size();
-        let body = canonical_json(&json!({
-            "index": index,
-            "kind": kind.as_str(),
-            "recorded_at": time::rfc3339(now),
-            "data": data,
-        }))
+        let body = canonical_object(&[
+            ("index", Member::Value(&json!(index))),
+            ("kind", Member::Value(&Json::String(kind.as_str().to_string()))),
+            ("recorded_at", Member::Value(&recorded_at)),
+            ("data", Member::Canonical(data)),
+        ])
         .map_err(audit_err)?;
         let leaf = leaf_hash(&body);
         let mut nodes = Vec::with_capacity(2);

@@ -196,11 +196,11 @@ impl Tx<'_> {
     /// the transaction's other work stands (group commit of unrelated jobs).
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.live()?;
-        self.conn.execute_batch("SAVEPOINT job")?;
+        self.conn.savepoint_statement("SAVEPOINT job")?;
         match f(self) {
             Ok(v) => {
                 self.live()?;
-                self.conn.execute_batch("RELEASE SAVEPOINT job")?;
+                self.conn.savepoint_statement("RELEASE SAVEPOINT job")?;
                 Ok(v)
             }
             Err(e) => {
@@ -208,8 +208,8 @@ impl Tx<'_> {
                 self.invalidate_audit_cache();
                 let undone = self
                     .conn
-                    .execute_batch("ROLLBACK TO SAVEPOINT job")
-                    .and_then(|()| self.conn.execute_batch("RELEASE SAVEPOINT job"));
+                    .savepoint_statement("ROLLBACK TO SAVEPOINT job")
+                    .and_then(|()| self.conn.savepoint_statement("RELEASE SAVEPOINT job"));
                 if undone.is_err() && self.aborted.is_none() {
                     // The savepoint is gone: the database abandoned the
                     // whole transaction (disk full, I/O error).

@@ -7,6 +7,7 @@
 //! one, and the listing's entry in the removed-listings index when it is
 //! blocked. A crash leaves all of it or none.
 
+use rempart_audit::{canonical_object, Member};
 use rempart_core::{Action, Decision};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -77,6 +78,32 @@ pub struct StoredDecision {
     pub record: DecisionRecord,
 }
 
+/// A decision's canonical JSON (RFC 8785), computed before it reaches the
+/// writer: the writer thread is the one serial stage of the record path,
+/// and canonicalising a decision with its evidence was a sixth of its work.
+#[derive(Clone, Debug)]
+pub struct CanonicalDecision(Vec<u8>);
+
+impl CanonicalDecision {
+    pub fn of(decision: &Decision) -> Result<CanonicalDecision, StoreError> {
+        let value = serde_json::to_value(decision).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        rempart_audit::canonical_json(&value).map(CanonicalDecision).map_err(|e| StoreError::Invalid(e.to_string()))
+    }
+}
+
+/// The canonical bytes of `record`, whose decision is `decision` in
+/// canonical form: the envelope is small, so the writer's share is small.
+fn record_json(record: &DecisionRecord, decision: &CanonicalDecision) -> Result<Vec<u8>, StoreError> {
+    let invalid = |e: &dyn std::fmt::Display| StoreError::Invalid(e.to_string());
+    let Json::Object(mut envelope) = serde_json::to_value(record).map_err(|e| invalid(&e))? else {
+        return Err(StoreError::Invalid("a decision record is an object".into()));
+    };
+    envelope.remove("decision");
+    let mut members: Vec<(&str, Member<'_>)> = envelope.iter().map(|(k, v)| (k.as_str(), Member::Value(v))).collect();
+    members.push(("decision", Member::Canonical(&decision.0)));
+    canonical_object(&members).map_err(|e| invalid(&e))
+}
+
 /// What to record for one submitted listing.
 pub struct Submission {
     pub listing_id: String,
@@ -89,6 +116,8 @@ pub struct Submission {
     /// Key id of the client that submitted it.
     pub submitted_by: String,
     pub decision: Decision,
+    /// `decision` in canonical form ([`CanonicalDecision::of`]).
+    pub canonical_decision: CanonicalDecision,
     /// Where it goes in the review queue when the verdict is `review`.
     pub review: Option<reviews::Seed>,
     /// Its entry in the removed-listings index when it is blocked.
@@ -165,7 +194,7 @@ pub fn record_submission(tx: &mut Tx<'_>, s: Submission) -> Result<Recorded, Sto
         reason: None,
         decision: s.decision,
     };
-    let stored = insert_decision(tx, record, s.seller_id.as_deref())?;
+    let stored = insert_canonical_decision(tx, record, &s.canonical_decision, s.seller_id.as_deref())?;
     if stored.record.decision.verdict == Action::Review {
         if let Some(seed) = s.review {
             reviews::open(tx, &stored, seed)?;
@@ -184,7 +213,18 @@ pub fn record_submission(tx: &mut Tx<'_>, s: Submission) -> Result<Recorded, Sto
 /// force. The record's `decision_id` and `decided_at` are filled in.
 pub fn insert_decision(
     tx: &mut Tx<'_>,
+    record: DecisionRecord,
+    seller_id: Option<&str>,
+) -> Result<StoredDecision, StoreError> {
+    let canonical = CanonicalDecision::of(&record.decision)?;
+    insert_canonical_decision(tx, record, &canonical, seller_id)
+}
+
+/// [`insert_decision`] with the decision already in canonical form.
+fn insert_canonical_decision(
+    tx: &mut Tx<'_>,
     mut record: DecisionRecord,
+    decision: &CanonicalDecision,
     seller_id: Option<&str>,
 ) -> Result<StoredDecision, StoreError> {
     if record.decision_id.is_empty() {
@@ -193,8 +233,8 @@ pub fn insert_decision(
     if record.decided_at.is_empty() {
         record.decided_at = time::rfc3339(time::now_ms());
     }
-    let data = serde_json::to_value(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    let appended = audit::append(tx, &[(EntryKind::Decision, data)])?;
+    let data = record_json(&record, decision)?;
+    let appended = audit::append_canonical(tx, &[(EntryKind::Decision, data)])?;
     let audit_index = appended[0].index;
     let now = time::now_ms();
     let d = &record.decision;

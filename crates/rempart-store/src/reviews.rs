@@ -249,6 +249,10 @@ pub fn supersede_for_listing(tx: &mut Tx<'_>, listing_id: &str) -> Result<u64, S
          WHERE listing_id = ?1 AND status = 'pending' AND source IN ('detection', 'relisting')",
         &[listing_id.into()],
     )?;
+    // Most new versions have nothing pending: one indexed read, no writes.
+    if moot.is_empty() {
+        return Ok(0);
+    }
     for row in &moot {
         let (source, policies) = (row.text(0)?, split(&row.text(1)?));
         let before = Counted { status: "pending", source: &source, policies: &policies };

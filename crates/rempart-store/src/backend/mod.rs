@@ -170,6 +170,12 @@ pub trait Backend: Send {
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
     /// Runs one statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs a savepoint statement (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`).
+    /// The record path issues two per listing, so a backend that can keep
+    /// them prepared should.
+    fn savepoint_statement(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        self.execute_batch(sql)
+    }
     /// Runs one query; returns every row.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
     /// Starts a transaction that will write: takes the database's write

@@ -120,6 +120,11 @@ impl Backend for Sqlite {
         Ok(self.conn.execute_batch(sql)?)
     }
 
+    fn savepoint_statement(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(Param)))?;

@@ -5,7 +5,7 @@
 
 use rempart_audit::NoteSigner;
 use rempart_core::{Action, Gate, Listing};
-use rempart_store::records::Submission;
+use rempart_store::records::{CanonicalDecision, Submission};
 use rempart_store::reviews::{Seed, Source};
 use rempart_store::{Location, OpenOptions, Store};
 
@@ -113,6 +113,7 @@ pub fn submission(gate: &Gate, id: &str, title: &str) -> Submission {
             policies: decision.matches.iter().map(|m| m.policy.clone()).collect(),
         }),
         removal: (decision.verdict == Action::Block).then(|| serde_json::json!({"listing_id": id})),
+        canonical_decision: CanonicalDecision::of(&decision).expect("canonical decision"),
         decision,
     }
 }
