@@ -7,7 +7,8 @@
 //! screens first and says which term sets it found ([`Gate::screen_traced`]);
 //! only a listing that holds a candidate term set of a watched policy, and
 //! that this policy does not already hold for review or block, goes on (the
-//! cascade). Then a prefilter that costs microseconds (the listing's static
+//! cascade). A title with fewer words than the policy's `min_words` stops
+//! there. Then a prefilter that costs microseconds (the listing's static
 //! embedding, [`StaticEmbedder`], against the exemplars', with the policy's
 //! `prefilter` similarity) keeps only those that resemble an exemplar, and
 //! a bounded cache answers for titles already embedded ([`EmbeddingCache`]);
@@ -475,9 +476,8 @@ fn nearest(w: &Watched, vectors: &[[f32; DIM]], v: &[f32; DIM]) -> Option<Neares
     })
 }
 
-/// The evidence of a semantic signal: the whole title (what was compared,
-/// with the start of the description), and the exemplar and similarity in
-/// `detail`.
+/// The evidence of a semantic signal: the whole title (what was
+/// compared), and the exemplar and similarity in `detail`.
 fn evidence(listing: &Listing, n: &Nearest) -> Evidence {
     Evidence {
         field: "title".into(),

@@ -3,9 +3,10 @@
 //! layer, before any transformer layer), compared with the exemplars' static
 //! embeddings. It costs microseconds where the transformer costs
 //! milliseconds, and it is only a sieve: a listing whose static embedding is
-//! far from every exemplar of a policy cannot be near one after the
-//! transformer often enough to be worth the call (measured on the
-//! evaluation set: see `PREFILTER` in BENCHMARKS.md), so it stops there.
+//! far from every exemplar of a policy is, on the evaluation set and the
+//! benign corpora, never one the transformer then finds close, so it stops
+//! there (the floors per policy and how they were chosen: the policy files
+//! and the semantic section of BENCHMARKS.md).
 //!
 //! Two adjustments make raw token rows usable (the recipe of SIF sentence
 //! embeddings, Arora et al. 2017, and of Model2Vec): each token is weighted
