@@ -26,8 +26,12 @@ fn main() {
         println!("cargo:rustc-env=REMPART_SEMANTIC_BUILT_DIR=");
         return;
     }
+    // shim.c includes e5.c (from `dir`, on the include path) and adds the
+    // tokenizer and token-table accessors the prefilter uses.
+    let shim = manifest.join("src/shim.c");
+    println!("cargo:rerun-if-changed={}", shim.display());
     let mut build = cc::Build::new();
-    build.file(&source).include(&dir).opt_level(3).warnings(false);
+    build.file(&shim).include(&dir).opt_level(3).warnings(false);
     // OpenMP is left out on purpose: rempart already screens one listing per
     // core, and the engine's pragmas then compile to nothing.
     build.flag_if_supported("-Wno-unknown-pragmas");

@@ -13,7 +13,8 @@ use rempart_core::{Action, Decision, Listing};
 legal basis and territorial scope, and each piece of evidence in its field with the matched words \
 marked «like this» (or in colour on a terminal). When the semantic stage compared the listing \
 with a policy's exemplars, a `≈ semantic` line gives the nearest exemplar and the similarity, \
-fired or not. Control, format and bidirectional characters from the \
+fired or not; when it was a candidate of a policy but not compared, the line says why (too few \
+words, or a static similarity under the policy's prefilter). Control, format and bidirectional characters from the \
 input are shown as escapes (`\\u{202e}`), never sent to the terminal.\n\nExit status: as for `rempart screen`.")]
 pub struct Args {
     #[command(flatten)]
@@ -26,8 +27,11 @@ pub fn run(args: Args) -> Result<u8> {
         let mut text = render(listing, &screened.decision, colour);
         // The semantic comparison, fired or not: a reviewer tuning a
         // threshold needs the near misses too.
-        if !screened.nearest.is_empty() {
+        if !screened.nearest.is_empty() || !screened.stopped.is_empty() {
             text.pop();
+            for s in &screened.stopped {
+                text.push_str(&format!("  ≈ semantic {}: not compared ({})\n", shown(&s.policy), shown(&s.reason)));
+            }
             for n in &screened.nearest {
                 text.push_str(&format!(
                     "  ≈ semantic {} ({}): nearest exemplar [{}] «{}», similarity {:.3}, threshold {:.3}{}\n",

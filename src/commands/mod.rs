@@ -130,6 +130,7 @@ pub fn screen_one(
             decision: gate.screen_with(listing, external),
             reached_model: false,
             nearest: Vec::new(),
+            stopped: Vec::new(),
         },
     }
 }

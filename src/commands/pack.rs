@@ -38,6 +38,8 @@ in within seconds.\n\nExit status: 0 activated (and rescanned); 1 unknown versio
         /// Do not re-screen stored listings.
         #[arg(long)]
         no_rescan: bool,
+        #[command(flatten)]
+        semantic: super::SemanticArgs,
     },
     /// Run a stored pack version in shadow beside the live one (or stop with --stop).
     #[command(after_help = "Every submission is also screened with the shadow pack; disagreements \
@@ -88,7 +90,7 @@ pub fn run(cmd: Command) -> Result<u8> {
             }
             Ok(if failed == 0 { crate::EXIT_OK } else { crate::EXIT_CHECKS_FAILED })
         }
-        Command::Activate { store: args, version, signals, no_rescan } => {
+        Command::Activate { store: args, version, signals, no_rescan, semantic } => {
             let store = args.open()?;
             let stored = store.read(|tx| packs::get(tx, &version))?;
             let (gate, _, _) =
@@ -107,6 +109,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                     }
                     None => None,
                 };
+                let semantic = super::load_semantic(&semantic, &gate);
                 let id = rempart_server::rescan::begin(&store, &gate)?;
                 let total = store.read(rempart_store::records::counts)?.listings;
                 let bar = crate::progress::items(total, "rescan");
@@ -114,6 +117,7 @@ pub fn run(cmd: Command) -> Result<u8> {
                     &store,
                     &gate,
                     signals.as_ref(),
+                    semantic.as_ref(),
                     &id,
                     || false,
                     |_| {},

@@ -19,6 +19,8 @@ sellers.csv, invalid.csv (every unreadable row with line, field and reason), sum
 Resuming: progress is saved in DIR/checkpoint.json every few seconds; running the same command again \
 after an interruption continues from there (rows written after the checkpoint are rewritten, none are \
 lost or doubled). A different catalogue or policy pack in the same DIR is refused; --restart starts over.\n\n\
+The semantic stage runs as in `screen` (--no-semantic turns it off; a resumed sweep should keep the \
+same choice).\n\n\
 Output: the summary as one JSON object on stdout. Exit status: 0 every row was screened; 2 some rows \
 were unreadable (in invalid.csv, the first ones also on stderr) and every other row was screened; 1 \
 nothing could be done (unreadable catalogue, invalid pack, a report folder of another sweep).")]
@@ -42,6 +44,8 @@ pub struct Args {
     pack: PackArgs,
     #[command(flatten)]
     signals: super::SignalsArgs,
+    #[command(flatten)]
+    semantic: super::SemanticArgs,
     /// Discard an earlier (finished or interrupted) sweep in DIR and start over.
     #[arg(long)]
     restart: bool,
@@ -109,6 +113,7 @@ pub fn run(args: Args) -> Result<u8> {
     }
     let gate = super::load_gate(&args.pack)?;
     let signals = super::load_signals(&args.signals, &gate)?;
+    let semantic = super::load_semantic(&args.semantic, &gate);
     let input_identity =
         InputIdentity::of(&args.catalogue).with_context(|| format!("cannot open {}", args.catalogue))?;
     let run = RunInfo {
@@ -147,11 +152,10 @@ pub fn run(args: Args) -> Result<u8> {
         "sweep",
         resume,
         |line, listing| {
-            let decision = match &signals {
-                Some(s) => gate.screen_with(&listing, &s.compute(&listing).external),
-                None => gate.screen(&listing),
-            };
-            Screened::new(line, &listing, &decision)
+            let computed = signals.as_ref().map(|s| s.compute(&listing));
+            let screened =
+                super::screen_one(&gate, semantic.as_ref(), &listing, computed.as_ref().map(|c| &c.external));
+            Screened::new(line, &listing, &screened.decision)
         },
         &mut sink,
     )?;

@@ -90,3 +90,64 @@ fn the_stage_sends_paraphrases_to_review_and_only_review() {
     assert!(!blocked.reached_model);
     assert_eq!(blocked.decision.verdict, Action::Block);
 }
+
+/// Issue 12's bug: "Doll 100cm" went to review at 0.932 against a 0.930
+/// threshold, by a product word and a size alone; "Poupée 100 cm" scores
+/// 0.939. Such titles never reach the model (the doll policy's
+/// `min_words`, and for most of them the prefilter), so they stay allowed.
+#[test]
+fn a_bare_product_word_and_size_is_never_reviewed_by_similarity() {
+    let gate = Gate::with_default_pack().expect("default pack");
+    let stage = SemanticStage::new(std::sync::Arc::new(model()), gate.pack()).expect("stage");
+    let none = ExternalSignals::default();
+    let doll = stage.watched().iter().position(|w| w.policy == "child_like_sex_doll").expect("doll policy watched");
+    for title in ["Doll 100cm", "Doll 100 cm", "Poupée 100 cm", "Puppe 100cm", "Lalka 100 cm", "Doll 120cm"] {
+        let raw = stage.compare(title, &[doll]).expect("embeds");
+        println!("{title:?}: similarity {:.3} (threshold {:.3})", raw[0].similarity, raw[0].threshold);
+        let s = stage.screen(&gate, &listing("D", title), &none);
+        assert_eq!(s.decision.verdict, Action::Allow, "{title:?}: {:?}", s.decision.matches);
+        assert!(!s.reached_model, "{title:?} reached the model");
+    }
+    // A title that says more still goes to review.
+    let s = stage.screen(&gate, &listing("R", "Realistic doll 95 cm for men, tiny body, childlike face"), &none);
+    assert_eq!(s.decision.verdict, Action::Review, "{:?}", s.nearest);
+}
+
+/// The cascade after the lexical stage: a benign candidate that resembles
+/// no exemplar (a weight in grams makes a cosmetic a narcotics candidate)
+/// is stopped by the prefilter without a model call; a title seen before
+/// is answered by the cache, with the same result.
+#[test]
+fn the_prefilter_stops_benign_candidates_and_the_cache_answers_repeats() {
+    let gate = Gate::with_default_pack().expect("default pack");
+    let stage = SemanticStage::new(std::sync::Arc::new(model()), gate.pack()).expect("stage");
+    let none = ExternalSignals::default();
+    let cosmetic =
+        listing("C", "Laura Mercier Smooth Focus Pressed Setting Powder - Shine Control Matte Translucent 8.1g");
+    let s = stage.screen(&gate, &cosmetic, &none);
+    assert!(!s.reached_model);
+    assert_eq!(s.decision.verdict, Action::Allow);
+    let c = stage.counts();
+    assert_eq!((c.candidates, c.prefiltered, c.model_calls), (1, 1, 0), "{c:?}");
+
+    let title = "Green beam laser 532 nm, very bright, reaches 8 km";
+    let first = stage.screen(&gate, &listing("P1", title), &none);
+    let second = stage.screen(&gate, &listing("P2", title), &none);
+    assert_eq!(first.nearest, second.nearest);
+    assert_eq!(second.decision.verdict, Action::Review);
+    let c = stage.counts();
+    assert_eq!((c.compared, c.model_calls, c.cache_hits), (2, 1, 1), "{c:?}");
+}
+
+/// A batch gives each text the embedding it gets alone.
+#[test]
+fn a_batch_embeds_each_text_as_alone() {
+    let m = model();
+    let texts = ["Green laser pointer 5 mW", "Tasse à café 350 ml en céramique", "Doll"];
+    let batch = m.embed_batch(&texts).expect("embeds");
+    for (text, b) in texts.iter().zip(&batch) {
+        let alone = m.embed(text).expect("embeds");
+        let similarity = cosine(&alone, b);
+        assert!(similarity > 0.9999, "{text:?}: {similarity}");
+    }
+}

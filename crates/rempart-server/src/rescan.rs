@@ -53,12 +53,17 @@ pub struct Outcome {
 
 /// Runs rescan `id`: pages through live listings, records changed
 /// decisions page by page (each page one transaction), and stops early
-/// when `cancelled()` says so. `on_decision` sees each recorded decision
+/// when `cancelled()` says so. `semantic`, when given, is the semantic
+/// stage for `gate`'s pack (as on submission). `on_decision` sees each recorded decision
 /// (metrics); `progress(done, changed)` after each page.
+// The stages (signals, semantic) are separate optional inputs, as in
+// `screening::screen_one`; bundling them would only rename the arguments.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     store: &Store,
     gate: &Gate,
     signals: Option<&Signals>,
+    semantic: Option<&rempart_semantic::SemanticStage>,
     id: &str,
     cancelled: impl Fn() -> bool,
     mut on_decision: impl FnMut(&StoredDecision),
@@ -93,7 +98,7 @@ pub fn run(
                     None,
                     signals,
                     people.as_ref(),
-                    None,
+                    semantic,
                     listing,
                     ImageSource::Fetch,
                 );
@@ -190,10 +195,12 @@ pub async fn start(app: &App, gate: Arc<Gate>) -> ApiResult<String> {
     let (app2, id2) = (app.clone(), id.clone());
     tokio::task::spawn_blocking(move || {
         let cancelled = || !Arc::ptr_eq(&app2.live.load_full(), &gate);
+        let semantic = app2.semantic_for(&gate);
         let result = run(
             &app2.store,
             &gate,
             app2.signals.as_deref(),
+            semantic.as_deref(),
             &id2,
             cancelled,
             |s| app2.metrics.record_decision(&s.record.decision, "rescan"),

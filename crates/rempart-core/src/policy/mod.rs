@@ -249,6 +249,21 @@ pub struct Semantic {
     pub signal: String,
     /// Cosine similarity from which a listing counts as close.
     pub threshold: f32,
+    /// Cosine similarity of the listing's static embedding (the mean of its
+    /// tokens' rows in the model's input table) to the nearest exemplar's,
+    /// below which the stage does not run the model: a sieve that costs
+    /// microseconds, set from the evaluation set. `None`: every candidate
+    /// reaches the model.
+    pub prefilter: Option<f32>,
+    /// (candidate set, prefilter): a candidate set that is a weak reason
+    /// on its own gets a higher prefilter; a listing's prefilter is the
+    /// lowest among the candidate sets found in it (the policy's
+    /// `prefilter` for the others).
+    pub prefilter_sets: Vec<(usize, f32)>,
+    /// Words (three letters or more, no digit) a title needs before the
+    /// stage compares it: "Doll 100cm" (one word and a size) sits near the
+    /// exemplars by its size and product word alone. `None`: no minimum.
+    pub min_words: Option<usize>,
     /// Term sets (indexes into `Pack::sets`) of which one must be found in a
     /// listing for it to be compared at all (the cascade).
     pub candidates: Vec<usize>,
@@ -498,6 +513,12 @@ impl Compiler {
                 ),
             );
         }
+        if let Some(prefilter) = def.prefilter.filter(|p| !(*p > 0.0 && *p < 1.0)) {
+            self.error(
+                path,
+                format!("policy `{policy}`: [semantic] prefilter {prefilter} is not a cosine similarity in (0, 1)"),
+            );
+        }
         let mut candidates = Vec::new();
         for name in &def.candidates {
             match set_ids.get(name) {
@@ -511,6 +532,23 @@ impl Compiler {
                 Some(&id) => exclude.push(id),
                 None => self.error(path, format!("policy `{policy}`: [semantic] exclude `{name}` is not a term set")),
             }
+        }
+        let mut prefilter_sets = Vec::new();
+        for (name, floor) in &def.prefilter_sets {
+            match set_ids.get(name) {
+                Some(&id) if candidates.contains(&id) && *floor > 0.0 && *floor < 1.0 => {
+                    prefilter_sets.push((id, *floor as f32))
+                }
+                _ => self.error(
+                    path,
+                    format!(
+                        "policy `{policy}`: [semantic.prefilter_sets] `{name}` = {floor} is not a candidate set with a cosine in (0, 1)"
+                    ),
+                ),
+            }
+        }
+        if !prefilter_sets.is_empty() && def.prefilter.is_none() {
+            self.error(path, format!("policy `{policy}`: [semantic.prefilter_sets] needs a policy `prefilter`"));
         }
         if candidates.is_empty() {
             self.error(
@@ -543,6 +581,9 @@ impl Compiler {
         (self.errors.len() == errors).then_some(Semantic {
             signal: def.signal,
             threshold: def.threshold as f32,
+            prefilter: def.prefilter.map(|p| p as f32),
+            prefilter_sets,
+            min_words: def.min_words,
             candidates,
             exclude,
             description: def.description,
@@ -1403,6 +1444,11 @@ mod tests {
         for (bad, says) in [
             (good.replace("signal = \"sem\"", "signal = \"other\""), "not declared"),
             (good.replace("0.9", "1.5"), "not a cosine"),
+            (good.replace("threshold = 0.9", "threshold = 0.9\nprefilter = 0"), "prefilter 0 is not a cosine"),
+            (
+                good.replace("[semantic.exemplars]", "[semantic.prefilter_sets]\nb = 0.5\n[semantic.exemplars]"),
+                "not a candidate set",
+            ),
             (good.replace("[\"a\"]", "[\"nope\"]"), "not a term set"),
             (good.replace("en = [\"alpha thing 10 cm\"]", "en = []"), "no exemplars"),
         ] {

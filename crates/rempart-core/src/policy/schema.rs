@@ -58,6 +58,19 @@ pub(crate) struct PackFile {
 pub(crate) struct SemanticDef {
     pub signal: String,
     pub threshold: f64,
+    /// Static-embedding similarity below which a candidate never reaches
+    /// the model (the stage's prefilter); no prefilter when absent.
+    #[serde(default)]
+    pub prefilter: Option<f64>,
+    /// Candidate set → a higher prefilter for listings in which that set
+    /// is the only reason to compare (a weight alone is a weak reason).
+    #[serde(default)]
+    pub prefilter_sets: BTreeMap<String, f64>,
+    /// Words (of three letters or more, without digits) a title needs for
+    /// its similarity to count: a bare product word and a size says too
+    /// little. Any title counts when absent.
+    #[serde(default)]
+    pub min_words: Option<usize>,
     pub candidates: Vec<String>,
     /// Term sets that keep a listing away from the model even when it
     /// holds a candidate (a CBD product, a laser level, a reborn doll).
