@@ -325,8 +325,11 @@ impl Matcher {
             padded.push_str(&variant);
             self.scan(&padded, Some(text), folded, &mut terms, &mut exceptions);
         }
-        // Words joined by an invisible character are also read apart.
-        if let Some((split, to_canonical)) = folded.split_at_soft_boundaries() {
+        // Words joined by an invisible character are also read apart: all
+        // at once, then (when there are several) one at a time.
+        for (split, to_canonical) in
+            folded.split_at_soft_boundaries().into_iter().chain(folded.split_at_each_soft_boundary())
+        {
             padded.truncate(1);
             padded.push_str(split.as_str());
             let (mut split_terms, mut split_exceptions) = (Vec::new(), Vec::new());

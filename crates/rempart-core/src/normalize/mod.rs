@@ -44,6 +44,10 @@ mod view;
 use fold::{bmp_table, fold_char, fold_char_in, Fold};
 pub use view::PlainView;
 
+/// Soft boundaries that get a reading of their own
+/// ([`Folded::split_at_each_soft_boundary`]).
+pub const MAX_SOFT_READINGS: usize = 32;
+
 /// A field's text in canonical form, with the map back to the original.
 #[derive(Clone, Debug, Default)]
 pub struct Folded {
@@ -151,15 +155,30 @@ impl Folded {
     /// is `loli`); this reading splits there (`silicone\u{200B}loli` holds
     /// `loli`). A term found in it is a term of the text.
     pub fn split_at_soft_boundaries(&self) -> Option<(Folded, Vec<u32>)> {
-        if self.soft.is_empty() {
-            return None;
-        }
+        (!self.soft.is_empty()).then(|| self.split_where(&self.soft))
+    }
+
+    /// The readings split at one soft boundary each, when there are two or
+    /// more (with one, it is [`Folded::split_at_soft_boundaries`]). A term
+    /// that starts at one invisible character and has another inside it
+    /// (`ml\u{FE00}s\u{200B}exdoll`) is in none of the other readings: more
+    /// hidden characters must never hide more. At most
+    /// [`MAX_SOFT_READINGS`] boundaries, the first ones, get a reading of
+    /// their own, which bounds the work on a text stuffed with them.
+    pub fn split_at_each_soft_boundary(&self) -> impl Iterator<Item = (Folded, Vec<u32>)> + '_ {
+        let each = if self.soft.len() >= 2 { &self.soft[..self.soft.len().min(MAX_SOFT_READINGS)] } else { &[] };
+        each.iter().map(|&b| self.split_where(&[b]))
+    }
+
+    /// The text with a space inserted before each byte offset in `at`
+    /// (sorted), and the map from its bytes back to the canonical text.
+    fn split_where(&self, at: &[u32]) -> (Folded, Vec<u32>) {
         let bytes = self.text.as_bytes();
-        let capacity = bytes.len() + self.soft.len();
+        let capacity = bytes.len() + at.len();
         let mut text = Vec::with_capacity(capacity);
         let (mut start, mut end) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
         let mut to_canonical = Vec::with_capacity(capacity + 1);
-        let mut soft = self.soft.iter().map(|&p| p as usize).peekable();
+        let mut soft = at.iter().map(|&p| p as usize).peekable();
         for (k, &b) in bytes.iter().enumerate() {
             if soft.next_if_eq(&k).is_some() {
                 // The inserted space covers nothing in the original.
@@ -186,7 +205,7 @@ impl Folded {
             bidi: Vec::new(),
             mapped: true,
         };
-        Some((split, to_canonical))
+        (split, to_canonical)
     }
 
     /// Joins runs of three or more one-character words separated by a
