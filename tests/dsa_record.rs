@@ -457,20 +457,7 @@ fn the_transparency_report_counts_measures_from_the_record_and_names_what_it_can
     let total: u64 = expected.values().sum();
 
     let dir = db.dir.path().join("report");
-    let out = rempart(&[
-        "dsa",
-        "report",
-        "--db",
-        db.db(),
-        "--since",
-        "2000-01-01",
-        "--until",
-        "2100-01-01",
-        "--out",
-        dir.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    let summary = report_all_time(db.db(), &dir, &[]);
     assert_eq!(summary["measures"], json!(total));
 
     let mut by_category: HashMap<String, u64> = HashMap::new();
@@ -788,22 +775,7 @@ fn the_transparency_templates_count_orders_notices_complaints_and_suspensions_ce
     assert_eq!((by_id[&o2]["outcome"].as_str(), by_id[&n4]["outcome"].as_str()), (Some("allow"), Some("allow")));
 
     let dir = db.dir.path().join("templates");
-    let out = rempart(&[
-        "dsa",
-        "report",
-        "--db",
-        db.db(),
-        "--since",
-        "2000-01-01",
-        "--until",
-        "2100-01-01",
-        "--service",
-        "Example marketplace",
-        "--out",
-        dir.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    let summary = report_all_time(db.db(), &dir, &["--service", "Example marketplace"]);
     assert_eq!(
         (&summary["orders"], &summary["notices"], &summary["complaints"], &summary["suspensions"]),
         (&json!(2), &json!(6), &json!(5), &json!(1))
@@ -1123,4 +1095,15 @@ fn an_evidence_bundle_carries_the_listing_history_and_renders_for_a_court_file()
     assert_eq!(code, 5);
     std::fs::write(artifacts("dsa-evidence").join("court-tampered.html"), &html).expect("keep");
     assert!(html.contains("THE EVIDENCE DOES NOT VERIFY") && html.contains("about listing W-2, not W-1"));
+}
+
+/// `rempart dsa report` over every recorded date into `dir`, which must
+/// succeed; its summary (stdout).
+fn report_all_time(db: &str, dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["dsa", "report", "--db", db, "--since", "2000-01-01", "--until", "2100-01-01"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", dir.to_str().expect("utf-8")]);
+    let out = rempart(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("summary")
 }

@@ -93,9 +93,17 @@ impl CanonicalDecision {
 
 /// The canonical bytes of `record`, whose decision is `decision` in
 /// canonical form: the envelope is small, so the writer's share is small.
-fn record_json(record: &DecisionRecord, decision: &CanonicalDecision) -> Result<Vec<u8>, StoreError> {
+fn record_json(record: &mut DecisionRecord, decision: &CanonicalDecision) -> Result<Vec<u8>, StoreError> {
     let invalid = |e: &dyn std::fmt::Display| StoreError::Invalid(e.to_string());
-    let Json::Object(mut envelope) = serde_json::to_value(record).map_err(|e| invalid(&e))? else {
+    // The envelope is serialised without the decision's bulk (its matches
+    // and their evidence, already in `decision`): lent out for the call,
+    // so the writer does not serialise them a second time.
+    let matches = std::mem::take(&mut record.decision.matches);
+    let signal_errors = std::mem::take(&mut record.decision.signal_errors);
+    let envelope = serde_json::to_value(&*record);
+    record.decision.matches = matches;
+    record.decision.signal_errors = signal_errors;
+    let Json::Object(mut envelope) = envelope.map_err(|e| invalid(&e))? else {
         return Err(StoreError::Invalid("a decision record is an object".into()));
     };
     envelope.remove("decision");
@@ -233,7 +241,7 @@ fn insert_canonical_decision(
     if record.decided_at.is_empty() {
         record.decided_at = time::rfc3339(time::now_ms());
     }
-    let data = record_json(&record, decision)?;
+    let data = record_json(&mut record, decision)?;
     let appended = audit::append_canonical(tx, &[(EntryKind::Decision, data)])?;
     let audit_index = appended[0].index;
     let now = time::now_ms();
