@@ -82,12 +82,18 @@ fn serve(root: PathBuf) -> u16 {
                 let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
                 let mut out = &stream;
                 if let Some(target) = path.strip_prefix("redirect-to/") {
-                    let _ = write!(out, "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n");
+                    // `Connection: close` like every answer here: this thread
+                    // closes the socket now, and a client that kept it for its
+                    // next image would meet a reset.
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
                     return;
                 }
                 if path.starts_with("slow/") {
                     // Headers, then nothing: the client's deadline ends it.
-                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n");
                     std::thread::sleep(std::time::Duration::from_secs(3));
                     return;
                 }
@@ -180,7 +186,7 @@ fn banks_fetching_and_relisting_end_to_end() {
     expect("images[3].url", "address_not_allowed");
     expect("images[4].url", "scheme_not_allowed");
     expect("images[5].pdq", "invalid_hash");
-    assert_eq!(errors.len(), 6);
+    assert_eq!(errors.len(), 6, "{errors:?}");
     assert_eq!(got[1]["verdict"], "block");
     assert_eq!(got[1]["matches"][0]["evidence"][0]["field"], "images[6].url");
 
