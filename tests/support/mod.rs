@@ -95,6 +95,14 @@ impl Server {
         ));
         let stderr = std::fs::File::create(&log).expect("log file");
         let mut args = vec!["serve", "--db", db.db(), "--listen", "127.0.0.1:0", "--head-interval", "0.2"];
+        // The 10 s default deadline is sized for a release build; a debug
+        // build on a loaded 2-core CI machine (several test servers
+        // embedding exemplars at once) can pass it, and every listing of
+        // the batch is then recorded `review` (fail closed), which is not
+        // what these tests are about. A test of the deadline sets its own.
+        if !extra.contains(&"--screen-timeout") {
+            args.extend_from_slice(&["--screen-timeout", "600"]);
+        }
         args.extend_from_slice(extra);
         let child = Command::new(bin())
             .args(&args)
