@@ -277,7 +277,7 @@ impl<'de> Deserialize<'de> for IdValue {
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<IdValue, E> {
                 Err(E::custom(
-                    "a numeric id must be an integer written in digits, of at most 64 bits;                      give other ids as strings (their digits would be rewritten)",
+                    "a numeric id must be an integer written in digits, of at most 64 bits; give other ids as strings (their digits would be rewritten)",
                 ))
             }
         }
