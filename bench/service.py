@@ -2,6 +2,7 @@
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
   python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build] [--no-semantic]
+                           [--bin PATH] [--full-only]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -16,6 +17,10 @@ With --soak S, single listings run for S seconds more and RSS is sampled
 every 10 s to show memory stays flat.
 With --no-semantic both the server and `screen` run lexical only (the
 semantic stage's model dominates both when it is on; see BENCHMARKS.md).
+After each server stops, `rempart audit verify` recomputes the whole log
+(the run fails if it does not verify).
+With --bin PATH another build is measured (e.g. a copy of main's binary,
+to alternate base and branch runs); --full-only skips durability normal.
 Needs wrk (Debian package `wrk`).
 """
 import json
@@ -104,6 +109,15 @@ def main():
         i = args.index("--soak")
         soak = int(args[i + 1])
         del args[i:i + 2]
+    global BIN
+    if "--bin" in args:
+        i = args.index("--bin")
+        BIN = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+    durabilities = ["full", "normal"]
+    if "--full-only" in args:
+        args.remove("--full-only")
+        durabilities = ["full"]
     seconds = int(args[0]) if args else 30
     if "--no-semantic" in args:
         args.remove("--no-semantic")
@@ -120,7 +134,7 @@ def main():
     if not os.path.exists(listings):
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", "100000", listings], check=True)
     results = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "date": time.strftime("%Y-%m-%d"), "seconds": seconds, "stages": results_stages, "load_before": os.getloadavg()}
+               "date": time.strftime("%Y-%m-%d"), "bin": BIN, "seconds": seconds, "stages": results_stages, "load_before": os.getloadavg()}
     try:
         results["cpu"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
@@ -131,7 +145,7 @@ def main():
     screen_s = time.perf_counter() - start
     results["screen_listings_per_s"] = 100000 / screen_s
 
-    for durability in ["full", "normal"]:
+    for durability in durabilities:
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "bench.db")
             subprocess.run([BIN, "init", "--db", db], capture_output=True, check=True)
@@ -158,6 +172,9 @@ def main():
             sent = single["requests"] + batch["requests"] * 100 + (soaked["requests"] if soaked else 0)
             if recorded < sent:
                 sys.exit(f"{durability}: {sent:.0f} listings acknowledged but {recorded} decisions recorded")
+            verified = subprocess.run([BIN, "audit", "verify", "--db", db], capture_output=True, text=True)
+            if verified.returncode != 0:
+                sys.exit(f"{durability}: audit verify failed ({verified.returncode}): {verified.stderr[-2000:]}")
             results[durability] = {
                 "single": single, "batch100": batch, "soak": soaked,
                 "rss_mib": {"start": rss_start, "peak": max(s for _, s in sampler.samples), "end": rss_end},
@@ -169,7 +186,7 @@ def main():
     print()
     print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | batch-100 listings/s | p99 ms | RSS start/peak/end MiB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for d in ["full", "normal"]:
+    for d in durabilities:
         r = results[d]
         s, b, m = r["single"], r["batch100"], r["rss_mib"]
         print(f"| {d} | {s['listings_per_s']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p999_ms']:.2f} | "

@@ -149,14 +149,15 @@ where
         submissions.push((index, listing_id, submission));
     }
 
-    // Each listing in a savepoint of its own, side by side (not nested in
-    // one for the request: see `Writer::submit_in_parts`); what follows
-    // them in one more.
+    // The request's listings in one savepoint, or each in its own if one
+    // fails (`records::record_batch`); what follows them in one more.
     let (outcomes, finished) = app
         .write_in_parts(move |tx| {
-            let mut out: Outcomes = Vec::with_capacity(submissions.len());
-            for (index, listing_id, s) in submissions {
-                let recorded = s.and_then(|s| tx.savepoint(|tx| records::record_submission(tx, s)));
+            let (keys, submissions): (Vec<_>, Vec<_>) =
+                submissions.into_iter().map(|(index, listing_id, s)| ((index, listing_id), s)).unzip();
+            let recorded = records::record_batch(tx, &submissions);
+            let mut out: Outcomes = Vec::with_capacity(recorded.len());
+            for ((index, listing_id), recorded) in keys.into_iter().zip(recorded) {
                 match &recorded {
                     Ok(Recorded::New(stored)) => {
                         for d in disagreements.iter_mut().filter(|d| d.listing_id == listing_id) {

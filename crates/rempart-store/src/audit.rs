@@ -78,10 +78,35 @@ fn hash_of(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::from_slice(&bytes).map_err(audit_err)
 }
 
-/// Size and root as the database has them, locking the state row for the
-/// rest of the transaction in PostgreSQL (SQLite's write transaction holds
-/// the whole database already).
+/// The tree as a write transaction moved it, not yet in `audit_state`
+/// (see [`flush`]). Its root is computed when asked: hashing up the
+/// frontier costs log2(n) hashes, which the writer pays once per commit
+/// instead of once per entry.
+#[derive(Clone)]
+pub struct Pending {
+    frontier: Frontier,
+    root: Option<Hash>,
+    /// Appended to since it was read: `audit_state` must be written.
+    dirty: bool,
+    /// An append failed half-way: the frontier may hold a leaf whose rows
+    /// were not written. Only a savepoint's rollback (which puts back the
+    /// tree it saved) clears it; a commit or another append refuses it.
+    broken: bool,
+}
+
+impl Pending {
+    fn root(&mut self) -> Hash {
+        *self.root.get_or_insert_with(|| self.frontier.root())
+    }
+}
+
+/// Size and root as the transaction has them, locking the state row for
+/// the rest of the transaction in PostgreSQL (SQLite's write transaction
+/// holds the whole database already).
 fn locked_state(tx: &mut Tx<'_>) -> Result<(u64, Hash), StoreError> {
+    if let Some(p) = tx.audit_pending() {
+        return Ok((p.frontier.size(), p.root()));
+    }
     let sql = match tx.dialect() {
         Dialect::Sqlite => "SELECT tree_size, root_hash FROM audit_state WHERE singleton = 1",
         Dialect::Postgres => "SELECT tree_size, root_hash FROM audit_state WHERE singleton = 1 FOR UPDATE",
@@ -92,12 +117,44 @@ fn locked_state(tx: &mut Tx<'_>) -> Result<(u64, Hash), StoreError> {
     }
 }
 
-/// The log's size and root.
+/// The log's size and root (including this transaction's appends).
 pub fn state(tx: &mut Tx<'_>) -> Result<(u64, Hash), StoreError> {
+    if let Some(p) = tx.audit_pending() {
+        return Ok((p.frontier.size(), p.root()));
+    }
     match tx.query_opt("SELECT tree_size, root_hash FROM audit_state WHERE singleton = 1", &[])? {
         Some(row) => Ok((row.uint(0)?, hash_of(row.blob(1)?)?)),
         None => Ok((0, rempart_audit::empty_root())),
     }
+}
+
+const BROKEN: &str = "an audit append failed outside a savepoint: the transaction cannot be committed";
+
+/// Writes the transaction's tree state to `audit_state` (once per
+/// transaction, just before the commit) and hands it to the next
+/// transaction as its cache. The cache is dropped again if the commit fails.
+pub(crate) fn flush(tx: &mut Tx<'_>) -> Result<(), StoreError> {
+    let Some(p) = tx.audit_pending() else { return Ok(()) };
+    if p.broken {
+        return Err(StoreError::Audit(BROKEN.into()));
+    }
+    if !p.dirty {
+        return Ok(());
+    }
+    let root = p.root();
+    let frontier = p.frontier.clone();
+    tx.exec(
+        "INSERT INTO audit_state (singleton, tree_size, root_hash) VALUES (1, ?1, ?2) \
+         ON CONFLICT (singleton) DO UPDATE SET tree_size = excluded.tree_size, root_hash = excluded.root_hash",
+        &[Value::from(frontier.size()), root.as_bytes().to_vec().into()],
+    )?;
+    if let Some(p) = tx.audit_pending() {
+        p.dirty = false;
+    }
+    if let Ok(mut c) = tx.audit_cache().lock() {
+        *c = Some(Cache { frontier, root });
+    }
+    Ok(())
 }
 
 /// Reads the given nodes in one query, in the order asked.
@@ -163,13 +220,34 @@ pub fn append_canonical(tx: &mut Tx<'_>, entries: &[(EntryKind, Vec<u8>)]) -> Re
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let (size, root) = locked_state(tx)?;
-    let mut cache = frontier_for(tx, size, root)?;
+    let mut pending = match tx.audit_pending().take() {
+        Some(p) => p,
+        None => {
+            let (size, root) = locked_state(tx)?;
+            let cache = frontier_for(tx, size, root)?;
+            Pending { frontier: cache.frontier, root: Some(cache.root), dirty: false, broken: false }
+        }
+    };
+    if pending.broken {
+        *tx.audit_pending() = Some(pending);
+        return Err(StoreError::Audit(BROKEN.into()));
+    }
+    let result = push_entries(tx, &mut pending, entries);
+    pending.broken = result.is_err();
+    *tx.audit_pending() = Some(pending);
+    result
+}
+
+fn push_entries(
+    tx: &mut Tx<'_>,
+    pending: &mut Pending,
+    entries: &[(EntryKind, Vec<u8>)],
+) -> Result<Vec<Appended>, StoreError> {
     let now = time::now_ms();
     let recorded_at = Json::String(time::rfc3339(now));
     let mut out = Vec::with_capacity(entries.len());
     for (kind, data) in entries {
-        let index = cache.frontier.size();
+        let index = pending.frontier.size();
         let body = canonical_object(&[
             ("index", Member::Value(&json!(index))),
             ("kind", Member::Value(&Json::String(kind.as_str().to_string()))),
@@ -179,7 +257,9 @@ pub fn append_canonical(tx: &mut Tx<'_>, entries: &[(EntryKind, Vec<u8>)]) -> Re
         .map_err(audit_err)?;
         let leaf = leaf_hash(&body);
         let mut nodes = Vec::with_capacity(2);
-        cache.frontier.push(leaf, |n| nodes.push(n)).map_err(audit_err)?;
+        pending.frontier.push(leaf, |n| nodes.push(n)).map_err(audit_err)?;
+        pending.root = None;
+        pending.dirty = true;
         tx.exec(
             "INSERT INTO audit_entries (idx, kind, recorded_at, body, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
             &[
@@ -197,15 +277,6 @@ pub fn append_canonical(tx: &mut Tx<'_>, entries: &[(EntryKind, Vec<u8>)]) -> Re
             )?;
         }
         out.push(Appended { index, leaf_hash: leaf, body });
-    }
-    cache.root = cache.frontier.root();
-    tx.exec(
-        "INSERT INTO audit_state (singleton, tree_size, root_hash) VALUES (1, ?1, ?2) \
-         ON CONFLICT (singleton) DO UPDATE SET tree_size = excluded.tree_size, root_hash = excluded.root_hash",
-        &[Value::from(cache.frontier.size()), cache.root.as_bytes().to_vec().into()],
-    )?;
-    if let Ok(mut c) = tx.audit_cache().lock() {
-        *c = Some(cache);
     }
     Ok(out)
 }

@@ -159,6 +159,10 @@ pub struct Tx<'a> {
     /// Set when the database rolled the whole transaction back on its own
     /// (SQLite does on a full disk): nothing of it may be committed.
     aborted: Option<StoreError>,
+    /// The tree as this transaction moved it, read at its first append and
+    /// written to `audit_state` once, before the commit: a group commit of
+    /// n listings reads and writes the state row once, not n times.
+    audit: Option<audit::Pending>,
 }
 
 impl Tx<'_> {
@@ -197,6 +201,9 @@ impl Tx<'_> {
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.live()?;
         self.conn.savepoint_statement("SAVEPOINT job")?;
+        // The tree lives in memory until the commit: the undone appends
+        // must leave it too, so it is put back as it was.
+        let tree_before = self.audit.clone();
         match f(self) {
             Ok(v) => {
                 self.live()?;
@@ -204,8 +211,7 @@ impl Tx<'_> {
                 Ok(v)
             }
             Err(e) => {
-                // The in-memory frontier may have moved with the undone appends.
-                self.invalidate_audit_cache();
+                self.audit = tree_before;
                 let undone = self
                     .conn
                     .savepoint_statement("ROLLBACK TO SAVEPOINT job")
@@ -220,14 +226,12 @@ impl Tx<'_> {
         }
     }
 
-    pub(crate) fn invalidate_audit_cache(&self) {
-        if let Ok(mut c) = self.audit_cache.lock() {
-            *c = None;
-        }
-    }
-
     pub(crate) fn audit_cache(&self) -> &Mutex<Option<audit::Cache>> {
         self.audit_cache
+    }
+
+    pub(crate) fn audit_pending(&mut self) -> &mut Option<audit::Pending> {
+        &mut self.audit
     }
 }
 
@@ -334,8 +338,9 @@ impl Store {
             } else {
                 conn.begin_read()?;
             }
-            let mut tx = Tx { conn: conn.as_mut(), audit_cache: &self.inner.audit_cache, aborted: None };
-            let result = f(&mut tx);
+            let mut tx = Tx { conn: conn.as_mut(), audit_cache: &self.inner.audit_cache, aborted: None, audit: None };
+            // The tree's state row is written once, after the last append.
+            let result = f(&mut tx).and_then(|v| audit::flush(&mut tx).map(|()| v));
             let aborted = tx.aborted.take();
             match (result, aborted) {
                 (_, Some(e)) | (Err(e), None) => Err(e),

@@ -168,6 +168,42 @@ pub fn current(tx: &mut Tx<'_>, listing_id: &str) -> Result<Option<(u64, String,
 /// Records one submission (see the module docs). Idempotent: the same
 /// bytes as the latest version record nothing.
 pub fn record_submission(tx: &mut Tx<'_>, s: Submission) -> Result<Recorded, StoreError> {
+    record_one(tx, &s)
+}
+
+/// Records a request's submissions, each answered on its own: one bad
+/// listing never loses the others.
+///
+/// All of them go in one savepoint, so a batch of n listings costs two
+/// savepoint statements, not 2n. If any fails, that savepoint is rolled
+/// back (and with it the tree's in-memory state, see [`Tx::savepoint`])
+/// and each listing is recorded again in a savepoint of its own, side by
+/// side (never nested: SQLite walks its sub-journal from the start on
+/// every nested release). A submission that is already an error (it
+/// could not be prepared) is answered with that error either way.
+pub fn record_batch(
+    tx: &mut Tx<'_>,
+    submissions: &[Result<Submission, StoreError>],
+) -> Vec<Result<Recorded, StoreError>> {
+    let together = tx.savepoint(|tx| {
+        submissions
+            .iter()
+            .map(|s| match s {
+                Ok(s) => record_one(tx, s).map(Ok),
+                Err(e) => Ok(Err(e.clone())),
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    });
+    match together {
+        Ok(out) => out,
+        Err(_) => submissions
+            .iter()
+            .map(|s| s.as_ref().map_err(Clone::clone).and_then(|s| tx.savepoint(|tx| record_one(tx, s))))
+            .collect(),
+    }
+}
+
+fn record_one(tx: &mut Tx<'_>, s: &Submission) -> Result<Recorded, StoreError> {
     let previous = current(tx, &s.listing_id)?;
     if let Some((_, digest, decision_id)) = &previous {
         if *digest == s.digest {
@@ -179,38 +215,41 @@ pub fn record_submission(tx: &mut Tx<'_>, s: Submission) -> Result<Recorded, Sto
         "INSERT INTO listing_versions (listing_id, version, digest, body, received_at, submitted_by) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         &[
-            s.listing_id.clone().into(),
+            s.listing_id.as_str().into(),
             Value::from(version),
-            s.digest.clone().into(),
-            s.body.into(),
+            s.digest.as_str().into(),
+            s.body.as_slice().into(),
             Value::Int(s.received_at),
-            s.submitted_by.into(),
+            s.submitted_by.as_str().into(),
         ],
     )?;
-    // A new version makes reviews of the old ones moot.
-    reviews::supersede_for_listing(tx, &s.listing_id)?;
+    // A new version makes reviews of the old ones moot; a listing seen for
+    // the first time has no old ones (and most are), so no query.
+    if previous.is_some() {
+        reviews::supersede_for_listing(tx, &s.listing_id)?;
+    }
     let record = DecisionRecord {
         decision_id: new_id(),
         listing_id: s.listing_id.clone(),
         listing_version: version,
-        listing_digest: s.digest,
+        listing_digest: s.digest.clone(),
         received_at: time::rfc3339(s.received_at),
         decided_at: time::rfc3339(time::now_ms()),
         origin: Origin::Screening,
         decided_by: "rempart".into(),
         supersedes: previous.map(|(_, _, d)| d),
         reason: None,
-        decision: s.decision,
+        decision: s.decision.clone(),
     };
     let stored = insert_canonical_decision(tx, record, &s.canonical_decision, s.seller_id.as_deref())?;
     if stored.record.decision.verdict == Action::Review {
-        if let Some(seed) = s.review {
-            reviews::open(tx, &stored, seed)?;
+        if let Some(seed) = &s.review {
+            reviews::open(tx, &stored, seed.clone())?;
         }
     }
     if stored.record.decision.verdict == Action::Block {
-        if let Some(entry) = s.removal {
-            crate::removed::insert(tx, &stored.record.listing_id, &stored.record.decision_id, &entry)?;
+        if let Some(entry) = &s.removal {
+            crate::removed::insert(tx, &stored.record.listing_id, &stored.record.decision_id, entry)?;
         }
     }
     Ok(Recorded::New(stored))

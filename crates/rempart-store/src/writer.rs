@@ -1,7 +1,8 @@
 //! Group commit: one thread owns the write path, gathers the jobs queued
 //! while the previous commit was on its way to disk, runs each in its own
-//! savepoint and commits them together — one fsync for many submissions —
-//! then signs a tree head when enough entries or time have passed.
+//! savepoint and commits them together — one fsync for many submissions,
+//! one read and one write of the audit tree's state — then signs a tree
+//! head when enough entries or time have passed.
 //!
 //! A job's result is delivered only after its transaction committed, so
 //! an acknowledged decision is durable (as durable as the database's
@@ -89,8 +90,9 @@ impl Writer {
 
     /// Like [`Writer::submit`], but `f` runs without a savepoint of its
     /// own: it must wrap every write in a savepoint (`Tx::savepoint`) of
-    /// its own — each listing of a batch in its own, say — so that its
-    /// failure leaves only whole parts behind.
+    /// its own — a batch of listings in one, each listing in its own if
+    /// that one fails (`records::record_batch`) — so that its failure
+    /// leaves only whole parts behind.
     ///
     /// Why: SQLite truncates its in-memory sub-journal on every release
     /// of a nested savepoint by walking it from the start, so a batch of n

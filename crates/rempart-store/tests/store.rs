@@ -367,6 +367,108 @@ fn group_commit_isolates_a_failing_job_and_signs_heads() {
     });
 }
 
+/// A batch of listings in which one fails after its audit entry was
+/// appended: the request's savepoint is rolled back, each listing is
+/// recorded again in its own, and the failing one's entry leaves both the
+/// database and the in-memory tree (the next listing takes its index).
+#[test]
+fn one_listing_failing_in_a_batch_loses_none_of_the_others() {
+    let g = gate();
+    each(|store| {
+        let s = signer();
+        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let mut taken = submission(&g, "B-earlier", ALLOWED);
+        taken.seller_id = Some("taken".into());
+        store.write(|tx| records::record_submission(tx, taken)).expect("record");
+        // One listing per seller from now on: a listing of seller `taken`
+        // fails at the listings row, after its version, its decision
+        // entry and the entry's tree nodes were written.
+        store
+            .write(|tx| tx.exec("CREATE UNIQUE INDEX one_listing_per_seller ON listings (seller_id)", &[]))
+            .expect("index");
+        let (before, _) = store.read(audit::state).expect("state");
+
+        let titles = [ALLOWED, REVIEWED, BLOCKED, ALLOWED, REVIEWED, BLOCKED, ALLOWED];
+        let batch = |prefix: &str, bad: Option<usize>| -> Vec<Result<records::Submission, StoreError>> {
+            let mut out = Vec::new();
+            for (i, title) in titles.iter().enumerate() {
+                let mut sub = submission(&g, &format!("{prefix}-{i}"), title);
+                sub.seller_id = Some(if bad == Some(i) { "taken".into() } else { format!("{prefix}-seller-{i}") });
+                out.push(Ok(sub));
+            }
+            // A listing that could not be prepared is answered with its error.
+            out.push(Err(StoreError::Invalid("not canonical".into())));
+            out
+        };
+        let (first, second, inside) = store
+            .write(|tx| {
+                let first = records::record_batch(tx, &batch("B", Some(3)));
+                let inside = audit::state(tx)?.0;
+                // The transaction goes on after the fallback: the next
+                // request of the group commit starts where the tree is.
+                let second = records::record_batch(tx, &batch("C", None));
+                Ok((first, second, inside))
+            })
+            .expect("the group commits");
+
+        assert_eq!(first.len(), 8);
+        assert!(matches!(first[3], Err(StoreError::Conflict(_))), "{:?}", first[3]);
+        assert!(matches!(first[7], Err(StoreError::Invalid(_))));
+        let indexes: Vec<u64> = first
+            .iter()
+            .chain(&second)
+            .filter_map(|r| match r {
+                Ok(Recorded::New(d)) => Some(d.audit_index),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(indexes, (before..before + 13).collect::<Vec<_>>(), "no index lost or reused");
+        assert_eq!(inside, before + 6, "the failed listing's leaf left the in-memory tree");
+        assert!(second[..7].iter().all(|r| matches!(r, Ok(Recorded::New(_)))));
+
+        let (size, _) = store.read(audit::state).expect("state");
+        assert_eq!(size, before + 13);
+        assert!(store.read(|tx| records::history(tx, "B-3")).is_err(), "nothing of the failed listing stays");
+        for id in ["B-0", "B-2", "B-6", "C-3"] {
+            store.read(|tx| records::history(tx, id)).expect("recorded");
+        }
+        store.write(|tx| audit::sign_head(tx, &s, false)).expect("sign").expect("head");
+        let trusted = store.read(audit::key_ring).expect("ring");
+        let report = store.read(|tx| verify::verify(tx, &trusted, |_, _| {})).expect("verify");
+        assert!(report.ok(), "{:?}", report.findings);
+        assert_eq!(report.decisions_checked, 14);
+    });
+}
+
+/// The tree's state is written once per transaction, at its end: a caller
+/// that swallows a failed append outside any savepoint cannot commit a
+/// tree that disagrees with its entries.
+#[test]
+fn a_failed_append_outside_a_savepoint_cannot_be_committed() {
+    each(|store| {
+        let s = signer();
+        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let (before, root) = store.read(audit::state).expect("state");
+        let committed = store.write(|tx| {
+            // The entry's index is taken, so its insert fails.
+            tx.exec(
+                "INSERT INTO audit_entries (idx, kind, recorded_at, body, leaf_hash) VALUES (?1, 'decision', 0, ?2, ?2)",
+                &[Value::from(before), Value::Blob(vec![0; 32])],
+            )?;
+            let failed = audit::append(tx, &[(audit::EntryKind::Notice, serde_json::json!({"n": 1}))]);
+            assert!(failed.is_err());
+            Ok(())
+        });
+        assert!(matches!(committed, Err(StoreError::Audit(_))), "{committed:?}");
+        assert_eq!(store.read(audit::state).expect("state"), (before, root));
+        // The next transaction appends where the log really is.
+        let appended = store
+            .write(|tx| audit::append(tx, &[(audit::EntryKind::Notice, serde_json::json!({"n": 2}))]))
+            .expect("append");
+        assert_eq!(appended[0].index, before);
+    });
+}
+
 fn unreachable_decision() -> records::StoredDecision {
     unreachable!("the insert fails first")
 }
