@@ -79,7 +79,7 @@ fn hash_of(bytes: Vec<u8>) -> Result<Hash, StoreError> {
 }
 
 /// The tree as a write transaction moved it, not yet in `audit_state`
-/// (see [`flush`]). Its root is computed when asked: hashing up the
+/// (see `flush`). Its root is computed when asked: hashing up the
 /// frontier costs log2(n) hashes, which the writer pays once per commit
 /// instead of once per entry.
 #[derive(Clone)]
