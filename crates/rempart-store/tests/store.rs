@@ -55,8 +55,7 @@ fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {
 fn every_decision_is_in_the_signed_log_with_proofs_an_auditor_can_check_offline() {
     let g = gate();
     each(|store| {
-        let s = signer();
-        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let s = registered_signer(store);
         let mut decisions = Vec::new();
         for i in 0..5 {
             let r = store.write(|tx| records::record_submission(tx, submission(&g, &format!("L-{i}"), ALLOWED)));
@@ -92,8 +91,7 @@ fn every_decision_is_in_the_signed_log_with_proofs_an_auditor_can_check_offline(
 /// A store with 6 decisions under a signed head, for tampering.
 fn signed_log(store: &Store) -> KeyRing {
     let g = gate();
-    let s = signer();
-    store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+    let s = registered_signer(store);
     for i in 0..6 {
         store.write(|tx| records::record_submission(tx, submission(&g, &format!("T-{i}"), BLOCKED))).expect("record");
     }
@@ -333,8 +331,7 @@ fn idempotency_keys_keep_the_first_answer() {
 fn group_commit_isolates_a_failing_job_and_signs_heads() {
     let g = gate();
     each(|store| {
-        let s = signer();
-        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let s = registered_signer(store);
         let running =
             Writer::start(store.clone(), s, HeadPolicy { every: std::time::Duration::from_secs(3600), entries: 10 })
                 .expect("writer");
@@ -375,8 +372,7 @@ fn group_commit_isolates_a_failing_job_and_signs_heads() {
 fn one_listing_failing_in_a_batch_loses_none_of_the_others() {
     let g = gate();
     each(|store| {
-        let s = signer();
-        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        let s = registered_signer(store);
         let mut taken = submission(&g, "B-earlier", ALLOWED);
         taken.seller_id = Some("taken".into());
         store.write(|tx| records::record_submission(tx, taken)).expect("record");
@@ -446,8 +442,7 @@ fn one_listing_failing_in_a_batch_loses_none_of_the_others() {
 #[test]
 fn a_failed_append_outside_a_savepoint_cannot_be_committed() {
     each(|store| {
-        let s = signer();
-        store.write(|tx| audit::register_signing_key(tx, &s)).expect("key");
+        registered_signer(store);
         let (before, root) = store.read(audit::state).expect("state");
         let committed = store.write(|tx| {
             // The entry's index is taken, so its insert fails.

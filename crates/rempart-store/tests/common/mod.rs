@@ -91,6 +91,13 @@ pub fn signer() -> NoteSigner {
     NoteSigner::from_seed("test.example/log", [7; 32]).expect("signer")
 }
 
+/// The test signer, registered in `store`'s key ring (as `rempart init` does).
+pub fn registered_signer(store: &Store) -> NoteSigner {
+    let s = signer();
+    store.write(|tx| rempart_store::audit::register_signing_key(tx, &s)).expect("key");
+    s
+}
+
 pub fn gate() -> Gate {
     Gate::with_default_pack().expect("pack")
 }
