@@ -2,7 +2,7 @@
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
   python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build] [--no-semantic]
-                           [--bin PATH] [--full-only]
+                           [--bin PATH] [--full-only] [--serve "SERVE FLAGS"]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -14,13 +14,16 @@ It reports requests/s, listings/s, latency p50/p99/p99.9 and the server's
 RSS (start, peak, end), and, in the same run, `rempart screen` on the same
 listings (2 threads): the recording overhead is the ratio of the two.
 With --soak S, single listings run for S seconds more and RSS is sampled
-every 10 s to show memory stays flat.
+every 10 s to show memory stays flat (split into heap, mapped files and
+shared memory, and the allocator's own in-use / freed-but-held figures
+from /metrics at the soak's start and end).
 With --no-semantic both the server and `screen` run lexical only (the
 semantic stage's model dominates both when it is on; see BENCHMARKS.md).
 After each server stops, `rempart audit verify` recomputes the whole log
 (the run fails if it does not verify).
 With --bin PATH another build is measured (e.g. a copy of main's binary,
-to alternate base and branch runs); --full-only skips durability normal.
+to alternate base and branch runs); --full-only skips durability normal;
+--serve passes more flags to `rempart serve` (e.g. "--screening-threads 4").
 Needs wrk (Debian package `wrk`).
 """
 import json
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "rempart")
@@ -40,25 +44,46 @@ LUA = os.path.join(ROOT, "bench", "wrk", "listings.lua")
 OUT = os.path.join(ROOT, "bench", "out")
 
 
-def rss_mib(pid):
+def memory_mib(pid):
+    """VmRSS (MiB) and its parts: RssAnon (the heap and thread stacks),
+    RssFile (mapped files: the binary, SQLite's WAL index), RssShmem; and
+    the process's thread count (each thread may hold an arena and a cache)."""
+    out = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads"):
+                    n = int(value.split()[0])
+                    out[key] = n if key == "Threads" else n / 1024
     except OSError:
         pass
-    return 0.0
+    return out
+
+
+def heap_mib(addr, key):
+    """The allocator's own figures from /metrics (glibc's mallinfo2): in use
+    vs freed-but-held tells live data from fragmentation."""
+    req = urllib.request.Request(f"http://{addr}/metrics", headers={"Authorization": f"Bearer {key}"})
+    text = urllib.request.urlopen(req, timeout=30).read().decode()
+    return {m.group(1): int(m.group(2)) / 2**20
+            for m in re.finditer(r'^rempart_heap_bytes\{kind="(\w+)"\} (\d+)', text, re.M)}
+
+
+def rss_mib(pid):
+    return memory_mib(pid).get("VmRSS", 0.0)
 
 
 class Sampler(threading.Thread):
     def __init__(self, pid, every=1.0):
         super().__init__(daemon=True)
-        self.pid, self.every, self.samples, self.stop = pid, every, [], False
+        self.pid, self.every, self.samples, self.parts, self.stop = pid, every, [], [], False
 
     def run(self):
         while not self.stop:
-            self.samples.append((time.time(), rss_mib(self.pid)))
+            parts = memory_mib(self.pid)
+            self.samples.append((time.time(), parts.get("VmRSS", 0.0)))
+            self.parts.append(parts)
             time.sleep(self.every)
 
 
@@ -66,7 +91,7 @@ def start_server(db, durability):
     log = open(db + ".log", "w")
     proc = subprocess.Popen(
         [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--durability", durability,
-         "--rate-per-minute", "0", *STAGES],
+         "--rate-per-minute", "0", *STAGES, *SERVE_ARGS],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
     for _ in range(600):
         text = open(db + ".log").read()
@@ -81,6 +106,7 @@ def start_server(db, durability):
 
 RUNS = 0
 STAGES = []
+SERVE_ARGS = []
 
 
 def wrk(addr, key, listings, batch, threads, connections, seconds):
@@ -114,6 +140,10 @@ def main():
         i = args.index("--bin")
         BIN = os.path.abspath(args[i + 1])
         del args[i:i + 2]
+    if "--serve" in args:
+        i = args.index("--serve")
+        SERVE_ARGS.extend(args[i + 1].split())
+        del args[i:i + 2]
     durabilities = ["full", "normal"]
     if "--full-only" in args:
         args.remove("--full-only")
@@ -134,7 +164,7 @@ def main():
     if not os.path.exists(listings):
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "corpus.py"), "bench", "100000", listings], check=True)
     results = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-               "date": time.strftime("%Y-%m-%d"), "bin": BIN, "seconds": seconds, "stages": results_stages, "load_before": os.getloadavg()}
+               "date": time.strftime("%Y-%m-%d"), "bin": BIN, "serve_args": SERVE_ARGS, "seconds": seconds, "stages": results_stages, "load_before": os.getloadavg()}
     try:
         results["cpu"] = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
@@ -151,6 +181,8 @@ def main():
             subprocess.run([BIN, "init", "--db", db], capture_output=True, check=True)
             key = subprocess.run([BIN, "keys", "create", "--db", db, "--role", "submitter", "--secret-only"],
                                  capture_output=True, text=True, check=True).stdout.strip()
+            auditor = subprocess.run([BIN, "keys", "create", "--db", db, "--role", "auditor", "--secret-only"],
+                                     capture_output=True, text=True, check=True).stdout.strip()
             proc, addr = start_server(db, durability)
             sampler = Sampler(proc.pid)
             sampler.start()
@@ -158,9 +190,14 @@ def main():
             single = wrk(addr, key, listings, 1, 2, 32, seconds)
             batch = wrk(addr, key, listings, 100, 2, 4, seconds)
             soaked = None
+            soak_from = 0
+            heap_before = heap_after = None
             if soak and durability == "full":
                 sampler.every = 10
+                soak_from = len(sampler.samples)
+                heap_before = heap_mib(addr, auditor)
                 soaked = wrk(addr, key, listings, 1, 2, 32, soak)
+                heap_after = heap_mib(addr, auditor)
             sampler.stop = True
             rss_end = rss_mib(proc.pid)
             proc.terminate()
@@ -179,6 +216,8 @@ def main():
                 "single": single, "batch100": batch, "soak": soaked,
                 "rss_mib": {"start": rss_start, "peak": max(s for _, s in sampler.samples), "end": rss_end},
                 "rss_samples": [round(s, 1) for _, s in sampler.samples[-60:]] if soak else None,
+                "rss_parts_samples": [{k: round(v, 1) for k, v in p.items()} for p in sampler.parts[soak_from:]] if soak else None,
+                "heap_mib": {"soak_start": heap_before, "soak_end": heap_after},
                 "db_bytes": size, "decisions_recorded": recorded,
             }
     results["load_after"] = os.getloadavg()
@@ -191,6 +230,17 @@ def main():
         s, b, m = r["single"], r["batch100"], r["rss_mib"]
         print(f"| {d} | {s['listings_per_s']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p999_ms']:.2f} | "
               f"{b['listings_per_s']:,.0f} | {b['p99_ms']:.1f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
+    for d in durabilities:
+        parts = results[d]["rss_parts_samples"]
+        if parts:
+            half = parts[len(parts) // 2]
+            print(f"\nsoak ({d}), MiB at its start / middle / end: " + "; ".join(
+                f"{k} {parts[0].get(k, 0):.1f} / {half.get(k, 0):.1f} / {parts[-1].get(k, 0):.1f}"
+                for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads")))
+            heap = results[d]["heap_mib"]
+            print("allocator, MiB at the soak's start / end: " + "; ".join(
+                f"{k} {heap['soak_start'].get(k, 0):.1f} / {heap['soak_end'].get(k, 0):.1f}"
+                for k in ("in_use", "free_held", "mmapped")))
     print(f"\n`rempart screen` (2 threads) on the same listings: {results['screen_listings_per_s']:,.0f} listings/s")
 
 

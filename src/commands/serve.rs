@@ -51,6 +51,10 @@ pub struct ServiceArgs {
     /// nothing recorded is harmed.
     #[arg(long, value_name = "MIB")]
     pub max_db_mib: Option<u64>,
+    /// Chunks of listings screened at once, at most (default: one per core). More only adds
+    /// threads: screening is CPU work.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub screening_threads: Option<u32>,
 }
 
 impl ServiceArgs {
@@ -73,11 +77,13 @@ impl ServiceArgs {
         if self.head_entries == 0 {
             anyhow::bail!("--head-entries must be at least 1");
         }
+        let defaults = rempart_server::Limits::default();
         let limits = rempart_server::Limits {
             screen_timeout: seconds("screen-timeout", self.screen_timeout)?,
             image_deadline: seconds("image-deadline", self.image_deadline)?,
             max_image_queue: self.max_image_queue,
-            ..rempart_server::Limits::default()
+            screening_threads: self.screening_threads.map_or(defaults.screening_threads, |n| n as usize),
+            ..defaults
         };
         Ok(rempart_server::Config {
             db: location,

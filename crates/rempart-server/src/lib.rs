@@ -13,6 +13,7 @@ pub mod console;
 pub mod delivery;
 pub mod error;
 pub mod evidence;
+pub mod heap;
 pub mod images;
 pub mod intake;
 pub mod metrics;
@@ -350,6 +351,8 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
         people: config.people.clone(),
         semantic: ArcSwapOption::from(semantic),
         semantic_model: config.semantic_model.clone(),
+        screening_slots: Arc::new(tokio::sync::Semaphore::new(config.limits.screening_threads.max(1))),
+        read_slots: Arc::new(tokio::sync::Semaphore::new(Store::POOLED_CONNECTIONS)),
     }));
     Ok((app, running))
 }
@@ -382,13 +385,16 @@ async fn follow_packs(app: &App) {
 }
 
 /// Follows what other processes sharing the database changed: keys
-/// created or revoked, packs activated, removals recorded (relisting).
+/// created or revoked, packs activated, removals recorded (relisting);
+/// and returns the allocator's free pages to the system (see [`heap`]).
 pub(crate) async fn follow(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
         reload_keys(&app).await;
         follow_packs(&app).await;
+        // Off a worker thread: trimming takes each arena's lock in turn.
+        let _ = tokio::task::spawn_blocking(heap::release_free).await;
         let Some(signals) = app.signals.clone() else { continue };
         let after = app.removed_seq.load(std::sync::atomic::Ordering::Relaxed);
         match app.read(move |tx| removed::since(tx, after, 10_000)).await {

@@ -16,6 +16,7 @@ pub struct Metrics {
     pub writer: IntGaugeVec,
     pub audit_head_size: IntGauge,
     pub images_queued: IntGauge,
+    pub heap: IntGaugeVec,
     pub disagreements: IntCounterVec,
 }
 
@@ -64,6 +65,13 @@ impl Metrics {
             "rempart_images_queued",
             "Listings downloading or waiting to download their images (refreshed on scrape)",
         ));
+        let heap = must(IntGaugeVec::new(
+            Opts::new(
+                "rempart_heap_bytes",
+                "The allocator's heap: in_use, free_held (freed, not yet returned), mmapped (refreshed on scrape)",
+            ),
+            &["kind"],
+        ));
         let disagreements = must(IntCounterVec::new(
             Opts::new(
                 "rempart_shadow_disagreements_total",
@@ -81,6 +89,7 @@ impl Metrics {
             Box::new(writer.clone()),
             Box::new(audit_head_size.clone()),
             Box::new(images_queued.clone()),
+            Box::new(heap.clone()),
             Box::new(disagreements.clone()),
         ] {
             must(registry.register(c));
@@ -96,6 +105,7 @@ impl Metrics {
             writer,
             audit_head_size,
             images_queued,
+            heap,
             disagreements,
         }
     }

@@ -169,47 +169,52 @@ pub async fn screen(app: &App, listings: Vec<Listing>) -> Vec<Screened> {
         let ids: Vec<String> = chunk.iter().map(|(l, _)| l.id.clone()).collect();
         let (gate, shadow, signals, people, semantic) =
             (gate.clone(), shadow.clone(), signals.clone(), people.clone(), semantic.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            chunk
-                .into_iter()
-                .map(|(l, images)| {
-                    screen_one(
-                        &gate,
-                        shadow.as_deref(),
-                        signals.as_deref(),
-                        people.as_deref(),
-                        semantic.as_deref(),
-                        l,
-                        images,
-                    )
-                })
-                .collect::<Vec<_>>()
+        let slots = app.screening_slots.clone();
+        let task = tokio::spawn(async move {
+            // Waiting for a slot counts against the deadline like the work.
+            let _slot = slots.acquire_owned().await.map_err(|e| e.to_string())?;
+            tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|(l, images)| {
+                        screen_one(
+                            &gate,
+                            shadow.as_deref(),
+                            signals.as_deref(),
+                            people.as_deref(),
+                            semantic.as_deref(),
+                            l,
+                            images,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| e.to_string())
         });
         tasks.push((ids, task));
     }
     let deadline = tokio::time::Instant::now() + app.limits.screen_timeout;
     let mut out = Vec::new();
     for (ids, task) in tasks {
-        match tokio::time::timeout_at(deadline, task).await {
-            Ok(Ok(screened)) => out.extend(screened),
-            failed => {
-                let (code, why) = match failed {
-                    Err(_) => {
-                        ("screening_timed_out", format!("screening took longer than {:?}", app.limits.screen_timeout))
-                    }
-                    Ok(Err(e)) => ("screening_panicked", format!("screening task failed: {e}")),
-                    Ok(Ok(_)) => unreachable!("handled above"),
-                };
-                tracing::error!("{why}; {} listing(s) recorded as review", ids.len());
-                out.extend(ids.into_iter().map(|id| Screened {
-                    listing: Listing::new(id.clone(), String::new()),
-                    decision: fail_closed(&gate, &id, code, why.clone()),
-                    shadow: None,
-                    removal: None,
-                    arriving: None,
-                }));
+        let joined =
+            tokio::time::timeout_at(deadline, task).await.map(|j| j.map_err(|e| e.to_string()).and_then(|r| r));
+        let (code, why) = match joined {
+            Ok(Ok(screened)) => {
+                out.extend(screened);
+                continue;
             }
-        }
+            Ok(Err(e)) => ("screening_panicked", format!("screening task failed: {e}")),
+            Err(_) => ("screening_timed_out", format!("screening took longer than {:?}", app.limits.screen_timeout)),
+        };
+        tracing::error!("{why}; {} listing(s) recorded as review", ids.len());
+        out.extend(ids.into_iter().map(|id| Screened {
+            listing: Listing::new(id.clone(), String::new()),
+            decision: fail_closed(&gate, &id, code, why.clone()),
+            shadow: None,
+            removal: None,
+            arriving: None,
+        }));
     }
     for (screened, arriving) in out.iter_mut().zip(arriving.iter_mut()) {
         screened.arriving = arriving.take();

@@ -34,6 +34,11 @@ pub struct Limits {
     /// Listings downloading or waiting to download images, at most;
     /// beyond it images are not fetched (the decision says so).
     pub max_image_queue: usize,
+    /// Chunks of listings screened at once, at most (the rest wait their
+    /// turn). Screening is CPU work: more at once than cores only adds
+    /// threads, each with its own stack and allocator caches, and a
+    /// server's memory then grows with its peak concurrency.
+    pub screening_threads: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +51,7 @@ impl Default for Limits {
             default_rate_per_minute: 600_000,
             image_deadline: Duration::from_millis(300),
             max_image_queue: 10_000,
+            screening_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -120,6 +126,10 @@ pub struct Shared {
     /// The semantic stage for the live pack (see [`App::semantic_for`]).
     pub semantic: ArcSwapOption<rempart_semantic::SemanticStage>,
     pub semantic_model: Option<Arc<rempart_semantic::Model>>,
+    /// One permit per chunk being screened (see [`Limits::screening_threads`]).
+    pub screening_slots: Arc<tokio::sync::Semaphore>,
+    /// One permit per read transaction running ([`Store::POOLED_CONNECTIONS`]).
+    pub read_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for App {
@@ -158,17 +168,17 @@ impl App {
         F: FnOnce(&mut rempart_store::Tx<'_>) -> Result<T, rempart_store::StoreError> + Send + 'static,
     {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.read(f))
-            .await
-            .map_err(|e| {
-                tracing::error!("read task failed: {e}");
-                crate::error::ApiError::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the read failed",
-                )
-            })?
-            .map_err(Into::into)
+        let slot = self.read_slots.clone().acquire_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            store.read(f)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("read task failed: {e}");
+            crate::error::ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "the read failed")
+        })?
+        .map_err(Into::into)
     }
 
     /// Runs `f` in the next group commit and waits for it to be durable.

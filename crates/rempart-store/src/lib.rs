@@ -305,6 +305,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Idle connections kept for reuse: enough for the readers of a busy
+    /// server. More at once are opened and then closed, each paying the
+    /// connection's set-up and losing its prepared statements, so a
+    /// server bounds its concurrent reads to this.
+    pub const POOLED_CONNECTIONS: usize = 16;
+
     pub fn location(&self) -> &Location {
         &self.inner.location
     }
@@ -323,8 +329,7 @@ impl Store {
 
     fn give_back(&self, conn: Box<dyn Backend>) {
         if let Ok(mut idle) = self.inner.idle.lock() {
-            // Enough for the readers of a busy server; more are closed.
-            if idle.len() < 16 {
+            if idle.len() < Store::POOLED_CONNECTIONS {
                 idle.push(conn);
             }
         }

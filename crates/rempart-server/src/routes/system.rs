@@ -52,6 +52,11 @@ pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl I
     gauge("audit_entries", counts.audit_entries);
     m.audit_head_size.set(i64::try_from(head.unwrap_or(0)).unwrap_or(i64::MAX));
     m.images_queued.set(i64::try_from(app.images.queued()).unwrap_or(i64::MAX));
+    if let Some(h) = crate::heap::stats() {
+        for (kind, v) in [("in_use", h.in_use), ("free_held", h.free_held), ("mmapped", h.mmapped)] {
+            m.heap.with_label_values(&[kind]).set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+    }
     let w = app.writer.stats();
     for (name, v) in
         [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)]
