@@ -9,6 +9,8 @@
 //! A single left-to-right scan does all of it without backtracking and
 //! touches a field only where it has a digit.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::lexicon::Lexicon;
@@ -144,13 +146,13 @@ fn is_duration(text: &str, unit_end: usize, prefix: &str, lex: &Lexicon) -> bool
     if lex.has("warranty", prefix) || lex.has("duration_before", prefix) {
         return true;
     }
-    let after: Vec<String> = text[unit_end..]
+    let after: Vec<Cow<str>> = text[unit_end..]
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(2)
         .map(fold_word)
         .collect();
-    match after.first().map(String::as_str) {
+    match after.first().map(|w| w.as_ref()) {
         // `2 ans de garantie`, `3 years of warranty`: one word further.
         Some(w) if lex.has("duration_link", w) => after.get(1).is_some_and(|w| lex.has("warranty", w)),
         Some(w) => lex.has("warranty", w) || lex.has("duration_after", w),
@@ -186,10 +188,9 @@ fn extract_ascii_digits(text: &str, context: HeightContext, lex: &Lexicon) -> Ve
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit()
-            || (i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i) && !glued_to_word(text, i))
-        {
+    while let Some(to_digit) = bytes.get(i..).and_then(|rest| rest.iter().position(u8::is_ascii_digit)) {
+        i += to_digit;
+        if i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i) && !glued_to_word(text, i) {
             i += 1;
             continue;
         }
@@ -244,12 +245,15 @@ fn is_count_context(prefix: &str, lex: &Lexicon) -> bool {
 
 /// Like [`parse_number`]; `spaced_groups` says whether a space may
 /// separate thousands (`10 000`).
-fn parse_number_with(bytes: &[u8], mut i: usize, spaced_groups: bool) -> Option<(f64, usize)> {
+fn parse_number_with(bytes: &[u8], start: usize, spaced_groups: bool) -> Option<(f64, usize)> {
     let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
-    let first = digits(i);
-    let mut int_part: String = String::from_utf8_lossy(&bytes[i..i + first]).into_owned();
-    i += first;
-    let mut frac = String::new();
+    let ascii = |from: usize, to: usize| std::str::from_utf8(&bytes[from..to]).ok();
+    let first = digits(start);
+    let mut i = start + first;
+    // The literal `f64` parses: borrowed from the text while it is written
+    // there as is (`150`, `1.5`), rebuilt only without thousands
+    // separators or with a decimal comma.
+    let mut literal = Cow::Borrowed(ascii(start, i)?);
     let mut groups = 0;
     // Thousands groups.
     loop {
@@ -266,32 +270,38 @@ fn parse_number_with(bytes: &[u8], mut i: usize, spaced_groups: bool) -> Option<
         }
         let group = digits(i + sep_len);
         let followed_by_digit = bytes.get(i + sep_len + group).is_some_and(u8::is_ascii_digit);
-        let is_thousands = group == 3 && !followed_by_digit && int_part != "0" && (groups > 0 || int_part.len() <= 3);
+        let is_thousands = group == 3 && !followed_by_digit && literal != "0" && (groups > 0 || literal.len() <= 3);
         if is_thousands {
             groups += 1;
-            int_part.push_str(std::str::from_utf8(&bytes[i + sep_len..i + sep_len + 3]).ok()?);
+            literal.to_mut().push_str(ascii(i + sep_len, i + sep_len + 3)?);
             i += sep_len + 3;
             continue;
         }
         if (sep == Some(b'.') || sep == Some(b',')) && group > 0 {
-            frac = String::from_utf8_lossy(&bytes[i + 1..i + 1 + group]).into_owned();
+            if sep == Some(b'.') && groups == 0 {
+                literal = Cow::Borrowed(ascii(start, i + 1 + group)?);
+            } else {
+                let fraction = ascii(i + 1, i + 1 + group)?;
+                let owned = literal.to_mut();
+                owned.push('.');
+                owned.push_str(fraction);
+            }
             i += 1 + group;
         }
         break;
     }
-    let literal = if frac.is_empty() { int_part } else { format!("{int_part}.{frac}") };
     literal.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v, i))
 }
 
 /// A unit word read after a number, already folded for lookup.
-struct UnitWord {
-    unit: String,
+struct UnitWord<'a> {
+    unit: Cow<'a, str>,
     end: usize,
 }
 
 /// Reads the unit after a number: one optional space, then letters, or a
 /// symbol unit (`%`, `'`, `"`, `''`, `+`).
-fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
+fn read_unit(text: &str, mut i: usize) -> Option<UnitWord<'_>> {
     let bytes = text.as_bytes();
     if bytes.get(i) == Some(&b' ')
         || bytes.get(i) == Some(&b'-') && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic())
@@ -299,17 +309,17 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
         i += 1;
     }
     match bytes.get(i)? {
-        b'%' => return Some(UnitWord { unit: "%".into(), end: i + 1 }),
-        b'"' => return Some(UnitWord { unit: "\"".into(), end: i + 1 }),
-        b'\'' if bytes.get(i + 1) == Some(&b'\'') => return Some(UnitWord { unit: "''".into(), end: i + 2 }),
-        b'\'' => return Some(UnitWord { unit: "'".into(), end: i + 1 }),
+        b'%' => return Some(UnitWord { unit: Cow::Borrowed("%"), end: i + 1 }),
+        b'"' => return Some(UnitWord { unit: Cow::Borrowed("\""), end: i + 1 }),
+        b'\'' if bytes.get(i + 1) == Some(&b'\'') => return Some(UnitWord { unit: Cow::Borrowed("''"), end: i + 2 }),
+        b'\'' => return Some(UnitWord { unit: Cow::Borrowed("'"), end: i + 1 }),
         _ => {}
     }
     if text[i..].starts_with('’') || text[i..].starts_with('′') {
-        return Some(UnitWord { unit: "'".into(), end: i + 3 });
+        return Some(UnitWord { unit: Cow::Borrowed("'"), end: i + 3 });
     }
     if text[i..].starts_with('”') || text[i..].starts_with('″') {
-        return Some(UnitWord { unit: "\"".into(), end: i + 3 });
+        return Some(UnitWord { unit: Cow::Borrowed("\""), end: i + 3 });
     }
     let word_len: usize = text[i..].chars().take_while(|c| c.is_alphabetic()).map(char::len_utf8).sum();
     if word_len == 0 {
@@ -320,7 +330,7 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
     // Two-word units.
     if unit == "fl" {
         if let Some(rest) = text[end..].strip_prefix(" oz").or_else(|| text[end..].strip_prefix(". oz")) {
-            unit = "floz".into();
+            unit = Cow::Borrowed("floz");
             end = text.len() - rest.len();
         }
     }
@@ -330,12 +340,18 @@ fn read_unit(text: &str, mut i: usize) -> Option<UnitWord> {
 /// Lower-cases and strips accents from a short word, for unit lookup:
 /// the shared word folder, except that a letter run seller text would have
 /// collapsed (`cmmm`) takes the full folder, so units read as in the text.
-fn fold_word(word: &str) -> String {
+fn fold_word(word: &str) -> Cow<'_, str> {
+    // Most unit words are written folded already (`cm`, `ml`, `ans`): the
+    // folders would copy them unchanged, once per number of the field.
+    let is_folded = word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if is_folded && !crate::normalize::has_triple_letter(word.as_bytes()) {
+        return Cow::Borrowed(word);
+    }
     let folded = crate::normalize::fold_word(word);
     if crate::normalize::has_triple_letter(folded.as_bytes()) {
-        return crate::normalize::Folded::new(word).as_str().replace(' ', "");
+        return Cow::Owned(crate::normalize::Folded::new(word).as_str().replace(' ', ""));
     }
-    folded
+    Cow::Owned(folded)
 }
 
 /// Having read a number, reads what it measures and records it. Returns
@@ -469,7 +485,7 @@ fn fold_word_list(text: &str) -> Vec<String> {
 }
 
 /// The folded word right before `at` (skipping spaces and `:`).
-fn word_before(text: &str, at: usize) -> String {
+fn word_before(text: &str, at: usize) -> Cow<'_, str> {
     let head = &text[..floor_char_boundary(text, at)];
     let trimmed = head.trim_end_matches([' ', ':']);
     let word_start =

@@ -99,9 +99,26 @@ pub struct Gate {
 
 /// One text field of a listing, with its name for evidence.
 struct Field<'a> {
-    name: std::borrow::Cow<'a, str>,
+    name: FieldName<'a>,
     text: std::borrow::Cow<'a, str>,
     filter: FieldFilter,
+}
+
+/// A field's name as evidence gives it. An attribute's is written out
+/// (`attributes.KEY`) only when evidence is, not for every attribute of
+/// every listing.
+enum FieldName<'a> {
+    Listing(&'static str),
+    Attribute(&'a str),
+}
+
+impl std::fmt::Display for FieldName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldName::Listing(name) => f.write_str(name),
+            FieldName::Attribute(key) => write!(f, "attributes.{key}"),
+        }
+    }
 }
 
 /// A term hit with where it lies.
@@ -346,20 +363,25 @@ impl Gate {
         // field's own (a bare attribute number with the key's unit), and
         // whether its lengths are heights.
         let mut extraction: Vec<(Option<String>, HeightContext)> = Vec::with_capacity(fields.capacity());
-        let mut push = |name: std::borrow::Cow<'a, str>, text: &'a str, filter, context| {
+        let mut push = |name: FieldName<'a>, text: &'a str, filter, context| {
             fields.push(Field { name, text: text.into(), filter });
             extraction.push(context);
         };
-        push("title".into(), &listing.title, FieldFilter::Title, (None, HeightContext::Always));
+        push(FieldName::Listing("title"), &listing.title, FieldFilter::Title, (None, HeightContext::Always));
         if let Some(d) = &listing.description {
-            push("description".into(), d, FieldFilter::Description, (None, HeightContext::AfterHeightWord));
+            push(
+                FieldName::Listing("description"),
+                d,
+                FieldFilter::Description,
+                (None, HeightContext::AfterHeightWord),
+            );
         }
         if let Some(c) = &listing.category {
-            push("category".into(), c, FieldFilter::Category, (None, HeightContext::Never));
+            push(FieldName::Listing("category"), c, FieldFilter::Category, (None, HeightContext::Never));
         }
         for (key, value) in &listing.attributes {
             let reading = attribute_text(key, value, &self.pack.lexicon);
-            push(format!("attributes.{key}").into(), value, FieldFilter::Attributes, reading);
+            push(FieldName::Attribute(key), value, FieldFilter::Attributes, reading);
         }
         let declared = listing.language.as_deref().and_then(Language::from_code);
         let mut hits = Vec::new();
@@ -388,10 +410,11 @@ impl Gate {
                 let mut language = FieldLanguage::default();
                 // A short title says little about its language; the
                 // description beside it says more.
-                let detect_on = match (field.filter, &listing.description) {
+                // Built only for a false friend, the one hit that needs it.
+                let detect_on = std::cell::LazyCell::new(|| match (field.filter, &listing.description) {
                     (FieldFilter::Title, Some(d)) => std::borrow::Cow::Owned(format!("{} {}", field.text, d)),
                     _ => field.text.clone(),
-                };
+                });
                 for mut hit in found {
                     let mut uncertain = false;
                     if let Some(bound) = hit.language {
@@ -450,7 +473,11 @@ struct WordIndex {
 
 impl WordIndex {
     fn new(canonical: &str) -> WordIndex {
-        let spaces = canonical.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| i as u32).collect();
+        // Sized once: collecting from a filter grows the vector by doubling,
+        // a reallocation and copy every few words. Canonical words are
+        // separated by one space, so at most every other byte is one.
+        let mut spaces = Vec::with_capacity(canonical.len() / 2 + 1);
+        spaces.extend(canonical.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| i as u32));
         WordIndex { spaces }
     }
 
