@@ -385,16 +385,13 @@ async fn follow_packs(app: &App) {
 }
 
 /// Follows what other processes sharing the database changed: keys
-/// created or revoked, packs activated, removals recorded (relisting);
-/// and returns the allocator's free pages to the system (see [`heap`]).
+/// created or revoked, packs activated, removals recorded (relisting).
 pub(crate) async fn follow(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
         reload_keys(&app).await;
         follow_packs(&app).await;
-        // Off a worker thread: trimming takes each arena's lock in turn.
-        let _ = tokio::task::spawn_blocking(heap::release_free).await;
         let Some(signals) = app.signals.clone() else { continue };
         let after = app.removed_seq.load(std::sync::atomic::Ordering::Relaxed);
         match app.read(move |tx| removed::since(tx, after, 10_000)).await {
