@@ -77,13 +77,11 @@ def rss_mib(pid):
 class Sampler(threading.Thread):
     def __init__(self, pid, every=1.0):
         super().__init__(daemon=True)
-        self.pid, self.every, self.samples, self.parts, self.stop = pid, every, [], [], False
+        self.pid, self.every, self.samples, self.stop = pid, every, [], False
 
     def run(self):
         while not self.stop:
-            parts = memory_mib(self.pid)
-            self.samples.append((time.time(), parts.get("VmRSS", 0.0)))
-            self.parts.append(parts)
+            self.samples.append(memory_mib(self.pid))
             time.sleep(self.every)
 
 
@@ -214,9 +212,9 @@ def main():
                 sys.exit(f"{durability}: audit verify failed ({verified.returncode}): {verified.stderr[-2000:]}")
             results[durability] = {
                 "single": single, "batch100": batch, "soak": soaked,
-                "rss_mib": {"start": rss_start, "peak": max(s for _, s in sampler.samples), "end": rss_end},
-                "rss_samples": [round(s, 1) for _, s in sampler.samples[-60:]] if soak else None,
-                "rss_parts_samples": [{k: round(v, 1) for k, v in p.items()} for p in sampler.parts[soak_from:]] if soak else None,
+                "rss_mib": {"start": rss_start, "peak": max(p.get("VmRSS", 0.0) for p in sampler.samples), "end": rss_end},
+                "rss_samples": [round(p.get("VmRSS", 0.0), 1) for p in sampler.samples[-60:]] if soak else None,
+                "rss_parts_samples": [{k: round(v, 1) for k, v in p.items()} for p in sampler.samples[soak_from:]] if soak else None,
                 "heap_mib": {"soak_start": heap_before, "soak_end": heap_after},
                 "db_bytes": size, "decisions_recorded": recorded,
             }

@@ -3,13 +3,13 @@
 //! Why a service touches its allocator at all: glibc gives each thread
 //! that contends for the heap an arena of its own (up to 8 per core) and
 //! gives freed memory back to the system only from the top of an arena.
-//! Under tokio's worker and blocking threads a server that allocates per
-//! request (bodies, decisions, canonical JSON) leaves many arenas, each
-//! holding free chunks it never returns: RSS climbs for minutes while the
-//! memory in use does not (BENCHMARKS.md, "The service under load").
-//! The server bounds its threads instead (screening and reads take a
-//! slot, see `state::Shared`), and reports the allocator's figures on
-//! `/metrics` so that an operator can tell data kept from memory held.
+//! Each thread also keeps a cache of freed blocks. So a server whose
+//! thread count follows its peak concurrency sees RSS, and even the heap
+//! in use, climb for minutes without keeping any more data (BENCHMARKS.md,
+//! "Where the soak's memory went"). The server bounds its threads instead
+//! (screening and reads take a slot, see `state::Shared`), and reports
+//! the allocator's figures on `/metrics` so that an operator can tell data
+//! kept from memory held.
 //! Tried and not kept: a `malloc_trim(0)` every 5 s kept RSS level, but
 //! it holds each arena's lock while it walks it, and the 10-minute soak
 //! with it had a p99.9 of 163 ms against 27 ms before (BENCHMARKS.md). A
@@ -29,31 +29,20 @@ pub struct HeapStats {
     pub mmapped: u64,
 }
 
+/// The allocator's figures, where it reports them.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod glibc {
-    use super::HeapStats;
-
-    pub fn stats() -> Option<HeapStats> {
-        // SAFETY: mallinfo2 (glibc ≥ 2.33) returns a plain struct by value
-        // and sums over every arena under their locks.
-        let info = unsafe { libc::mallinfo2() };
-        let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        Some(HeapStats { in_use: bytes(info.uordblks), free_held: bytes(info.fordblks), mmapped: bytes(info.hblkhd) })
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-mod glibc {
-    use super::HeapStats;
-
-    pub fn stats() -> Option<HeapStats> {
-        None
-    }
+pub fn stats() -> Option<HeapStats> {
+    // SAFETY: mallinfo2 (glibc ≥ 2.33) returns a plain struct by value
+    // and sums over every arena under their locks.
+    let info = unsafe { libc::mallinfo2() };
+    let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    Some(HeapStats { in_use: bytes(info.uordblks), free_held: bytes(info.fordblks), mmapped: bytes(info.hblkhd) })
 }
 
 /// The allocator's figures, where it reports them.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn stats() -> Option<HeapStats> {
-    glibc::stats()
+    None
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]

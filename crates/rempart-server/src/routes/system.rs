@@ -35,6 +35,11 @@ pub async fn healthz(State(app): State<App>) -> ApiResult<Json<Health>> {
     }))
 }
 
+/// Sets one labelled gauge to a count (Prometheus gauges are `i64`).
+fn set_gauge(gauges: &prometheus::IntGaugeVec, label: &str, v: u64) {
+    gauges.with_label_values(&[label]).set(i64::try_from(v).unwrap_or(i64::MAX));
+}
+
 /// Prometheus metrics (text format 0.0.4).
 #[utoipa::path(
     get, path = "/metrics", tag = "system",
@@ -45,23 +50,26 @@ pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl I
     caller.require(&[Role::Auditor])?;
     let (counts, head) = app.read(|tx| Ok((records::counts(tx)?, audit::latest_head(tx)?.map(|h| h.size)))).await?;
     let m = &app.metrics;
-    let gauge = |kind: &str, v: u64| m.store.with_label_values(&[kind]).set(i64::try_from(v).unwrap_or(i64::MAX));
-    gauge("listings", counts.listings);
-    gauge("decisions", counts.decisions);
-    gauge("pending_reviews", counts.pending_reviews);
-    gauge("audit_entries", counts.audit_entries);
+    for (kind, v) in [
+        ("listings", counts.listings),
+        ("decisions", counts.decisions),
+        ("pending_reviews", counts.pending_reviews),
+        ("audit_entries", counts.audit_entries),
+    ] {
+        set_gauge(&m.store, kind, v);
+    }
     m.audit_head_size.set(i64::try_from(head.unwrap_or(0)).unwrap_or(i64::MAX));
     m.images_queued.set(i64::try_from(app.images.queued()).unwrap_or(i64::MAX));
     if let Some(h) = crate::heap::stats() {
         for (kind, v) in [("in_use", h.in_use), ("free_held", h.free_held), ("mmapped", h.mmapped)] {
-            m.heap.with_label_values(&[kind]).set(i64::try_from(v).unwrap_or(i64::MAX));
+            set_gauge(&m.heap, kind, v);
         }
     }
     let w = app.writer.stats();
     for (name, v) in
         [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)]
     {
-        m.writer.with_label_values(&[name]).set(i64::try_from(v).unwrap_or(i64::MAX));
+        set_gauge(&m.writer, name, v);
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render()))
 }
