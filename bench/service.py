@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Service benchmark: `rempart serve` under wrk on loopback, recording on.
 
-  python3 bench/service.py [SECONDS] [--soak SECONDS] [--no-build] [--no-semantic]
-                           [--bin PATH] [--full-only] [--serve "SERVE FLAGS"]
+  python3 bench/service.py [SECONDS] [--soak SECONDS] [--batch-runs N] [--no-build]
+                           [--no-semantic] [--bin PATH] [--full-only] [--serve "SERVE FLAGS"]
 
 Builds rempart (release), makes 100,000 real listings (bench/corpus.py),
 and for each durability setting (full: fsync before answering; normal: WAL
@@ -10,11 +10,13 @@ synced at checkpoints) starts a fresh server on a new SQLite database and
 runs wrk (bench/wrk/listings.lua) for SECONDS (default 30):
   * single listings: 2 threads, 32 connections, every request a new listing;
   * batches of 100 listings: 2 threads, 4 connections.
-It reports requests/s, listings/s, latency p50/p99/p99.9 and the server's
-RSS (start, peak, end), and, in the same run, `rempart screen` on the same
+It reports requests/s, listings/s, latency p50/p99/p99.9, the server's CPU
+time per listing (user + system, every thread: unlike a rate it does not
+depend on what else the machine runs) and the server's RSS (start, peak, end), and, in the same run, `rempart screen` on the same
 listings (2 threads): the recording overhead is the ratio of the two.
 With --soak S, single listings run for S seconds more and RSS is sampled
-every 10 s to show memory stays flat (split into heap, mapped files and
+every 10 s to show memory stays flat (the slope of its last half in MiB
+per minute, split into heap, mapped files and
 shared memory, and the allocator's own in-use / freed-but-held figures
 from /metrics at the soak's start and end).
 With --no-semantic both the server and `screen` run lexical only (the
@@ -70,6 +72,18 @@ def heap_mib(addr, key):
             for m in re.finditer(r'^rempart_heap_bytes\{kind="(\w+)"\} (\d+)', text, re.M)}
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far (every thread):
+    CPU per listing does not depend on what else runs on the machine, as a
+    rate does, so it compares builds measured at different times."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def rss_mib(pid):
     return memory_mib(pid).get("VmRSS", 0.0)
 
@@ -107,9 +121,10 @@ STAGES = []
 SERVE_ARGS = []
 
 
-def wrk(addr, key, listings, batch, threads, connections, seconds):
+def wrk(addr, key, listings, batch, threads, connections, seconds, pid):
     global RUNS
     RUNS += 1
+    cpu_before = cpu_seconds(pid)
     env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch), "RUN": f"r{RUNS}t"}
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
@@ -123,39 +138,54 @@ def wrk(addr, key, listings, batch, threads, connections, seconds):
                  f"of {r['requests']:.0f} requests (batch {batch})")
     r["requests_per_s"] = r["requests"] / r["duration_s"]
     r["listings_per_s"] = r["requests_per_s"] * batch
+    r["server_cpu_us_per_listing"] = (cpu_seconds(pid) - cpu_before) * 1e6 / max(r["requests"] * batch, 1)
     return r
 
 
+def parse_args():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.split("\n")[3:]))
+    ap.add_argument("seconds", nargs="?", type=int, default=30, help="length of each wrk run (default 30)")
+    ap.add_argument("--soak", type=int, default=0, metavar="S", help="single listings for S seconds more, memory sampled")
+    ap.add_argument("--batch-runs", type=int, default=1, metavar="N",
+                    help="run the batch-100 load N times on the same server (the spread shows how settled the figure is)")
+    ap.add_argument("--no-build", action="store_true", help="do not run cargo build first")
+    ap.add_argument("--no-semantic", action="store_true", help="lexical stages only, server and screen alike")
+    ap.add_argument("--bin", help="the rempart binary to measure (default target/release/rempart)")
+    ap.add_argument("--full-only", action="store_true", help="skip durability normal")
+    ap.add_argument("--serve", default="", metavar="FLAGS", help="more flags for `rempart serve`, space-separated")
+    return ap.parse_args()
+
+
+def slope_mib_per_min(samples, key="VmRSS", every=10):
+    """Least-squares slope of the last half of the soak's samples, MiB per
+    minute: 'flat' is a slope near zero once the server has warmed up, which
+    a start/end difference cannot tell from a step that has already levelled."""
+    tail = [p.get(key, 0.0) for p in samples[len(samples) // 2:]]
+    if len(tail) < 3:
+        return None
+    n = len(tail)
+    xs = [i * every / 60 for i in range(n)]
+    mx, my = sum(xs) / n, sum(tail) / n
+    return sum((x - mx) * (y - my) for x, y in zip(xs, tail)) / sum((x - mx) ** 2 for x in xs)
+
+
 def main():
-    args = sys.argv[1:]
-    soak = 0
-    if "--soak" in args:
-        i = args.index("--soak")
-        soak = int(args[i + 1])
-        del args[i:i + 2]
+    args = parse_args()
     global BIN
-    if "--bin" in args:
-        i = args.index("--bin")
-        BIN = os.path.abspath(args[i + 1])
-        del args[i:i + 2]
-    if "--serve" in args:
-        i = args.index("--serve")
-        SERVE_ARGS.extend(args[i + 1].split())
-        del args[i:i + 2]
-    durabilities = ["full", "normal"]
-    if "--full-only" in args:
-        args.remove("--full-only")
-        durabilities = ["full"]
-    seconds = int(args[0]) if args else 30
-    if "--no-semantic" in args:
-        args.remove("--no-semantic")
+    if args.bin:
+        BIN = os.path.abspath(args.bin)
+    SERVE_ARGS.extend(args.serve.split())
+    soak, seconds = args.soak, args.seconds
+    durabilities = ["full"] if args.full_only else ["full", "normal"]
+    if args.no_semantic:
         STAGES.append("--no-semantic")
         results_stages = "lexical only"
     else:
         results_stages = "with the semantic stage"
-    if "--no-build" in args:
-        args.remove("--no-build")
-    else:
+    if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     listings = os.path.join(OUT, "service_100000.jsonl")
@@ -185,8 +215,9 @@ def main():
             sampler = Sampler(proc.pid)
             sampler.start()
             rss_start = rss_mib(proc.pid)
-            single = wrk(addr, key, listings, 1, 2, 32, seconds)
-            batch = wrk(addr, key, listings, 100, 2, 4, seconds)
+            single = wrk(addr, key, listings, 1, 2, 32, seconds, proc.pid)
+            batches = [wrk(addr, key, listings, 100, 2, 4, seconds, proc.pid) for _ in range(args.batch_runs)]
+            batch = sorted(batches, key=lambda r: r["listings_per_s"])[len(batches) // 2]
             soaked = None
             soak_from = 0
             heap_before = heap_after = None
@@ -194,7 +225,7 @@ def main():
                 sampler.every = 10
                 soak_from = len(sampler.samples)
                 heap_before = heap_mib(addr, auditor)
-                soaked = wrk(addr, key, listings, 1, 2, 32, soak)
+                soaked = wrk(addr, key, listings, 1, 2, 32, soak, proc.pid)
                 heap_after = heap_mib(addr, auditor)
             sampler.stop = True
             rss_end = rss_mib(proc.pid)
@@ -204,30 +235,34 @@ def main():
             # Every acknowledged listing must be on record: batches answer 200
             # even when items are refused, so count what was recorded.
             recorded = sqlite3.connect(db).execute("SELECT count(*) FROM decisions").fetchone()[0]
-            sent = single["requests"] + batch["requests"] * 100 + (soaked["requests"] if soaked else 0)
+            sent = single["requests"] + sum(b["requests"] for b in batches) * 100 + (soaked["requests"] if soaked else 0)
             if recorded < sent:
                 sys.exit(f"{durability}: {sent:.0f} listings acknowledged but {recorded} decisions recorded")
             verified = subprocess.run([BIN, "audit", "verify", "--db", db], capture_output=True, text=True)
             if verified.returncode != 0:
                 sys.exit(f"{durability}: audit verify failed ({verified.returncode}): {verified.stderr[-2000:]}")
             results[durability] = {
-                "single": single, "batch100": batch, "soak": soaked,
+                "single": single, "batch100": batch, "batch100_runs": [round(b["listings_per_s"]) for b in batches],
+                "soak": soaked,
                 "rss_mib": {"start": rss_start, "peak": max(p.get("VmRSS", 0.0) for p in sampler.samples), "end": rss_end},
                 "rss_samples": [round(p.get("VmRSS", 0.0), 1) for p in sampler.samples[-60:]] if soak else None,
                 "rss_parts_samples": [{k: round(v, 1) for k, v in p.items()} for p in sampler.samples[soak_from:]] if soak else None,
                 "heap_mib": {"soak_start": heap_before, "soak_end": heap_after},
+                "soak_last_half_mib_per_min": {k: slope_mib_per_min(sampler.samples[soak_from:], k)
+                                               for k in ("VmRSS", "RssAnon")} if soak else None,
                 "db_bytes": size, "decisions_recorded": recorded,
             }
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=1))
     print()
-    print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | batch-100 listings/s | p99 ms | RSS start/peak/end MiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | CPU µs/listing | batch-100 listings/s | p99 ms | CPU µs/listing | RSS start/peak/end MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for d in durabilities:
         r = results[d]
         s, b, m = r["single"], r["batch100"], r["rss_mib"]
         print(f"| {d} | {s['listings_per_s']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p999_ms']:.2f} | "
-              f"{b['listings_per_s']:,.0f} | {b['p99_ms']:.1f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
+              f"{s['server_cpu_us_per_listing']:.0f} | {b['listings_per_s']:,.0f} | {b['p99_ms']:.1f} | "
+              f"{b['server_cpu_us_per_listing']:.0f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
     for d in durabilities:
         parts = results[d]["rss_parts_samples"]
         if parts:
@@ -235,10 +270,20 @@ def main():
             print(f"\nsoak ({d}), MiB at its start / middle / end: " + "; ".join(
                 f"{k} {parts[0].get(k, 0):.1f} / {half.get(k, 0):.1f} / {parts[-1].get(k, 0):.1f}"
                 for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads")))
+            slope = results[d]["soak_last_half_mib_per_min"]
+            print("RSS slope over the soak's last half, MiB per minute: "
+                  + "; ".join(f"{k} {v:+.3f}" for k, v in slope.items() if v is not None))
             heap = results[d]["heap_mib"]
             print("allocator, MiB at the soak's start / end: " + "; ".join(
                 f"{k} {heap['soak_start'].get(k, 0):.1f} / {heap['soak_end'].get(k, 0):.1f}"
                 for k in ("in_use", "free_held", "mmapped")))
+    for d in durabilities:
+        if len(results[d]["batch100_runs"]) > 1:
+            print(f"batch-100 runs ({d}), listings/s: " + ", ".join(f"{v:,}" for v in results[d]["batch100_runs"]) + " (the table shows the median)")
+        soaked = results[d]["soak"]
+        if soaked:
+            print(f"soak ({d}): {soaked['listings_per_s']:,.0f} listings/s, p50 {soaked['p50_ms']:.2f} / p99 {soaked['p99_ms']:.2f} / "
+                  f"p99.9 {soaked['p999_ms']:.2f} ms, {soaked['server_cpu_us_per_listing']:.0f} µs CPU per listing")
     print(f"\n`rempart screen` (2 threads) on the same listings: {results['screen_listings_per_s']:,.0f} listings/s")
 
 

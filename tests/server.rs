@@ -502,6 +502,54 @@ fn concurrent_identical_submissions_record_one_decision() {
     assert_eq!(h["versions"][0]["decisions"].as_array().map(Vec::len), Some(1));
 }
 
+/// The blocking pool is bounded (`rempart_server::App::blocking_threads`):
+/// under many concurrent submissions and reads the server's thread count
+/// stays within it, where an unbounded pool grows with the concurrency and
+/// keeps what it grew (each thread with its stack and allocator cache).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_thread_count_stays_bounded_under_many_concurrent_requests() {
+    let db = Db::new();
+    let key = db.key("submitter");
+    let server = Server::start(&db, &["--screening-threads", "1", "--no-semantic"]);
+    let threads_now = || -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).expect("server status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("a Threads line")
+    };
+    let clients: Vec<_> = (0..64)
+        .map(|c| {
+            let (submit, key) = (server.url("/v1/listings"), key.clone());
+            let read = server.url("/v1/listings/T-");
+            std::thread::spawn(move || {
+                for i in 0..8 {
+                    let body =
+                        format!(r#"{{"id":"T-{c}-{i}","title":"Tasse à café {i}0 cl","seller":{{"id":"S-{c}"}}}}"#);
+                    assert_eq!(post(&submit, &key, &body).status, 200);
+                    assert_eq!(get(&format!("{read}{c}-{i}"), Some(&key)).status, 200);
+                }
+            })
+        })
+        .collect();
+    let mut most = 0;
+    while clients.iter().any(|c| !c.is_finished()) {
+        most = most.max(threads_now());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for c in clients {
+        c.join().expect("client");
+    }
+    most = most.max(threads_now());
+    // 1 screening slot + 16 read slots + 8 for rare work, no downloads;
+    // then the runtime's workers (one per core), the writer and main.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let bound = 1 + 16 + 8 + cores + 2;
+    assert!(most <= bound, "{most} threads at most, more than the {bound} the pool allows");
+}
+
 #[test]
 fn rate_limits_answer_429_with_retry_after() {
     let db = Db::new();

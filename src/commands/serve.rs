@@ -180,7 +180,6 @@ pub fn run(args: Args) -> Result<u8> {
         ..rempart_server::Retries::default()
     };
     config.people = rempart_server::People { webhook, retries };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(rempart_server::serve(config))?;
+    rempart_server::run(config)?;
     Ok(crate::EXIT_OK)
 }

@@ -412,10 +412,27 @@ pub(crate) async fn follow(app: App) {
     }
 }
 
+/// Runs the service on a runtime of its own, whose pool of blocking
+/// threads is bounded by [`App::blocking_threads`]: what `rempart serve`
+/// calls. Returns as [`serve`] does.
+pub fn run(config: Config) -> Result<(), ServerError> {
+    let (app, running) = build(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(app.blocking_threads())
+        .build()
+        .map_err(|e| ServerError::Other(format!("starting the runtime: {e}")))?;
+    runtime.block_on(serve_built(&config, app, running))
+}
+
 /// Runs the service until SIGINT or SIGTERM; then stops taking requests,
 /// lets the writer commit what is queued, and signs a final head.
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     let (app, running) = build(&config)?;
+    serve_built(&config, app, running).await
+}
+
+async fn serve_built(config: &Config, app: App, running: rempart_store::writer::Running) -> Result<(), ServerError> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServerError::Listen { addr: config.listen.to_string(), message: e.to_string() })?;

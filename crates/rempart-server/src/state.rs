@@ -140,6 +140,28 @@ impl std::ops::Deref for App {
 }
 
 impl App {
+    /// How many threads the runtime may start for blocking work: one per
+    /// screening slot and per read slot, two per image download (the
+    /// download and the re-decision it leads to), and a few for the rest
+    /// (rescans, pack compiles, webhook sends, the shutdown's join).
+    ///
+    /// Why bound it when the slots bound the work: a slot is released
+    /// inside the blocking task, before the thread that ran it is idle
+    /// again, so the next waiter's task often finds no idle thread and
+    /// tokio starts another, which it then keeps while it gets work every
+    /// 10 s. Over a 10-minute soak the pool crept from 39 to 69 threads,
+    /// each with its stack and allocator cache (BENCHMARKS.md). With a
+    /// bound, a task that finds every thread busy waits for one instead.
+    /// No blocking task here waits for another, so waiting cannot
+    /// deadlock.
+    pub fn blocking_threads(&self) -> usize {
+        /// Rescans (one per activation), pack compiles, webhook sends, the
+        /// writer's join at shutdown: rare, short or few.
+        const OTHER_BLOCKING_WORK: usize = 8;
+        let downloads = self.signals.as_ref().and_then(|s| s.fetch_concurrency()).unwrap_or(0);
+        self.limits.screening_threads.max(1) + Store::POOLED_CONNECTIONS + 2 * downloads + OTHER_BLOCKING_WORK
+    }
+
     /// The semantic stage for `gate`'s pack: the one built for it, or one
     /// built now when another pack became live (its exemplars embedded
     /// once, a fraction of a second).
