@@ -74,6 +74,20 @@ pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
 }
 
+/// The RFC 8785 canonical bytes of `value`, serialised directly, without a
+/// `serde_json::Value` in between.
+///
+/// Why: building the `Value` of a decision with its evidence (a string per
+/// key, a node per value) was the largest source of allocations on the
+/// service's record path, about a fifth of them (BENCHMARKS.md). The price
+/// is [`canonical_json`]'s check of integers: use this only for types
+/// whose integers cannot pass 2^53 (offsets and counts within bounded
+/// input). A non-finite float is an error here, where `to_value` would
+/// have made it `null`.
+pub fn canonical_json_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CanonicalError> {
+    serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
+}
+
 /// A member of an object given to [`canonical_object`].
 #[derive(Clone, Copy, Debug)]
 pub enum Member<'a> {

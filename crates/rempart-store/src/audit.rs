@@ -266,14 +266,14 @@ fn push_entries(
                 Value::from(index),
                 kind.as_str().into(),
                 Value::Int(now),
-                body.clone().into(),
-                leaf.as_bytes().to_vec().into(),
+                body.as_slice().into(),
+                leaf.as_bytes().as_slice().into(),
             ],
         )?;
         for n in nodes {
             tx.exec(
                 "INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)",
-                &[Value::Int(i64::from(n.id.level)), Value::from(n.id.index), n.hash.as_bytes().to_vec().into()],
+                &[Value::Int(i64::from(n.id.level)), Value::from(n.id.index), n.hash.as_bytes().as_slice().into()],
             )?;
         }
         out.push(Appended { index, leaf_hash: leaf, body });

@@ -327,7 +327,7 @@ pub struct Filter {
 pub fn list(tx: &mut Tx<'_>, f: &Filter) -> Result<Vec<Notice>, StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM notices WHERE 1 = 1");
     let mut params: Vec<Value> = Vec::new();
-    let mut bind = |sql: &mut String, clause: &str, v: Value| {
+    let mut bind = |sql: &mut String, clause: &str, v: Value<'static>| {
         params.push(v);
         sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
     };

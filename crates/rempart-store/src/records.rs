@@ -85,9 +85,24 @@ pub struct StoredDecision {
 pub struct CanonicalDecision(Vec<u8>);
 
 impl CanonicalDecision {
+    /// A decision holds no float and no integer beyond offsets and counts
+    /// in bounded input, so it is canonicalised directly
+    /// ([`rempart_audit::canonical_json_of`]); debug builds (every test)
+    /// check the bytes against the checked path through a `Value`.
     pub fn of(decision: &Decision) -> Result<CanonicalDecision, StoreError> {
-        let value = serde_json::to_value(decision).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        rempart_audit::canonical_json(&value).map(CanonicalDecision).map_err(|e| StoreError::Invalid(e.to_string()))
+        let invalid = |e: rempart_audit::CanonicalError| StoreError::Invalid(e.to_string());
+        let bytes = rempart_audit::canonical_json_of(decision).map_err(invalid)?;
+        debug_assert_eq!(
+            Some(&bytes),
+            serde_json::to_value(decision).ok().and_then(|v| rempart_audit::canonical_json(&v).ok()).as_ref(),
+            "a decision canonicalised directly differs from its canonical JSON through a Value"
+        );
+        Ok(CanonicalDecision(bytes))
+    }
+
+    /// The canonical bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -289,15 +304,15 @@ fn insert_canonical_decision(
         "INSERT INTO decisions (decision_id, listing_id, version, audit_index, verdict, origin, supersedes, \
          pack_version, engine_version, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         &[
-            record.decision_id.clone().into(),
-            record.listing_id.clone().into(),
+            record.decision_id.as_str().into(),
+            record.listing_id.as_str().into(),
             Value::from(record.listing_version),
             Value::from(audit_index),
             d.verdict.as_str().into(),
             record.origin.as_str().into(),
-            record.supersedes.clone().into(),
-            d.policy_version.clone().into(),
-            d.engine_version.clone().into(),
+            record.supersedes.as_deref().into(),
+            d.policy_version.as_str().into(),
+            d.engine_version.as_str().into(),
             Value::Int(now),
         ],
     )?;
@@ -305,10 +320,10 @@ fn insert_canonical_decision(
         tx.exec(
             "INSERT INTO decision_matches (decision_id, position, policy, rule, action) VALUES (?1, ?2, ?3, ?4, ?5)",
             &[
-                record.decision_id.clone().into(),
+                record.decision_id.as_str().into(),
                 Value::from(position as u64),
-                m.policy.clone().into(),
-                m.rule.clone().into(),
+                m.policy.as_str().into(),
+                m.rule.as_str().into(),
                 m.action.as_str().into(),
             ],
         )?;
@@ -320,10 +335,10 @@ fn insert_canonical_decision(
          latest_version = excluded.latest_version, current_decision = excluded.current_decision, \
          verdict = excluded.verdict, updated_at = excluded.updated_at",
         &[
-            record.listing_id.clone().into(),
+            record.listing_id.as_str().into(),
             seller_id.into(),
             Value::from(record.listing_version),
-            record.decision_id.clone().into(),
+            record.decision_id.as_str().into(),
             d.verdict.as_str().into(),
             Value::Int(now),
         ],

@@ -215,7 +215,7 @@ pub fn open_item(
          policies, created_at, excluded, seller_id, title, deadline) \
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         &[
-            id.clone().into(),
+            id.as_str().into(),
             listing_id.into(),
             Value::from(version),
             decision_id.into(),
@@ -233,7 +233,7 @@ pub fn open_item(
     for p in &policies {
         tx.exec(
             "INSERT INTO review_policies (policy, review_id, severity, priority, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[p.clone().into(), id.clone().into(), Value::Int(seed.severity), Value::Int(seed.source.priority()), Value::Int(now)],
+            &[p.as_str().into(), id.as_str().into(), Value::Int(seed.severity), Value::Int(seed.source.priority()), Value::Int(now)],
         )?;
     }
     counts::opened(tx, &Counted { status: "pending", source: seed.source.as_str(), policies: &policies })?;
@@ -334,13 +334,13 @@ fn item(r: &crate::Row) -> Result<Item, StoreError> {
 /// to the item's policy list.
 struct Query {
     sql: String,
-    params: Vec<Value>,
+    params: Vec<Value<'static>>,
     /// The table whose columns give the order (`p` or `r`).
     order: &'static str,
 }
 
 impl Query {
-    fn bind(&mut self, clause: &str, v: Value) {
+    fn bind(&mut self, clause: &str, v: Value<'static>) {
         self.params.push(v);
         self.sql.push_str(&clause.replace('?', &format!("?{}", self.params.len())));
     }
@@ -396,7 +396,7 @@ impl Query {
             c = n + 3,
             d = n + 4
         ));
-        self.params.extend([Value::Int(sev), Value::Int(pri), Value::Int(at), id.into()]);
+        self.params.extend([Value::Int(sev), Value::Int(pri), Value::Int(at), id.to_string().into()]);
     }
 
     fn ordered(&mut self, limit: u64) {

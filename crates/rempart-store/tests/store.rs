@@ -448,7 +448,7 @@ fn a_failed_append_outside_a_savepoint_cannot_be_committed() {
             // The entry's index is taken, so its insert fails.
             tx.exec(
                 "INSERT INTO audit_entries (idx, kind, recorded_at, body, leaf_hash) VALUES (?1, 'decision', 0, ?2, ?2)",
-                &[Value::from(before), Value::Blob(vec![0; 32])],
+                &[Value::from(before), Value::from(vec![0u8; 32])],
             )?;
             let failed = audit::append(tx, &[(audit::EntryKind::Notice, serde_json::json!({"n": 1}))]);
             assert!(failed.is_err());

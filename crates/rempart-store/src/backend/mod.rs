@@ -12,6 +12,8 @@
 pub mod postgres;
 pub mod sqlite;
 
+use std::borrow::Cow;
+
 use crate::StoreError;
 
 /// Which SQL dialect a backend speaks, for the few places they differ
@@ -22,69 +24,72 @@ pub enum Dialect {
     Postgres,
 }
 
-/// A value bound to or read from SQL.
+/// A value bound to or read from SQL. Text and bytes are borrowed when
+/// bound (the record path binds a listing's body and a dozen ids per
+/// listing: copying each was most of the writer's allocations) and owned
+/// when read.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Int(i64),
     Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
 }
 
-impl From<i64> for Value {
-    fn from(v: i64) -> Value {
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
         Value::Int(v)
     }
 }
-impl From<u64> for Value {
-    fn from(v: u64) -> Value {
+impl From<u64> for Value<'_> {
+    fn from(v: u64) -> Self {
         // Sizes and indexes stay far below 2^63; saturate rather than wrap.
         Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
     }
 }
-impl From<u32> for Value {
-    fn from(v: u32) -> Value {
+impl From<u32> for Value<'_> {
+    fn from(v: u32) -> Self {
         Value::Int(i64::from(v))
     }
 }
-impl From<bool> for Value {
-    fn from(v: bool) -> Value {
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
         Value::Int(i64::from(v))
     }
 }
-impl From<f64> for Value {
-    fn from(v: f64) -> Value {
+impl From<f64> for Value<'_> {
+    fn from(v: f64) -> Self {
         Value::Real(v)
     }
 }
-impl From<&str> for Value {
-    fn from(v: &str) -> Value {
-        Value::Text(v.to_string())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(v))
     }
 }
-impl From<String> for Value {
-    fn from(v: String) -> Value {
-        Value::Text(v)
+impl From<String> for Value<'_> {
+    fn from(v: String) -> Self {
+        Value::Text(Cow::Owned(v))
     }
 }
-impl From<&String> for Value {
-    fn from(v: &String) -> Value {
-        Value::Text(v.clone())
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(Cow::Borrowed(v))
     }
 }
-impl From<Vec<u8>> for Value {
-    fn from(v: Vec<u8>) -> Value {
-        Value::Blob(v)
+impl From<Vec<u8>> for Value<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(Cow::Owned(v))
     }
 }
-impl From<&[u8]> for Value {
-    fn from(v: &[u8]) -> Value {
-        Value::Blob(v.to_vec())
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Value::Blob(Cow::Borrowed(v))
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
     }
 }
@@ -92,10 +97,10 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// One result row; columns by position, typed getters that name the
 /// column on a mismatch (a schema drift, never client input).
 #[derive(Clone, Debug, Default)]
-pub struct Row(pub Vec<Value>);
+pub struct Row(pub Vec<Value<'static>>);
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Value, StoreError> {
+    fn at(&self, i: usize) -> Result<&Value<'static>, StoreError> {
         self.0.get(i).ok_or_else(|| StoreError::Schema(format!("column {i} missing from a result row")))
     }
 
@@ -129,7 +134,7 @@ impl Row {
 
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
         match self.at(i)? {
-            Value::Text(v) => Ok(v.clone()),
+            Value::Text(v) => Ok(v.to_string()),
             other => Err(StoreError::Schema(format!("column {i}: expected text, found {other:?}"))),
         }
     }
@@ -143,7 +148,7 @@ impl Row {
 
     pub fn blob(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         match self.at(i)? {
-            Value::Blob(v) => Ok(v.clone()),
+            Value::Blob(v) => Ok(v.to_vec()),
             other => Err(StoreError::Schema(format!("column {i}: expected bytes, found {other:?}"))),
         }
     }

@@ -75,9 +75,9 @@ fn bind(v: &Value, ty: &Type) -> Result<Box<dyn ToSql + Sync>, StoreError> {
             Type::FLOAT4 => Box::new(*r as f32),
             _ => return Err(mismatch(v, ty)),
         },
-        Value::Text(t) => Box::new(t.clone()),
+        Value::Text(t) => Box::new(t.to_string()),
         Value::Blob(b) => match *ty {
-            Type::BYTEA => Box::new(b.clone()),
+            Type::BYTEA => Box::new(b.to_vec()),
             _ => return Err(mismatch(v, ty)),
         },
     })
@@ -94,9 +94,9 @@ fn read(row: &postgres::Row) -> Result<Row, StoreError> {
             Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(i64::from(v))),
             Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
             Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(f64::from(v))),
-            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::from),
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
-                row.try_get::<_, Option<String>>(i)?.map(Value::Text)
+                row.try_get::<_, Option<String>>(i)?.map(Value::from)
             }
             _ => return Err(StoreError::Schema(format!("column {}: unsupported PostgreSQL type {ty}", column.name()))),
         };

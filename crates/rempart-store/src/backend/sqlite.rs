@@ -91,7 +91,7 @@ impl Sqlite {
     }
 }
 
-struct Param<'a>(&'a Value);
+struct Param<'a>(&'a Value<'a>);
 
 impl rusqlite::ToSql for Param<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -100,7 +100,7 @@ impl rusqlite::ToSql for Param<'_> {
             Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
             Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
             Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
-            Value::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
+            Value::Blob(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v.as_ref())),
         })
     }
 }
@@ -112,8 +112,8 @@ fn read_row(row: &rusqlite::Row<'_>, columns: usize) -> rusqlite::Result<Row> {
             ValueRef::Null => Value::Null,
             ValueRef::Integer(v) => Value::Int(v),
             ValueRef::Real(v) => Value::Real(v),
-            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::from(b.to_vec()),
         });
     }
     Ok(Row(out))
