@@ -373,56 +373,72 @@ impl<const MAP: bool> Builder<MAP> {
         let table = bmp_table();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            if b.is_ascii_alphanumeric() {
-                // Fast path: a run of plain ASCII letters and digits, the
-                // bulk of product text, is copied in one go unless it has
-                // a letter repeated three times (rare), which needs the
-                // per-byte path to collapse it.
-                // One scan of the run; the reference keeps its two.
-                let (run_len, triple) = if self.two_scans {
-                    let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
-                    (len, has_triple_letter(&bytes[i..i + len]))
-                } else {
-                    alnum_run(&bytes[i..])
-                };
-                let run_end = i + run_len;
-                let run = &bytes[i..run_end];
-                let continues_run = self.pending_space.is_none()
-                    && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
-                if !self.collapse_runs || (!continues_run && !triple) {
-                    self.emit_ascii_run(run, i as u32);
-                    i = run_end;
-                    continue;
-                }
-                // The whole run byte by byte: resuming the fast path's scan
-                // at every byte would make a long repeated letter quadratic.
-                for (at, &c) in (i as u32..).zip(run) {
-                    let lower = c.to_ascii_lowercase();
-                    if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, at + 1)) {
-                        self.emit_byte(lower, at, at + 1);
+            match BYTE_CLASS[bytes[i] as usize] {
+                ByteClass::Word => i = self.push_word_run(bytes, i),
+                ByteClass::Separator => {
+                    // A run of separators is one space: only the first
+                    // one's span is kept, so the rest are skipped unread.
+                    self.push_separator(i as u32, i as u32 + 1);
+                    i += 1;
+                    while bytes.get(i).is_some_and(|&b| BYTE_CLASS[b as usize] == ByteClass::Separator) {
+                        i += 1;
                     }
                 }
-                i = run_end;
-            } else if b < 0x80 {
-                match b {
-                    b'@' | b'$' if self.letter_before() || next_is_letter(original, i + 1) => {
-                        self.emit_byte(b, i as u32, i as u32 + 1)
+                ByteClass::Symbol => {
+                    // `@` and `$` are letters next to one (`@dult`), `!`
+                    // and `|` only between two (`d!ldo`, not `wow!`).
+                    let b = bytes[i];
+                    let letter = match b {
+                        b'@' | b'$' => self.letter_before() || next_is_letter(original, i + 1),
+                        _ => self.letter_before() && next_is_letter(original, i + 1),
+                    };
+                    if letter {
+                        self.emit_byte(b, i as u32, i as u32 + 1);
+                    } else {
+                        self.push_separator(i as u32, i as u32 + 1);
                     }
-                    b'!' | b'|' if self.letter_before() && next_is_letter(original, i + 1) => {
-                        self.emit_byte(b, i as u32, i as u32 + 1)
-                    }
-                    _ => self.push(Fold::Sep, i, i + 1, ""),
+                    i += 1;
                 }
-                i += 1;
-            } else {
-                // `original` is a &str, so a char starts here.
-                let ch = original[i..].chars().next().unwrap_or('\u{FFFD}');
-                let len = ch.len_utf8();
-                self.push(fold_char_in(table, ch), i, i + len, &original[i..i + len]);
-                i += len;
+                ByteClass::NonAscii => {
+                    // `original` is a &str, so a char starts here.
+                    let ch = original[i..].chars().next().unwrap_or('\u{FFFD}');
+                    let len = ch.len_utf8();
+                    self.push(fold_char_in(table, ch), i, i + len, &original[i..i + len]);
+                    i += len;
+                }
             }
         }
+    }
+
+    /// Pushes the run of ASCII letters and digits that starts at `i`, the
+    /// bulk of product text, and returns where it ends. The run is copied
+    /// in one go unless a letter in it may collapse (rare), which the
+    /// per-byte path handles.
+    fn push_word_run(&mut self, bytes: &[u8], i: usize) -> usize {
+        let (run_len, triple) = if self.two_scans {
+            // The reference's two scans: the length, then tripled letters.
+            let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+            (len, has_triple_letter(&bytes[i..i + len]))
+        } else {
+            word_run(&bytes[i..])
+        };
+        let run_end = i + run_len;
+        let run = &bytes[i..run_end];
+        let continues_run = self.pending_space.is_none()
+            && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
+        if !self.collapse_runs || (!continues_run && !triple) {
+            self.emit_ascii_run(run, i as u32);
+            return run_end;
+        }
+        // The whole run byte by byte: resuming the fast path's scan at
+        // every byte would make a long repeated letter quadratic.
+        for (at, &c) in (i as u32..).zip(run) {
+            let lower = c.to_ascii_lowercase();
+            if !(lower.is_ascii_alphabetic() && self.collapse_run(lower, at + 1)) {
+                self.emit_byte(lower, at, at + 1);
+            }
+        }
+        run_end
     }
 
     #[inline]
@@ -446,7 +462,8 @@ impl<const MAP: bool> Builder<MAP> {
             self.emit_space(s, e);
         }
         self.mark_soft();
-        self.text.extend(run.iter().map(u8::to_ascii_lowercase));
+        // Digits already have bit 0x20 set, so it lower-cases the run.
+        self.text.extend(run.iter().map(|&c| c | 0x20));
         if MAP {
             self.start.extend(from..from + run.len() as u32);
             self.end.extend(from + 1..from + 1 + run.len() as u32);
@@ -465,6 +482,7 @@ impl<const MAP: bool> Builder<MAP> {
     }
 
     /// Ends the current word with a space.
+    #[inline]
     fn emit_space(&mut self, s: u32, e: u32) {
         self.soft_pending = false;
         if self.text.is_empty() {
@@ -477,6 +495,15 @@ impl<const MAP: bool> Builder<MAP> {
         if MAP {
             self.start.push(s);
             self.end.push(e);
+        }
+    }
+
+    /// A separator ends the word: the space is written before the next
+    /// word character, spanning the first separator of the run.
+    #[inline]
+    fn push_separator(&mut self, from: u32, to: u32) {
+        if self.pending_space.is_none() {
+            self.pending_space = Some((from, to));
         }
     }
 
@@ -510,11 +537,7 @@ impl<const MAP: bool> Builder<MAP> {
                     self.bidi.push((from, to));
                 }
             }
-            Fold::Sep => {
-                if self.pending_space.is_none() {
-                    self.pending_space = Some((from, to));
-                }
-            }
+            Fold::Sep => self.push_separator(from, to),
             Fold::Token => {
                 self.pending_space.get_or_insert((from, from));
                 self.emit_word_bytes(source.as_bytes(), from, to);
@@ -590,27 +613,54 @@ impl<const MAP: bool> Builder<MAP> {
     }
 }
 
+/// What a byte is to the fold's main loop: one table lookup sorts the
+/// bytes of product text, nearly all ASCII letters, digits and spaces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// An ASCII letter or digit: copied lower-cased, a run at a time.
+    Word,
+    /// Any other ASCII byte but `@ $ ! |`: a run of them is one space.
+    Separator,
+    /// `@ $ ! |`: a letter inside a word (leet), else a separator.
+    Symbol,
+    /// A byte of a non-ASCII character: folded through the BMP table.
+    NonAscii,
+}
+
+const BYTE_CLASS: [ByteClass; 256] = {
+    let mut table = [ByteClass::NonAscii; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        let byte = b as u8;
+        table[b] = match byte {
+            b'@' | b'$' | b'!' | b'|' => ByteClass::Symbol,
+            _ if byte.is_ascii_alphanumeric() => ByteClass::Word,
+            _ => ByteClass::Separator,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// The length of the run of ASCII letters and digits `bytes` starts
 /// with, and whether a letter appears three times in a row in it
-/// (case-insensitively, as [`has_triple_letter`]), in one pass.
+/// (case-insensitively, as [`has_triple_letter`]).
 #[inline]
-fn alnum_run(bytes: &[u8]) -> (usize, bool) {
-    let (mut len, mut repeats, mut previous, mut triple) = (0, 0u32, 0u8, false);
+fn word_run(bytes: &[u8]) -> (usize, bool) {
+    // The scan only notes two equal bytes in a row (`| 0x20` lower-cases a
+    // letter and leaves a digit as it is), which is cheap; the exact test
+    // runs on the few runs that have one.
+    let (mut len, mut previous, mut double) = (0, 0u8, false);
     for &c in bytes {
-        if !c.is_ascii_alphanumeric() {
+        if BYTE_CLASS[c as usize] != ByteClass::Word {
             break;
         }
         len += 1;
-        if c.is_ascii_alphabetic() {
-            let lower = c.to_ascii_lowercase();
-            repeats = if lower == previous { repeats + 1 } else { 1 };
-            previous = lower;
-            triple |= repeats >= 3;
-        } else {
-            (repeats, previous) = (0, 0);
-        }
+        let key = c | 0x20;
+        double |= key == previous;
+        previous = key;
     }
-    (len, triple)
+    (len, double && has_triple_letter(&bytes[..len]))
 }
 
 /// Whether a letter appears three times in a row (case-insensitively).
@@ -887,8 +937,19 @@ mod tests {
         {
             let bytes = text.as_bytes();
             let len = bytes.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
-            assert_eq!(alnum_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
+            assert_eq!(word_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_byte_classes_agree_with_the_character_fold() {
+        for b in 0..=0x7Fu8 {
+            let class = BYTE_CLASS[b as usize];
+            let word = matches!(fold::fold_ascii(b), Fold::Text { .. });
+            assert_eq!(class == ByteClass::Word, word, "{b:#04x}");
+            assert_eq!(class == ByteClass::Symbol, b"@$!|".contains(&b), "{b:#04x}");
+        }
+        assert!(BYTE_CLASS[0x80..].iter().all(|&c| c == ByteClass::NonAscii));
     }
 
     #[test]
