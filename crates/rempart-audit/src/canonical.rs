@@ -4,8 +4,9 @@
 //! always serialise to the same bytes, whichever program wrote it: JCS
 //! sorts object members by their UTF-16 code units, writes strings with the
 //! minimal escapes, and numbers as ECMAScript's `Number.prototype.toString`
-//! does (shortest round-trip form, `1e+21` style exponents). The work is
-//! done by the `serde_json_canonicalizer` crate, which passes the published
+//! does (shortest round-trip form, `1e+21` style exponents). Scalars are
+//! written by the `serde_json_canonicalizer` crate (objects and arrays are
+//! walked here, see [`canonical_json`]'s writer); the whole passes the published
 //! vectors (cyberphone/json-canonicalization `testdata/`, and the first
 //! 100,000 lines of its ES6 number test file; see `tests/canonical.rs`).
 //!
@@ -71,21 +72,59 @@ pub enum DigestError {
 /// `Value`): reject non-finite floats in a record before hashing it.
 pub fn canonical_json(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     check_safe_integers(value)?;
-    serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out)?;
+    Ok(out)
 }
 
-/// The RFC 8785 canonical bytes of `value`, serialised directly, without a
-/// `serde_json::Value` in between.
+/// Writes the canonical form of `value` after `out`'s bytes.
 ///
-/// Why: building the `Value` of a decision with its evidence (a string per
-/// key, a node per value) was the largest source of allocations on the
-/// service's record path, about a fifth of them (BENCHMARKS.md). The price
-/// is [`canonical_json`]'s check of integers: use this only for types
-/// whose integers cannot pass 2^53 (offsets and counts within bounded
-/// input). A non-finite float is an error here, where `to_value` would
-/// have made it `null`.
-pub fn canonical_json_of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CanonicalError> {
-    serde_json_canonicalizer::to_vec(value).map_err(|e| CanonicalError::Serialize(e.to_string()))
+/// Why the structure is walked here and not by `serde_json_canonicalizer`
+/// alone: its serialiser writes every object member into buffers of its
+/// own and sorts them in a set, several allocations per member; on the
+/// service's record path (a listing's digest, a decision with its
+/// evidence) that was about a third of all allocations per listing
+/// (BENCHMARKS.md). Here an object costs one vector of references sorted
+/// in place. Every scalar — strings with JCS's escapes, numbers in
+/// ECMAScript's form — is still written by the crate, straight into `out`;
+/// the published vectors in `tests/canonical.rs` and a property test
+/// against the crate's own output check the whole.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    match value {
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            // RFC 8785 §3.2.3: members in the order of their names' UTF-16
+            // code units (which is not UTF-8 byte order past U+E000).
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            sorted.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (name, member)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(&name.as_str(), out)?;
+                out.push(b':');
+                write_canonical(member, out)?;
+            }
+            out.push(b'}');
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => write_scalar(value, out)?,
+    }
+    Ok(())
+}
+
+/// A string or number in its canonical form, written by the crate.
+fn write_scalar<T: serde::Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    serde_json_canonicalizer::to_writer(value, out).map_err(|e| CanonicalError::Serialize(e.to_string()))
 }
 
 /// A member of an object given to [`canonical_object`].
@@ -132,10 +171,13 @@ pub fn canonical_object(members: &[(&str, Member<'_>)]) -> Result<Vec<u8>, Canon
         if i > 0 {
             out.push(b',');
         }
-        out.extend(canonical_json(&Value::String((*name).to_string()))?);
+        write_scalar(name, &mut out)?;
         out.push(b':');
         match member {
-            Member::Value(v) => out.extend(canonical_json(v)?),
+            Member::Value(v) => {
+                check_safe_integers(v)?;
+                write_canonical(v, &mut out)?;
+            }
             Member::Canonical(bytes) => out.extend_from_slice(bytes),
         }
     }

@@ -77,8 +77,8 @@ pub use bundle::{
     VerifiedEntry,
 };
 pub use canonical::{
-    canonical_digest, canonical_json, canonical_json_of, canonical_object, parse_sha256_digest, sha256_digest,
-    CanonicalError, DigestError, Member, MAX_SAFE_INTEGER,
+    canonical_digest, canonical_json, canonical_object, parse_sha256_digest, sha256_digest, CanonicalError,
+    DigestError, Member, MAX_SAFE_INTEGER,
 };
 pub use checkpoint::{CheckpointError, SignedTreeHead, SignedTreeHeadJson, TreeHead, TIMESTAMP_EXTENSION};
 pub use compact::{Appended, AppendedBatch, Frontier, FrontierError, NodeId, StoredNode};

@@ -351,3 +351,55 @@ fn spliced_objects_are_the_published_canonical_form() {
         canonical_object(&[("a", Member::Value(&serde_json::json!(1))), ("a", Member::Value(&serde_json::json!(2)))]);
     assert!(twice.is_err(), "a member given twice is refused");
 }
+
+/// Any JSON value whose integers are safe: nested arrays and objects,
+/// member names and strings from all of Unicode (controls, astral
+/// characters and the U+E000–U+FFFF range, where UTF-16 and UTF-8 orders
+/// differ), finite doubles.
+fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let text = prop_oneof![
+        "\\PC{0,12}",
+        proptest::collection::vec(
+            prop_oneof![
+                Just('\u{0}'),
+                Just('\u{1f}'),
+                Just('"'),
+                Just('\\'),
+                Just('\u{e000}'),
+                Just('\u{1f600}'),
+                any::<char>()
+            ],
+            0..6
+        )
+        .prop_map(|c| c.into_iter().collect::<String>()),
+    ];
+    let safe = rempart_audit::MAX_SAFE_INTEGER as i64;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        (-safe..=safe).prop_map(serde_json::Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+        text.clone().prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+            proptest::collection::vec((text.clone(), inner), 0..8)
+                .prop_map(|members| serde_json::Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// The structure is walked by rempart and the scalars written by the
+    /// crate: the whole equals the crate's own canonical form of the value.
+    #[test]
+    fn canonical_json_equals_the_crates_whole_serialisation(value in json_value()) {
+        let ours = canonical_json(&value).expect("safe integers and finite doubles canonicalise");
+        let crates = serde_json_canonicalizer::to_vec(&value).expect("the crate canonicalises it");
+        proptest::prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&crates));
+    }
+}

@@ -85,24 +85,9 @@ pub struct StoredDecision {
 pub struct CanonicalDecision(Vec<u8>);
 
 impl CanonicalDecision {
-    /// A decision holds no float and no integer beyond offsets and counts
-    /// in bounded input, so it is canonicalised directly
-    /// ([`rempart_audit::canonical_json_of`]); debug builds (every test)
-    /// check the bytes against the checked path through a `Value`.
     pub fn of(decision: &Decision) -> Result<CanonicalDecision, StoreError> {
-        let invalid = |e: rempart_audit::CanonicalError| StoreError::Invalid(e.to_string());
-        let bytes = rempart_audit::canonical_json_of(decision).map_err(invalid)?;
-        debug_assert_eq!(
-            Some(&bytes),
-            serde_json::to_value(decision).ok().and_then(|v| rempart_audit::canonical_json(&v).ok()).as_ref(),
-            "a decision canonicalised directly differs from its canonical JSON through a Value"
-        );
-        Ok(CanonicalDecision(bytes))
-    }
-
-    /// The canonical bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        let value = serde_json::to_value(decision).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        rempart_audit::canonical_json(&value).map(CanonicalDecision).map_err(|e| StoreError::Invalid(e.to_string()))
     }
 }
 
