@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::serve::{seconds, ServiceArgs};
 
@@ -60,8 +60,7 @@ pub fn run(args: Args) -> Result<u8> {
         ack_wait: seconds("ack-wait", args.ack_wait)?.max(Duration::from_secs(1)),
         submitter: "nats".into(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     eprintln!("rempart: worker on {} (stream {}, consumer {})", stream.url, stream.stream, stream.consumer);
-    runtime.block_on(rempart_server::stream::work(config, stream, rempart_server::shutdown_signal()))?;
+    rempart_server::stream::run(config, stream)?;
     Ok(crate::EXIT_OK)
 }

@@ -417,12 +417,16 @@ pub(crate) async fn follow(app: App) {
 /// calls. Returns as [`serve`] does.
 pub fn run(config: Config) -> Result<(), ServerError> {
     let (app, running) = build(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    bounded_runtime(&app)?.block_on(serve_built(&config, app, running))
+}
+
+/// A runtime whose pool of blocking threads is [`App::blocking_threads`].
+pub(crate) fn bounded_runtime(app: &App) -> Result<tokio::runtime::Runtime, ServerError> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(app.blocking_threads())
         .build()
-        .map_err(|e| ServerError::Other(format!("starting the runtime: {e}")))?;
-    runtime.block_on(serve_built(&config, app, running))
+        .map_err(|e| ServerError::Other(format!("starting the runtime: {e}")))
 }
 
 /// Runs the service until SIGINT or SIGTERM; then stops taking requests,

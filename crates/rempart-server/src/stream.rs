@@ -235,10 +235,33 @@ pub async fn handle(
 /// shared consumer, screens and records them, publishes the decisions;
 /// then lets the writer commit what is queued and signs a final head.
 pub async fn work(config: Config, cfg: StreamConfig, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    check(&cfg)?;
+    let (app, running) = crate::build(&config)?;
+    work_built(&config, cfg, app, running, shutdown).await
+}
+
+/// [`work`] on a runtime of its own, its blocking pool bounded as
+/// `rempart serve`'s is ([`crate::run`]): what `rempart worker` calls.
+pub fn run(config: Config, cfg: StreamConfig) -> Result<(), ServerError> {
+    check(&cfg)?;
+    let (app, running) = crate::build(&config)?;
+    crate::bounded_runtime(&app)?.block_on(work_built(&config, cfg, app, running, crate::shutdown_signal()))
+}
+
+fn check(cfg: &StreamConfig) -> Result<(), ServerError> {
     if cfg.batch == 0 || cfg.batch > 1_000 {
         return Err(ServerError::Other(format!("batch of {} listings: between 1 and 1000", cfg.batch)));
     }
-    let (app, running) = crate::build(&config)?;
+    Ok(())
+}
+
+async fn work_built(
+    config: &Config,
+    cfg: StreamConfig,
+    app: App,
+    running: rempart_store::writer::Running,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let (js, consumer) = connect(&cfg).await?;
     tracing::info!(
         "rempart worker on {} (stream {}, consumer {}), database {}, pack {}",
