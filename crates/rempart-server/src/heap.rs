@@ -7,7 +7,8 @@
 //! thread count follows its peak concurrency sees RSS, and even the heap
 //! in use, climb for minutes without keeping any more data (BENCHMARKS.md,
 //! "Where the soak's memory went"). The server bounds its threads instead
-//! (screening and reads take a slot, see `state::Shared`), and reports
+//! (screening and reads take a slot, and the runtime's blocking pool is
+//! capped, see `App::blocking_threads`), and reports
 //! the allocator's figures on `/metrics` so that an operator can tell data
 //! kept from memory held.
 //! Tried and not kept: a `malloc_trim(0)` every 5 s kept RSS level, but
