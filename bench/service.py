@@ -12,7 +12,8 @@ runs wrk (bench/wrk/listings.lua) for SECONDS (default 30):
   * batches of 100 listings: 2 threads, 4 connections.
 It reports requests/s, listings/s, latency p50/p99/p99.9, the server's CPU
 time per listing (user + system, every thread: unlike a rate it does not
-depend on what else the machine runs) and the server's RSS (start, peak, end), and, in the same run, `rempart screen` on the same
+depend on what else the machine runs), the writer thread's share of it
+(the one serial stage: 1e6 / that is the batch rate's ceiling) and the server's RSS (start, peak, end), and, in the same run, `rempart screen` on the same
 listings (2 threads): the recording overhead is the ratio of the two.
 With --soak S, single listings run for S seconds more and RSS is sampled
 every 10 s to show memory stays flat (the slope of its last half in MiB
@@ -72,16 +73,31 @@ def heap_mib(addr, key):
             for m in re.finditer(r'^rempart_heap_bytes\{kind="(\w+)"\} (\d+)', text, re.M)}
 
 
-def cpu_seconds(pid):
-    """User + system CPU time the process has used so far (every thread):
-    CPU per listing does not depend on what else runs on the machine, as a
-    rate does, so it compares builds measured at different times."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
+def cpu_seconds(pid, thread=None):
+    """User + system CPU time the process has used so far (every thread, or
+    only the thread named `thread`): CPU per listing does not depend on what
+    else runs on the machine, as a rate does, so it compares builds
+    measured at different times."""
+    paths = [f"/proc/{pid}/stat"]
+    if thread:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            tasks = []
+        paths = [f"/proc/{pid}/task/{t}/stat" for t in tasks]
+    total = 0.0
+    for path in paths:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1:text.rfind(")")]
+        if thread and name != thread:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mib(pid):
@@ -125,6 +141,7 @@ def wrk(addr, key, listings, batch, threads, connections, seconds, pid):
     global RUNS
     RUNS += 1
     cpu_before = cpu_seconds(pid)
+    writer_before = cpu_seconds(pid, "rempart-writer")
     env = {**os.environ, "KEY": key, "LISTINGS": listings, "BATCH": str(batch), "RUN": f"r{RUNS}t"}
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
@@ -139,6 +156,9 @@ def wrk(addr, key, listings, batch, threads, connections, seconds, pid):
     r["requests_per_s"] = r["requests"] / r["duration_s"]
     r["listings_per_s"] = r["requests_per_s"] * batch
     r["server_cpu_us_per_listing"] = (cpu_seconds(pid) - cpu_before) * 1e6 / max(r["requests"] * batch, 1)
+    # The writer thread is the one serial stage: its CPU per listing bounds
+    # the rate at 1e6 / that, however many cores serve the rest.
+    r["writer_cpu_us_per_listing"] = (cpu_seconds(pid, "rempart-writer") - writer_before) * 1e6 / max(r["requests"] * batch, 1)
     return r
 
 
@@ -255,14 +275,14 @@ def main():
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, indent=1))
     print()
-    print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | CPU µs/listing | batch-100 listings/s | p99 ms | CPU µs/listing | RSS start/peak/end MiB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| durability | single listings/s | p50 ms | p99 ms | p99.9 ms | CPU µs/listing | batch-100 listings/s | p99 ms | CPU µs/listing | writer µs/listing | RSS start/peak/end MiB |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for d in durabilities:
         r = results[d]
         s, b, m = r["single"], r["batch100"], r["rss_mib"]
         print(f"| {d} | {s['listings_per_s']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['p999_ms']:.2f} | "
               f"{s['server_cpu_us_per_listing']:.0f} | {b['listings_per_s']:,.0f} | {b['p99_ms']:.1f} | "
-              f"{b['server_cpu_us_per_listing']:.0f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
+              f"{b['server_cpu_us_per_listing']:.0f} | {b['writer_cpu_us_per_listing']:.1f} | {m['start']:.0f}/{m['peak']:.0f}/{m['end']:.0f} |")
     for d in durabilities:
         parts = results[d]["rss_parts_samples"]
         if parts:

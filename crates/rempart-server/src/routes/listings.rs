@@ -182,24 +182,31 @@ pub async fn submit(State(app): State<App>, caller: Caller, headers: HeaderMap, 
         }
     }
     let refused = parsed.refused.clone();
+    let refused_in_tx = if idem.is_some() { refused.clone() } else { Vec::new() };
     let key_id = caller.key_id.clone();
-    let (_, body) = intake::screen_and_record(&app, &caller.key_id, parsed, move |tx, out| {
-        let body = render(out, &refused, batch);
-        if let (Some(key), Ok(body)) = (&idem, &body) {
+    let (outcomes, kept) = intake::screen_and_record(&app, &caller.key_id, parsed, move |tx, out| {
+        // With an Idempotency-Key the answer is rendered inside the
+        // transaction, so that the key keeps exactly what is sent; without
+        // one, after the commit, off the writer thread (the record path's
+        // one serial stage).
+        let Some(key) = &idem else { return Ok(None) };
+        let body = render(out, &refused_in_tx, batch);
+        if let Ok(body) = &body {
             let kept = idempotency::Kept { request_digest, status: 200, response: body.clone() };
             idempotency::put(tx, &key_id, key, &kept)?;
         }
-        Ok(body)
+        Ok(Some(body))
     })
     .await?;
+    let body = kept.unwrap_or_else(|| render(&outcomes, &refused, batch));
     let body = body.map_err(|(status, e)| ApiError { field: e.field, ..ApiError::new(status, e.code, e.message) })?;
     Ok(json_response(StatusCode::OK, body, false))
 }
 
 type RenderError = (StatusCode, crate::error::ErrorDetail);
 
-/// The answer's bytes, built inside the recording transaction so an
-/// `Idempotency-Key` keeps exactly what was sent.
+/// The answer's bytes (built inside the recording transaction when an
+/// `Idempotency-Key` must keep exactly what is sent).
 fn render(
     out: &intake::Outcomes,
     refused: &[(usize, crate::error::ErrorDetail)],
