@@ -33,6 +33,7 @@ pub mod verify;
 pub mod writer;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use backend::sqlite::Durability;
@@ -158,6 +159,9 @@ struct Inner {
     /// thread's time under load). Writing through one connection, which
     /// only it changes, keeps its cache warm from one commit to the next.
     writing: Mutex<Option<Box<dyn Backend>>>,
+    /// A checkpointer thread copies the write-ahead log into the database
+    /// ([`Store::checkpoint`]), so that committing does not.
+    background_checkpoints: AtomicBool,
     audit_cache: Mutex<Option<audit::Cache>>,
 }
 
@@ -309,6 +313,7 @@ impl Store {
                 connect,
                 idle: Mutex::new(vec![first]),
                 writing: Mutex::new(None),
+                background_checkpoints: AtomicBool::new(false),
                 audit_cache: Mutex::new(None),
             }),
         };
@@ -363,6 +368,7 @@ impl Store {
         let mut conn = self.take(write)?;
         let result = (|| {
             if write {
+                conn.set_background_checkpoints(self.inner.background_checkpoints.load(Ordering::Relaxed))?;
                 conn.begin_write()?;
             } else {
                 conn.begin_read()?;
@@ -392,6 +398,23 @@ impl Store {
         }
         self.give_back(conn, write);
         result
+    }
+
+    /// From now on, commits leave checkpoints to the caller, who calls
+    /// [`Store::checkpoint`] from a thread of its own (the writer's
+    /// checkpointer): a checkpoint copies pages and waits for the disk,
+    /// which stalled every commit queued behind the one that ran it.
+    pub fn checkpoint_in_background(&self) {
+        self.inner.background_checkpoints.store(true, Ordering::Relaxed);
+    }
+
+    /// Copies what was committed to the write-ahead log into the database,
+    /// on a pooled connection, without waiting for readers or the writer.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut conn = self.take(false)?;
+        conn.checkpoint()?;
+        self.give_back(conn, false);
+        Ok(())
     }
 
     /// Runs `f` in a write transaction (committed when `f` succeeds).

@@ -4,6 +4,11 @@
 //! one read and one write of the audit tree's state — then signs a tree
 //! head when enough entries or time have passed.
 //!
+//! Checkpoints (copying the write-ahead log into the database, then
+//! waiting for the disk) run on a thread of their own, woken after
+//! commits: run by the committing connection, each stalled every job
+//! queued behind it.
+//!
 //! A job's result is delivered only after its transaction committed, so
 //! an acknowledged decision is durable (as durable as the database's
 //! `synchronous` setting makes it).
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rempart_audit::NoteSigner;
 
-use crate::{audit, Store, StoreError, Tx};
+use crate::{audit, Dialect, Store, StoreError, Tx};
 
 /// When tree heads are signed.
 #[derive(Clone, Copy, Debug)]
@@ -63,15 +68,40 @@ pub struct Running {
 /// latency of the first job in it.
 const MAX_BATCH: usize = 4_096;
 
+/// Least time between two checkpoints: each copies what every commit
+/// since the last one wrote, so under load one checkpoint serves many.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(200);
+
 impl Writer {
     /// Starts the writer thread on `store`, signing heads with `signer`.
     pub fn start(store: Store, signer: NoteSigner, heads: HeadPolicy) -> Result<Running, StoreError> {
         let (tx, rx) = mpsc::sync_channel::<Job>(16_384);
         let stats = std::sync::Arc::new(std::sync::Mutex::new(WriterStats::default()));
         let thread_stats = stats.clone();
+        let (committed, commits) = mpsc::sync_channel::<()>(1);
+        // PostgreSQL manages its own log: no checkpointer, and the
+        // writer's notes after each commit go nowhere.
+        let checkpointer = match store.dialect() {
+            Dialect::Sqlite => {
+                let checkpoints = store.clone();
+                let thread = std::thread::Builder::new()
+                    .name("rempart-checkpoint".into())
+                    .spawn(move || checkpoint_after_commits(&checkpoints, &commits))
+                    .map_err(|e| StoreError::Backend(format!("cannot start the checkpoint thread: {e}")))?;
+                store.checkpoint_in_background();
+                Some(thread)
+            }
+            Dialect::Postgres => None,
+        };
         let thread = std::thread::Builder::new()
             .name("rempart-writer".into())
-            .spawn(move || run(&store, &signer, heads, &rx, &thread_stats))
+            .spawn(move || {
+                run(&store, &signer, heads, &rx, &committed, &thread_stats);
+                drop(committed);
+                if let Some(checkpointer) = checkpointer {
+                    let _ = checkpointer.join();
+                }
+            })
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
         Ok(Running { writer: Writer { jobs: tx, stats }, thread })
     }
@@ -148,11 +178,25 @@ impl Writer {
     }
 }
 
+/// Checkpoints after commits, at most once per [`CHECKPOINT_PAUSE`],
+/// until the writer hangs up.
+fn checkpoint_after_commits(store: &Store, commits: &mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(e) = store.checkpoint() {
+            // The committing connection's own checkpoints (past a larger
+            // log) are the safety net; the next commit tries again here.
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
+}
+
 fn run(
     store: &Store,
     signer: &NoteSigner,
     policy: HeadPolicy,
     rx: &mpsc::Receiver<Job>,
+    committed: &SyncSender<()>,
     stats: &std::sync::Mutex<WriterStats>,
 ) {
     let mut last_head = Instant::now();
@@ -196,6 +240,10 @@ fn run(
                 Err(_) => s.failed_commits += 1,
             }
             s.heads += u64::from(signed);
+        }
+        if result.is_ok() {
+            // Full means a checkpoint is already due.
+            let _ = committed.try_send(());
         }
         if result.is_ok() && (signed || since_head == 0) {
             last_head = Instant::now();

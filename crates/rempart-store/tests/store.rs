@@ -364,6 +364,38 @@ fn group_commit_isolates_a_failing_job_and_signs_heads() {
     });
 }
 
+/// The writer's commits leave the write-ahead log to a thread of its own,
+/// which copies it into the database file: a few hundred listings are far
+/// below the size at which a committing connection checkpoints (its
+/// safety net), so only that thread can have grown the file.
+#[test]
+fn the_writer_checkpoints_on_a_thread_of_its_own() {
+    let f = sqlite();
+    let Location::Sqlite(path) = f.store.location().clone() else { unreachable!("a SQLite fixture") };
+    let file_size = || std::fs::metadata(&path).expect("database file").len();
+    let before = file_size();
+    let running = Writer::start(f.store.clone(), registered_signer(&f.store), HeadPolicy::default()).expect("writer");
+    let g = gate();
+    let receivers: Vec<_> = (0..300)
+        .map(|i| {
+            let sub = submission(&g, &format!("C-{i}"), BLOCKED);
+            running.writer.submit(move |tx| records::record_submission(tx, sub))
+        })
+        .collect();
+    for r in receivers {
+        r.blocking_recv().expect("answered").expect("recorded");
+    }
+    // A liveness wait, not a timing: the checkpointer runs at most every
+    // 200 ms, and a minute is far beyond any machine's pause.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while file_size() <= before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(file_size() > before, "the database file grew from {before} bytes: the log was checkpointed");
+    drop(running.writer);
+    running.thread.join().expect("the writer and its checkpointer stop");
+}
+
 /// A batch of listings in which one fails after its audit entry was
 /// appended: the request's savepoint is rolled back, each listing is
 /// recorded again in its own, and the failing one's entry leaves both the

@@ -191,6 +191,19 @@ pub trait Backend: Send {
     fn begin_read(&mut self) -> Result<(), StoreError>;
     fn commit(&mut self) -> Result<(), StoreError>;
     fn rollback(&mut self) -> Result<(), StoreError>;
+    /// Copies what committed transactions wrote to the write-ahead log
+    /// into the database, without waiting for readers or the writer
+    /// (SQLite's PASSIVE checkpoint). Nothing to do where the database
+    /// manages its own log.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// `true` when another connection takes the checkpoints (see
+    /// `writer.rs`): committing on this one then checkpoints only as a
+    /// safety net, when that other falls far behind.
+    fn set_background_checkpoints(&mut self, _on: bool) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Rewrites `?N` placeholders as `$N` for PostgreSQL, leaving string

@@ -43,7 +43,20 @@ impl std::str::FromStr for Durability {
 
 pub struct Sqlite {
     conn: Connection,
+    background_checkpoints: bool,
 }
+
+/// A checkpoint every 8192 pages (32 MiB with 4 KiB pages) rather than
+/// SQLite's 1000: a connection that checkpoints as it commits does so
+/// eight times less often, each time copying pages many commits rewrote.
+const CHECKPOINT_PAGES: u32 = 8192;
+/// When a checkpointer thread takes them, the committing connection still
+/// checkpoints past this many pages (64 MiB). Under steady load that
+/// thread rarely catches the log's very end between two commits, and only
+/// a checkpoint that did lets the next commit start the log afresh: the
+/// committing connection's checkpoint then copies just that end. It also
+/// bounds the log if the thread falls behind or fails.
+const SAFETY_NET_CHECKPOINT_PAGES: u32 = 16_384;
 
 impl Sqlite {
     /// Opens (creating when `options.create`) the database file at `path`.
@@ -76,10 +89,7 @@ impl Sqlite {
             let pages = (bytes / u64::try_from(page.max(1)).unwrap_or(4096)).max(1);
             let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
         }
-        // A checkpoint every 8192 pages (32 MiB with 4 KiB pages) rather
-        // than SQLite's 1000: under load the writer checkpoints eight times
-        // less often, each time copying pages many commits rewrote.
-        let _: i64 = conn.query_row("PRAGMA wal_autocheckpoint = 8192", [], |r| r.get(0))?;
+        let _: i64 = conn.query_row(&format!("PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}"), [], |r| r.get(0))?;
         // The record path alone runs about twenty distinct statements (more
         // with reviews, notices, reads): rusqlite's default cache of 16
         // evicted and re-prepared some of them on every listing.
@@ -87,7 +97,7 @@ impl Sqlite {
         if options.read_only {
             conn.execute_batch("PRAGMA query_only = ON")?;
         }
-        Ok(Sqlite { conn })
+        Ok(Sqlite { conn, background_checkpoints: false })
     }
 }
 
@@ -163,6 +173,23 @@ impl Backend for Sqlite {
             return Ok(());
         }
         Ok(self.conn.execute_batch("ROLLBACK")?)
+    }
+
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        // (busy, frames in the log, frames copied): PASSIVE gives up on
+        // what a reader still needs; the next checkpoint copies it.
+        let _: (i64, i64, i64) =
+            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(())
+    }
+
+    fn set_background_checkpoints(&mut self, on: bool) -> Result<(), StoreError> {
+        if on != self.background_checkpoints {
+            let pages = if on { SAFETY_NET_CHECKPOINT_PAGES } else { CHECKPOINT_PAGES };
+            let _: i64 = self.conn.query_row(&format!("PRAGMA wal_autocheckpoint = {pages}"), [], |r| r.get(0))?;
+            self.background_checkpoints = on;
+        }
+        Ok(())
     }
 }
 
