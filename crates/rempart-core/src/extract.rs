@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::lexicon::Lexicon;
+use crate::lexicon::{Lexicon, UnitMeaning, Word, WordList};
 use crate::normalize::PlainView;
 
 /// The kinds of quantity the policy language can compare.
@@ -126,36 +126,49 @@ pub enum HeightContext {
     Never,
 }
 
-/// The quantities a unit word (already folded) gives for a value: the
-/// pack's unit words, and the notation symbols `%`, `'`, `''` and `"`.
-fn unit_kinds(unit: &str, value: f64, lex: &Lexicon) -> Vec<(QuantityKind, f64)> {
+/// What a unit word (already folded) measures and its factor to the
+/// canonical unit: the notation symbols `%`, `'`, `''` and `"`, and the
+/// pack's unit words (`word`, the lexicon's entry for it; a symbol folds to
+/// no lexicon key, so the two never meet).
+fn unit_meanings<'a>(unit: &str, word: Word<'a>) -> &'a [UnitMeaning] {
     use QuantityKind::*;
     match unit {
-        "%" => vec![(Concentration, value)],
-        "\"" | "''" => vec![(Length, value * 2.54)],
-        "'" => vec![(Length, value * 30.48)],
-        _ => {
-            lex.unit(unit).map(|m| m.iter().map(|&(kind, factor)| (kind, value * factor)).collect()).unwrap_or_default()
-        }
+        "%" => &[(Concentration, 1.0)],
+        "\"" | "''" => &[(Length, 2.54)],
+        "'" => &[(Length, 30.48)],
+        _ => word.units(),
+    }
+}
+
+/// The folded word right before a number, as the lexicon knows it, and its
+/// folded length.
+#[derive(Clone, Copy)]
+struct Prefix<'l> {
+    word: Word<'l>,
+    len: usize,
+}
+
+impl<'l> Prefix<'l> {
+    fn before(text: &str, at: usize, lex: &'l Lexicon) -> Prefix<'l> {
+        let folded = word_before(text, at);
+        Prefix { word: lex.word(&folded), len: folded.len() }
     }
 }
 
 /// Whether a number of years ending its unit at `unit_end` is a duration
 /// (a warranty, a shelf life, an experience) rather than an age.
-fn is_duration(text: &str, unit_end: usize, prefix: &str, lex: &Lexicon) -> bool {
-    if lex.has("warranty", prefix) || lex.has("duration_before", prefix) {
+fn is_duration(text: &str, unit_end: usize, prefix: Prefix<'_>, lex: &Lexicon) -> bool {
+    if prefix.word.is(WordList::Warranty) || prefix.word.is(WordList::DurationBefore) {
         return true;
     }
-    let after: Vec<Cow<str>> = text[unit_end..]
+    let mut after = text[unit_end..]
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(2)
-        .map(fold_word)
-        .collect();
-    match after.first().map(|w| w.as_ref()) {
+        .map(|w| lex.word(&fold_word(w)));
+    match after.next() {
         // `2 ans de garantie`, `3 years of warranty`: one word further.
-        Some(w) if lex.has("duration_link", w) => after.get(1).is_some_and(|w| lex.has("warranty", w)),
-        Some(w) => lex.has("warranty", w) || lex.has("duration_after", w),
+        Some(w) if w.is(WordList::DurationLink) => after.next().is_some_and(|w| w.is(WordList::Warranty)),
+        Some(w) => w.is(WordList::Warranty) || w.is(WordList::DurationAfter),
         None => false,
     }
 }
@@ -197,13 +210,13 @@ fn extract_ascii_digits(text: &str, context: HeightContext, lex: &Lexicon) -> Ve
         let number_start = i;
         // After an age or pack word a bare number stands alone: in
         // `age 13 160cm` the space is not a thousands separator.
-        let prefix = word_before(text, i);
-        let spaced_groups = !is_count_context(&prefix, lex);
+        let prefix = Prefix::before(text, i, lex);
+        let spaced_groups = !is_count_context(prefix.word);
         let Some((value, after_number)) = parse_number_with(bytes, i, spaced_groups) else {
             i += 1;
             continue;
         };
-        i = scan_quantity(text, number_start, value, after_number, (context, lex), &prefix, &mut out);
+        i = scan_quantity(text, number_start, value, after_number, (context, lex), prefix, &mut out);
     }
     out
 }
@@ -238,9 +251,9 @@ fn parse_number(bytes: &[u8], i: usize) -> Option<(f64, usize)> {
     parse_number_with(bytes, i, true)
 }
 
-/// Whether the word before `at` makes the next number a bare count or age.
-fn is_count_context(prefix: &str, lex: &Lexicon) -> bool {
-    lex.has("age_before", prefix) || lex.has("pack_before", prefix) || lex.has("count_link", prefix)
+/// Whether the word before a number makes it a bare count or age.
+fn is_count_context(prefix: Word<'_>) -> bool {
+    prefix.is(WordList::AgeBefore) || prefix.is(WordList::PackBefore) || prefix.is(WordList::CountLink)
 }
 
 /// Like [`parse_number`]; `spaced_groups` says whether a space may
@@ -362,11 +375,11 @@ fn scan_quantity(
     value: f64,
     after: usize,
     (context, lex): (HeightContext, &Lexicon),
-    prefix: &str,
+    prefix: Prefix<'_>,
     out: &mut Vec<Quantity>,
 ) -> usize {
     let bytes = text.as_bytes();
-    let age_prefix = lex.has("age_before", prefix);
+    let age_prefix = prefix.word.is(WordList::AgeBefore);
     // Range: `8-10 ans`, `8 à 10 ans`, `8 to 10 years`, `age 8-10`.
     if let Some((second_start, second_value, second_after)) = range_second(text, after, age_prefix, lex) {
         if age_prefix {
@@ -375,19 +388,22 @@ fn scan_quantity(
             return second_after;
         }
         let before = out.len();
-        let second_prefix = word_before(text, second_start);
-        let next = scan_quantity(text, second_start, second_value, second_after, (context, lex), &second_prefix, out);
-        let added: Vec<Quantity> = out[before..].to_vec();
-        for q in added.iter().filter(|q| q.start == second_start) {
-            let ratio = if second_value != 0.0 { q.value / second_value } else { 1.0 };
-            out.push(Quantity { kind: q.kind, value: value * ratio, start, end: q.end });
+        let second_prefix = Prefix::before(text, second_start, lex);
+        let next = scan_quantity(text, second_start, second_value, second_after, (context, lex), second_prefix, out);
+        // The first number takes each reading of the second, in proportion.
+        for k in before..out.len() {
+            let Quantity { kind, value: second_reading, start: reading_start, end } = out[k];
+            if reading_start == second_start {
+                let ratio = if second_value != 0.0 { second_reading / second_value } else { 1.0 };
+                out.push(Quantity { kind, value: value * ratio, start, end });
+            }
         }
         return next;
     }
     if after_x(bytes, start)
-        || lex.has("pack_before", prefix)
-        || lex.has("count_link", prefix)
-            && lex.has("pack_before", &word_before(text, start.saturating_sub(prefix.len() + 1)))
+        || prefix.word.is(WordList::PackBefore)
+        || prefix.word.is(WordList::CountLink)
+            && Prefix::before(text, start.saturating_sub(prefix.len + 1), lex).word.is(WordList::PackBefore)
     {
         out.push(Quantity { kind: QuantityKind::Pieces, value, start: start.saturating_sub(1), end: after });
         return after;
@@ -411,41 +427,42 @@ fn scan_quantity(
             return unit.end + 2;
         }
     }
+    let unit_word = lex.word(&unit.unit);
     // `million(s) de volts`, `1 million volts`.
-    if lex.has("million", &unit.unit) {
+    if unit_word.is(WordList::Million) {
         if let Some(volts) = million_volts(text, unit.end, lex) {
             out.push(Quantity { kind: QuantityKind::Voltage, value: value * 1e6, start, end: volts });
             return volts;
         }
     }
-    let mut kinds = unit_kinds(&unit.unit, value, lex);
-    // `2 years warranty`, `garantie 2 ans`: a duration, not an age.
-    if kinds.first().is_some_and(|k| k.0 == QuantityKind::Age) && is_duration(text, unit.end, prefix, lex) {
-        return unit.end;
-    }
-    if kinds.is_empty() {
+    let meanings = unit_meanings(&unit.unit, unit_word);
+    let Some(&(first_kind, first_factor)) = meanings.first() else {
         if age_prefix {
             out.push(Quantity { kind: QuantityKind::Age, value, start, end: after });
         }
         return after;
+    };
+    // `2 years warranty`, `garantie 2 ans`: a duration, not an age.
+    if first_kind == QuantityKind::Age && is_duration(text, unit.end, prefix, lex) {
+        return unit.end;
     }
-    let mut end = unit.end;
     // Feet then inches: `3'2"`, `4ft 1in`, `5 feet 2 inches`.
-    if kinds[0].0 == QuantityKind::Length && is_factor(kinds[0].1, value, 30.48) {
-        if let Some((inches, inches_end)) = trailing_inches(text, end, lex) {
-            kinds = vec![(QuantityKind::Length, kinds[0].1 + inches * 2.54)];
-            end = inches_end;
+    let feet = value * first_factor;
+    if first_kind == QuantityKind::Length && is_factor(feet, value, 30.48) {
+        if let Some((inches, inches_end)) = trailing_inches(text, unit.end, lex) {
+            push_length(out, text, feet + inches * 2.54, start, inches_end, (context, lex));
+            return inches_end;
         }
     }
-    for (kind, canonical) in kinds {
+    for &(kind, factor) in meanings {
         if kind == QuantityKind::Length {
-            push_length(out, text, canonical, start, end, (context, lex));
+            push_length(out, text, value * factor, start, unit.end, (context, lex));
         } else {
-            out.push(Quantity { kind, value: canonical, start, end });
+            out.push(Quantity { kind, value: value * factor, start, end: unit.end });
         }
     }
     // `12 years old`, `8 ans et plus`: the unit already said it.
-    end
+    unit.end
 }
 
 /// Whether `canonical` is `value` converted with `factor` (which unit a
@@ -476,12 +493,8 @@ fn push_length(
 /// A height word within the few words before `at`.
 fn height_word_before(text: &str, at: usize, lex: &Lexicon) -> bool {
     let from = floor_char_boundary(text, at.saturating_sub(28));
-    let window = fold_word_list(&text[from..at]);
-    window.iter().rev().take(3).any(|w| lex.has("height_before", w))
-}
-
-fn fold_word_list(text: &str) -> Vec<String> {
-    crate::normalize::Folded::lean(text).as_str().split(' ').map(str::to_string).collect()
+    let window = crate::normalize::Folded::lean(&text[from..at]);
+    window.as_str().rsplit(' ').take(3).any(|w| lex.has(WordList::HeightBefore, w))
 }
 
 /// The folded word right before `at` (skipping spaces and `:`).
@@ -493,7 +506,8 @@ fn word_before(text: &str, at: usize) -> Cow<'_, str> {
     fold_word(&trimmed[word_start..])
 }
 
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+/// The char boundary at or before `i`, at most the text's length.
+pub(crate) fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }
@@ -541,9 +555,9 @@ fn trailing_inches(text: &str, after_feet: usize, lex: &Lexicon) -> Option<(f64,
     }
     let (inches, end) = parse_number(bytes, i)?;
     let unit = read_unit(text, end)?;
-    let is_inch = unit_kinds(&unit.unit, inches, lex)
+    let is_inch = unit_meanings(&unit.unit, lex.word(&unit.unit))
         .first()
-        .is_some_and(|&(kind, cm)| kind == QuantityKind::Length && is_factor(cm, inches, 2.54));
+        .is_some_and(|&(kind, factor)| kind == QuantityKind::Length && is_factor(inches * factor, inches, 2.54));
     (is_inch && inches < 12.0).then_some((inches, unit.end))
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::decision::{Action, Decision, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
 use crate::language::{FieldLanguage, Language, Verdict};
-use crate::lexicon::Lexicon;
+use crate::lexicon::{Lexicon, WordList};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
@@ -803,7 +803,8 @@ fn attribute_text(key: &str, value: &str, lex: &Lexicon) -> (Option<String>, Hei
     let key_words: Vec<String> =
         key.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
     let joined = key_words.join(" ");
-    let is_height = lex.has("height_attribute", &joined) || key_words.iter().any(|w| lex.has("height_attribute", w));
+    let is_height =
+        lex.has(WordList::HeightAttribute, &joined) || key_words.iter().any(|w| lex.has(WordList::HeightAttribute, w));
     let context = if is_height { HeightContext::Always } else { HeightContext::Never };
     let trimmed = value.trim();
     let bare_number = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',');

@@ -5,13 +5,14 @@
 //! pack, so a language is added by editing a policy file, not the code.
 //! Only notation stays in code: digits, `%`, `'` and `"`, `1m05`, `x10`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::extract::QuantityKind;
 use crate::normalize::fold_word;
 
-/// The `[words.NAME]` tables a pack may define, and what they are for.
+/// The `[words.NAME]` tables a pack may define, and what they are for, in
+/// the order of [`WordList`].
 pub const WORD_LISTS: &[(&str, &str)] = &[
     ("age_before", "a number after one of these words is an age (`age 8`)"),
     ("height_before", "a length after one of these words (within three words) is a height, in descriptions"),
@@ -26,6 +27,49 @@ pub const WORD_LISTS: &[(&str, &str)] = &[
     ("million", "`million` in every language (`5 millions de volts`)"),
     ("volt_after_million", "what follows `million` when it counts volts (`de volts`, `volts`)"),
 ];
+
+/// One of the [`WORD_LISTS`], by its position there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordList {
+    AgeBefore,
+    HeightBefore,
+    HeightAttribute,
+    Warranty,
+    DurationAfter,
+    DurationBefore,
+    DurationLink,
+    PackBefore,
+    CountLink,
+    Range,
+    Million,
+    VoltAfterMillion,
+}
+
+impl WordList {
+    const ALL: [WordList; 12] = [
+        WordList::AgeBefore,
+        WordList::HeightBefore,
+        WordList::HeightAttribute,
+        WordList::Warranty,
+        WordList::DurationAfter,
+        WordList::DurationBefore,
+        WordList::DurationLink,
+        WordList::PackBefore,
+        WordList::CountLink,
+        WordList::Range,
+        WordList::Million,
+        WordList::VoltAfterMillion,
+    ];
+
+    /// The list a `[words.NAME]` table fills, `None` if there is no such list.
+    pub fn from_name(name: &str) -> Option<WordList> {
+        WORD_LISTS.iter().position(|(n, _)| *n == name).and_then(|i| WordList::ALL.get(i).copied())
+    }
+
+    fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
 
 /// One unit word: what it measures and the factor to the canonical unit.
 pub type UnitMeaning = (QuantityKind, f64);
@@ -57,11 +101,39 @@ impl Hasher for Fnv {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
+/// What the lexicon knows of one folded word: the lists it is in and its
+/// meanings as a unit. Kept together so that the word before a number and
+/// the unit after it are each looked up once, whatever is asked of them.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    lists: u16,
+    units: Vec<UnitMeaning>,
+}
+
+/// A word as the lexicon knows it; a word it does not hold is in no list
+/// and means no unit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Word<'a> {
+    lists: u16,
+    units: &'a [UnitMeaning],
+}
+
+impl<'a> Word<'a> {
+    /// Whether the word is in `list`.
+    pub fn is(self, list: WordList) -> bool {
+        self.lists & list.bit() != 0
+    }
+
+    /// Its meanings as a unit word, empty if it is not one.
+    pub fn units(self) -> &'a [UnitMeaning] {
+        self.units
+    }
+}
+
 /// The compiled language knowledge of a pack.
 #[derive(Clone, Debug, Default)]
 pub struct Lexicon {
-    units: FastMap<String, Vec<UnitMeaning>>,
-    words: FastMap<&'static str, HashSet<String, BuildHasherDefault<Fnv>>>,
+    words: FastMap<String, Entry>,
     /// Range separators as written (case-insensitive ASCII match), padded
     /// with spaces: ` to `, ` à `.
     ranges: Vec<String>,
@@ -73,8 +145,7 @@ impl Lexicon {
     /// Adds a unit word meaning `kind` with `factor` to the canonical unit.
     /// A word may mean two kinds (`lb`: draw weight and mass).
     pub fn add_unit(&mut self, word: &str, kind: QuantityKind, factor: f64) {
-        let key = unit_key(word);
-        let meanings = self.units.entry(key).or_default();
+        let meanings = &mut self.words.entry(unit_key(word)).or_default().units;
         if !meanings.iter().any(|m| m.0 == kind) {
             meanings.push((kind, factor));
         }
@@ -83,28 +154,33 @@ impl Lexicon {
     /// Adds a word to the list `list` (one of [`WORD_LISTS`]). Returns
     /// false when the list is unknown.
     pub fn add_word(&mut self, list: &str, word: &str) -> bool {
-        let Some(&(name, _)) = WORD_LISTS.iter().find(|(n, _)| *n == list) else {
+        let Some(list) = WordList::from_name(list) else {
             return false;
         };
-        match name {
-            "range" => self.ranges.push(format!(" {} ", word.trim().to_lowercase())),
-            "volt_after_million" => self.volt_leads.push(format!(" {}", word.trim().to_lowercase())),
+        match list {
+            WordList::Range => self.ranges.push(format!(" {} ", word.trim().to_lowercase())),
+            WordList::VoltAfterMillion => self.volt_leads.push(format!(" {}", word.trim().to_lowercase())),
             _ => {}
         }
         let folded: String = word.split_whitespace().map(fold_word).collect::<Vec<_>>().join(" ");
-        self.words.entry(name).or_default().insert(folded);
+        self.words.entry(folded).or_default().lists |= list.bit();
         true
+    }
+
+    /// What the lexicon knows of a word already folded (`fold_word`).
+    pub fn word(&self, folded: &str) -> Word<'_> {
+        self.words.get(folded).map_or_else(Word::default, |entry| Word { lists: entry.lists, units: &entry.units })
     }
 
     /// Meanings of a unit word already folded (`fold_word`), `None` if it is
     /// not a unit.
     pub fn unit(&self, folded: &str) -> Option<&[UnitMeaning]> {
-        self.units.get(folded).map(Vec::as_slice)
+        Some(self.word(folded).units()).filter(|units| !units.is_empty())
     }
 
     /// Whether a folded word is in a word list.
-    pub fn has(&self, list: &str, folded: &str) -> bool {
-        self.words.get(list).is_some_and(|set| set.contains(folded))
+    pub fn has(&self, list: WordList, folded: &str) -> bool {
+        self.word(folded).is(list)
     }
 
     /// Range separators, padded with spaces (` to `).
@@ -119,7 +195,9 @@ impl Lexicon {
 
     /// How many unit spellings and listed words it holds.
     pub fn size(&self) -> (usize, usize) {
-        (self.units.len(), self.words.values().map(HashSet::len).sum())
+        let units = self.words.values().filter(|entry| !entry.units.is_empty()).count();
+        let listed = self.words.values().map(|entry| entry.lists.count_ones() as usize).sum();
+        (units, listed)
     }
 }
 
@@ -147,10 +225,31 @@ mod tests {
     }
 
     #[test]
+    fn word_lists_name_their_variants_in_order() {
+        for (position, (name, _)) in WORD_LISTS.iter().enumerate() {
+            assert_eq!(WordList::from_name(name).map(|list| list as usize), Some(position), "{name}");
+        }
+        assert_eq!(WordList::ALL.len(), WORD_LISTS.len());
+    }
+
+    #[test]
+    fn one_word_may_be_a_unit_and_listed() {
+        let mut lex = Lexicon::default();
+        lex.add_unit("ans", QuantityKind::Age, 1.0);
+        lex.add_word("duration_after", "ans");
+        let word = lex.word("ans");
+        assert!(word.is(WordList::DurationAfter) && !word.is(WordList::Warranty));
+        assert_eq!(word.units(), [(QuantityKind::Age, 1.0)]);
+        assert_eq!(lex.size(), (1, 1));
+        assert!(lex.unit("garantie").is_none() && lex.word("garantie").units().is_empty());
+    }
+
+    #[test]
     fn word_lists_are_closed() {
         let mut lex = Lexicon::default();
         assert!(lex.add_word("age_before", "Âge"));
-        assert!(lex.has("age_before", "age"));
+        assert!(lex.has(WordList::AgeBefore, "age"));
+        assert!(!lex.has(WordList::PackBefore, "age"));
         assert!(!lex.add_word("ages", "age"));
         assert!(lex.add_word("range", "à"));
         assert_eq!(lex.ranges(), [" à "]);

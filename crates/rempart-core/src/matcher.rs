@@ -18,6 +18,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
+use crate::extract::floor_char_boundary;
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
 
@@ -176,21 +177,13 @@ impl MatcherBuilder {
         // those are run again to find their spans.
         let regex_set = regex::RegexSet::new(self.regexes.iter().map(|(r, _)| r.as_str()))
             .unwrap_or_else(|_| regex::RegexSet::empty());
-        // Most patterns read numbers (`[0-9]+ ?mg`); they are run as a set
-        // of their own, only on text with a digit (about half the fields).
-        let (numeric, other): (Vec<usize>, Vec<usize>) =
-            (0..self.regexes.len()).partition(|&i| needs_numeric(self.regexes[i].0.as_str()));
-        let subset = |indices: Vec<usize>| {
-            let set = regex::RegexSet::new(indices.iter().map(|&i| self.regexes[i].0.as_str())).ok()?;
-            Some(RegexSubset { set, indices })
-        };
-        let split_sets = subset(numeric).zip(subset(other));
+        let reach_groups = ReachGroups::new(&self.regexes);
         Ok(Matcher {
             automaton,
             uses: self.uses,
             regexes: self.regexes,
             regex_set,
-            split_sets,
+            reach_groups,
             patterns: self.patterns,
         })
     }
@@ -245,16 +238,199 @@ fn needs_numeric(pattern: &str) -> bool {
     regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| needs(&hir))
 }
 
-/// Whether `text` may hold a character `char::is_numeric` accepts.
-fn may_hold_numeric(text: &str) -> bool {
-    text.bytes().any(|b| b.is_ascii_digit()) || (!text.is_ascii() && text.chars().any(char::is_numeric))
+/// At most how many bytes of a match of `pattern` lie outside characters
+/// `char::is_numeric` accepts; `None` when unbounded (`[a-z]+`) or when
+/// the pattern does not parse. `[0-9]+ ?mg` gives 3: however long the
+/// number, the rest of a match is a space and two letters.
+fn non_numeric_reach(pattern: &str) -> Option<usize> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn reach(hir: &Hir) -> Option<usize> {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => Some(0),
+            HirKind::Literal(literal) => Some(match std::str::from_utf8(&literal.0) {
+                Ok(text) => text.chars().filter(|c| !c.is_numeric()).map(char::len_utf8).sum(),
+                Err(_) => literal.0.iter().filter(|b| !b.is_ascii_digit()).count(),
+            }),
+            HirKind::Class(Class::Unicode(class)) => {
+                let numeric = class.ranges().iter().all(|r| (r.start()..=r.end()).all(char::is_numeric));
+                if numeric {
+                    Some(0)
+                } else {
+                    class.maximum_len()
+                }
+            }
+            HirKind::Class(Class::Bytes(class)) => {
+                let numeric = class.ranges().iter().all(|r| r.start().is_ascii_digit() && r.end().is_ascii_digit());
+                Some(usize::from(!numeric))
+            }
+            HirKind::Repetition(repetition) => match reach(&repetition.sub)? {
+                0 => Some(0),
+                each => usize::try_from(repetition.max?).ok()?.checked_mul(each),
+            },
+            HirKind::Capture(capture) => reach(&capture.sub),
+            HirKind::Concat(parts) => parts.iter().try_fold(0usize, |sum, part| sum.checked_add(reach(part)?)),
+            HirKind::Alternation(branches) => {
+                branches.iter().try_fold(0usize, |most, branch| Some(most.max(reach(branch)?)))
+            }
+        }
+    }
+    regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| reach(&hir))
+}
+
+/// Byte spans of the characters of `text` that `char::is_numeric` accepts.
+/// ASCII is skipped as bytes: decoding every character cost more than
+/// the searches the windows save.
+fn numeric_chars(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let start = at + bytes.get(at..)?.iter().position(|&b| b.is_ascii_digit() || !b.is_ascii())?;
+        let c = text.get(start..)?.chars().next()?;
+        at = start + c.len_utf8();
+        if c.is_numeric() {
+            return Some((start, at));
+        }
+    })
 }
 
 /// Some of the matcher's regular expressions as a set of their own.
 struct RegexSubset {
-    set: regex::RegexSet,
+    set: regex_automata::meta::Regex,
     /// Index in `Matcher::regexes` of each pattern of `set`.
     indices: Vec<usize>,
+}
+
+impl RegexSubset {
+    /// `indices` (in `regexes`, not empty) as one set, configured as
+    /// `regex::RegexSet` configures its own.
+    fn new(regexes: &[(Regex, SetId)], indices: Vec<usize>) -> Option<RegexSubset> {
+        use regex_automata::{meta, nfa::thompson::WhichCaptures, util::syntax, MatchKind};
+        let config = meta::Config::new()
+            .nfa_size_limit(Some(10 * (1 << 20)))
+            .hybrid_cache_capacity(2 * (1 << 20))
+            .match_kind(MatchKind::All)
+            .utf8_empty(true)
+            .which_captures(WhichCaptures::None);
+        let patterns: Vec<&str> = indices.iter().map(|&i| regexes[i].0.as_str()).collect();
+        let set = meta::Builder::new()
+            .configure(config)
+            .syntax(syntax::Config::new().utf8(true))
+            .build_many(&patterns)
+            .ok()?;
+        Some(RegexSubset { set, indices })
+    }
+
+    /// Adds to `present` the index in `Matcher::regexes` of each pattern
+    /// with a match inside one of `spans` of `text` (look-arounds see the
+    /// whole text).
+    fn add_present(&self, text: &str, spans: impl IntoIterator<Item = (usize, usize)>, present: &mut Vec<usize>) {
+        use regex_automata::{Input, PatternSet};
+        let mut found = PatternSet::new(self.set.pattern_len());
+        for (start, end) in spans {
+            self.set.which_overlapping_matches(&Input::new(text).span(start..end), &mut found);
+            if found.is_full() {
+                break;
+            }
+        }
+        present.extend(found.iter().map(|i| self.indices[i.as_usize()]));
+    }
+}
+
+/// The windows of `text` within `reach` bytes of a numeric character,
+/// widened to character boundaries and merged where they meet, so that a
+/// match through several numbers (`1 2 x 28`) lies in one of them.
+fn numeric_windows(text: &str, reach: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut around = numeric_chars(text)
+        .map(move |(start, end)| {
+            (
+                floor_char_boundary(text, start.saturating_sub(reach)),
+                ceil_char_boundary(text, end.saturating_add(reach)),
+            )
+        })
+        .peekable();
+    std::iter::from_fn(move || {
+        let (start, mut end) = around.next()?;
+        while let Some((_, next_end)) = around.next_if(|&(next_start, _)| next_start <= end) {
+            end = next_end;
+        }
+        Some((start, end))
+    })
+}
+
+fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The regular expressions grouped by where they can match (the fast
+/// path; the reference path runs them all as one set on every text).
+struct ReachGroups {
+    /// Those that need no numeric character, searched in every text.
+    everywhere: Option<RegexSubset>,
+    /// Those whose every match holds a numeric character and at most
+    /// `reach` other bytes: searched only within `reach` bytes of the
+    /// numeric characters of a text, where each of their matches lies
+    /// whole. Most patterns read numbers (`[0-9]+ ?mg`), and most of a
+    /// description is far from any number.
+    around_numerics: Option<RegexSubset>,
+    reach: usize,
+    /// Those whose every match holds a numeric character but may run far
+    /// from it (`thc ([0-9]+)( [a-z]{3,})`): taken as present in any text
+    /// holding one, so that their own search finds their matches (or
+    /// none). Searched as a set, they would cost a scan of the whole text.
+    numeric_text: Vec<usize>,
+}
+
+impl ReachGroups {
+    /// `None` if a set fails to compile (the reference set serves then).
+    fn new(regexes: &[(Regex, SetId)]) -> Option<ReachGroups> {
+        let (mut everywhere, mut around_numerics, mut numeric_text) = (Vec::new(), Vec::new(), Vec::new());
+        // One window size for the set: the widest its patterns need.
+        let mut reach = 0;
+        for (i, (regex, _)) in regexes.iter().enumerate() {
+            let pattern = regex.as_str();
+            match (needs_numeric(pattern), non_numeric_reach(pattern)) {
+                (false, _) => everywhere.push(i),
+                (true, None) => numeric_text.push(i),
+                (true, Some(pattern_reach)) => {
+                    around_numerics.push(i);
+                    reach = reach.max(pattern_reach);
+                }
+            }
+        }
+        let compiled = |indices: Vec<usize>| match indices.is_empty() {
+            true => Some(None),
+            false => RegexSubset::new(regexes, indices).map(Some),
+        };
+        Some(ReachGroups {
+            everywhere: compiled(everywhere)?,
+            around_numerics: compiled(around_numerics)?,
+            reach,
+            numeric_text,
+        })
+    }
+
+    /// Indices (ascending) of the regular expressions that may match
+    /// `text`: every one that does, and some of `numeric_text` that do not.
+    fn present(&self, text: &str) -> Vec<usize> {
+        let mut present = Vec::new();
+        if let Some(everywhere) = &self.everywhere {
+            everywhere.add_present(text, [(0, text.len())], &mut present);
+        }
+        let mut windows = numeric_windows(text, self.reach).peekable();
+        // A text without a window holds no numeric character.
+        if windows.peek().is_some() {
+            if let Some(around_numerics) = &self.around_numerics {
+                around_numerics.add_present(text, windows, &mut present);
+            }
+            present.extend_from_slice(&self.numeric_text);
+        }
+        present.sort_unstable();
+        present
+    }
 }
 
 /// The compiled term matcher. Immutable and shareable across threads.
@@ -264,8 +440,8 @@ pub struct Matcher {
     regexes: Vec<(Regex, SetId)>,
     /// Every regular expression, in one set (the reference path).
     regex_set: regex::RegexSet,
-    /// The same split in two: those that need a digit, and the others.
-    split_sets: Option<(RegexSubset, RegexSubset)>,
+    /// The same grouped by where they can match.
+    reach_groups: Option<ReachGroups>,
     patterns: Vec<String>,
 }
 
@@ -293,23 +469,16 @@ impl Matcher {
         self.find_on(folded, true)
     }
 
-    /// Indices (ascending) of the regular expressions that match `text`.
+    /// Indices (ascending) of the regular expressions that match `text`
+    /// (the fast path may add some that do not: their search finds nothing).
     fn regexes_present(&self, text: &str, reference: bool) -> Vec<usize> {
         if self.regexes.is_empty() {
             return Vec::new();
         }
-        let Some((numeric, other)) = self.split_sets.as_ref().filter(|_| !reference) else {
+        let Some(reach_groups) = self.reach_groups.as_ref().filter(|_| !reference) else {
             return self.regex_set.matches(text).into_iter().collect();
         };
-        let mut present = Vec::new();
-        if !other.indices.is_empty() {
-            present.extend(other.set.matches(text).into_iter().map(|i| other.indices[i]));
-        }
-        if !numeric.indices.is_empty() && may_hold_numeric(text) {
-            present.extend(numeric.set.matches(text).into_iter().map(|i| numeric.indices[i]));
-            present.sort_unstable();
-        }
-        present
+        reach_groups.present(text)
     }
 
     fn find_on(&self, folded: &Folded, reference: bool) -> Vec<Hit> {
@@ -513,7 +682,70 @@ mod tests {
         for other in [r"\bmcg ?(h|hr)\b", r"[0-9]*mg", r"(\d|x)mg", r"\S+\s+\S+", r"[^a]", "("] {
             assert!(!needs_numeric(other), "{other}");
         }
-        assert!(may_hold_numeric("dose 5mg") && may_hold_numeric("dose ٥mg") && !may_hold_numeric("dose mg é"));
+        let numerics = |text| numeric_chars(text).collect::<Vec<_>>();
+        assert_eq!(
+            (numerics("dose 5mg"), numerics("dose ٥mg"), numerics("dose mg é")),
+            (vec![(5, 6)], vec![(5, 7)], vec![])
+        );
+    }
+
+    #[test]
+    fn reach_counts_the_bytes_beside_the_numbers() {
+        assert_eq!(non_numeric_reach(r"\b[0-9]+ ?(mg|mcg|ug) ?ml\b"), Some(7));
+        assert_eq!(non_numeric_reach(r"\b(1 8|1 4|1 2) ?oz\b"), Some(4));
+        assert_eq!(non_numeric_reach(r"\bportee (de |jusqu a )?\d"), Some(15));
+        assert_eq!(non_numeric_reach(r"x\d{2,4}é"), Some(3));
+        assert_eq!(non_numeric_reach(r"\bthc ([1-9][0-9]?)(?:$| [a-z]{3,})"), None);
+        assert_eq!(non_numeric_reach("("), None);
+    }
+
+    /// Searched in windows around the numbers, the sets find what one set
+    /// finds on the whole text (and the unbounded pattern is kept): matches spanning several numbers, at the
+    /// ends of the text, next to non-ASCII letters and numerals.
+    #[test]
+    fn windows_around_numbers_find_what_the_whole_text_holds() {
+        let mut b = MatcherBuilder::default();
+        let patterns = [
+            r"\b[0-9]+ ?(mg|ml)\b",
+            r"\b1 2 ?x? ?28\b",
+            r"(?:^| )0(?: [0-9]+)? (?:%|percent )?thc\b",
+            r"\bthc (?:level )?([1-9][0-9]?)(?:$| [a-z]{3,})",
+            r"\b(box|crate) of [0-9]{2,4} (rounds|shells)\b",
+            r"\bportee (de |jusqu a )?\d",
+            r"\bmcg ?(h|hr)\b",
+        ];
+        for pattern in patterns {
+            b.pattern(0, Regex::new(pattern).expect("pattern"));
+        }
+        let m = b.build().expect("matcher");
+        let groups = m.reach_groups.as_ref().expect("groups");
+        assert_eq!((groups.reach, groups.numeric_text.len()), (16, 1));
+        let words = [
+            "5", "mg", "1", "2", "x", "28", "0", "thc", "level", "40", "strong", "crate", "of", "120", "shells",
+            "portee", "de", "٣", "é", "mcg", "h", "a", "%", "percent", "ml", "jusqu",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..1 + state % 12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if !text.is_empty() && state % 5 != 0 {
+                    text.push(' ');
+                }
+                text.push_str(words[(state >> 8) as usize % words.len()]);
+            }
+            let numerics: Vec<(usize, usize)> =
+                text.char_indices().filter(|(_, c)| c.is_numeric()).map(|(at, c)| (at, at + c.len_utf8())).collect();
+            assert_eq!(numeric_chars(&text).collect::<Vec<_>>(), numerics, "{text:?}");
+            let whole: Vec<usize> = m.regex_set.matches(&text).into_iter().collect();
+            let present = m.regexes_present(&text, false);
+            assert!(whole.iter().all(|i| present.contains(i)), "{text:?}: {present:?} misses some of {whole:?}");
+            let extra = present.iter().filter(|i| !whole.contains(i));
+            assert!(extra.copied().all(|i| groups.numeric_text.contains(&i)), "{text:?}: {present:?}");
+            assert_eq!(m.find(&Folded::new(&text)), m.find_reference(&Folded::new(&text)), "{text:?}");
+        }
     }
 
     #[test]

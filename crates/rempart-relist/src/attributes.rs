@@ -47,7 +47,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use rempart_core::extract::QuantityKind;
-use rempart_core::lexicon::Lexicon;
+use rempart_core::lexicon::{Lexicon, WordList};
 use rempart_core::normalize::{fold_word, PlainView};
 use serde::{Deserialize, Serialize};
 
@@ -495,9 +495,10 @@ impl Vocabulary {
             if !is_number(i) {
                 // `set of 10`, `lot de 6`, `pack 24`.
                 let word = &tokens[i];
-                if word.kind == TokenKind::Word && self.lexicon.has("pack_before", &word.folded) {
-                    let link =
-                        usize::from(tokens.get(i + 1).is_some_and(|t| self.lexicon.has("count_link", &t.folded)));
+                if word.kind == TokenKind::Word && self.lexicon.has(WordList::PackBefore, &word.folded) {
+                    let link = usize::from(
+                        tokens.get(i + 1).is_some_and(|t| self.lexicon.has(WordList::CountLink, &t.folded)),
+                    );
                     let at = i + 1 + link;
                     if is_number(at) && !is_times(at + 1) {
                         let text = span_text(tokens, i, at);

@@ -14,7 +14,7 @@
 //! Every byte of the view maps back to the original character it came
 //! from, so spans found in the view are reported in the original text.
 
-use super::props::{changed_in_view, fullwidth_ascii, is_default_ignorable, may_start_changed};
+use super::props::{changed_in_view, fullwidth_ascii, is_default_ignorable, may_hold_changed};
 
 /// A field's text with spaces, ignorables and full-width forms made plain.
 #[derive(Clone, Debug)]
@@ -32,7 +32,7 @@ impl PlainView {
     pub fn new(original: &str) -> Option<PlainView> {
         // Most text has no byte that can start a changed character (plain
         // ASCII, accented Latin): one cheap pass.
-        if !original.bytes().any(may_start_changed) {
+        if !may_hold_changed(original) {
             return None;
         }
         if !original.chars().any(changed_in_view) {
