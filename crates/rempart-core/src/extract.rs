@@ -507,11 +507,24 @@ fn word_before(text: &str, at: usize) -> Cow<'_, str> {
 }
 
 /// The char boundary at or before `i`, at most the text's length.
-pub(crate) fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
+/// (`str::floor_char_boundary` is stable only from Rust 1.91; the
+/// workspace builds with 1.85.)
+pub(crate) fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
         i -= 1;
     }
-    i.min(text.len())
+    i
+}
+
+/// The char boundary at or after `i`, at most the text's length (see
+/// [`floor_char_boundary`]).
+pub(crate) fn ceil_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// After a first number ending at `after`: `-10`, ` - 10`, ` to 10`,

@@ -18,7 +18,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
-use crate::extract::floor_char_boundary;
+use crate::extract::{ceil_char_boundary, floor_char_boundary};
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
 
@@ -355,14 +355,6 @@ fn numeric_windows(text: &str, reach: usize) -> impl Iterator<Item = (usize, usi
         }
         Some((start, end))
     })
-}
-
-fn ceil_char_boundary(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at += 1;
-    }
-    at
 }
 
 /// The regular expressions grouped by where they can match (the fast
