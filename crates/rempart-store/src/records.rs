@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::audit::{self, EntryKind};
 use crate::backend::Value;
-use crate::{reviews, time, StoreError, Tx};
+use crate::{reviews, time, Dialect, StoreError, Tx};
 
 /// Why a decision was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -432,11 +432,29 @@ pub struct Counts {
     pub audit_entries: u64,
 }
 
+/// Cheap enough for every scrape of `/metrics`, at any store size.
+///
+/// Listings and decisions are never deleted (the record only grows: a
+/// listing changes by new versions, a decision is superseded, not
+/// removed, and a listing's row is updated in place, which keeps its
+/// rowid), so on SQLite the largest rowid of each table is its row count:
+/// the last key of a b-tree, a few pages away. `COUNT(*)` read every page
+/// of an index instead: with 5M decisions, tens of MiB through one pooled
+/// connection's page cache on every scrape, which made that scan the
+/// largest churn of the server's heap under a Prometheus-like scrape
+/// (BENCHMARKS.md, "What the soak's heap held"). PostgreSQL tables have
+/// no rowid, so there the rows are counted.
 pub fn counts(tx: &mut Tx<'_>) -> Result<Counts, StoreError> {
     let one = |tx: &mut Tx<'_>, sql: &str| -> Result<u64, StoreError> { tx.query_one(sql, &[], "count")?.uint(0) };
+    let rows = |tx: &mut Tx<'_>, table: &str| -> Result<u64, StoreError> {
+        match tx.dialect() {
+            Dialect::Sqlite => one(tx, &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}")),
+            Dialect::Postgres => one(tx, &format!("SELECT COUNT(*) FROM {table}")),
+        }
+    };
     Ok(Counts {
-        listings: one(tx, "SELECT COUNT(*) FROM listings")?,
-        decisions: one(tx, "SELECT COUNT(*) FROM decisions")?,
+        listings: rows(tx, "listings")?,
+        decisions: rows(tx, "decisions")?,
         pending_reviews: one(tx, "SELECT COUNT(*) FROM reviews WHERE status = 'pending'")?,
         audit_entries: audit::state(tx)?.0,
     })

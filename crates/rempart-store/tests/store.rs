@@ -48,6 +48,23 @@ fn a_submission_is_recorded_once_and_a_change_is_a_new_version() {
         // The block joined the removed-listings index in the same transaction.
         let removals = store.read(|tx| removed::since(tx, 0, 10)).expect("removed");
         assert_eq!(removals.len(), 1);
+
+        // The figures on /metrics, checked against counting every row, also
+        // after a write that was rolled back and a second listing.
+        let failed = store.write(|tx| {
+            records::record_submission(tx, submission(&g, "L-2", BLOCKED))?;
+            Err::<(), _>(StoreError::Backend("abandoned".into()))
+        });
+        assert!(failed.is_err());
+        store.write(|tx| records::record_submission(tx, submission(&g, "L-3", ALLOWED))).expect("another");
+        let counts = store.read(records::counts).expect("counts");
+        let counted = |table: &str| {
+            store
+                .read(|tx| tx.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[], "count")?.uint(0))
+                .expect("count")
+        };
+        assert_eq!((counts.listings, counts.decisions), (counted("listings"), counted("decisions")));
+        assert_eq!((counts.listings, counts.decisions), (2, 3));
     });
 }
 
