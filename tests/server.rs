@@ -127,7 +127,14 @@ fn the_service_screens_records_answers_idempotently_and_proves_its_decisions() {
     assert_eq!(m.status, 200);
     assert!(m.body.contains("rempart_decisions_total{origin=\"screening\",verdict=\"block\"} 1"), "{}", m.body);
     assert!(m.body.contains("rempart_store_rows{kind=\"pending_reviews\"} 1"));
+    assert!(m.body.contains("rempart_store_rows{kind=\"decisions\"} 5"), "{}", m.body);
     assert!(m.body.contains("rempart_http_request_duration_seconds_bucket"));
+    // The part of the heap SQLite holds, a positive figure below the whole.
+    let heap = |kind: &str| -> u64 {
+        let prefix = format!("rempart_heap_bytes{{kind=\"{kind}\"}} ");
+        m.body.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    assert!(heap("sqlite") > 0 && heap("sqlite") < heap("in_use"), "{}", m.body);
 
     drop(server);
     let (code, report, stderr) = db.verify();
@@ -661,6 +668,42 @@ fn a_pack_runs_in_shadow_then_goes_live_and_stored_listings_are_rescanned() {
     assert_eq!(decisions[1]["origin"], "rescan");
     assert_eq!(decisions[1]["decision"]["policy_version"], version.as_str());
     assert_eq!(get(&server.url("/healthz"), None).json()["live_pack"], version.as_str());
+}
+
+#[test]
+fn a_pack_activated_by_another_process_is_swapped_into_the_running_server() {
+    let db = Db::new();
+    let server = Server::start(&db, &[]);
+    let before = get(&server.url("/healthz"), None).json()["live_pack"].as_str().unwrap().to_string();
+    // The embedded pack with one comment more: the same rules, another version.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let copy = db.dir.path().join("candidate");
+    for entry in walk(&source) {
+        let target = copy.join(entry.strip_prefix(&source).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+    let first = walk(&copy).into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")).min().unwrap();
+    let mut text = std::fs::read_to_string(&first).unwrap();
+    text.push_str("\n# a later revision\n");
+    std::fs::write(&first, text).unwrap();
+
+    let up = rempart(&["pack", "upload", "--db", db.db(), copy.to_str().unwrap()]);
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let version = serde_json::from_slice::<Value>(&up.stdout).unwrap()["pack_version"].as_str().unwrap().to_string();
+    assert_ne!(version, before);
+    let act = rempart(&["pack", "activate", "--db", db.db(), &version, "--no-rescan"]);
+    assert!(act.status.success(), "{}", String::from_utf8_lossy(&act.stderr));
+    // The server looks every 5 s.
+    let mut live = before.clone();
+    for _ in 0..200 {
+        live = get(&server.url("/healthz"), None).json()["live_pack"].as_str().unwrap().to_string();
+        if live == version {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(live, version, "the running server took the pack another process activated");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -360,27 +360,47 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
 /// Swaps in the packs the database says are live and in shadow, when
 /// another process (`rempart pack activate`, another server) changed them.
 async fn follow_packs(app: &App) {
-    let roles = app.read(|tx| Ok((packs::holder(tx, PackRole::Live)?, packs::holder(tx, PackRole::Shadow)?))).await;
+    // Polled every few seconds: the versions alone are read, and a pack's
+    // files (tens of KiB) only when it changed.
+    let roles = app
+        .read(|tx| Ok((packs::holder_version(tx, PackRole::Live)?, packs::holder_version(tx, PackRole::Shadow)?)))
+        .await;
     let Ok((live, shadow)) = roles else { return };
-    if let Some(live) = live.filter(|p| p.pack_version != app.live.load().pack().version) {
-        match tokio::task::spawn_blocking(move || compile(&live.files, &live.pack_version)).await {
-            Ok(Ok(gate)) => {
-                tracing::info!(pack_version = %gate.pack().version, "live pack changed in the database: swapped in");
-                app.live.store(Arc::new(gate));
-            }
-            Ok(Err(e)) => tracing::error!("the database's live pack does not compile here: {e}"),
-            Err(_) => {}
+    if let Some(version) = live.filter(|v| *v != app.live.load().pack().version) {
+        if let Some(gate) = compile_stored(app, version).await {
+            tracing::info!(pack_version = %gate.pack().version, "live pack changed in the database: swapped in");
+            app.live.store(Arc::new(gate));
         }
     }
     let running = app.shadow.load().as_ref().map(|g| g.pack().version.clone());
     match shadow {
         None if running.is_some() => app.shadow.store(None),
-        Some(p) if running.as_deref() != Some(p.pack_version.as_str()) => {
-            if let Ok(Ok(gate)) = tokio::task::spawn_blocking(move || compile(&p.files, &p.pack_version)).await {
+        Some(version) if running.as_deref() != Some(version.as_str()) => {
+            if let Some(gate) = compile_stored(app, version).await {
                 app.shadow.store(Some(Arc::new(gate)));
             }
         }
         _ => {}
+    }
+}
+
+/// The stored pack `version`, compiled; `None` (logged) when it cannot be
+/// read or does not compile with this build.
+async fn compile_stored(app: &App, version: String) -> Option<Gate> {
+    let pack = match app.read(move |tx| packs::get(tx, &version)).await {
+        Ok(pack) => pack,
+        Err(e) => {
+            tracing::error!("reading a pack the database names: {}", e.message);
+            return None;
+        }
+    };
+    match tokio::task::spawn_blocking(move || compile(&pack.files, &pack.pack_version)).await {
+        Ok(Ok(gate)) => Some(gate),
+        Ok(Err(e)) => {
+            tracing::error!("the database's pack does not compile here: {e}");
+            None
+        }
+        Err(_) => None,
     }
 }
 

@@ -124,11 +124,18 @@ pub fn list(tx: &mut Tx<'_>) -> Result<Vec<StoredPack>, StoreError> {
 
 /// The pack holding `role`, if any.
 pub fn holder(tx: &mut Tx<'_>, role: PackRole) -> Result<Option<StoredPack>, StoreError> {
-    let row = tx.query_opt("SELECT pack_version FROM pack_roles WHERE role = ?1", &[role.as_str().into()])?;
-    match row {
-        Some(r) => get(tx, &r.text(0)?).map(Some),
+    match holder_version(tx, role)? {
+        Some(version) => get(tx, &version).map(Some),
         None => Ok(None),
     }
+}
+
+/// The version of the pack holding `role`, without its files: what a
+/// server polls to learn that another process activated a pack.
+pub fn holder_version(tx: &mut Tx<'_>, role: PackRole) -> Result<Option<String>, StoreError> {
+    tx.query_opt("SELECT pack_version FROM pack_roles WHERE role = ?1", &[role.as_str().into()])?
+        .map(|r| r.text(0))
+        .transpose()
 }
 
 /// Gives `role` to a stored pack (audited). A pack whose tests failed is
