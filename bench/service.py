@@ -105,13 +105,24 @@ def rss_mib(pid):
 
 
 class Sampler(threading.Thread):
+    """RSS and its parts every `every` seconds; once `heap` is set (a
+    function returning the allocator's figures), those too, as `heap_in_use`
+    and `heap_free_held`: the in-use series shows whether live data levels
+    off, which its two ends alone cannot."""
+
     def __init__(self, pid, every=1.0):
         super().__init__(daemon=True)
-        self.pid, self.every, self.samples, self.stop = pid, every, [], False
+        self.pid, self.every, self.samples, self.stop, self.heap = pid, every, [], False, None
 
     def run(self):
         while not self.stop:
-            self.samples.append(memory_mib(self.pid))
+            sample = memory_mib(self.pid)
+            if self.heap:
+                try:
+                    sample.update({f"heap_{k}": v for k, v in self.heap().items()})
+                except OSError:
+                    pass
+            self.samples.append(sample)
             time.sleep(self.every)
 
 
@@ -183,7 +194,7 @@ def slope_mib_per_min(samples, key="VmRSS", every=10):
     """Least-squares slope of the last half of the soak's samples, MiB per
     minute: 'flat' is a slope near zero once the server has warmed up, which
     a start/end difference cannot tell from a step that has already levelled."""
-    tail = [p.get(key, 0.0) for p in samples[len(samples) // 2:]]
+    tail = [p[key] for p in samples[len(samples) // 2:] if key in p]
     if len(tail) < 3:
         return None
     n = len(tail)
@@ -243,6 +254,7 @@ def main():
             heap_before = heap_after = None
             if soak and durability == "full":
                 sampler.every = 10
+                sampler.heap = lambda: heap_mib(addr, auditor)
                 soak_from = len(sampler.samples)
                 heap_before = heap_mib(addr, auditor)
                 soaked = wrk(addr, key, listings, 1, 2, 32, soak, proc.pid)
@@ -269,7 +281,7 @@ def main():
                 "rss_parts_samples": [{k: round(v, 1) for k, v in p.items()} for p in sampler.samples[soak_from:]] if soak else None,
                 "heap_mib": {"soak_start": heap_before, "soak_end": heap_after},
                 "soak_last_half_mib_per_min": {k: slope_mib_per_min(sampler.samples[soak_from:], k)
-                                               for k in ("VmRSS", "RssAnon")} if soak else None,
+                                               for k in ("VmRSS", "RssAnon", "heap_in_use", "heap_sqlite")} if soak else None,
                 "db_bytes": size, "decisions_recorded": recorded,
             }
     results["load_after"] = os.getloadavg()
@@ -290,13 +302,16 @@ def main():
             print(f"\nsoak ({d}), MiB at its start / middle / end: " + "; ".join(
                 f"{k} {parts[0].get(k, 0):.1f} / {half.get(k, 0):.1f} / {parts[-1].get(k, 0):.1f}"
                 for k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads")))
+            for k, what in (("heap_in_use", "allocator in use"), ("heap_sqlite", "of which SQLite")):
+                print(f"{what} over the soak, MiB every 10 s: "
+                      + " ".join(f"{p[k]:.1f}" for p in parts if k in p))
             slope = results[d]["soak_last_half_mib_per_min"]
             print("RSS slope over the soak's last half, MiB per minute: "
                   + "; ".join(f"{k} {v:+.3f}" for k, v in slope.items() if v is not None))
             heap = results[d]["heap_mib"]
             print("allocator, MiB at the soak's start / end: " + "; ".join(
                 f"{k} {heap['soak_start'].get(k, 0):.1f} / {heap['soak_end'].get(k, 0):.1f}"
-                for k in ("in_use", "free_held", "mmapped")))
+                for k in ("in_use", "sqlite", "free_held", "mmapped")))
     for d in durabilities:
         if len(results[d]["batch100_runs"]) > 1:
             print(f"batch-100 runs ({d}), listings/s: " + ", ".join(f"{v:,}" for v in results[d]["batch100_runs"]) + " (the table shows the median)")

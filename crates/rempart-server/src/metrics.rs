@@ -68,7 +68,7 @@ impl Metrics {
         let heap = must(IntGaugeVec::new(
             Opts::new(
                 "rempart_heap_bytes",
-                "The allocator's heap: in_use, free_held (freed, not yet returned), mmapped (refreshed on scrape)",
+                "The allocator's heap: in_use, free_held (freed, not yet returned), mmapped; sqlite: the part of in_use SQLite holds (page caches, statements) (refreshed on scrape)",
             ),
             &["kind"],
         ));

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use backend::sqlite::Durability;
+pub use backend::sqlite::{memory_in_use as sqlite_memory_in_use, Durability};
 pub use backend::{Backend, Dialect, Row, Value};
 
 /// What can go wrong in the store. Variants the operator must act on

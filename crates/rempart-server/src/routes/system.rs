@@ -65,6 +65,9 @@ pub async fn metrics(State(app): State<App>, caller: Caller) -> ApiResult<impl I
             set_gauge(&m.heap, kind, v);
         }
     }
+    if let Some(bytes) = rempart_store::sqlite_memory_in_use() {
+        set_gauge(&m.heap, "sqlite", bytes);
+    }
     let w = app.writer.stats();
     for (name, v) in
         [("commits", w.commits), ("jobs", w.jobs), ("heads", w.heads), ("failed_commits", w.failed_commits)]

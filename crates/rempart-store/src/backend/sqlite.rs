@@ -206,3 +206,23 @@ impl From<rusqlite::Error> for StoreError {
         }
     }
 }
+
+/// The bytes SQLite holds from the heap, over every connection of the
+/// process: page caches, prepared statements, schema. Part of the
+/// allocator's "in use" figure, reported beside it so that an operator can
+/// tell the database's caches (each connection's is bounded by its
+/// `cache_size`, and fills as the database grows) from data the server
+/// keeps. `None` where SQLite does not count (built without memory
+/// statistics).
+pub fn memory_in_use() -> Option<u64> {
+    let (mut current, mut highwater) = (0i64, 0i64);
+    // SAFETY: sqlite3_status64 writes the two integers it is given and
+    // reads nothing else; SQLITE_STATUS_MEMORY_USED is a valid operation.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_status64(rusqlite::ffi::SQLITE_STATUS_MEMORY_USED, &mut current, &mut highwater, 0)
+    };
+    if rc != rusqlite::ffi::SQLITE_OK || current <= 0 {
+        return None;
+    }
+    u64::try_from(current).ok()
+}
