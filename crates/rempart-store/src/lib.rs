@@ -357,6 +357,8 @@ impl Store {
             }
             _ => conn,
         };
+        let mut conn = conn;
+        conn.release_memory();
         if let Ok(mut idle) = self.inner.idle.lock() {
             if idle.len() < Store::POOLED_CONNECTIONS {
                 idle.push(conn);

@@ -204,6 +204,9 @@ pub trait Backend: Send {
     fn set_background_checkpoints(&mut self, _on: bool) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Frees what the connection caches and does not need between
+    /// transactions (SQLite's page cache), as it goes back to the pool.
+    fn release_memory(&mut self) {}
 }
 
 /// Rewrites `?N` placeholders as `$N` for PostgreSQL, leaving string

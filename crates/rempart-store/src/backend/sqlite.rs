@@ -191,6 +191,10 @@ impl Backend for Sqlite {
         }
         Ok(())
     }
+    fn release_memory(&mut self) {
+        // Best effort: a connection that cannot free its cache keeps it.
+        let _ = self.conn.release_memory();
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
