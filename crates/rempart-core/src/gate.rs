@@ -11,7 +11,7 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
-use crate::policy::info::Found as InfoFound;
+use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
 use crate::policy::rule_index::{RuleAt, RuleIndex};
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 
@@ -100,6 +100,9 @@ pub struct Gate {
     /// than with the pack, whose fields are public: an index of rules a
     /// caller had edited since would skip rules silently.
     rules: Arc<RuleIndex>,
+    /// The `[info]` items' accepted attribute names, prepared here for the
+    /// same reason.
+    info_names: Arc<AcceptedNames>,
 }
 
 /// One text field of a listing, with its name for evidence.
@@ -207,7 +210,8 @@ impl Gate {
     /// A gate over a compiled pack.
     pub fn new(pack: Pack) -> Gate {
         let rules = Arc::new(RuleIndex::new(&pack.policies));
-        Gate { pack: Arc::new(pack), rules }
+        let info_names = Arc::new(AcceptedNames::new(&pack.infos));
+        Gate { pack: Arc::new(pack), rules, info_names }
     }
 
     /// A gate over the default FR/EU pack embedded in the library.
@@ -475,8 +479,7 @@ impl Gate {
         let infos = if self.pack.infos.is_empty() {
             Vec::new()
         } else {
-            let keys = crate::policy::info::attribute_keys(listing);
-            self.pack.infos.iter().map(|item| item.find_with_keys(listing, &keys)).collect()
+            find_infos(&self.pack.infos, &self.info_names, listing)
         };
         Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, bidi }
     }
