@@ -11,7 +11,8 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_word, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
-use crate::policy::info::Found as InfoFound;
+use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
+use crate::policy::rule_index::{RuleAt, RuleIndex};
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -95,6 +96,13 @@ impl SetsFound {
 #[derive(Clone, Debug)]
 pub struct Gate {
     pack: Arc<Pack>,
+    /// The pack's rules by what their triggers need. Built here rather
+    /// than with the pack, whose fields are public: an index of rules a
+    /// caller had edited since would skip rules silently.
+    rules: Arc<RuleIndex>,
+    /// The `[info]` items' accepted attribute names, prepared here for the
+    /// same reason.
+    info_names: Arc<AcceptedNames>,
 }
 
 /// One text field of a listing, with its name for evidence.
@@ -201,7 +209,9 @@ struct Reader<'s, 'a> {
 impl Gate {
     /// A gate over a compiled pack.
     pub fn new(pack: Pack) -> Gate {
-        Gate { pack: Arc::new(pack) }
+        let rules = Arc::new(RuleIndex::new(&pack.policies));
+        let info_names = Arc::new(AcceptedNames::new(&pack.infos));
+        Gate { pack: Arc::new(pack), rules, info_names }
     }
 
     /// A gate over the default FR/EU pack embedded in the library.
@@ -261,17 +271,18 @@ impl Gate {
         let read = |mode| Reader { s: signals, external, pack: &self.pack, mode };
         let (normal, certain_only, relaxed) = (read(Mode::Normal), read(Mode::CertainOnly), read(Mode::Relaxed));
         let mut matches = Vec::new();
-        for policy in &self.pack.policies {
+        // A policy none of whose rules may hold adds nothing.
+        for policy_rules in self.candidate_rules(signals, external).chunk_by(|a, b| a.0 == b.0) {
+            let policy = &self.pack.policies[policy_rules[0].0 as usize];
             if !territory::reaches(&listing.ship_to, &policy.countries) {
                 continue;
             }
             let first = matches.len();
             let mut fallbacks = Vec::new();
-            for rule in &policy.rules {
+            for &(_, r) in policy_rules {
+                let rule = &policy.rules[r as usize];
+                debug_assert!(rule.trigger.as_ref().is_none_or(|t| signals.may_hold(t, external)), "{}", rule.id);
                 // A cheap yes/no first; evidence only for rules that fire.
-                if rule.trigger.as_ref().is_some_and(|t| !signals.may_hold(t, external)) {
-                    continue;
-                }
                 if !normal.eval(&rule.test, false, None) {
                     let cancelled = rule.action == Action::Block
                         && !rule.uncertain_exceptions.is_empty()
@@ -311,6 +322,16 @@ impl Gate {
             schema_version: crate::DECISION_SCHEMA_VERSION,
             signal_errors: external.errors.clone(),
         }
+    }
+
+    /// The rules whose trigger the signals satisfy, and those without one,
+    /// in pack order: the only rules that may hold.
+    fn candidate_rules(&self, signals: &Signals, external: &ExternalSignals) -> Vec<RuleAt> {
+        self.rules.candidates(
+            signals.hits.iter().map(|found| found.hit.set),
+            QuantityKind::ALL.into_iter().filter(|&kind| !signals.of_kind(kind).is_empty()),
+            !external.fired.is_empty(),
+        )
     }
 
     /// The match of a rule that holds under `reader`, with its evidence
@@ -458,8 +479,7 @@ impl Gate {
         let infos = if self.pack.infos.is_empty() {
             Vec::new()
         } else {
-            let keys = crate::policy::info::attribute_keys(listing);
-            self.pack.infos.iter().map(|item| item.find_with_keys(listing, &keys)).collect()
+            find_infos(&self.pack.infos, &self.info_names, listing)
         };
         Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, bidi }
     }
@@ -866,5 +886,37 @@ mod tests {
             }
         }
         assert!(held > 500, "the check exercised {held} holding rules");
+    }
+
+    /// The rule index visits exactly the rules whose trigger may hold, and
+    /// those without one, in pack order: what testing every rule's
+    /// trigger visited.
+    #[test]
+    fn the_rule_index_visits_the_rules_whose_trigger_may_hold() {
+        let gate = Gate::with_default_pack().expect("pack");
+        let examples = include_str!("../../../examples/listings.jsonl");
+        let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
+        listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
+        let mut one_fired = ExternalSignals::default();
+        one_fired.fire(BIDI_CONTROL, Vec::new());
+        let (mut untriggered, mut visited) = (0, 0);
+        for external in [ExternalSignals::default(), one_fired] {
+            for listing in &listings {
+                let signals = gate.signals(listing, TextPath::Fast);
+                let mut expected = Vec::new();
+                for (p, policy) in gate.pack.policies.iter().enumerate() {
+                    for (r, rule) in policy.rules.iter().enumerate() {
+                        untriggered += usize::from(rule.trigger.is_none());
+                        if rule.trigger.as_ref().is_none_or(|t| signals.may_hold(t, &external)) {
+                            expected.push((p as u32, r as u32));
+                        }
+                    }
+                }
+                let candidates = gate.candidate_rules(&signals, &external);
+                assert_eq!(candidates, expected, "{}", listing.id);
+                visited += candidates.len();
+            }
+        }
+        assert!(untriggered > 0 && visited > untriggered, "{untriggered} untriggered, {visited} visited");
     }
 }

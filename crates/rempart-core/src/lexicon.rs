@@ -79,7 +79,7 @@ pub type UnitMeaning = (QuantityKind, f64);
 /// keys of a few bytes, where SipHash costs more than the lookup; its
 /// flooding resistance is not needed: the tables are the pack's, and
 /// seller text only looks words up.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Fnv {
@@ -99,7 +99,7 @@ impl Hasher for Fnv {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// What the lexicon knows of one folded word: the lists it is in and its
 /// meanings as a unit. Kept together so that the word before a number and

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::lexicon::FastMap;
 use crate::listing::Listing;
 use crate::normalize::fold_word;
 
@@ -63,7 +64,7 @@ impl InfoItem {
             description: def.description.clone(),
             attributes: def.attributes.clone(),
             fields: def.fields.clone(),
-            attribute_keys: def.attributes.iter().map(|a| attribute_key(a)).collect(),
+            attribute_keys: def.attributes.iter().map(|a| attribute_key(a).into_owned()).collect(),
             paths,
             values: def.values.iter().map(|v| fold_value(v)).collect(),
             pattern,
@@ -79,17 +80,16 @@ impl InfoItem {
 
     /// The first place the listing carries this item, if it does.
     pub fn find<'a>(&self, listing: &'a Listing) -> Option<Found<'a>> {
-        self.find_with_keys(listing, &attribute_keys(listing))
+        let mut attributes = listing.attributes.iter();
+        let accepted = attributes.find(|(key, value)| {
+            let key = attribute_key(key);
+            self.attribute_keys.iter().any(|k| *k == key) && self.accepts(value)
+        });
+        accepted.map(|(key, value)| Found::attribute(key, value)).or_else(|| self.find_at_paths(listing))
     }
 
-    /// [`InfoItem::find`] with the listing's [`attribute_keys`] computed
-    /// once for all items.
-    pub fn find_with_keys<'a>(&self, listing: &'a Listing, keys: &[String]) -> Option<Found<'a>> {
-        for ((key, value), folded) in listing.attributes.iter().zip(keys) {
-            if self.attribute_keys.contains(folded) && self.accepts(value) {
-                return Some(Found { field: format!("attributes.{key}").into(), text: value.as_str().into() });
-            }
-        }
+    /// The first of the item's JSON paths where the listing carries it.
+    fn find_at_paths<'a>(&self, listing: &'a Listing) -> Option<Found<'a>> {
         for path in &self.paths {
             if let Some(text) = value_at(listing, path) {
                 if self.accepts(&text) {
@@ -108,14 +108,81 @@ impl InfoItem {
     }
 }
 
-/// The listing's attribute names as [`InfoItem`]s compare them.
-pub fn attribute_keys(listing: &Listing) -> Vec<String> {
-    listing.attributes.iter().map(|(k, _)| attribute_key(k)).collect()
+impl<'a> Found<'a> {
+    fn attribute(key: &str, value: &'a str) -> Found<'a> {
+        Found { field: format!("attributes.{key}").into(), text: value.into() }
+    }
+}
+
+/// The accepted attribute names of a pack's items, folded as a listing's
+/// are ([`attribute_key`]), each with the items that accept it (indices
+/// into the items, ascending): a listing's attribute name is looked up
+/// once instead of compared with every accepted name of every item.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AcceptedNames(FastMap<String, Vec<usize>>);
+
+impl AcceptedNames {
+    pub(crate) fn new(items: &[InfoItem]) -> AcceptedNames {
+        let mut names: FastMap<String, Vec<usize>> = FastMap::default();
+        for (i, item) in items.iter().enumerate() {
+            for key in &item.attribute_keys {
+                let accepting = names.entry(key.clone()).or_default();
+                // Two spellings of one name (`manufacturer name`,
+                // `manufacturer_name`) fold to one key.
+                if accepting.last() != Some(&i) {
+                    accepting.push(i);
+                }
+            }
+        }
+        AcceptedNames(names)
+    }
+}
+
+/// Where the listing carries each of `items` ([`InfoItem::find`] of each),
+/// with `names` prepared from the same items.
+pub(crate) fn find_all<'a>(items: &[InfoItem], names: &AcceptedNames, listing: &'a Listing) -> Vec<Option<Found<'a>>> {
+    let mut found: Vec<Option<Found<'a>>> = vec![None; items.len()];
+    // In the listing's order, so that an item is found under the first
+    // attribute it accepts.
+    for (key, value) in &listing.attributes {
+        let Some(accepting) = names.0.get(attribute_key(key).as_ref()) else {
+            continue;
+        };
+        for &i in accepting {
+            if let (Some(slot @ None), Some(item)) = (found.get_mut(i), items.get(i)) {
+                if item.accepts(value) {
+                    *slot = Some(Found::attribute(key, value));
+                }
+            }
+        }
+    }
+    for (item, slot) in items.iter().zip(&mut found) {
+        if slot.is_none() {
+            *slot = item.find_at_paths(listing);
+        }
+    }
+    found
 }
 
 /// An attribute name compared loosely: `Manufacturer Name`,
 /// `manufacturer-name` and `manufacturer_name` are one key.
-fn attribute_key(name: &str) -> String {
+fn attribute_key(name: &str) -> Cow<'_, str> {
+    // Most names are written folded already (`manufacturer`, `height_cm`):
+    // lower-case ASCII words joined by single underscores fold to
+    // themselves, so they are not copied.
+    let bytes = name.as_bytes();
+    let folded_already = bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !name.contains("__")
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if folded_already {
+        return Cow::Borrowed(name);
+    }
+    Cow::Owned(fold_attribute_name(name))
+}
+
+/// [`attribute_key`] of any name: its words folded, joined by `_`.
+fn fold_attribute_name(name: &str) -> String {
     let words: Vec<String> =
         name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
     words.join("_")
@@ -196,6 +263,84 @@ mod tests {
         listing.attributes.push(("manufacturer_country".into(), "China".into()));
         assert!(in_eu.find(&listing).is_none());
         assert!(in_eu.is_condition() && !name.is_condition());
+    }
+
+    #[test]
+    fn names_written_folded_are_kept_as_they_are() {
+        let names = [
+            "manufacturer",
+            "height_cm",
+            "eu_rp",
+            "a1_b2",
+            "Manufacturer",
+            "manufacturer name",
+            "_brand",
+            "brand_",
+            "eu__rp",
+            "",
+            "_",
+            "straße",
+            "Marke",
+            "e-mail",
+            "x\u{200B}y",
+            "ÉCOLE_2",
+            "0",
+            "a_0_b",
+        ];
+        for name in names {
+            assert_eq!(attribute_key(name), fold_attribute_name(name), "{name:?}");
+        }
+        assert!(matches!(attribute_key("height_cm"), Cow::Borrowed(_)));
+    }
+
+    /// Through the prepared names, each item is found where its own
+    /// search finds it: under the first attribute it accepts (names
+    /// compared loosely, values checked), else at one of its paths.
+    #[test]
+    fn prepared_names_find_what_each_item_finds() {
+        let items = [
+            item(&["manufacturer_name", "Manufacturer Name", "fabricant"], &["gpsr.manufacturer.name"], &[], None),
+            item(&["manufacturer country", "Fabricant"], &[], &["FR", "France"], None),
+            item(&["Straße Nr", "brand"], &["seller.type"], &["business"], None),
+            item(&["brand"], &[], &[], Some(r"\S+\s+\S+")),
+        ];
+        let names = AcceptedNames::new(&items);
+        let keys = [
+            "manufacturer_name",
+            "Manufacturer-Name",
+            "FABRICANT",
+            "manufacturer__name",
+            "_fabricant",
+            "straße nr",
+            "STRASSE_NR",
+            "Straße-Nr",
+            "brand",
+            "height_cm",
+            "",
+        ];
+        let values = ["Acme", "  ", "France", "china", " FR ", "business", "Acme Corp"];
+        let with_paths =
+            r#"{"id":"1","title":"t","seller":{"type":"Business"},"gpsr":{"manufacturer":{"name":"Acme"}}}"#;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut found = 0;
+        for round in 0..3_000 {
+            let json = if round % 3 == 0 { with_paths } else { r#"{"id":"1","title":"t"}"# };
+            let mut listing = Listing::from_json(json.as_bytes()).expect("listing");
+            for _ in 0..next() % 5 {
+                let (key, value) = (keys[next() as usize % keys.len()], values[next() as usize % values.len()]);
+                listing.attributes.push((key.into(), value.into()));
+            }
+            let expected: Vec<Option<Found>> = items.iter().map(|i| i.find(&listing)).collect();
+            found += expected.iter().flatten().count();
+            assert_eq!(find_all(&items, &names, &listing), expected, "{:?}", listing.attributes);
+        }
+        assert!(found > 2_000, "{found} items found");
     }
 
     #[test]

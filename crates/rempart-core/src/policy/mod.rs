@@ -12,6 +12,7 @@ pub mod expr;
 pub mod info;
 pub mod lint;
 pub mod procedures;
+pub(crate) mod rule_index;
 mod schema;
 pub mod territory;
 
