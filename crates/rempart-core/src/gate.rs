@@ -854,16 +854,23 @@ fn map_quantity(mut q: Quantity, synthetic: bool, original: &str) -> Quantity {
 mod tests {
     use super::*;
 
+    /// The default pack's gate, with its test cases' listings and the
+    /// shipped example listings.
+    fn default_gate_with_its_cases() -> (Gate, Vec<Listing>) {
+        let gate = Gate::with_default_pack().expect("pack");
+        let examples = include_str!("../../../examples/listings.jsonl");
+        let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
+        listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
+        (gate, listings)
+    }
+
     /// A rule's trigger is a necessary condition: whenever the rule holds,
     /// its trigger says it may. Checked on every test case of the default
     /// pack and the shipped example listings, with and without external
     /// signals.
     #[test]
     fn triggers_never_reject_a_rule_that_holds() {
-        let gate = Gate::with_default_pack().expect("pack");
-        let examples = include_str!("../../../examples/listings.jsonl");
-        let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
-        listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
+        let (gate, listings) = default_gate_with_its_cases();
         let mut all_fired = ExternalSignals::default();
         for name in &gate.pack.external_signals {
             all_fired.fire(name.clone(), Vec::new());
@@ -893,10 +900,7 @@ mod tests {
     /// trigger visited.
     #[test]
     fn the_rule_index_visits_the_rules_whose_trigger_may_hold() {
-        let gate = Gate::with_default_pack().expect("pack");
-        let examples = include_str!("../../../examples/listings.jsonl");
-        let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
-        listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
+        let (gate, listings) = default_gate_with_its_cases();
         let mut one_fired = ExternalSignals::default();
         one_fired.fire(BIDI_CONTROL, Vec::new());
         let (mut untriggered, mut visited) = (0, 0);
