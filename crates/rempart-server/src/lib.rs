@@ -361,7 +361,7 @@ pub fn build(config: &Config) -> Result<(App, rempart_store::writer::Running), S
 /// another process (`rempart pack activate`, another server) changed them.
 async fn follow_packs(app: &App) {
     // Polled every few seconds: the versions alone are read, and a pack's
-    // files (tens of KiB) only when it changed.
+    // files (1.5 MB for the default pack) only when it changed.
     let roles = app
         .read(|tx| Ok((packs::holder_version(tx, PackRole::Live)?, packs::holder_version(tx, PackRole::Shadow)?)))
         .await;

@@ -350,14 +350,15 @@ impl Store {
     fn give_back(&self, conn: Box<dyn Backend>, write: bool) {
         // A second writer at once (a CLI command beside the writer thread)
         // used a pooled connection; it goes back to the pool.
-        let conn = match (write, self.inner.writing.lock()) {
+        let mut conn = match (write, self.inner.writing.lock()) {
             (true, Ok(mut slot)) if slot.is_none() => {
                 *slot = Some(conn);
                 return;
             }
             _ => conn,
         };
-        let mut conn = conn;
+        // An idle connection would keep the pages of its last transaction
+        // for nothing: the next one, after any commit, starts cold anyway.
         conn.release_memory();
         if let Ok(mut idle) = self.inner.idle.lock() {
             if idle.len() < Store::POOLED_CONNECTIONS {
