@@ -1,6 +1,7 @@
 //! The gate: a compiled pack plus the pure pipeline
 //! normalise → extract → signals → policy → decision.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::decision::{Action, Decision, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
@@ -9,7 +10,7 @@ use crate::language::{FieldLanguage, Language, Verdict};
 use crate::lexicon::{Lexicon, WordList};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
-use crate::normalize::{fold_word, Folded};
+use crate::normalize::{fold_words, is_folded_name, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
 use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
 use crate::policy::rule_index::{RuleAt, RuleIndex};
@@ -108,7 +109,7 @@ pub struct Gate {
 /// One text field of a listing, with its name for evidence.
 struct Field<'a> {
     name: FieldName<'a>,
-    text: std::borrow::Cow<'a, str>,
+    text: Cow<'a, str>,
     filter: FieldFilter,
 }
 
@@ -433,7 +434,7 @@ impl Gate {
                 // description beside it says more.
                 // Built only for a false friend, the one hit that needs it.
                 let detect_on = std::cell::LazyCell::new(|| match (field.filter, &listing.description) {
-                    (FieldFilter::Title, Some(d)) => std::borrow::Cow::Owned(format!("{} {}", field.text, d)),
+                    (FieldFilter::Title, Some(d)) => Cow::Owned(format!("{} {}", field.text, d)),
                     _ => field.text.clone(),
                 });
                 for mut hit in found {
@@ -820,16 +821,33 @@ fn round(v: f64) -> f64 {
 /// (`height_cm: 100`) is read as `100 cm`; [`map_quantity`] brings its
 /// span back to the seller's `100`.
 fn attribute_text(key: &str, value: &str, lex: &Lexicon) -> (Option<String>, HeightContext) {
-    let key_words: Vec<String> =
-        key.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
-    let joined = key_words.join(" ");
+    // Most keys are written folded already (`manufacturer`, `height_cm`):
+    // their words are read in place rather than copied, for every
+    // attribute of every listing.
+    if is_folded_name(key) {
+        let joined = if key.contains('_') { Cow::Owned(key.replace('_', " ")) } else { Cow::Borrowed(key) };
+        read_attribute(key.split('_'), &joined, value, lex)
+    } else {
+        let words: Vec<String> = fold_words(key).collect();
+        read_attribute(words.iter().map(String::as_str), &words.join(" "), value, lex)
+    }
+}
+
+/// [`attribute_text`] given the key's folded words and the same words
+/// joined by spaces.
+fn read_attribute<'w>(
+    mut words: impl DoubleEndedIterator<Item = &'w str> + Clone,
+    joined: &str,
+    value: &str,
+    lex: &Lexicon,
+) -> (Option<String>, HeightContext) {
     let is_height =
-        lex.has(WordList::HeightAttribute, &joined) || key_words.iter().any(|w| lex.has(WordList::HeightAttribute, w));
+        lex.has(WordList::HeightAttribute, joined) || words.clone().any(|w| lex.has(WordList::HeightAttribute, w));
     let context = if is_height { HeightContext::Always } else { HeightContext::Never };
     let trimmed = value.trim();
     let bare_number = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',');
     if bare_number {
-        if let Some(unit) = key_words.iter().rev().find(|w| lex.unit(w).is_some()) {
+        if let Some(unit) = words.rfind(|w| lex.unit(w).is_some()) {
             // Same bytes before the number as in the value, so spans agree.
             let lead = value.len() - value.trim_start().len();
             return (Some(format!("{}{trimmed} {unit}", &value[..lead])), context);
@@ -862,6 +880,26 @@ mod tests {
         let mut listings: Vec<Listing> = gate.pack.tests.iter().map(|t| t.listing.clone()).collect();
         listings.extend(examples.lines().filter_map(|l| Listing::from_json(l.as_bytes()).ok()));
         (gate, listings)
+    }
+
+    /// A key read in place reads as its folded words do: height or not,
+    /// and the unit a bare number takes.
+    #[test]
+    fn attribute_keys_read_in_place_as_folded() {
+        let lex = &Gate::with_default_pack().expect("pack").pack.lexicon;
+        let keys =
+            ["height", "height_cm", "body_height", "size_in", "hauteur", "Height_CM", "body height", "höhe", "a__cm"];
+        let mut in_place = 0;
+        for key in keys {
+            in_place += usize::from(is_folded_name(key));
+            for value in ["120", " 120", "120 cm", ""] {
+                let words: Vec<String> = fold_words(key).collect();
+                let folded = read_attribute(words.iter().map(String::as_str), &words.join(" "), value, lex);
+                assert_eq!(attribute_text(key, value, lex), folded, "{key:?} {value:?}");
+            }
+        }
+        assert_eq!(in_place, 5);
+        assert_eq!(attribute_text("body_height", "120", lex).1, HeightContext::Always);
     }
 
     /// A rule's trigger is a necessary condition: whenever the rule holds,

@@ -305,6 +305,23 @@ pub fn fold_word(word: &str) -> String {
     out
 }
 
+/// The words of an attribute name or value (runs of alphanumeric
+/// characters), each folded by [`fold_word`].
+pub fn fold_words(text: &str) -> impl DoubleEndedIterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word)
+}
+
+/// Whether `name` is lower-case ASCII words joined by single underscores:
+/// such a name's [`fold_words`] are its `_`-separated parts unchanged, so
+/// callers can read them in place instead of folding copies.
+pub fn is_folded_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !name.contains("__")
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Byte spans of the words of a canonical text.
 pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
@@ -805,6 +822,17 @@ mod tests {
 
     fn canon(s: &str) -> String {
         Folded::new(s).as_str().to_string()
+    }
+
+    proptest::proptest! {
+        /// A name [`is_folded_name`] accepts has its `_`-separated parts as
+        /// its folded words, which is what lets callers borrow them.
+        #[test]
+        fn a_folded_name_is_its_own_words(name in "[a-zA-Z0-9_ é\\-\u{345}\u{200B}]{0,10}") {
+            if is_folded_name(&name) {
+                proptest::prop_assert_eq!(fold_words(&name).collect::<Vec<_>>(), name.split('_').collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]

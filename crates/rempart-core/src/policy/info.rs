@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::lexicon::FastMap;
 use crate::listing::Listing;
-use crate::normalize::fold_word;
+use crate::normalize::{fold_words, is_folded_name};
 
 /// A compiled `[info.NAME]` item.
 #[derive(Clone, Debug)]
@@ -167,15 +167,9 @@ pub(crate) fn find_all<'a>(items: &[InfoItem], names: &AcceptedNames, listing: &
 /// An attribute name compared loosely: `Manufacturer Name`,
 /// `manufacturer-name` and `manufacturer_name` are one key.
 fn attribute_key(name: &str) -> Cow<'_, str> {
-    // Most names are written folded already (`manufacturer`, `height_cm`):
-    // lower-case ASCII words joined by single underscores fold to
-    // themselves, so they are not copied.
-    let bytes = name.as_bytes();
-    let folded_already = bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && !name.contains("__")
-        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    if folded_already {
+    // Most names are written folded already (`manufacturer`, `height_cm`)
+    // and fold to themselves, so they are not copied.
+    if is_folded_name(name) {
         return Cow::Borrowed(name);
     }
     Cow::Owned(fold_attribute_name(name))
@@ -183,16 +177,12 @@ fn attribute_key(name: &str) -> Cow<'_, str> {
 
 /// [`attribute_key`] of any name: its words folded, joined by `_`.
 fn fold_attribute_name(name: &str) -> String {
-    let words: Vec<String> =
-        name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
-    words.join("_")
+    fold_words(name).collect::<Vec<_>>().join("_")
 }
 
 /// A value compared loosely: case, accents and separators aside.
 fn fold_value(value: &str) -> String {
-    let words: Vec<String> =
-        value.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word).collect();
-    words.join(" ")
+    fold_words(value).collect::<Vec<_>>().join(" ")
 }
 
 /// The text at a JSON path of the listing: `seller.*` reads the seller,
