@@ -522,29 +522,84 @@ fn word_gap(a: (u32, u32), b: (u32, u32)) -> u32 {
 /// pieces per signal (term set, quantity kind, external signal), in
 /// order. Returns how many were left out.
 fn cap_evidence(refs: &mut Vec<Ref>, s: &Signals) -> usize {
-    #[derive(PartialEq, Eq, Hash)]
-    enum Source {
-        Set(SetId),
-        Kind(QuantityKind),
-        External(usize),
-        Info(usize),
+    if refs.len() <= STACKED_REFS {
+        cap_evidence_stacked(refs, s)
+    } else {
+        cap_evidence_hashed(refs, s)
     }
-    let mut seen = std::collections::HashSet::new();
-    let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
-    let mut omitted = 0;
-    refs.retain(|r| {
-        if !seen.insert(*r) {
-            return false;
-        }
-        let source = match *r {
+}
+
+/// Up to this many refs, [`cap_evidence`] remembers the refs it met in a
+/// stack array: a rule's evidence is nearly always this short, and
+/// scanning so few costs less than hashing into two heap tables, which
+/// were allocated for every rule that held.
+const STACKED_REFS: usize = 64;
+
+/// What a piece of evidence is counted against for the cap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Source {
+    Set(SetId),
+    Kind(QuantityKind),
+    External(usize),
+    Info(usize),
+}
+
+impl Source {
+    fn of(r: Ref, s: &Signals) -> Source {
+        match r {
             Ref::Hit(i) => Source::Set(s.hits[i].hit.set),
             Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
             Ref::External(n, _) => Source::External(n),
             Ref::Info(i) => Source::Info(i),
-        };
-        let count = per_source.entry(source).or_insert(0);
+        }
+    }
+}
+
+/// [`cap_evidence`] of at most [`STACKED_REFS`] refs, without allocating.
+fn cap_evidence_stacked(refs: &mut Vec<Ref>, s: &Signals) -> usize {
+    let mut met = [(Ref::Info(0), Source::Info(0)); STACKED_REFS];
+    let mut len = 0;
+    retain_capped(refs, |r| {
+        // `len` grows only through `get_mut`, so it never passes the array.
+        let earlier = &met[..len];
+        if earlier.iter().any(|&(m, _)| m == r) {
+            return None;
+        }
+        let source = Source::of(r, s);
+        let count = 1 + earlier.iter().filter(|&&(_, m)| m == source).count();
+        if let Some(slot) = met.get_mut(len) {
+            *slot = (r, source);
+            len += 1;
+        }
+        Some(count)
+    })
+}
+
+/// [`cap_evidence`] of any number of refs.
+fn cap_evidence_hashed(refs: &mut Vec<Ref>, s: &Signals) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut per_source: std::collections::HashMap<Source, usize> = std::collections::HashMap::new();
+    retain_capped(refs, |r| {
+        if !seen.insert(r) {
+            return None;
+        }
+        let count = per_source.entry(Source::of(r, s)).or_insert(0);
         *count += 1;
-        let keep = *count <= MAX_EVIDENCE_PER_SIGNAL;
+        Some(*count)
+    })
+}
+
+/// Keeps the refs `tally` meets for the first time, at most
+/// [`MAX_EVIDENCE_PER_SIGNAL`] per source, and returns how many it left
+/// out for the cap. `tally` gives `None` for a ref met before, else how
+/// many distinct refs of its source it has met, this one included.
+fn retain_capped(refs: &mut Vec<Ref>, mut tally: impl FnMut(Ref) -> Option<usize>) -> usize {
+    let mut omitted = 0;
+    refs.retain(|&r| {
+        let Some(count) = tally(r) else {
+            return false;
+        };
+        let keep = count <= MAX_EVIDENCE_PER_SIGNAL;
         omitted += usize::from(!keep);
         keep
     });
@@ -900,6 +955,38 @@ mod tests {
         }
         assert_eq!(in_place, 5);
         assert_eq!(attribute_text("body_height", "120", lex).1, HeightContext::Always);
+    }
+
+    /// Both ways of capping evidence keep the same refs in the same order
+    /// and count the same left out, on evidence with repeats and more
+    /// than [`MAX_EVIDENCE_PER_SIGNAL`] pieces of a signal.
+    #[test]
+    fn stacked_and_hashed_evidence_caps_agree() {
+        let (gate, listings) = default_gate_with_its_cases();
+        let mut capped = 0;
+        for listing in &listings {
+            let signals = gate.signals(listing, TextPath::Fast);
+            let all: Vec<Ref> = (0..signals.hits.len())
+                .map(Ref::Hit)
+                .chain((0..MAX_EVIDENCE_PER_SIGNAL + 4).map(|e| Ref::External(0, e)))
+                .chain((0..signals.quantities.len()).map(Ref::Quantity))
+                .chain([Ref::External(1, 0), Ref::Info(0)])
+                .collect();
+            // Each ref twice, the repeats interleaved at varying distances.
+            let mut refs = Vec::new();
+            for (i, &r) in all.iter().enumerate() {
+                refs.push(r);
+                refs.extend(all.get(i / 2).copied());
+            }
+            for len in 0..=refs.len().min(STACKED_REFS) {
+                let (mut stacked, mut hashed) = (refs[..len].to_vec(), refs[..len].to_vec());
+                let omitted = cap_evidence_stacked(&mut stacked, &signals);
+                assert_eq!(omitted, cap_evidence_hashed(&mut hashed, &signals), "{}", listing.id);
+                assert!(stacked == hashed, "{}", listing.id);
+                capped += usize::from(omitted > 0);
+            }
+        }
+        assert!(capped > 0, "no case reached the cap");
     }
 
     /// A rule's trigger is a necessary condition: whenever the rule holds,
