@@ -1022,14 +1022,22 @@ mod tests {
 
     /// The rule index visits exactly the rules whose trigger may hold, and
     /// those without one, in pack order: what testing every rule's
-    /// trigger visited.
+    /// trigger visited. Also with the pack's policies listed three times,
+    /// past the rule count whose candidates are marked on the stack.
     #[test]
     fn the_rule_index_visits_the_rules_whose_trigger_may_hold() {
         let (gate, listings) = default_gate_with_its_cases();
+        let mut tripled = Pack::embedded().expect("pack");
+        let policies = tripled.policies.clone();
+        tripled.policies.extend(policies.iter().cloned().chain(policies.iter().cloned()));
+        let tripled = Gate::new(tripled);
+        let rules = tripled.pack.policies.iter().map(|p| p.rules.len()).sum::<usize>();
+        assert!(rules > 64 * crate::policy::rule_index::STACK_WORDS);
         let mut one_fired = ExternalSignals::default();
         one_fired.fire(BIDI_CONTROL, Vec::new());
         let (mut untriggered, mut visited) = (0, 0);
-        for external in [ExternalSignals::default(), one_fired] {
+        for (gate, external) in [(&gate, ExternalSignals::default()), (&gate, one_fired.clone()), (&tripled, one_fired)]
+        {
             for listing in &listings {
                 let signals = gate.signals(listing, TextPath::Fast);
                 let mut expected = Vec::new();

@@ -16,6 +16,11 @@ use super::{Policy, Trigger};
 /// A rule's place in its pack: (policy index, rule index in the policy).
 pub(crate) type RuleAt = (u32, u32);
 
+/// Packs of up to 64 times this many rules mark their candidates in a
+/// stack array instead of a heap one allocated per listing; the shipped
+/// pack has about 140 rules.
+pub(crate) const STACK_WORDS: usize = 4;
+
 /// The rules of a pack by what their trigger needs. Rules are numbered in
 /// pack order (policies in order, then their rules), so visiting the
 /// candidates by number visits them as the pack lists them.
@@ -87,7 +92,24 @@ impl RuleIndex {
         kinds: impl IntoIterator<Item = QuantityKind>,
         any_external: bool,
     ) -> Vec<RuleAt> {
-        let mut bits = vec![0u64; self.places.len().div_ceil(64)];
+        let words = self.places.len().div_ceil(64);
+        if words <= STACK_WORDS {
+            let mut bits = [0u64; STACK_WORDS];
+            self.candidates_in(&mut bits[..words], sets, kinds, any_external)
+        } else {
+            self.candidates_in(&mut vec![0u64; words], sets, kinds, any_external)
+        }
+    }
+
+    /// [`RuleIndex::candidates`], marking them in `bits`: zeroed, a bit
+    /// per rule.
+    fn candidates_in(
+        &self,
+        bits: &mut [u64],
+        sets: impl IntoIterator<Item = SetId>,
+        kinds: impl IntoIterator<Item = QuantityKind>,
+        any_external: bool,
+    ) -> Vec<RuleAt> {
         bits[..self.untriggered.len()].copy_from_slice(&self.untriggered);
         let mut mark = |numbers: &[u32]| {
             for &n in numbers {
@@ -105,7 +127,8 @@ impl RuleIndex {
         if any_external {
             mark(&self.by_external);
         }
-        let mut places = Vec::new();
+        // Counted first so the list is allocated once, not regrown as it fills.
+        let mut places = Vec::with_capacity(bits.iter().map(|word| word.count_ones() as usize).sum());
         for (word, &set_bits) in bits.iter().enumerate() {
             let mut rest = set_bits;
             while rest != 0 {
