@@ -315,11 +315,18 @@ pub fn fold_words(text: &str) -> impl DoubleEndedIterator<Item = String> + '_ {
 /// such a name's [`fold_words`] are its `_`-separated parts unchanged, so
 /// callers can read them in place instead of folding copies.
 pub fn is_folded_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-        && !name.contains("__")
-        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    // One pass over the bytes, as it runs on every attribute name of every
+    // listing: an underscore is allowed only after a word character, and
+    // the name must end on one.
+    let mut after_word = false;
+    for &b in name.as_bytes() {
+        after_word = match b {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            b'_' if after_word => false,
+            _ => return false,
+        };
+    }
+    after_word
 }
 
 /// Byte spans of the words of a canonical text.
@@ -832,6 +839,16 @@ mod tests {
             if is_folded_name(&name) {
                 proptest::prop_assert_eq!(fold_words(&name).collect::<Vec<_>>(), name.split('_').collect::<Vec<_>>());
             }
+        }
+
+        /// [`is_folded_name`]'s single pass accepts exactly the names made
+        /// of non-empty words of lower-case ASCII letters and digits
+        /// joined by single underscores.
+        #[test]
+        fn folded_names_are_lower_case_words_joined_by_underscores(name in "[a-zA-Z0-9_ é\\-]{0,8}") {
+            let words = !name.is_empty()
+                && name.split('_').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            proptest::prop_assert_eq!(is_folded_name(&name), words, "{:?}", name);
         }
     }
 
