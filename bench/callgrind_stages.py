@@ -28,7 +28,7 @@ OUT = os.path.join(ROOT, "bench", "out")
 # stage name -> regex over callgrind function names (inclusive counts summed)
 STAGES = [
     ("screen (whole gate)", r"^rempart_core::gate::Gate::screen_traced$"),
-    ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build)$"),
+    ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build|build_with)$"),
     ("  match: automaton + whole-word checks", r"^rempart_core::matcher::Matcher::scan$"),
     ("  match: regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
     ("  match: leet readings", r"^rempart_core::normalize::leet_variants$"),
