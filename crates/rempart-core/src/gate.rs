@@ -15,6 +15,13 @@ use crate::policy::expr::{Aggregate, FieldFilter};
 use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
 use crate::policy::rule_index::{RuleAt, RuleIndex};
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
+use crate::scratch;
+
+thread_local! {
+    /// Each screening thread's fold buffers, reused field after field
+    /// ([`Folded::refold`], [`crate::scratch`]).
+    static FOLD_BUFFERS: std::cell::Cell<Folded> = std::cell::Cell::default();
+}
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
 /// like external signals without being declared: `bidi_control` holds
@@ -409,21 +416,20 @@ impl Gate {
         let mut hits = Vec::new();
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
+        let mut folded = scratch::take(&FOLD_BUFFERS);
         for (i, field) in fields.iter().enumerate() {
             // The offset map is built for every field: a lean fold with the
             // map rebuilt for fields with a hit was measured and lost, as
             // more than half of the fields of real listings hold a hit of
             // some set (BENCHMARKS.md).
-            let (folded, found) = match path {
+            let found = match path {
                 TextPath::Reference => {
-                    let folded = Folded::new_reference(&field.text);
-                    let found = self.pack.matcher.find_reference(&folded);
-                    (folded, found)
+                    folded = Folded::new_reference(&field.text);
+                    self.pack.matcher.find_reference(&folded)
                 }
                 TextPath::Fast => {
-                    let folded = Folded::new(&field.text);
-                    let found = self.pack.matcher.find(&folded);
-                    (folded, found)
+                    folded.refold(&field.text);
+                    self.pack.matcher.find(&folded)
                 }
             };
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
@@ -456,6 +462,8 @@ impl Gate {
             let found = extract(text.as_deref().unwrap_or(&field.text), *context, &self.pack.lexicon);
             quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, text.is_some(), &field.text))));
         }
+        let kept = folded.buffer_bytes();
+        scratch::put_back(&FOLD_BUFFERS, folded, kept);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
         for found in &hits {
             set_fields[found.hit.set] |= field_bit(fields[found.field].filter);

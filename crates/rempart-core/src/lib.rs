@@ -28,6 +28,7 @@ pub mod listing;
 pub mod matcher;
 pub mod normalize;
 pub mod policy;
+mod scratch;
 
 pub use decision::{
     Action, Condition, Decision, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch, SignalError,

@@ -21,6 +21,13 @@ use regex::Regex;
 use crate::extract::{ceil_char_boundary, floor_char_boundary};
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
+use crate::scratch;
+
+thread_local! {
+    /// Each screening thread's padded copy of the text being scanned
+    /// ([`Matcher::find`]), reused field after field ([`crate::scratch`]).
+    static PADDED: std::cell::Cell<String> = std::cell::Cell::default();
+}
 
 /// Index of a term set in the compiled pack.
 pub type SetId = usize;
@@ -511,7 +518,8 @@ impl Matcher {
         let text = folded.as_str();
         let mut terms = Vec::new();
         let mut exceptions = Vec::new();
-        let mut padded = String::with_capacity(text.len() + 1);
+        let mut padded = scratch::take(&PADDED);
+        padded.clear();
         padded.push(' ');
         padded.push_str(text);
         self.scan(&padded, None, folded, &mut terms, &mut exceptions);
@@ -533,6 +541,8 @@ impl Matcher {
             terms.extend(split_terms.into_iter().map(back));
             exceptions.extend(split_exceptions.into_iter().map(back));
         }
+        let kept = padded.capacity();
+        scratch::put_back(&PADDED, padded, kept);
         let present = self.regexes_present(text, reference);
         for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {

@@ -100,6 +100,19 @@ proptest! {
         prop_assert_eq!(fast, reference, "{:?}", listing);
     }
 
+    /// One buffer refolded over a run of fields (as each screening
+    /// thread does) gives each exactly what a fresh fold gives: nothing
+    /// of an earlier field (its map, collapsed runs, soft boundaries,
+    /// bidirectional controls) leaks into the next.
+    #[test]
+    fn refolding_a_buffer_equals_folding_afresh(texts in prop::collection::vec(evasive_text(), 1..8)) {
+        let mut buffer = Folded::default();
+        for text in &texts {
+            buffer.refold(text);
+            prop_assert_eq!(&buffer, &Folded::new(text), "{:?} after {:?}", text, texts);
+        }
+    }
+
     #[test]
     fn normalisation_maps_every_byte_back(text in seller_text()) {
         let folded = Folded::new(&text);

@@ -49,7 +49,7 @@ pub use view::PlainView;
 pub const MAX_SOFT_READINGS: usize = 32;
 
 /// A field's text in canonical form, with the map back to the original.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Folded {
     text: String,
     /// Per byte of `text`: byte offset in the original where it starts.
@@ -80,9 +80,32 @@ impl Folded {
         Folded::build(original, true)
     }
 
+    /// [`Folded::new`] of `original`, built in this value's buffers:
+    /// screening folds a few fields per listing, millions of listings
+    /// per thread, and allocating the text and its two offset vectors
+    /// afresh for each field was a tenth of the fold's cost (the
+    /// allocator's, in the profile; BENCHMARKS.md, issue 14, sixth step).
+    /// The result is the same as [`Folded::new`]'s, whatever was here.
+    pub fn refold(&mut self, original: &str) {
+        let buffers = std::mem::take(self);
+        *self = Folded::build_with(Builder::reusing(buffers, original.len()), original);
+    }
+
+    /// Heap bytes this value holds, to decide whether to keep it as a
+    /// buffer for the next [`Folded::refold`].
+    pub fn buffer_bytes(&self) -> usize {
+        self.text.capacity()
+            + (self.start.capacity() + self.end.capacity() + self.soft.capacity()) * size_of::<u32>()
+            + (self.collapsed.capacity() + self.bidi.capacity()) * size_of::<(u32, u32)>()
+    }
+
     fn build(original: &str, two_scans: bool) -> Folded {
         let mut builder = Builder::<true>::with_capacity(original.len());
         builder.two_scans = two_scans;
+        Folded::build_with(builder, original)
+    }
+
+    fn build_with(mut builder: Builder<true>, original: &str) -> Folded {
         builder.push_all(original);
         let spaced = builder.saw_spaced_letters();
         let mut folded = builder.finish();
@@ -374,14 +397,31 @@ struct Builder<const MAP: bool> {
 
 impl<const MAP: bool> Builder<MAP> {
     fn with_capacity(n: usize) -> Builder<MAP> {
+        Builder::reusing(Folded::default(), n)
+    }
+
+    /// A builder writing into `buffers`' vectors, emptied, with room for
+    /// `n` bytes of text (and `n` offsets each, with the map).
+    fn reusing(buffers: Folded, n: usize) -> Builder<MAP> {
         let mapped = if MAP { n } else { 0 };
+        let Folded { text, mut start, mut end, mut collapsed, mut soft, mut bidi, mapped: _ } = buffers;
+        let mut text = text.into_bytes();
+        text.clear();
+        text.reserve(n);
+        start.clear();
+        start.reserve(mapped);
+        end.clear();
+        end.reserve(mapped);
+        collapsed.clear();
+        soft.clear();
+        bidi.clear();
         Builder {
-            text: Vec::with_capacity(n),
-            start: Vec::with_capacity(mapped),
-            end: Vec::with_capacity(mapped),
-            collapsed: Vec::new(),
-            soft: Vec::new(),
-            bidi: Vec::new(),
+            text,
+            start,
+            end,
+            collapsed,
+            soft,
+            bidi,
             soft_pending: false,
             pending_space: None,
             collapse_runs: true,

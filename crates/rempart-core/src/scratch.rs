@@ -1,0 +1,29 @@
+//! Per-thread buffers kept from one field or listing to the next.
+//!
+//! The gate is shared by every screening thread (`&Gate`, `Send + Sync`),
+//! so buffers it reuses cannot live in it without a lock; each thread
+//! keeps its own in a `thread_local!` slot instead. A slot holds a
+//! buffer only between two uses: [`take`] empties it (a fresh default if
+//! a caller further up the stack has it, so re-entry is safe, just not
+//! faster), [`put_back`] refills it.
+
+use std::cell::Cell;
+use std::thread::LocalKey;
+
+/// Above this many heap bytes a buffer is dropped rather than kept: one
+/// listing with a megabyte description must not pin a megabyte per
+/// thread for the rest of the run. Ordinary fields need a few KiB.
+pub(crate) const KEPT_BYTES: usize = 128 * 1024;
+
+/// The thread's buffer from `slot`, leaving the slot empty.
+pub(crate) fn take<T: Default>(slot: &'static LocalKey<Cell<T>>) -> T {
+    slot.take()
+}
+
+/// Gives `buffer`, which holds `bytes` of heap, back to `slot` for the
+/// next [`take`] on this thread, unless it has grown too big to keep.
+pub(crate) fn put_back<T>(slot: &'static LocalKey<Cell<T>>, buffer: T, bytes: usize) {
+    if bytes <= KEPT_BYTES {
+        slot.set(buffer);
+    }
+}
