@@ -462,8 +462,7 @@ impl Gate {
             let found = extract(text.as_deref().unwrap_or(&field.text), *context, &self.pack.lexicon);
             quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, text.is_some(), &field.text))));
         }
-        let kept = folded.buffer_bytes();
-        scratch::put_back(&FOLD_BUFFERS, folded, kept);
+        scratch::put_back(&FOLD_BUFFERS, folded);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
         for found in &hits {
             set_fields[found.hit.set] |= field_bit(fields[found.field].filter);

@@ -594,7 +594,7 @@ mod tests {
         ] {
             assert_eq!(Listing::from_json(json.as_bytes()).expect(json).id, id);
         }
-        let escaped = br#"{"id":"a","title":"Mug","attributes":{"brand":"Acme"},"note":1}"#;
+        let escaped = br#"{"\u0069d":"a","ti\u0074le":"Mug","attributes":{"b\u0072and":"Acme"},"n\u006fte":1}"#;
         let listing = Listing::from_json(escaped).expect("escaped names");
         assert_eq!((listing.id.as_str(), listing.title.as_str()), ("a", "Mug"));
         assert_eq!(listing.attributes, [("brand".to_string(), "Acme".to_string())]);

@@ -541,8 +541,7 @@ impl Matcher {
             terms.extend(split_terms.into_iter().map(back));
             exceptions.extend(split_exceptions.into_iter().map(back));
         }
-        let kept = padded.capacity();
-        scratch::put_back(&PADDED, padded, kept);
+        scratch::put_back(&PADDED, padded);
         let present = self.regexes_present(text, reference);
         for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {

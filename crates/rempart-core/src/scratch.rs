@@ -20,10 +20,21 @@ pub(crate) fn take<T: Default>(slot: &'static LocalKey<Cell<T>>) -> T {
     slot.take()
 }
 
-/// Gives `buffer`, which holds `bytes` of heap, back to `slot` for the
-/// next [`take`] on this thread, unless it has grown too big to keep.
-pub(crate) fn put_back<T>(slot: &'static LocalKey<Cell<T>>, buffer: T, bytes: usize) {
-    if bytes <= KEPT_BYTES {
+/// What a buffer holds on the heap, to decide whether to keep it.
+pub(crate) trait HeapBytes {
+    fn heap_bytes(&self) -> usize;
+}
+
+impl HeapBytes for String {
+    fn heap_bytes(&self) -> usize {
+        self.capacity()
+    }
+}
+
+/// Gives `buffer` back to `slot` for the next [`take`] on this thread,
+/// unless it has grown too big to keep.
+pub(crate) fn put_back<T: HeapBytes>(slot: &'static LocalKey<Cell<T>>, buffer: T) {
+    if buffer.heap_bytes() <= KEPT_BYTES {
         slot.set(buffer);
     }
 }

@@ -91,14 +91,6 @@ impl Folded {
         *self = Folded::build_with(Builder::reusing(buffers, original.len()), original);
     }
 
-    /// Heap bytes this value holds, to decide whether to keep it as a
-    /// buffer for the next [`Folded::refold`].
-    pub fn buffer_bytes(&self) -> usize {
-        self.text.capacity()
-            + (self.start.capacity() + self.end.capacity() + self.soft.capacity()) * size_of::<u32>()
-            + (self.collapsed.capacity() + self.bidi.capacity()) * size_of::<(u32, u32)>()
-    }
-
     fn build(original: &str, two_scans: bool) -> Folded {
         let mut builder = Builder::<true>::with_capacity(original.len());
         builder.two_scans = two_scans;
@@ -370,6 +362,15 @@ pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
         spans.push((s, text.len()));
     }
     spans
+}
+
+/// What a fold kept for the next [`Folded::refold`] holds.
+impl crate::scratch::HeapBytes for Folded {
+    fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + (self.start.capacity() + self.end.capacity() + self.soft.capacity()) * size_of::<u32>()
+            + (self.collapsed.capacity() + self.bidi.capacity()) * size_of::<(u32, u32)>()
+    }
 }
 
 /// Builds a [`Folded`]; with `MAP` false it records no per-byte offsets
