@@ -19,11 +19,20 @@ pub struct Args {
     common: super::ScreenArgs,
 }
 
+/// Room for a decision without matches, most of the output, with its id.
+const DECISION_LINE_BYTES: usize = 256;
+
 pub fn run(args: Args) -> Result<u8> {
     super::screen_and_write(args.common, "screen", |_, screened| {
+        // Written into a buffer sized for a typical decision, so that the
+        // line and its newline take one allocation, not two or three.
+        let mut line = Vec::with_capacity(DECISION_LINE_BYTES);
         // Serialising a Decision cannot fail: plain strings and numbers.
-        let mut line = serde_json::to_string(&screened.decision).unwrap_or_default();
-        line.push('\n');
-        line
+        if serde_json::to_writer(&mut line, &screened.decision).is_err() {
+            line.clear();
+        }
+        line.push(b'\n');
+        // serde_json writes valid UTF-8.
+        String::from_utf8(line).unwrap_or_default()
     })
 }

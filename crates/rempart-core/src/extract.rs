@@ -181,11 +181,13 @@ fn is_duration(text: &str, unit_end: usize, prefix: Prefix<'_>, lex: &Lexicon) -
 /// forms like `１００ｃｍ`), so `100\u{A0}cm` and `100\u{200B}cm` are read as
 /// `100 cm` is; spans are mapped back to the original.
 pub fn extract(text: &str, context: HeightContext, lex: &Lexicon) -> Vec<Quantity> {
-    // No digit (ASCII, or full-width, which starts with 0xEF): nothing to read.
-    if !text.bytes().any(|b| b.is_ascii_digit() || b == 0xEF) {
+    use crate::normalize::props::{leads_in, LEAD_DIGIT, LEAD_VIEW};
+    let leads = leads_in(text);
+    // No digit (ASCII or full-width): nothing to read.
+    if leads & LEAD_DIGIT == 0 {
         return Vec::new();
     }
-    match PlainView::new(text) {
+    match (leads & LEAD_VIEW != 0).then(|| PlainView::of_candidate(text)).flatten() {
         None => extract_ascii_digits(text, context, lex),
         Some(view) => {
             let mut found = extract_ascii_digits(view.as_str(), context, lex);

@@ -13,7 +13,7 @@ use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_words, is_folded_name, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
 use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
-use crate::policy::rule_index::{RuleAt, RuleIndex};
+use crate::policy::rule_index::{Candidates, RuleIndex};
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 use crate::scratch;
 
@@ -118,6 +118,11 @@ struct Field<'a> {
     name: FieldName<'a>,
     text: Cow<'a, str>,
     filter: FieldFilter,
+    /// The text quantities are read from when it is not the field's own
+    /// (a bare attribute number with the key's unit).
+    quantity_text: Option<String>,
+    /// Whether its lengths are heights.
+    heights: HeightContext,
 }
 
 /// A field's name as evidence gives it. An attribute's is written out
@@ -205,6 +210,10 @@ enum Mode {
     /// goes to review.
     Relaxed,
 }
+
+/// Indices of hits (or quantities) a predicate reads: on the stack for
+/// the few most rules see, so that reading a rule allocates nothing.
+type HitList = smallvec::SmallVec<[usize; 8]>;
 
 /// One reading of the rules over one listing's signals.
 struct Reader<'s, 'a> {
@@ -334,7 +343,7 @@ impl Gate {
 
     /// The rules whose trigger the signals satisfy, and those without one,
     /// in pack order: the only rules that may hold.
-    fn candidate_rules(&self, signals: &Signals, external: &ExternalSignals) -> Vec<RuleAt> {
+    fn candidate_rules(&self, signals: &Signals, external: &ExternalSignals) -> Candidates {
         self.rules.candidates(
             signals.hits.iter().map(|found| found.hit.set),
             QuantityKind::ALL.into_iter().filter(|&kind| !signals.of_kind(kind).is_empty()),
@@ -388,13 +397,8 @@ impl Gate {
 
     fn signals<'a>(&self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
-        // Per field: the text quantities are read from when it is not the
-        // field's own (a bare attribute number with the key's unit), and
-        // whether its lengths are heights.
-        let mut extraction: Vec<(Option<String>, HeightContext)> = Vec::with_capacity(fields.capacity());
-        let mut push = |name: FieldName<'a>, text: &'a str, filter, context| {
-            fields.push(Field { name, text: text.into(), filter });
-            extraction.push(context);
+        let mut push = |name: FieldName<'a>, text: &'a str, filter, (quantity_text, heights)| {
+            fields.push(Field { name, text: text.into(), filter, quantity_text, heights });
         };
         push(FieldName::Listing("title"), &listing.title, FieldFilter::Title, (None, HeightContext::Always));
         if let Some(d) = &listing.description {
@@ -417,24 +421,22 @@ impl Gate {
         let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         let mut folded = scratch::take(&FOLD_BUFFERS);
+        let mut words = WordIndex::default();
+        let mut field_hits = Vec::new();
         for (i, field) in fields.iter().enumerate() {
             // The offset map is built for every field: a lean fold with the
             // map rebuilt for fields with a hit was measured and lost, as
             // more than half of the fields of real listings hold a hit of
             // some set (BENCHMARKS.md).
-            let found = match path {
-                TextPath::Reference => {
-                    folded = Folded::new_reference(&field.text);
-                    self.pack.matcher.find_reference(&folded)
-                }
-                TextPath::Fast => {
-                    folded.refold(&field.text);
-                    self.pack.matcher.find(&folded)
-                }
-            };
+            match path {
+                TextPath::Reference => folded = Folded::new_reference(&field.text),
+                TextPath::Fast => folded.refold(&field.text),
+            }
+            self.pack.matcher.find_into(&folded, path == TextPath::Reference, &mut field_hits);
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
-            if !found.is_empty() {
-                let words = WordIndex::new(folded.as_str());
+            if !field_hits.is_empty() {
+                hits.reserve(field_hits.len());
+                words.index(folded.as_str());
                 let mut language = FieldLanguage::default();
                 // A short title says little about its language; the
                 // description beside it says more.
@@ -443,7 +445,7 @@ impl Gate {
                     (FieldFilter::Title, Some(d)) => Cow::Owned(format!("{} {}", field.text, d)),
                     _ => field.text.clone(),
                 });
-                for mut hit in found {
+                for mut hit in field_hits.iter().copied() {
                     let mut uncertain = false;
                     if let Some(bound) = hit.language {
                         match language.judge(&detect_on, declared, bound) {
@@ -458,9 +460,12 @@ impl Gate {
                     hits.push(Found { field: i, hit, start, end, words, uncertain });
                 }
             }
-            let (text, context) = &extraction[i];
-            let found = extract(text.as_deref().unwrap_or(&field.text), *context, &self.pack.lexicon);
-            quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, text.is_some(), &field.text))));
+            let (text, synthetic) = match &field.quantity_text {
+                Some(text) => (text.as_str(), true),
+                None => (&*field.text, false),
+            };
+            let found = extract(text, field.heights, &self.pack.lexicon);
+            quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, synthetic, &field.text))));
         }
         scratch::put_back(&FOLD_BUFFERS, folded);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
@@ -495,18 +500,21 @@ impl Gate {
 
 /// Word positions of one field's canonical text: the index of the word a
 /// byte lies in is the number of spaces before it.
+#[derive(Default)]
 struct WordIndex {
     spaces: Vec<u32>,
 }
 
 impl WordIndex {
-    fn new(canonical: &str) -> WordIndex {
+    /// Indexes `canonical` in place of the previous field's text, in the
+    /// same vector.
+    fn index(&mut self, canonical: &str) {
+        self.spaces.clear();
         // Sized once: collecting from a filter grows the vector by doubling,
         // a reallocation and copy every few words. Canonical words are
         // separated by one space, so at most every other byte is one.
-        let mut spaces = Vec::with_capacity(canonical.len() / 2 + 1);
-        spaces.extend(canonical.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| i as u32));
-        WordIndex { spaces }
+        self.spaces.reserve(canonical.len() / 2 + 1);
+        self.spaces.extend(canonical.bytes().enumerate().filter(|(_, b)| *b == b' ').map(|(i, _)| i as u32));
     }
 
     fn of(&self, byte: usize) -> u32 {
@@ -663,7 +671,7 @@ impl Reader<'_, '_> {
             }
             Predicate::Near { a, b, words } => {
                 let relaxed_away = negated && self.mode == Mode::Relaxed;
-                let present = |h: &HitSource| h.bases().iter().any(|&set| self.mask()[set] != 0);
+                let present = |h: &HitSource| h.any_base(&mut |set| self.mask()[set] != 0);
                 if relaxed_away || !present(a) || !present(b) {
                     return false;
                 }
@@ -712,7 +720,7 @@ impl Reader<'_, '_> {
             }
             Predicate::Compare { kind, aggregate, op, value } => {
                 let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
-                let chosen: Vec<usize> = match aggregate {
+                let chosen: HitList = match aggregate {
                     Aggregate::Any => candidates.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| i).collect(),
                     Aggregate::Max | Aggregate::Min => {
                         let first = candidates.next();
@@ -721,7 +729,9 @@ impl Reader<'_, '_> {
                             (Some(b), Aggregate::Min) if c.1 < b.1 => Some(c),
                             (b, _) => b,
                         });
-                        best.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| vec![i]).unwrap_or_default()
+                        best.filter(|(_, v)| op.holds(*v, *value))
+                            .map(|(i, _)| HitList::from_elem(i, 1))
+                            .unwrap_or_default()
                     }
                 };
                 if let Some(out) = out {
@@ -783,35 +793,59 @@ impl Reader<'_, '_> {
     }
 
     /// The hits of a source: a set's, minus those an exception sits next to.
-    fn source(&self, source: &HitSource) -> Vec<usize> {
+    fn source(&self, source: &HitSource) -> HitList {
+        let mut found = HitList::new();
+        self.add_source(source, &mut found);
+        found
+    }
+
+    /// Appends the hits of `source` to `out`: nested sources fill one
+    /// list in place instead of each returning its own.
+    fn add_source(&self, source: &HitSource, out: &mut HitList) {
+        let from = out.len();
         match source {
-            HitSource::Set(set) => self.hits_of(*set, false).collect(),
+            HitSource::Set(set) => out.extend(self.hits_of(*set, false)),
             HitSource::InField(source, field) => {
-                let mut kept = self.source(source);
-                kept.retain(|&i| self.s.fields[self.s.hits[i].field].filter == *field);
-                kept
+                self.add_source(source, out);
+                retain_from(out, from, |i| self.s.fields[self.s.hits[i].field].filter == *field);
             }
             HitSource::Any(items) => {
-                let mut all: Vec<usize> = items.iter().flat_map(|i| self.source(i)).collect();
-                all.sort_unstable();
-                all.dedup();
-                all
+                for item in items {
+                    self.add_source(item, out);
+                }
+                out[from..].sort_unstable();
+                let mut previous = None;
+                retain_from(out, from, |i| previous.replace(i) != Some(i));
             }
             HitSource::Without { source, exception, words } => {
-                let mut kept = self.source(source);
-                if kept.is_empty() || (self.mode == Mode::Relaxed && !self.pack.sets[*exception].certain) {
-                    return kept;
+                self.add_source(source, out);
+                if out.len() == from || (self.mode == Mode::Relaxed && !self.pack.sets[*exception].certain) {
+                    return;
                 }
                 let hits = &self.s.hits;
-                let cancelling: Vec<&Found> = hits.iter().filter(|f| f.hit.set == *exception).collect();
-                kept.retain(|&i| {
+                let cancelling: smallvec::SmallVec<[&Found; 8]> =
+                    hits.iter().filter(|f| f.hit.set == *exception).collect();
+                retain_from(out, from, |i| {
                     let h = &hits[i];
                     !cancelling.iter().any(|x| x.field == h.field && word_gap(x.words, h.words) <= *words)
                 });
-                kept
             }
         }
     }
+}
+
+/// Keeps, of the items of `list` from `from` on, those `keep` accepts (in
+/// order, each asked once); the items before `from` stay as they are.
+fn retain_from(list: &mut HitList, from: usize, mut keep: impl FnMut(usize) -> bool) {
+    let mut kept = from;
+    for read in from..list.len() {
+        let item = list[read];
+        if keep(item) {
+            list[kept] = item;
+            kept += 1;
+        }
+    }
+    list.truncate(kept);
 }
 
 impl Signals<'_> {
@@ -1057,7 +1091,7 @@ mod tests {
                     }
                 }
                 let candidates = gate.candidate_rules(&signals, &external);
-                assert_eq!(candidates, expected, "{}", listing.id);
+                assert_eq!(candidates.as_slice(), expected.as_slice(), "{}", listing.id);
                 visited += candidates.len();
             }
         }

@@ -523,7 +523,17 @@ fn parse_ship_to(v: Value) -> Result<Vec<String>, String> {
             .collect::<Result<Vec<_>, _>>()?,
         other => return Err(format!("field ship_to: expected an array of country codes, found {}", kind_of(&other))),
     };
-    Ok(items.into_iter().map(|s| s.trim().to_ascii_uppercase()).collect())
+    // Upper-cased in place: most codes come without surrounding spaces.
+    Ok(items
+        .into_iter()
+        .map(|mut s| {
+            if s.trim().len() != s.len() {
+                s = s.trim().to_string();
+            }
+            s.make_ascii_uppercase();
+            s
+        })
+        .collect())
 }
 
 #[cfg(test)]

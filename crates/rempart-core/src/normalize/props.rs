@@ -59,9 +59,9 @@ struct Tables {
     /// Per BMP code point: whether the quantity view must change it
     /// (white space other than U+0020, an ignorable, a full-width form).
     view_bmp: Vec<u64>,
-    /// Per byte: whether a character the view changes can start with it,
-    /// so that most text is let through by one byte scan.
-    view_lead: [bool; 256],
+    /// Per byte, what a character starting with it may be ([`LEAD_DIGIT`],
+    /// [`LEAD_VIEW`]), so that most text is let through by one byte scan.
+    leads: [u8; 256],
 }
 
 fn tables() -> &'static Tables {
@@ -71,8 +71,11 @@ fn tables() -> &'static Tables {
         let bidi = Ranges::of("Bidi_Control");
         let format = Ranges::of("Cf");
         let mut view_bmp = vec![0u64; 0x10000 / 64];
-        let mut view_lead = [false; 256];
-        let mut lead_of = |c: char| view_lead[c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize] = true;
+        let mut leads = [0u8; 256];
+        for c in ('0'..='9').chain('\u{FF10}'..='\u{FF19}') {
+            leads[c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize] |= LEAD_DIGIT;
+        }
+        let mut lead_of = |c: char| leads[c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize] |= LEAD_VIEW;
         for cp in 0..0x10000u32 {
             let Some(c) = char::from_u32(cp) else { continue };
             if (c.is_whitespace() && c != ' ') || ignorable.contains(c) || fullwidth_ascii(c).is_some() {
@@ -83,7 +86,7 @@ fn tables() -> &'static Tables {
         for &(start, end) in &ignorable.0 {
             (start.max(0x10000)..=end).filter_map(char::from_u32).for_each(&mut lead_of);
         }
-        Tables { ignorable, bidi, format, view_bmp, view_lead }
+        Tables { ignorable, bidi, format, view_bmp, leads }
     })
 }
 
@@ -123,12 +126,31 @@ pub(crate) fn fullwidth_ascii(c: char) -> Option<char> {
     }
 }
 
+/// A byte that may start a digit, ASCII or full-width (`１`).
+pub(crate) const LEAD_DIGIT: u8 = 1;
+/// A byte that may start a character [`super::PlainView`] changes.
+pub(crate) const LEAD_VIEW: u8 = 2;
+
+/// Which of [`LEAD_DIGIT`] and [`LEAD_VIEW`] some byte of `text` is: one
+/// pass answers both questions quantity extraction asks of every field
+/// (is there a number? does the view differ?). The table is fetched once:
+/// through the `OnceLock` per byte, the scan cost twice as much.
+pub(crate) fn leads_in(text: &str) -> u8 {
+    let leads = &tables().leads;
+    let mut found = 0;
+    for &b in text.as_bytes() {
+        found |= leads[usize::from(b)];
+        if found == LEAD_DIGIT | LEAD_VIEW {
+            break;
+        }
+    }
+    found
+}
+
 /// Whether some byte of `text` may start a character [`super::PlainView`]
-/// changes (a cheap test before [`changed_in_view`]). The table is fetched
-/// once: through the `OnceLock` per byte, the scan cost twice as much.
+/// changes (a cheap test before [`changed_in_view`]).
 pub(crate) fn may_hold_changed(text: &str) -> bool {
-    let view_lead = &tables().view_lead;
-    text.bytes().any(|b| view_lead[usize::from(b)])
+    leads_in(text) & LEAD_VIEW != 0
 }
 
 /// Whether [`super::PlainView`] changes `c`: white space other than
@@ -183,5 +205,25 @@ mod tests {
         for c in ['a', ' ', 'é', '日', '👧', '\u{A0}'] {
             assert!(!is_unsafe_on_terminal(c), "{:04X}", c as u32);
         }
+    }
+
+    #[test]
+    fn one_scan_tells_digits_and_view_changes_apart() {
+        // Every character alone and after ASCII text, against the
+        // per-character definitions.
+        for c in (0..0x11000u32).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("ab {c}")] {
+                let leads = leads_in(&text);
+                let digit_byte = text.bytes().any(|b| b.is_ascii_digit() || b == 0xEF);
+                assert_eq!(leads & LEAD_DIGIT != 0, digit_byte, "{:04X}", c as u32);
+                if changed_in_view(c) {
+                    assert!(leads & LEAD_VIEW != 0, "{:04X}", c as u32);
+                }
+            }
+        }
+        assert_eq!(leads_in("100\u{A0}cm"), LEAD_DIGIT | LEAD_VIEW);
+        assert_eq!(leads_in("Poupée 100 cm"), LEAD_DIGIT);
+        assert_eq!(leads_in("a\tb"), LEAD_VIEW);
+        assert_eq!(leads_in(""), 0);
     }
 }

@@ -35,6 +35,12 @@ impl PlainView {
         if !may_hold_changed(original) {
             return None;
         }
+        PlainView::of_candidate(original)
+    }
+
+    /// [`PlainView::new`] of a text a byte scan found may need a view
+    /// ([`may_hold_changed`]).
+    pub(crate) fn of_candidate(original: &str) -> Option<PlainView> {
         if !original.chars().any(changed_in_view) {
             return None;
         }

@@ -93,11 +93,22 @@ pub enum HitSource {
 impl HitSource {
     /// The sets the hits are drawn from (not the exceptions).
     pub fn bases(&self) -> Vec<SetId> {
+        let mut bases = Vec::new();
+        self.any_base(&mut |set| {
+            bases.push(set);
+            false
+        });
+        bases
+    }
+
+    /// Whether `test` holds for one of [`HitSource::bases`], asked in
+    /// their order until it does: what screening asks of a rule, without
+    /// collecting the sets for every listing.
+    pub fn any_base(&self, test: &mut impl FnMut(SetId) -> bool) -> bool {
         match self {
-            HitSource::Set(set) => vec![*set],
-            HitSource::Without { source, .. } => source.bases(),
-            HitSource::Any(items) => items.iter().flat_map(HitSource::bases).collect(),
-            HitSource::InField(source, _) => source.bases(),
+            HitSource::Set(set) => test(*set),
+            HitSource::Without { source, .. } | HitSource::InField(source, _) => source.any_base(test),
+            HitSource::Any(items) => items.iter().any(|item| item.any_base(test)),
         }
     }
 }

@@ -16,6 +16,10 @@ use super::{Policy, Trigger};
 /// A rule's place in its pack: (policy index, rule index in the policy).
 pub(crate) type RuleAt = (u32, u32);
 
+/// The rules a listing may hold, on the stack while they are as few as
+/// most listings' (a few dozen).
+pub(crate) type Candidates = smallvec::SmallVec<[RuleAt; 32]>;
+
 /// Packs of up to 64 times this many rules mark their candidates in a
 /// stack array instead of a heap one allocated per listing; the shipped
 /// pack has about 140 rules.
@@ -91,7 +95,7 @@ impl RuleIndex {
         sets: impl IntoIterator<Item = SetId>,
         kinds: impl IntoIterator<Item = QuantityKind>,
         any_external: bool,
-    ) -> Vec<RuleAt> {
+    ) -> Candidates {
         let words = self.places.len().div_ceil(64);
         if words <= STACK_WORDS {
             let mut bits = [0u64; STACK_WORDS];
@@ -109,7 +113,7 @@ impl RuleIndex {
         sets: impl IntoIterator<Item = SetId>,
         kinds: impl IntoIterator<Item = QuantityKind>,
         any_external: bool,
-    ) -> Vec<RuleAt> {
+    ) -> Candidates {
         bits[..self.untriggered.len()].copy_from_slice(&self.untriggered);
         let mut mark = |numbers: &[u32]| {
             for &n in numbers {
@@ -128,7 +132,7 @@ impl RuleIndex {
             mark(&self.by_external);
         }
         // Counted first so the list is allocated once, not regrown as it fills.
-        let mut places = Vec::with_capacity(bits.iter().map(|word| word.count_ones() as usize).sum());
+        let mut places = Candidates::with_capacity(bits.iter().map(|word| word.count_ones() as usize).sum());
         for (word, &set_bits) in bits.iter().enumerate() {
             let mut rest = set_bits;
             while rest != 0 {
