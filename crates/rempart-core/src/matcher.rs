@@ -27,6 +27,10 @@ thread_local! {
     /// Each screening thread's padded copy of the text being scanned
     /// ([`Matcher::find`]), reused field after field ([`crate::scratch`]).
     static PADDED: std::cell::Cell<String> = std::cell::Cell::default();
+    /// Each screening thread's set of the regular expressions found in a
+    /// text ([`RegexSubset::add_present`]), empty between uses and as
+    /// wide as the widest subset it served.
+    static FOUND_PATTERNS: std::cell::Cell<Option<regex_automata::PatternSet>> = std::cell::Cell::default();
 }
 
 /// Index of a term set in the compiled pack.
@@ -366,14 +370,26 @@ impl RegexSubset {
     /// whole text).
     fn add_present(&self, text: &str, spans: impl IntoIterator<Item = (usize, usize)>, present: &mut Vec<usize>) {
         use regex_automata::{Input, PatternSet};
-        let mut found = PatternSet::new(self.set.pattern_len());
+        let patterns = self.set.pattern_len();
+        // A wider set serves as well: the slots past this subset's
+        // patterns stay empty.
+        let mut found = match scratch::take(&FOUND_PATTERNS) {
+            Some(found) if found.capacity() >= patterns => found,
+            _ => PatternSet::new(patterns),
+        };
         for (start, end) in spans {
             self.set.which_overlapping_matches(&Input::new(text).span(start..end), &mut found);
-            if found.is_full() {
+            if found.len() == patterns {
                 break;
             }
         }
         present.extend(found.iter().map(|i| self.indices[i.as_usize()]));
+        // Given back empty. Clearing walks every slot, so it is done only
+        // when something was found (most texts match no pattern).
+        if !found.is_empty() {
+            found.clear();
+        }
+        scratch::put_back(&FOUND_PATTERNS, Some(found));
     }
 }
 
@@ -491,7 +507,9 @@ impl Matcher {
 
     /// Finds the whole-word hits of every set in one field.
     pub fn find(&self, folded: &Folded) -> Vec<Hit> {
-        self.find_on(folded, false)
+        let mut hits = Vec::new();
+        self.find_into(folded, false, &mut hits);
+        hits
     }
 
     /// [`Matcher::find`] as it was before issue 14 (the oracle the
@@ -499,7 +517,9 @@ impl Matcher {
     /// every field.
     #[doc(hidden)]
     pub fn find_reference(&self, folded: &Folded) -> Vec<Hit> {
-        self.find_on(folded, true)
+        let mut hits = Vec::new();
+        self.find_into(folded, true, &mut hits);
+        hits
     }
 
     /// Indices (ascending) of the regular expressions that match `text`
@@ -514,19 +534,22 @@ impl Matcher {
         reach_groups.present(text)
     }
 
-    fn find_on(&self, folded: &Folded, reference: bool) -> Vec<Hit> {
+    /// [`Matcher::find`] (with `reference`, [`Matcher::find_reference`])
+    /// into `terms`, emptied first: the gate fills one list field after
+    /// field.
+    pub(crate) fn find_into(&self, folded: &Folded, reference: bool, terms: &mut Vec<Hit>) {
         let text = folded.as_str();
-        let mut terms = Vec::new();
+        terms.clear();
         let mut exceptions = Vec::new();
         let mut padded = scratch::take(&PADDED);
         padded.clear();
         padded.push(' ');
         padded.push_str(text);
-        self.scan(&padded, None, folded, &mut terms, &mut exceptions);
+        self.scan(&padded, None, folded, terms, &mut exceptions);
         for variant in leet_variants(text) {
             padded.truncate(1);
             padded.push_str(&variant);
-            self.scan(&padded, Some(text), folded, &mut terms, &mut exceptions);
+            self.scan(&padded, Some(text), folded, terms, &mut exceptions);
         }
         // Words joined by an invisible character are also read apart: all
         // at once, then (when there are several) one at a time.
@@ -556,7 +579,6 @@ impl Matcher {
         // A spelling bound to a language loses to the same match unbound.
         terms.sort_by_key(|h| (h.set, h.start, h.language.is_some(), h.end));
         terms.dedup_by_key(|h| (h.set, h.start));
-        terms
     }
 
     /// Scans `padded`, a space followed by the canonical text or one of

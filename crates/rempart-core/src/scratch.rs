@@ -31,6 +31,12 @@ impl HeapBytes for String {
     }
 }
 
+impl HeapBytes for Option<regex_automata::PatternSet> {
+    fn heap_bytes(&self) -> usize {
+        self.as_ref().map_or(0, regex_automata::PatternSet::capacity)
+    }
+}
+
 /// Gives `buffer` back to `slot` for the next [`take`] on this thread,
 /// unless it has grown too big to keep.
 pub(crate) fn put_back<T: HeapBytes>(slot: &'static LocalKey<Cell<T>>, buffer: T) {
