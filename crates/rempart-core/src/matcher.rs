@@ -31,6 +31,9 @@ thread_local! {
     /// text ([`RegexSubset::add_present`]), empty between uses and as
     /// wide as the widest subset it served.
     static FOUND_PATTERNS: std::cell::Cell<Option<regex_automata::PatternSet>> = std::cell::Cell::default();
+    /// Each screening thread's list of the regular expressions to run on
+    /// a text ([`ReachGroups::present`]).
+    static PRESENT: std::cell::Cell<Vec<usize>> = std::cell::Cell::default();
 }
 
 /// Index of a term set in the compiled pack.
@@ -465,7 +468,9 @@ impl ReachGroups {
     /// Indices (ascending) of the regular expressions that may match
     /// `text`: every one that does, and some of `numeric_text` that do not.
     fn present(&self, text: &str) -> Vec<usize> {
-        let mut present = Vec::new();
+        // The thread's list, given back by `Matcher::find_into`.
+        let mut present = scratch::take(&PRESENT);
+        present.clear();
         if let Some(everywhere) = &self.everywhere {
             everywhere.add_present(text, [(0, text.len())], &mut present);
         }
@@ -566,13 +571,14 @@ impl Matcher {
         }
         scratch::put_back(&PADDED, padded);
         let present = self.regexes_present(text, reference);
-        for (regex, set) in present.into_iter().filter_map(|i| self.regexes.get(i)) {
+        for (regex, set) in present.iter().filter_map(|&i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
                     terms.push(Hit { set: *set, start: m.start(), end: m.end(), language: None });
                 }
             }
         }
+        scratch::put_back(&PRESENT, present);
         if !exceptions.is_empty() {
             terms.retain(|t| !exceptions.iter().any(|x: &Hit| x.set == t.set && x.start <= t.start && t.end <= x.end));
         }

@@ -31,6 +31,12 @@ impl HeapBytes for String {
     }
 }
 
+impl<T> HeapBytes for Vec<T> {
+    fn heap_bytes(&self) -> usize {
+        self.capacity() * size_of::<T>()
+    }
+}
+
 impl HeapBytes for Option<regex_automata::PatternSet> {
     fn heap_bytes(&self) -> usize {
         self.as_ref().map_or(0, regex_automata::PatternSet::capacity)
