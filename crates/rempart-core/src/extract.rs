@@ -187,7 +187,8 @@ pub fn extract(text: &str, context: HeightContext, lex: &Lexicon) -> Vec<Quantit
     if leads & LEAD_DIGIT == 0 {
         return Vec::new();
     }
-    match (leads & LEAD_VIEW != 0).then(|| PlainView::of_candidate(text)).flatten() {
+    let view = if leads & LEAD_VIEW != 0 { PlainView::of_candidate(text) } else { None };
+    match view {
         None => extract_ascii_digits(text, context, lex),
         Some(view) => {
             let mut found = extract_ascii_digits(view.as_str(), context, lex);

@@ -32,7 +32,7 @@ thread_local! {
     /// wide as the widest subset it served.
     static FOUND_PATTERNS: std::cell::Cell<Option<regex_automata::PatternSet>> = std::cell::Cell::default();
     /// Each screening thread's list of the regular expressions to run on
-    /// a text ([`ReachGroups::present`]).
+    /// a text ([`Matcher::find_into`]).
     static PRESENT: std::cell::Cell<Vec<usize>> = std::cell::Cell::default();
 }
 
@@ -467,23 +467,20 @@ impl ReachGroups {
 
     /// Indices (ascending) of the regular expressions that may match
     /// `text`: every one that does, and some of `numeric_text` that do not.
-    fn present(&self, text: &str) -> Vec<usize> {
-        // The thread's list, given back by `Matcher::find_into`.
-        let mut present = scratch::take(&PRESENT);
-        present.clear();
+    /// Written to `present`, which must be empty.
+    fn present(&self, text: &str, present: &mut Vec<usize>) {
         if let Some(everywhere) = &self.everywhere {
-            everywhere.add_present(text, [(0, text.len())], &mut present);
+            everywhere.add_present(text, [(0, text.len())], present);
         }
         let mut windows = numeric_windows(text, self.reach).peekable();
         // A text without a window holds no numeric character.
         if windows.peek().is_some() {
             if let Some(around_numerics) = &self.around_numerics {
-                around_numerics.add_present(text, windows, &mut present);
+                around_numerics.add_present(text, windows, present);
             }
             present.extend_from_slice(&self.numeric_text);
         }
         present.sort_unstable();
-        present
     }
 }
 
@@ -528,15 +525,17 @@ impl Matcher {
     }
 
     /// Indices (ascending) of the regular expressions that match `text`
-    /// (the fast path may add some that do not: their search finds nothing).
-    fn regexes_present(&self, text: &str, reference: bool) -> Vec<usize> {
+    /// (the fast path may add some that do not: their search finds
+    /// nothing), in `present`, emptied first.
+    fn regexes_present(&self, text: &str, reference: bool, present: &mut Vec<usize>) {
+        present.clear();
         if self.regexes.is_empty() {
-            return Vec::new();
+            return;
         }
-        let Some(reach_groups) = self.reach_groups.as_ref().filter(|_| !reference) else {
-            return self.regex_set.matches(text).into_iter().collect();
-        };
-        reach_groups.present(text)
+        match self.reach_groups.as_ref().filter(|_| !reference) {
+            Some(reach_groups) => reach_groups.present(text, present),
+            None => present.extend(&self.regex_set.matches(text)),
+        }
     }
 
     /// [`Matcher::find`] (with `reference`, [`Matcher::find_reference`])
@@ -570,7 +569,8 @@ impl Matcher {
             exceptions.extend(split_exceptions.into_iter().map(back));
         }
         scratch::put_back(&PADDED, padded);
-        let present = self.regexes_present(text, reference);
+        let mut present = scratch::take(&PRESENT);
+        self.regexes_present(text, reference, &mut present);
         for (regex, set) in present.iter().filter_map(|&i| self.regexes.get(i)) {
             for m in regex.find_iter(text) {
                 if m.start() < m.end() {
@@ -820,7 +820,8 @@ mod tests {
                 text.char_indices().filter(|(_, c)| c.is_numeric()).map(|(at, c)| (at, at + c.len_utf8())).collect();
             assert_eq!(numeric_chars(&text).collect::<Vec<_>>(), numerics, "{text:?}");
             let whole: Vec<usize> = m.regex_set.matches(&text).into_iter().collect();
-            let present = m.regexes_present(&text, false);
+            let mut present = Vec::new();
+            m.regexes_present(&text, false, &mut present);
             assert!(whole.iter().all(|i| present.contains(i)), "{text:?}: {present:?} misses some of {whole:?}");
             let extra = present.iter().filter(|i| !whole.contains(i));
             assert!(extra.copied().all(|i| groups.numeric_text.contains(&i)), "{text:?}: {present:?}");

@@ -150,7 +150,10 @@ pub(crate) fn leads_in(text: &str) -> u8 {
 /// Whether some byte of `text` may start a character [`super::PlainView`]
 /// changes (a cheap test before [`changed_in_view`]).
 pub(crate) fn may_hold_changed(text: &str) -> bool {
-    leads_in(text) & LEAD_VIEW != 0
+    // Its own scan, over the same table, so that it stops at the first
+    // such byte whether or not the text holds a digit.
+    let leads = &tables().leads;
+    text.bytes().any(|b| leads[usize::from(b)] & LEAD_VIEW != 0)
 }
 
 /// Whether [`super::PlainView`] changes `c`: white space other than
