@@ -190,7 +190,8 @@ enum Ref {
 /// spans and word positions (see [`Gate::screen_reference`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum TextPath {
-    /// The materialised canonical text with per-byte offsets.
+    /// The canonical text folded with two scans of each ASCII run, and
+    /// every regular expression run on every field.
     Reference,
     /// One scan per ASCII run, and regular expressions only where they
     /// can match.
@@ -263,8 +264,9 @@ impl Gate {
     }
 
     /// Screens one listing through the reference text path: every field
-    /// folded into a canonical string with a per-byte offset map, then
-    /// matched (the path before issue 14). Kept as the oracle the fast
+    /// folded into a canonical string, then matched, as before issue 14
+    /// (the offset map is shared: its runs are held to per-byte vectors
+    /// by their own property test). Kept as the oracle the fast
     /// path is tested against: its decisions must be identical to
     /// [`Gate::screen_with`]'s, byte for byte once serialised.
     #[doc(hidden)]

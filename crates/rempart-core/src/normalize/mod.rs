@@ -38,10 +38,12 @@
 //! spaces and invisible characters.
 
 pub(crate) mod fold;
+mod offsets;
 pub mod props;
 mod view;
 
 use fold::{bmp_table, fold_char, fold_char_in, Fold};
+use offsets::OffsetMap;
 pub use view::PlainView;
 
 /// Soft boundaries that get a reading of their own
@@ -52,10 +54,8 @@ pub const MAX_SOFT_READINGS: usize = 32;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Folded {
     text: String,
-    /// Per byte of `text`: byte offset in the original where it starts.
-    start: Vec<u32>,
-    /// Per byte of `text`: byte offset in the original where it ends.
-    end: Vec<u32>,
+    /// The original span of each byte of `text`.
+    map: OffsetMap,
     /// Byte ranges of `text` that stand for a collapsed run of letters.
     collapsed: Vec<(u32, u32)>,
     /// Offsets of `text` inside a word where an ignorable character was
@@ -63,7 +63,7 @@ pub struct Folded {
     soft: Vec<u32>,
     /// Byte spans in the original of each bidirectional control.
     bidi: Vec<(u32, u32)>,
-    /// Whether `start` and `end` were recorded (see [`Folded::lean`]).
+    /// Whether `map` was recorded (see [`Folded::lean`]).
     mapped: bool,
 }
 
@@ -82,7 +82,7 @@ impl Folded {
 
     /// [`Folded::new`] of `original`, built in this value's buffers:
     /// screening folds a few fields per listing, millions of listings
-    /// per thread, and allocating the text and its two offset vectors
+    /// per thread, and allocating the text and its offset map
     /// afresh for each field was a tenth of the fold's cost (the
     /// allocator's, in the profile; BENCHMARKS.md, issue 14, sixth step).
     /// The result is the same as [`Folded::new`]'s, whatever was here.
@@ -147,7 +147,7 @@ impl Folded {
     /// Maps a byte range of the canonical text to the original text.
     /// `start < end` must hold and lie on the canonical text.
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
-        (self.start[start] as usize, self.end[end - 1] as usize)
+        (self.map.span(start).0 as usize, self.map.span(end - 1).1 as usize)
     }
 
     /// Whether `start..end` covers a collapsed letter run.
@@ -191,20 +191,18 @@ impl Folded {
         let bytes = self.text.as_bytes();
         let capacity = bytes.len() + at.len();
         let mut text = Vec::with_capacity(capacity);
-        let (mut start, mut end) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+        let mut map = OffsetMap::default();
         let mut to_canonical = Vec::with_capacity(capacity + 1);
         let mut soft = at.iter().map(|&p| p as usize).peekable();
-        for (k, &b) in bytes.iter().enumerate() {
+        for (k, (&b, (from, to))) in bytes.iter().zip(self.map.spans()).enumerate() {
             if soft.next_if_eq(&k).is_some() {
                 // The inserted space covers nothing in the original.
                 text.push(b' ');
-                start.push(self.start[k]);
-                end.push(self.start[k]);
+                map.push_spanning(from, from, 1);
                 to_canonical.push(k as u32);
             }
             text.push(b);
-            start.push(self.start[k]);
-            end.push(self.end[k]);
+            map.push_spanning(from, to, 1);
             to_canonical.push(k as u32);
         }
         to_canonical.push(bytes.len() as u32);
@@ -213,8 +211,7 @@ impl Folded {
         let split = Folded {
             // Spaces went in only at character boundaries of valid UTF-8.
             text: String::from_utf8(text).unwrap_or_default(),
-            start,
-            end,
+            map,
             collapsed,
             soft: Vec::new(),
             bidi: Vec::new(),
@@ -260,32 +257,31 @@ impl Folded {
         if !drop_space.iter().any(|&d| d) {
             return;
         }
-        let mut kept = Builder::<true>::with_capacity(bytes.len());
+        let mut kept = Vec::with_capacity(bytes.len());
+        let mut map = OffsetMap::default();
         let mut shift: Vec<u32> = Vec::with_capacity(bytes.len() + 1);
         let mut removed = 0u32;
-        for (k, &b) in bytes.iter().enumerate() {
+        for (k, (&b, (from, to))) in bytes.iter().zip(self.map.spans()).enumerate() {
             shift.push(removed);
             if drop_space[k] {
                 removed += 1;
                 continue;
             }
-            kept.text.push(b);
-            kept.start.push(self.start[k]);
-            kept.end.push(self.end[k]);
+            kept.push(b);
+            map.push_spanning(from, to, 1);
         }
         shift.push(removed);
         let collapsed = self.collapsed.iter().map(|&(s, e)| (s - shift[s as usize], e - shift[e as usize])).collect();
         let soft = self.soft.iter().map(|&p| p - shift[p as usize]).collect();
         // Only ASCII spaces were removed, so the bytes stay valid UTF-8.
-        self.text = String::from_utf8(kept.text).unwrap_or_default();
-        self.start = kept.start;
-        self.end = kept.end;
+        self.text = String::from_utf8(kept).unwrap_or_default();
+        self.map = map;
         self.collapsed = collapsed;
         self.soft = soft;
     }
 
     fn single_char_gap(&self, original: &str, space_at: usize, next_word: usize) -> bool {
-        let (from, to) = (self.end[space_at - 1] as usize, self.start[next_word] as usize);
+        let (from, to) = (self.map.span(space_at - 1).1 as usize, self.map.span(next_word).0 as usize);
         // Invisible characters in the gap do not make it wider.
         original.get(from..to).is_some_and(|gap| gap.chars().filter(|&c| !props::is_default_ignorable(c)).count() == 1)
     }
@@ -368,17 +364,17 @@ pub(crate) fn word_spans(text: &str) -> Vec<(usize, usize)> {
 impl crate::scratch::HeapBytes for Folded {
     fn heap_bytes(&self) -> usize {
         self.text.capacity()
-            + (self.start.capacity() + self.end.capacity() + self.soft.capacity()) * size_of::<u32>()
+            + self.map.heap_bytes()
+            + self.soft.capacity() * size_of::<u32>()
             + (self.collapsed.capacity() + self.bidi.capacity()) * size_of::<(u32, u32)>()
     }
 }
 
-/// Builds a [`Folded`]; with `MAP` false it records no per-byte offsets
+/// Builds a [`Folded`]; with `MAP` false it records no offset map
 /// (the text and every other field are the same either way).
 struct Builder<const MAP: bool> {
     text: Vec<u8>,
-    start: Vec<u32>,
-    end: Vec<u32>,
+    map: OffsetMap,
     collapsed: Vec<(u32, u32)>,
     soft: Vec<u32>,
     bidi: Vec<(u32, u32)>,
@@ -402,24 +398,19 @@ impl<const MAP: bool> Builder<MAP> {
     }
 
     /// A builder writing into `buffers`' vectors, emptied, with room for
-    /// `n` bytes of text (and `n` offsets each, with the map).
+    /// `n` bytes of text.
     fn reusing(buffers: Folded, n: usize) -> Builder<MAP> {
-        let mapped = if MAP { n } else { 0 };
-        let Folded { text, mut start, mut end, mut collapsed, mut soft, mut bidi, mapped: _ } = buffers;
+        let Folded { text, mut map, mut collapsed, mut soft, mut bidi, mapped: _ } = buffers;
         let mut text = text.into_bytes();
         text.clear();
         text.reserve(n);
-        start.clear();
-        start.reserve(mapped);
-        end.clear();
-        end.reserve(mapped);
+        map.clear();
         collapsed.clear();
         soft.clear();
         bidi.clear();
         Builder {
             text,
-            start,
-            end,
+            map,
             collapsed,
             soft,
             bidi,
@@ -514,8 +505,7 @@ impl<const MAP: bool> Builder<MAP> {
         self.mark_soft();
         self.text.push(b);
         if MAP {
-            self.start.push(from);
-            self.end.push(to);
+            self.map.push_spanning(from, to, 1);
         }
         self.word_len += 1;
     }
@@ -530,8 +520,7 @@ impl<const MAP: bool> Builder<MAP> {
         // Digits already have bit 0x20 set, so it lower-cases the run.
         self.text.extend(run.iter().map(|&c| c | 0x20));
         if MAP {
-            self.start.extend(from..from + run.len() as u32);
-            self.end.extend(from + 1..from + 1 + run.len() as u32);
+            self.map.push_copied(from, run.len() as u32);
         }
         self.word_len += run.len() as u32;
     }
@@ -558,8 +547,7 @@ impl<const MAP: bool> Builder<MAP> {
         self.word_len = 0;
         self.text.push(b' ');
         if MAP {
-            self.start.push(s);
-            self.end.push(e);
+            self.map.push_spanning(s, e, 1);
         }
     }
 
@@ -593,8 +581,8 @@ impl<const MAP: bool> Builder<MAP> {
                 // a word boundary.
                 let ignorable = source.chars().next().filter(|&c| props::is_default_ignorable(c));
                 if self.pending_space.is_none() && !self.text.is_empty() {
-                    if let (true, Some(last)) = (MAP, self.end.last_mut()) {
-                        *last = to;
+                    if MAP {
+                        self.map.set_last_end(to);
                     }
                     self.soft_pending |= ignorable.is_some();
                 }
@@ -633,7 +621,7 @@ impl<const MAP: bool> Builder<MAP> {
         if self.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
             // Fourth letter and beyond: the run's first letter stands for it.
             if MAP {
-                self.end[len - 1] = to;
+                self.map.set_last_end(to);
             }
             return true;
         }
@@ -641,9 +629,8 @@ impl<const MAP: bool> Builder<MAP> {
             // Third letter: drop the second; the first now stands for the run.
             self.text.pop();
             if MAP {
-                self.start.pop();
-                self.end.pop();
-                self.end[len - 2] = to;
+                self.map.pop();
+                self.map.set_last_end(to);
             }
             self.collapsed.push((len as u32 - 2, len as u32 - 1));
             return true;
@@ -658,8 +645,7 @@ impl<const MAP: bool> Builder<MAP> {
         self.mark_soft();
         self.text.extend_from_slice(out);
         if MAP {
-            self.start.extend(std::iter::repeat_n(from, out.len()));
-            self.end.extend(std::iter::repeat_n(to, out.len()));
+            self.map.push_spanning(from, to, out.len() as u32);
         }
         self.word_len += out.len() as u32;
     }
@@ -668,8 +654,7 @@ impl<const MAP: bool> Builder<MAP> {
         Folded {
             // Built from whole folded chars and ASCII, so always valid.
             text: String::from_utf8(self.text).unwrap_or_default(),
-            start: self.start,
-            end: self.end,
+            map: self.map,
             collapsed: self.collapsed,
             soft: self.soft,
             bidi: self.bidi,

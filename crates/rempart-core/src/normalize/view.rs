@@ -14,16 +14,15 @@
 //! Every byte of the view maps back to the original character it came
 //! from, so spans found in the view are reported in the original text.
 
+use super::offsets::OffsetMap;
 use super::props::{changed_in_view, fullwidth_ascii, is_default_ignorable, may_hold_changed};
 
 /// A field's text with spaces, ignorables and full-width forms made plain.
 #[derive(Clone, Debug)]
 pub struct PlainView {
     text: String,
-    /// Per byte of `text`: byte offset in the original where its
-    /// character starts, and where it ends.
-    start: Vec<u32>,
-    end: Vec<u32>,
+    /// The original span of the character each byte of `text` came from.
+    map: OffsetMap,
 }
 
 impl PlainView {
@@ -44,11 +43,7 @@ impl PlainView {
         if !original.chars().any(changed_in_view) {
             return None;
         }
-        let mut view = PlainView {
-            text: String::with_capacity(original.len()),
-            start: Vec::with_capacity(original.len()),
-            end: Vec::with_capacity(original.len()),
-        };
+        let mut view = PlainView { text: String::with_capacity(original.len()), map: OffsetMap::default() };
         for (i, c) in original.char_indices() {
             let to = (i + c.len_utf8()) as u32;
             let mapped = if c.is_whitespace() {
@@ -59,9 +54,7 @@ impl PlainView {
                 fullwidth_ascii(c).unwrap_or(c)
             };
             view.text.push(mapped);
-            let added = mapped.len_utf8();
-            view.start.extend(std::iter::repeat_n(i as u32, added));
-            view.end.extend(std::iter::repeat_n(to, added));
+            view.map.push_spanning(i as u32, to, mapped.len_utf8() as u32);
         }
         Some(view)
     }
@@ -75,7 +68,7 @@ impl PlainView {
     /// original text. Ignorables inside the range are covered; those
     /// around it are not.
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
-        (self.start[start] as usize, self.end[end - 1] as usize)
+        (self.map.span(start).0 as usize, self.map.span(end - 1).1 as usize)
     }
 }
 
