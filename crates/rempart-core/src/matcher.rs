@@ -15,9 +15,9 @@
 //!   run of three or more letters collapsed (`dolll`), so that `teen`'s
 //!   single-letter spelling `ten` never matches the number word.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
+use crate::automaton::TermAutomaton;
 use crate::extract::{ceil_char_boundary, floor_char_boundary};
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
@@ -182,11 +182,7 @@ impl MatcherBuilder {
 
     /// Compiles the automaton.
     pub fn build(self) -> Result<Matcher, aho_corasick::BuildError> {
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&self.patterns)
-            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&self.patterns))?;
+        let automaton = TermAutomaton::build(&self.patterns)?;
         // One pass of a RegexSet tells which patterns occur at all; only
         // those are run again to find their spans.
         let regex_set = regex::RegexSet::new(self.regexes.iter().map(|(r, _)| r.as_str()))
@@ -486,7 +482,7 @@ impl ReachGroups {
 
 /// The compiled term matcher. Immutable and shareable across threads.
 pub struct Matcher {
-    automaton: AhoCorasick,
+    automaton: TermAutomaton,
     uses: Vec<Vec<PatternUse>>,
     regexes: Vec<(Regex, SetId)>,
     /// Every regular expression, in one set (the reference path).
@@ -599,20 +595,20 @@ impl Matcher {
         exceptions: &mut Vec<Hit>,
     ) {
         let bytes = &padded.as_bytes()[1..];
-        for m in self.automaton.find_overlapping_iter(padded) {
+        self.automaton.each_match(padded.as_bytes(), |pattern, match_start, match_end| {
             // Back to offsets in the unpadded text; a leading-space
             // spelling starts one byte later than its match.
-            let lead = usize::from(self.patterns[m.pattern().as_usize()].starts_with(' '));
-            let (start, end) = ((m.start() + lead).saturating_sub(1), m.end() - 1);
+            let lead = usize::from(self.patterns[pattern].starts_with(' '));
+            let (start, end) = ((match_start + lead).saturating_sub(1), match_end - 1);
             if start >= end {
-                continue;
+                return;
             }
             if let Some(canonical) = original {
                 if canonical.as_bytes()[start..end] == bytes[start..end] {
-                    continue;
+                    return;
                 }
             }
-            for usage in &self.uses[m.pattern().as_usize()] {
+            for usage in &self.uses[pattern] {
                 if usage.needs_collapse && !folded.touches_collapsed(start, end) {
                     continue;
                 }
@@ -625,7 +621,7 @@ impl Matcher {
                     Role::Exception => exceptions.push(hit),
                 }
             }
-        }
+        });
     }
 }
 

@@ -1,0 +1,126 @@
+//! The term automaton and its overlapping search.
+//!
+//! `aho-corasick` builds the automaton; the search loop is ours, written
+//! against the crate's [`Automaton`] trait, which exists for custom
+//! searches. `AhoCorasick::find_overlapping_iter` returns to its caller at
+//! every match and, at each return to the start state, runs its prefilter
+//! and re-reads its saved state: in the profile it cost about 25
+//! instructions per byte on product text (BENCHMARKS.md, issue 14, eighth
+//! step). Stepping the DFA directly is one table lookup and one compare
+//! per byte, with the caller's code run in place for each match.
+//!
+//! The matches, and their order, are those of `find_overlapping_iter`
+//! (ascending end; at one end, in the order the automaton lists the
+//! state's patterns); a property test holds the two equal.
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, nfa::contiguous, Anchored, BuildError, MatchKind, PatternID};
+
+/// Every spelling of every term set, compiled.
+pub(crate) enum TermAutomaton {
+    /// One transition table lookup per byte: every pack so far.
+    Dfa(dfa::DFA),
+    /// When the DFA cannot be built (its state identifiers overflow on a
+    /// very large pack): slower, never wrong.
+    Nfa(contiguous::NFA),
+}
+
+impl TermAutomaton {
+    /// Standard (overlapping) semantics; no prefilter, which only our
+    /// loop would have to consult.
+    pub(crate) fn build(patterns: &[String]) -> Result<TermAutomaton, BuildError> {
+        let dfa = dfa::Builder::new().match_kind(MatchKind::Standard).prefilter(false).build(patterns);
+        match dfa {
+            Ok(dfa) => Ok(TermAutomaton::Dfa(dfa)),
+            Err(_) => contiguous::NFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(patterns)
+                .map(TermAutomaton::Nfa),
+        }
+    }
+
+    /// Calls `found(pattern, start, end)` for every occurrence of every
+    /// pattern in `haystack`, overlapping ones included, in the order
+    /// described in the module documentation.
+    #[inline]
+    pub(crate) fn each_match(&self, haystack: &[u8], found: impl FnMut(usize, usize, usize)) {
+        match self {
+            TermAutomaton::Dfa(dfa) => each_match(dfa, haystack, found),
+            TermAutomaton::Nfa(nfa) => each_match(nfa, haystack, found),
+        }
+    }
+}
+
+#[inline]
+fn each_match<A: Automaton>(automaton: &A, haystack: &[u8], mut found: impl FnMut(usize, usize, usize)) {
+    // An unanchored start state always exists with the default start kind;
+    // the start state is never a match state, as no spelling is empty.
+    let Ok(mut state) = automaton.start_state(Anchored::No) else {
+        return;
+    };
+    for (at, &byte) in haystack.iter().enumerate() {
+        state = automaton.next_state(Anchored::No, state, byte);
+        if automaton.is_special(state) {
+            if automaton.is_dead(state) {
+                return;
+            }
+            if automaton.is_match(state) {
+                let end = at + 1;
+                for i in 0..automaton.match_len(state) {
+                    let pattern: PatternID = automaton.match_pattern(state, i);
+                    found(pattern.as_usize(), end - automaton.pattern_len(pattern), end);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::AhoCorasick;
+    use proptest::prelude::*;
+
+    fn ours(automaton: &TermAutomaton, haystack: &str) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        automaton.each_match(haystack.as_bytes(), |p, s, e| out.push((p, s, e)));
+        out
+    }
+
+    fn theirs(patterns: &[String], haystack: &str) -> Vec<(usize, usize, usize)> {
+        let reference = AhoCorasick::builder().match_kind(MatchKind::Standard).build(patterns).expect("builds");
+        reference.find_overlapping_iter(haystack).map(|m| (m.pattern().as_usize(), m.start(), m.end())).collect()
+    }
+
+    proptest! {
+        /// The DFA and the NFA, stepped by our loop, report exactly what
+        /// the crate's own overlapping search reports, in its order, on
+        /// short alphabets where patterns overlap and nest a lot.
+        #[test]
+        fn our_loop_finds_what_the_crates_search_finds(
+            patterns in proptest::collection::vec("[ ab]{1,4}", 1..12),
+            haystack in "[ abc]{0,60}",
+        ) {
+            let expected = theirs(&patterns, &haystack);
+            let dfa = TermAutomaton::build(&patterns).expect("builds");
+            prop_assert!(matches!(dfa, TermAutomaton::Dfa(_)));
+            prop_assert_eq!(ours(&dfa, &haystack), expected.clone());
+            let nfa = TermAutomaton::Nfa(contiguous::NFA::new(&patterns).expect("builds"));
+            prop_assert_eq!(ours(&nfa, &haystack), expected);
+        }
+    }
+
+    #[test]
+    fn real_spellings_in_product_text() {
+        let patterns: Vec<String> =
+            [" doll", " sex doll", " sexdoll", "doll", " mini", " tpe"].map(String::from).to_vec();
+        let text = " tpe mini sex doll 100cm sexdoll";
+        let found = ours(&TermAutomaton::build(&patterns).expect("builds"), text);
+        assert_eq!(found, theirs(&patterns, text));
+        let spans: Vec<&str> = found.iter().map(|&(_, s, e)| &text[s..e]).collect();
+        // At one end, the longest spelling first (the state lists its own
+        // match before those of its failure chain).
+        assert_eq!(spans, [" tpe", " mini", " sex doll", " doll", "doll", " sexdoll", "doll"]);
+    }
+}
