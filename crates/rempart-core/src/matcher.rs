@@ -370,6 +370,15 @@ impl RegexSubset {
     fn add_present(&self, text: &str, spans: impl IntoIterator<Item = (usize, usize)>, present: &mut Vec<usize>) {
         use regex_automata::{Input, PatternSet};
         let patterns = self.set.pattern_len();
+        if patterns == 1 {
+            // One pattern is present where it matches: a search that stops
+            // at the first match and skips ahead by its literal prefilter,
+            // where the overlapping one reads every byte of the text.
+            if spans.into_iter().any(|(start, end)| self.set.is_match(Input::new(text).span(start..end))) {
+                present.push(self.indices[0]);
+            }
+            return;
+        }
         // A wider set serves as well: the slots past this subset's
         // patterns stay empty.
         let mut found = match scratch::take(&FOUND_PATTERNS) {
