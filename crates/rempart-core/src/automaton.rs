@@ -14,7 +14,8 @@
 //! state's patterns); a property test holds the two equal.
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::{dfa, nfa::contiguous, Anchored, BuildError, MatchKind, PatternID};
+use aho_corasick::nfa::{contiguous, noncontiguous};
+use aho_corasick::{dfa, Anchored, BuildError, MatchKind, PatternID};
 
 /// Every spelling of every term set, compiled.
 pub(crate) enum TermAutomaton {
@@ -23,21 +24,28 @@ pub(crate) enum TermAutomaton {
     /// When the DFA cannot be built (its state identifiers overflow on a
     /// very large pack): slower, never wrong.
     Nfa(contiguous::NFA),
+    /// When neither can (the largest packs): what `AhoCorasick` itself
+    /// falls back to.
+    SparseNfa(noncontiguous::NFA),
 }
 
 impl TermAutomaton {
     /// Standard (overlapping) semantics; no prefilter, which only our
-    /// loop would have to consult.
+    /// loop would have to consult. The first kind that builds.
     pub(crate) fn build(patterns: &[String]) -> Result<TermAutomaton, BuildError> {
         let dfa = dfa::Builder::new().match_kind(MatchKind::Standard).prefilter(false).build(patterns);
-        match dfa {
-            Ok(dfa) => Ok(TermAutomaton::Dfa(dfa)),
-            Err(_) => contiguous::NFA::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(patterns)
-                .map(TermAutomaton::Nfa),
+        if let Ok(dfa) = dfa {
+            return Ok(TermAutomaton::Dfa(dfa));
         }
+        let nfa = contiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(patterns);
+        if let Ok(nfa) = nfa {
+            return Ok(TermAutomaton::Nfa(nfa));
+        }
+        noncontiguous::NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .map(TermAutomaton::SparseNfa)
     }
 
     /// Calls `found(pattern, start, end)` for every occurrence of every
@@ -48,6 +56,7 @@ impl TermAutomaton {
         match self {
             TermAutomaton::Dfa(dfa) => each_match(dfa, haystack, found),
             TermAutomaton::Nfa(nfa) => each_match(nfa, haystack, found),
+            TermAutomaton::SparseNfa(nfa) => each_match(nfa, haystack, found),
         }
     }
 }
@@ -94,7 +103,7 @@ mod tests {
     }
 
     proptest! {
-        /// The DFA and the NFA, stepped by our loop, report exactly what
+        /// The DFA and both NFAs, stepped by our loop, report exactly what
         /// the crate's own overlapping search reports, in its order, on
         /// short alphabets where patterns overlap and nest a lot.
         #[test]
@@ -107,7 +116,9 @@ mod tests {
             prop_assert!(matches!(dfa, TermAutomaton::Dfa(_)));
             prop_assert_eq!(ours(&dfa, &haystack), expected.clone());
             let nfa = TermAutomaton::Nfa(contiguous::NFA::new(&patterns).expect("builds"));
-            prop_assert_eq!(ours(&nfa, &haystack), expected);
+            prop_assert_eq!(ours(&nfa, &haystack), expected.clone());
+            let sparse = TermAutomaton::SparseNfa(noncontiguous::NFA::new(&patterns).expect("builds"));
+            prop_assert_eq!(ours(&sparse, &haystack), expected);
         }
     }
 

@@ -188,6 +188,8 @@ impl Folded {
     /// The text with a space inserted before each byte offset in `at`
     /// (sorted), and the map from its bytes back to the canonical text.
     fn split_where(&self, at: &[u32]) -> (Folded, Vec<u32>) {
+        // The map is read byte for byte alongside the text.
+        debug_assert!(self.mapped, "split_where needs the offset map");
         let bytes = self.text.as_bytes();
         let capacity = bytes.len() + at.len();
         let mut text = Vec::with_capacity(capacity);
