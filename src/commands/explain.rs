@@ -46,7 +46,7 @@ pub fn run(args: Args) -> Result<u8> {
             }
             text.push('\n');
         }
-        text
+        text.into_bytes()
     })
 }
 

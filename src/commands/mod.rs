@@ -185,7 +185,9 @@ pub fn load_gate(args: &PackArgs) -> Result<Gate> {
 pub fn screen_and_write(
     args: ScreenArgs,
     label: &str,
-    render: impl Fn(&Listing, &rempart_semantic::Screened) -> String + Sync,
+    // Bytes, not a `String`: they only go to the output, and a renderer
+    // that serialises JSON has them already.
+    render: impl Fn(&Listing, &rempart_semantic::Screened) -> Vec<u8> + Sync,
 ) -> Result<u8> {
     let gate = load_gate(&args.pack)?;
     let signals = load_signals(&args.signals, &gate)?;
@@ -225,7 +227,7 @@ pub fn screen_and_write(
         },
         |(text, removal)| {
             if let Some(text) = text {
-                out.write_all(text.as_bytes())?;
+                out.write_all(&text)?;
             }
             removals.extend(removal);
             Ok(())
