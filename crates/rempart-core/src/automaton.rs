@@ -6,8 +6,21 @@
 //! every match and, at each return to the start state, runs its prefilter
 //! and re-reads its saved state: in the profile it cost about 25
 //! instructions per byte on product text (BENCHMARKS.md, issue 14, eighth
-//! step). Stepping the DFA directly is one table lookup and one compare
-//! per byte, with the caller's code run in place for each match.
+//! step). Our loop steps the automaton and runs the caller's code in place
+//! for each match.
+//!
+//! The automaton is the crate's contiguous NFA, not its DFA, although the
+//! DFA steps each byte with fewer instructions (one table lookup, no
+//! failure transitions). With the embedded pack's 24,064 spellings the
+//! DFA has 145,885 states of 64 four-byte transitions: a 37 MB table,
+//! more than the rest of the process together, most of whose rows a
+//! search touches rarely and then finds evicted from the cache. The
+//! contiguous NFA is 2.2 MB (dense rows only for the states of depth
+//! below 3, where most of a search's bytes are spent). Measured, it
+//! screens a million listings in the same time (within the machine's
+//! noise), compiles the pack in half the time and halves peak memory,
+//! for about 8% more instructions per listing (BENCHMARKS.md, issue 14,
+//! ninth step).
 //!
 //! The matches, and their order, are those of `find_overlapping_iter`
 //! (ascending end; at one end, in the order the automaton lists the
@@ -15,17 +28,15 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::{contiguous, noncontiguous};
-use aho_corasick::{dfa, Anchored, BuildError, MatchKind, PatternID};
+use aho_corasick::{Anchored, BuildError, MatchKind, PatternID};
 
 /// Every spelling of every term set, compiled.
 pub(crate) enum TermAutomaton {
-    /// One transition table lookup per byte: every pack so far.
-    Dfa(dfa::DFA),
-    /// When the DFA cannot be built (its state identifiers overflow on a
-    /// very large pack): slower, never wrong.
+    /// Transitions in one contiguous array: every pack so far.
     Nfa(contiguous::NFA),
-    /// When neither can (the largest packs): what `AhoCorasick` itself
-    /// falls back to.
+    /// When the contiguous NFA cannot be built (its state identifiers
+    /// overflow on a very large pack): what `AhoCorasick` itself falls
+    /// back to.
     SparseNfa(noncontiguous::NFA),
 }
 
@@ -33,10 +44,6 @@ impl TermAutomaton {
     /// Standard (overlapping) semantics; no prefilter, which only our
     /// loop would have to consult. The first kind that builds.
     pub(crate) fn build(patterns: &[String]) -> Result<TermAutomaton, BuildError> {
-        let dfa = dfa::Builder::new().match_kind(MatchKind::Standard).prefilter(false).build(patterns);
-        if let Ok(dfa) = dfa {
-            return Ok(TermAutomaton::Dfa(dfa));
-        }
         let nfa = contiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(patterns);
         if let Ok(nfa) = nfa {
             return Ok(TermAutomaton::Nfa(nfa));
@@ -54,7 +61,6 @@ impl TermAutomaton {
     #[inline]
     pub(crate) fn each_match(&self, haystack: &[u8], found: impl FnMut(usize, usize, usize)) {
         match self {
-            TermAutomaton::Dfa(dfa) => each_match(dfa, haystack, found),
             TermAutomaton::Nfa(nfa) => each_match(nfa, haystack, found),
             TermAutomaton::SparseNfa(nfa) => each_match(nfa, haystack, found),
         }
@@ -103,7 +109,7 @@ mod tests {
     }
 
     proptest! {
-        /// The DFA and both NFAs, stepped by our loop, report exactly what
+        /// Both NFAs, stepped by our loop, report exactly what
         /// the crate's own overlapping search reports, in its order, on
         /// short alphabets where patterns overlap and nest a lot.
         #[test]
@@ -112,10 +118,8 @@ mod tests {
             haystack in "[ abc]{0,60}",
         ) {
             let expected = theirs(&patterns, &haystack);
-            let dfa = TermAutomaton::build(&patterns).expect("builds");
-            prop_assert!(matches!(dfa, TermAutomaton::Dfa(_)));
-            prop_assert_eq!(ours(&dfa, &haystack), expected.clone());
-            let nfa = TermAutomaton::Nfa(contiguous::NFA::new(&patterns).expect("builds"));
+            let nfa = TermAutomaton::build(&patterns).expect("builds");
+            prop_assert!(matches!(nfa, TermAutomaton::Nfa(_)));
             prop_assert_eq!(ours(&nfa, &haystack), expected.clone());
             let sparse = TermAutomaton::SparseNfa(noncontiguous::NFA::new(&patterns).expect("builds"));
             prop_assert_eq!(ours(&sparse, &haystack), expected);
