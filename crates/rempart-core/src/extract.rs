@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::bytescan::first_ascii_digit;
 use crate::lexicon::{Lexicon, UnitMeaning, Word, WordList};
 use crate::normalize::PlainView;
 
@@ -204,7 +205,7 @@ fn extract_ascii_digits(text: &str, context: HeightContext, lex: &Lexicon) -> Ve
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(to_digit) = bytes.get(i..).and_then(|rest| rest.iter().position(u8::is_ascii_digit)) {
+    while let Some(to_digit) = bytes.get(i..).and_then(first_ascii_digit) {
         i += to_digit;
         if i > 0 && is_word_byte(bytes[i - 1]) && !after_x(bytes, i) && !glued_to_word(text, i) {
             i += 1;
@@ -306,7 +307,41 @@ fn parse_number_with(bytes: &[u8], start: usize, spaced_groups: bool) -> Option<
         }
         break;
     }
-    literal.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (v, i))
+    decimal_value(&literal).filter(|v| v.is_finite()).map(|v| (v, i))
+}
+
+/// The value of `literal`, ASCII digits with at most one `.` (what
+/// `parse_number_with` builds), exactly as `str::parse::<f64>` gives it.
+///
+/// `str::parse` handles signs, exponents, `inf` and arbitrary lengths, and
+/// cost about 240 instructions per number in the profile (BENCHMARKS.md,
+/// issue 14, ninth step); the numbers of product text are short. With at
+/// most 15 significant digits the digits form an integer below 2^53 and
+/// the fraction a power of ten up to 10^15, both exact as `f64`, and one
+/// IEEE division of two exact values is correctly rounded, as `parse` is
+/// (Clinger's fast path). Longer literals go to `parse`.
+fn decimal_value(literal: &str) -> Option<f64> {
+    const POWERS_OF_TEN: [f64; 16] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (mut digits, mut fraction_digits, mut mantissa) = (0usize, None::<usize>, 0u64);
+    for &byte in literal.as_bytes() {
+        match byte {
+            b'0'..=b'9' if digits < 15 => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+                if let Some(count) = fraction_digits.as_mut() {
+                    *count += 1;
+                }
+            }
+            b'.' if fraction_digits.is_none() => fraction_digits = Some(0),
+            _ => return literal.parse().ok(),
+        }
+    }
+    if digits == 0 {
+        return literal.parse().ok();
+    }
+    // Exact: `mantissa < 10^15 < 2^53`.
+    Some(mantissa as f64 / POWERS_OF_TEN[fraction_digits.unwrap_or(0)])
 }
 
 /// A unit word read after a number, already folded for lookup.
@@ -586,6 +621,50 @@ mod tests {
     fn lex() -> &'static Lexicon {
         static LEX: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
         LEX.get_or_init(|| crate::Pack::embedded().expect("embedded pack").lexicon)
+    }
+
+    proptest::proptest! {
+        /// The fast path gives `str::parse`'s value, bit for bit, on the
+        /// literals `parse_number_with` builds, short and long.
+        #[test]
+        fn decimal_value_is_what_parse_gives(
+            whole in "[0-9]{0,20}",
+            fraction in proptest::option::of("[0-9]{0,20}"),
+        ) {
+            let literal = match &fraction {
+                Some(f) => format!("{whole}.{f}"),
+                None => whole.clone(),
+            };
+            let expected = literal.parse::<f64>().ok().map(f64::to_bits);
+            proptest::prop_assert_eq!(decimal_value(&literal).map(f64::to_bits), expected, "{:?}", literal);
+        }
+    }
+
+    #[test]
+    fn decimal_values_at_the_edges_of_the_fast_path() {
+        for literal in [
+            "0",
+            "0.1",
+            "1.5",
+            "160",
+            ".5",
+            "5.",
+            ".",
+            "",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "123456789012345.6",
+            "9007199254740993",
+            "1.00000000000000000001",
+            "00000000000000001",
+        ] {
+            assert_eq!(
+                decimal_value(literal).map(f64::to_bits),
+                literal.parse::<f64>().ok().map(f64::to_bits),
+                "{literal:?}"
+            );
+        }
     }
 
     /// `fold_word` gives what the full folder gives on words of letters.

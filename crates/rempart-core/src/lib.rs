@@ -19,6 +19,7 @@
 //! ```
 
 mod automaton;
+mod bytescan;
 pub mod decision;
 pub mod eval;
 pub mod extract;

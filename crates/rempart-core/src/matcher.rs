@@ -18,6 +18,7 @@
 use regex::Regex;
 
 use crate::automaton::TermAutomaton;
+use crate::bytescan::first_digit_or_non_ascii;
 use crate::extract::{ceil_char_boundary, floor_char_boundary};
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
@@ -301,40 +302,6 @@ fn numeric_chars(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
             return Some((start, at));
         }
     })
-}
-
-/// Where the first ASCII digit or non-ASCII byte (≥ 0x80) of `bytes` is:
-/// where a numeric character may start.
-///
-/// Written by hand, eight bytes to a `u64`: every byte of every field is
-/// scanned, and most words hold neither class, so a clean word is skipped
-/// in a few instructions instead of eight byte tests. No crate offers this
-/// test: `memchr` finds up to three given bytes, not a range of bytes
-/// together with every byte whose high bit is set.
-fn first_digit_or_non_ascii(bytes: &[u8]) -> Option<usize> {
-    const LOW_SEVEN_BITS: u64 = u64::from_ne_bytes([0x7f; 8]);
-    const HIGH_BITS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Added to a byte below 0x80, these set its high bit when it is at
-    // least `0` (resp. more than `9`), without carrying into the next byte.
-    const FROM_ZERO: u64 = u64::from_ne_bytes([0x80 - b'0'; 8]);
-    const PAST_NINE: u64 = u64::from_ne_bytes([0x80 - b'9' - 1; 8]);
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    for (i, word) in words.enumerate() {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        let word = u64::from_le_bytes(eight);
-        let low = word & LOW_SEVEN_BITS;
-        let digits = (low + FROM_ZERO) & !(low + PAST_NINE);
-        // Each byte's high bit now says whether that byte is a digit or
-        // not ASCII, so the lowest one set is the first such byte.
-        let flagged = (digits | word) & HIGH_BITS;
-        if flagged != 0 {
-            return Some(i * 8 + flagged.trailing_zeros() as usize / 8);
-        }
-    }
-    let in_tail = tail.iter().position(|&b| b.is_ascii_digit() || !b.is_ascii())?;
-    Some(bytes.len() - tail.len() + in_tail)
 }
 
 /// Some of the matcher's regular expressions as a set of their own.
@@ -758,16 +725,9 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The word-at-a-time scan finds the byte the byte-at-a-time test
-        /// finds, from every offset (so each alignment and tail length is
-        /// met), and the numeric characters are those of `char::is_numeric`.
+        /// The numeric characters found are those of `char::is_numeric`.
         #[test]
-        fn the_word_scan_finds_what_a_byte_scan_finds(text in "[\\x00-\\x7f0-9é٣€😀½߀Ⅻ\u{80}\u{7ff}\u{ffff}]{0,40}") {
-            let bytes = text.as_bytes();
-            for start in 0..=bytes.len() {
-                let byte_scan = bytes[start..].iter().position(|&b| b.is_ascii_digit() || !b.is_ascii());
-                proptest::prop_assert_eq!(first_digit_or_non_ascii(&bytes[start..]), byte_scan, "{:?} from {}", text, start);
-            }
+        fn numeric_chars_are_those_of_is_numeric(text in "[\\x00-\\x7f0-9é٣€😀½߀Ⅻ\u{80}\u{7ff}\u{ffff}]{0,40}") {
             let numerics: Vec<(usize, usize)> =
                 text.char_indices().filter(|(_, c)| c.is_numeric()).map(|(at, c)| (at, at + c.len_utf8())).collect();
             proptest::prop_assert_eq!(numeric_chars(&text).collect::<Vec<_>>(), numerics);

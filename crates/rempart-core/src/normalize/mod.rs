@@ -46,6 +46,8 @@ use fold::{bmp_table, fold_char, fold_char_in, Fold};
 use offsets::OffsetMap;
 pub use view::PlainView;
 
+use crate::bytescan::first_digit_or_leet_symbol;
+
 /// Soft boundaries that get a reading of their own
 /// ([`Folded::split_at_each_soft_boundary`]).
 pub const MAX_SOFT_READINGS: usize = 32;
@@ -806,11 +808,13 @@ fn leet_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let is_leet = |b: u8| IS_LEET[b as usize];
     let mut i = 0;
     std::iter::from_fn(move || {
-        while i < bytes.len() && !is_leet(bytes[i]) {
+        // Most fields have no digit and no leet symbol: skipped by words.
+        loop {
+            i += first_digit_or_leet_symbol(bytes.get(i..)?)?;
+            if is_leet(bytes[i]) {
+                break;
+            }
             i += 1;
-        }
-        if i == bytes.len() {
-            return None;
         }
         let start = i;
         while i < bytes.len() && is_leet(bytes[i]) {
