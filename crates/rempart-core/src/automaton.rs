@@ -12,15 +12,15 @@
 //! The automaton is the crate's contiguous NFA, not its DFA, although the
 //! DFA steps each byte with fewer instructions (one table lookup, no
 //! failure transitions). With the embedded pack's 24,064 spellings the
-//! DFA has 145,885 states of 64 four-byte transitions: a 37 MB table,
+//! DFA has 145,885 states of 64 four-byte transitions: a 38 MB table,
 //! more than the rest of the process together, most of whose rows a
 //! search touches rarely and then finds evicted from the cache. The
-//! contiguous NFA is 2.2 MB (dense rows only for the states of depth
-//! below [`DENSE_DEPTH`], where most of a search's bytes are spent). Measured, it
-//! screens a million listings in the same time (within the machine's
-//! noise), compiles the pack in half the time and halves peak memory,
-//! for about 8% more instructions per listing (BENCHMARKS.md, issue 14,
-//! ninth step).
+//! contiguous NFA is 2.2 MB (dense rows only for the states shallower
+//! than [`DENSE_DEPTH`], where most of a search's bytes are spent).
+//! Measured, it screens a million listings in the same time or less
+//! (within the machine's noise), compiles the pack in half the time and
+//! halves peak memory, for about 6% more instructions per listing
+//! (BENCHMARKS.md, issue 14, ninth step).
 //!
 //! The matches, and their order, are those of `find_overlapping_iter`
 //! (ascending end; at one end, in the order the automaton lists the
