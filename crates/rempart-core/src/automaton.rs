@@ -65,6 +65,14 @@ impl TermAutomaton {
             .map(TermAutomaton::SparseNfa)
     }
 
+    /// The length in bytes of the longest spelling.
+    pub(crate) fn max_pattern_len(&self) -> usize {
+        match self {
+            TermAutomaton::Nfa(nfa) => nfa.max_pattern_len(),
+            TermAutomaton::SparseNfa(nfa) => nfa.max_pattern_len(),
+        }
+    }
+
     /// Calls `found(pattern, start, end)` for every occurrence of every
     /// pattern in `haystack`, overlapping ones included, in the order
     /// described in the module documentation.

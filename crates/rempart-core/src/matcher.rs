@@ -488,7 +488,7 @@ impl Matcher {
 
     /// [`Matcher::find`] as it was before issue 14 (the oracle the
     /// faster path is tested against): every regular expression run on
-    /// every field.
+    /// every field, every leet reading read whole.
     #[doc(hidden)]
     pub fn find_reference(&self, folded: &Folded) -> Vec<Hit> {
         let mut hits = Vec::new();
@@ -521,11 +521,14 @@ impl Matcher {
         padded.clear();
         padded.push(' ');
         padded.push_str(text);
-        self.scan(&padded, None, folded, terms, &mut exceptions);
+        self.scan(&padded, 0..padded.len(), None, folded, terms, &mut exceptions);
         for variant in leet_variants(text) {
             padded.truncate(1);
             padded.push_str(&variant);
-            self.scan(&padded, Some(text), folded, terms, &mut exceptions);
+            // The reference reads the whole reading.
+            let window =
+                if reference { 0..padded.len() } else { self.around_decoded(text.as_bytes(), variant.as_bytes()) };
+            self.scan(&padded, window, Some(text), folded, terms, &mut exceptions);
         }
         // Words joined by an invisible character are also read apart: all
         // at once, then (when there are several) one at a time.
@@ -535,7 +538,7 @@ impl Matcher {
             padded.truncate(1);
             padded.push_str(split.as_str());
             let (mut split_terms, mut split_exceptions) = (Vec::new(), Vec::new());
-            self.scan(&padded, None, &split, &mut split_terms, &mut split_exceptions);
+            self.scan(&padded, 0..padded.len(), None, &split, &mut split_terms, &mut split_exceptions);
             let back = |h: Hit| Hit { start: to_canonical[h.start] as usize, end: to_canonical[h.end] as usize, ..h };
             terms.extend(split_terms.into_iter().map(back));
             exceptions.extend(split_exceptions.into_iter().map(back));
@@ -559,21 +562,45 @@ impl Matcher {
         terms.dedup_by_key(|h| (h.set, h.start));
     }
 
-    /// Scans `padded`, a space followed by the canonical text or one of
-    /// its leet readings. `original` is the canonical text when `padded`
-    /// holds a leet reading: a match there must use a decoded character.
+    /// The part of a padded leet reading the automaton must read: every
+    /// match that uses a decoded character (the only ones kept) lies
+    /// within the longest spelling's length of the first and last
+    /// decoded bytes. A reading has the canonical text's length (each
+    /// decoded byte replaces one byte), and most fields with one decode a
+    /// single short word of a long description.
+    fn around_decoded(&self, canonical: &[u8], reading: &[u8]) -> std::ops::Range<usize> {
+        let padded_len = reading.len() + 1;
+        let first = canonical.iter().zip(reading).position(|(a, b)| a != b);
+        let last = canonical.iter().zip(reading).rposition(|(a, b)| a != b);
+        let (Some(first), Some(last)) = (first, last) else {
+            return 0..0;
+        };
+        let reach = self.automaton.max_pattern_len();
+        // `+ 1`: offsets in the padded text.
+        (first + 1).saturating_sub(reach)..(last + 1 + reach).min(padded_len)
+    }
+
+    /// Scans `padded[window]`, `padded` being a space followed by the
+    /// canonical text or one of its leet readings. `original` is the
+    /// canonical text when `padded` holds a leet reading: a match there
+    /// must use a decoded character.
     fn scan(
         &self,
         padded: &str,
+        window: std::ops::Range<usize>,
         original: Option<&str>,
         folded: &Folded,
         terms: &mut Vec<Hit>,
         exceptions: &mut Vec<Hit>,
     ) {
         let bytes = &padded.as_bytes()[1..];
-        self.automaton.each_match(padded.as_bytes(), |pattern, match_start, match_end| {
+        let Some(haystack) = padded.as_bytes().get(window.clone()) else {
+            return;
+        };
+        self.automaton.each_match(haystack, |pattern, match_start, match_end| {
             // Back to offsets in the unpadded text; a leading-space
             // spelling starts one byte later than its match.
+            let (match_start, match_end) = (match_start + window.start, match_end + window.start);
             let lead = usize::from(self.patterns[pattern].starts_with(' '));
             let (start, end) = ((match_start + lead).saturating_sub(1), match_end - 1);
             if start >= end {
@@ -791,6 +818,34 @@ mod tests {
             let extra = present.iter().filter(|i| !whole.contains(i));
             assert!(extra.copied().all(|i| groups.numeric_text.contains(&i)), "{text:?}: {present:?}");
             assert_eq!(m.find(&Folded::new(&text)), m.find_reference(&Folded::new(&text)), "{text:?}");
+        }
+    }
+
+    /// A leet reading is read only around its decoded bytes; its hits are
+    /// those of reading it whole, wherever the decoded word sits in a
+    /// long field and whatever term or exception reaches into the words
+    /// beside it.
+    #[test]
+    fn leet_readings_are_read_around_their_decoded_bytes() {
+        let m = matcher(&["sex doll", "doll", "mini sex"], &["doll house"]);
+        let filler = "soft cotton fabric with long sleeves ".repeat(8);
+        for text in [
+            format!("{filler}mini s3x d0ll"),
+            format!("s3x d0ll house {filler}"),
+            format!("{filler}s3x doll {filler}d0ll house"),
+            format!("m1ni sex {filler}"),
+        ] {
+            let folded = Folded::new(&text);
+            let canonical = folded.as_str();
+            let readings = leet_variants(canonical);
+            assert!(!readings.is_empty(), "{text:?}");
+            for reading in &readings {
+                let window = m.around_decoded(canonical.as_bytes(), reading.as_bytes());
+                assert!(window.len() < canonical.len(), "{text:?}: {window:?}");
+            }
+            let hits = m.find(&folded);
+            assert!(!hits.is_empty(), "{text:?}");
+            assert_eq!(hits, m.find_reference(&folded), "{text:?}");
         }
     }
 
