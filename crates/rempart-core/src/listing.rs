@@ -360,31 +360,53 @@ impl<'de> Visitor<'de> for Strict<'_> {
         }
         Ok(Value::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(A::Error::custom(format!(
-                    "field {}: duplicate key `{key}` (given twice, so the record is ambiguous)",
-                    self.field
-                )));
-            }
-            let v = map.next_value_seed(self)?;
-            object.insert(key, v);
-        }
+        read_object(map, self.field, &mut object)?;
         Ok(Value::Object(object))
     }
+}
+
+/// Where [`read_object`] puts an object's entries, telling it which names
+/// it already holds.
+trait Entries {
+    fn holds(&self, name: &str) -> bool;
+    fn put(&mut self, name: String, value: Value);
+}
+
+impl Entries for Map<String, Value> {
+    fn holds(&self, name: &str) -> bool {
+        self.contains_key(name)
+    }
+    fn put(&mut self, name: String, value: Value) {
+        self.insert(name, value);
+    }
+}
+
+/// Reads an object of the record field `field` into `entries`, values by
+/// [`Strict`]: a name given twice is refused at its second occurrence.
+fn read_object<'de, A: MapAccess<'de>>(mut map: A, field: &str, entries: &mut impl Entries) -> Result<(), A::Error> {
+    while let Some(name) = map.next_key::<String>()? {
+        if entries.holds(&name) {
+            return Err(A::Error::custom(format!(
+                "field {field}: duplicate key `{name}` (given twice, so the record is ambiguous)"
+            )));
+        }
+        let value = map.next_value_seed(Strict { field })?;
+        entries.put(name, value);
+    }
+    Ok(())
 }
 
 /// The `attributes` object, read straight into (name, text) pairs.
 ///
 /// Read as a JSON object first, it cost a map entry (a SipHash of the
 /// name, an index table) and a `Value` per attribute, taken apart at
-/// once. Read here, it is checked exactly as [`Strict`] checks an object
-/// (a name given twice is an error at its second occurrence; values
-/// read by [`Strict`]), then the entry cap, with the same messages; a
-/// value that is not an object is read by [`Strict`] and named in the
-/// same error.
+/// once. Read here, its entries go through the loop every object of a
+/// record goes through ([`read_object`]: a name given twice is an error at
+/// its second occurrence, values read by [`Strict`]), then the entry cap
+/// is checked, with the same messages; a value that is not an object is
+/// read by [`Strict`] and named in the same error.
 struct Attributes<'a> {
     limits: &'a Limits,
 }
@@ -451,34 +473,44 @@ impl<'de> Visitor<'de> for Attributes<'_> {
     fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Self::not_an_object(ATTRIBUTES.visit_seq(seq))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Null values count as entries (for the cap) and are dropped after.
-        let mut entries: Vec<(String, Option<String>)> = Vec::new();
-        let mut many: Option<std::collections::HashSet<String>> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let repeated = match &mut many {
-                Some(names) => !names.insert(key.clone()),
-                None => entries.iter().any(|(name, _)| *name == key),
-            };
-            if repeated {
-                return Err(A::Error::custom(format!(
-                    "field attributes: duplicate key `{key}` (given twice, so the record is ambiguous)"
-                )));
-            }
-            let text = attribute_text(map.next_value_seed(ATTRIBUTES)?);
-            entries.push((key, text));
-            if entries.len() == FEW_ATTRIBUTES && many.is_none() {
-                many = Some(entries.iter().map(|(name, _)| name.clone()).collect());
-            }
-        }
-        if entries.len() > self.limits.attributes {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs = AttributePairs::default();
+        read_object(map, ATTRIBUTES.field, &mut pairs)?;
+        if pairs.entries.len() > self.limits.attributes {
             return Err(A::Error::custom(format!(
                 "field attributes: {} entries, over the cap of {}",
-                entries.len(),
+                pairs.entries.len(),
                 self.limits.attributes
             )));
         }
-        Ok(entries.into_iter().filter_map(|(name, text)| Some((name, text?))).collect())
+        Ok(pairs.entries.into_iter().filter_map(|(name, text)| Some((name, text?))).collect())
+    }
+}
+
+/// Attributes as read: each name with its text (null values count as
+/// entries, for the cap, and are dropped after).
+#[derive(Default)]
+struct AttributePairs {
+    entries: Vec<(String, Option<String>)>,
+    /// The names, once there are [`FEW_ATTRIBUTES`] of them.
+    many: Option<std::collections::HashSet<String>>,
+}
+
+impl Entries for AttributePairs {
+    fn holds(&self, name: &str) -> bool {
+        match &self.many {
+            Some(names) => names.contains(name),
+            None => self.entries.iter().any(|(held, _)| held == name),
+        }
+    }
+    fn put(&mut self, name: String, value: Value) {
+        if let Some(names) = &mut self.many {
+            names.insert(name.clone());
+        }
+        self.entries.push((name, attribute_text(value)));
+        if self.many.is_none() && self.entries.len() == FEW_ATTRIBUTES {
+            self.many = Some(self.entries.iter().map(|(held, _)| held.clone()).collect());
+        }
     }
 }
 
