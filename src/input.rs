@@ -1,12 +1,14 @@
 //! Reading listings from JSONL or CSV in batches, screening each batch on
 //! all cores, and handing results back in input order.
 //!
-//! Memory stays flat in input size: at most one batch is held at a time.
+//! Memory stays flat in input size: at most three batches are held at a
+//! time (one being read, one waiting, one being screened).
 //! A bad record is reported on stderr as `line N: …` and never stops the
 //! others. Files ending in `.gz` or `.zst` are decompressed on the fly.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -83,9 +85,19 @@ pub fn parse_threads(value: &str) -> Result<usize, String> {
     }
 }
 
-fn into_listing(record: RawRecord, limits: &Limits) -> Result<Listing, InputError> {
+/// Records read together. A JSON record is a range of `bytes`: one
+/// buffer for the batch, handed back to the reader and reused. A buffer
+/// per record, allocated by the reader thread and freed by the thread that
+/// parsed it, cost 3 % of the screening time (BENCHMARKS.md, issue 14,
+/// eleventh step).
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<RawRecord<Range<usize>>>,
+}
+
+fn into_listing(record: RawRecord<Range<usize>>, bytes: &[u8], limits: &Limits) -> Result<Listing, InputError> {
     match record.content {
-        Content::Json(bytes) => Listing::from_json_with(&bytes, limits),
+        Content::Json(within) => Listing::from_json_with(&bytes[within], limits),
         Content::Parsed(result) => *result,
     }
 }
@@ -97,10 +109,21 @@ enum Source {
 }
 
 impl Source {
-    fn next_record(&mut self) -> io::Result<Option<RawRecord>> {
+    /// The next record, its JSON bytes (if any) appended to `bytes`.
+    fn next_record_into(&mut self, bytes: &mut Vec<u8>) -> io::Result<Option<RawRecord<Range<usize>>>> {
         let (record, count) = match self {
-            Source::Jsonl(r, count) => (r.next_record()?, count),
-            Source::Csv(r, count) => (r.next_record()?, count),
+            Source::Jsonl(r, count) => (r.next_record_into(bytes)?, count),
+            // CSV rows arrive parsed.
+            Source::Csv(r, count) => (
+                r.next_record()?.map(|record| {
+                    record.map_json(|json| {
+                        let start = bytes.len();
+                        bytes.extend_from_slice(&json);
+                        start..bytes.len()
+                    })
+                }),
+                count,
+            ),
         };
         *count += u64::from(record.is_some());
         Ok(record)
@@ -116,8 +139,10 @@ impl Source {
 
     /// Reads and drops `n` records (already handled by an interrupted run).
     fn skip(&mut self, n: u64) -> Result<()> {
+        let mut bytes = Vec::new();
         while self.position() < n {
-            if self.next_record().context("reading input")?.is_none() {
+            bytes.clear();
+            if self.next_record_into(&mut bytes).context("reading input")?.is_none() {
                 break;
             }
         }
@@ -131,18 +156,25 @@ impl Source {
         }
     }
 
-    /// Up to `max_records` records or about `max_bytes` of input.
-    fn next_batch(&mut self, max_records: usize, max_bytes: u64, progress: &ProgressBar) -> Result<Vec<RawRecord>> {
-        let mut batch = Vec::new();
+    /// Up to `max_records` records or about `max_bytes` of input, read
+    /// into `bytes` (a spent batch's buffer, or a new one).
+    fn next_batch(
+        &mut self,
+        (max_records, max_bytes): (usize, u64),
+        progress: &ProgressBar,
+        mut bytes: Vec<u8>,
+    ) -> Result<Batch> {
+        bytes.clear();
+        let mut records = Vec::new();
         let start = self.bytes_read();
-        while batch.len() < max_records && self.bytes_read() - start < max_bytes {
-            match self.next_record().context("reading input")? {
-                Some(record) => batch.push(record),
+        while records.len() < max_records && self.bytes_read() - start < max_bytes {
+            match self.next_record_into(&mut bytes).context("reading input")? {
+                Some(record) => records.push(record),
                 None => break,
             }
         }
         progress.inc(self.bytes_read() - start);
-        Ok(batch)
+        Ok(Batch { bytes, records })
     }
 }
 
@@ -254,43 +286,50 @@ pub fn process_with<T: Send>(
     let started = std::time::Instant::now();
     // A reader thread keeps the next batch ready while the current one is
     // screened on all cores; the bounded channel keeps memory flat.
-    type Batch = Result<(Vec<RawRecord>, u64)>;
-    let (batches, incoming) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let (batches, incoming) = std::sync::mpsc::sync_channel::<Result<(Batch, u64)>>(1);
+    // Screened batches' buffers go back to the reader: at most three are
+    // in use (one read, one waiting, one screened).
+    let (spent, to_reuse) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || loop {
-            let batch = source.next_batch(4096, 8 << 20, &counted).map(|b| (b, source.position()));
-            let last = batch.as_ref().map_or(true, |(b, _)| b.is_empty());
+            let bytes = to_reuse.try_recv().unwrap_or_default();
+            let batch = source.next_batch((4096, 8 << 20), &counted, bytes).map(|b| (b, source.position()));
+            let last = batch.as_ref().map_or(true, |(b, _)| b.records.is_empty());
             if batches.send(batch).is_err() || last {
                 break;
             }
         });
         for batch in incoming {
-            let (batch, position) = batch?;
-            if batch.is_empty() {
+            let (Batch { bytes, records }, position) = batch?;
+            if records.is_empty() {
                 break;
             }
-            let results: Vec<(u64, String, Result<T, InputError>)> = batch
+            // A record's lines, not its `line N` label: the label is
+            // written out only for the rare record that is invalid.
+            let results: Vec<(u64, u64, Result<T, InputError>)> = records
                 .into_par_iter()
                 .map(|record| {
-                    let (line, at) = (record.first_line, record.location());
+                    let (line, last_line) = (record.first_line, record.last_line);
                     // The pipeline is written not to panic; if it ever does
                     // on some input, that record is reported and the rest go on.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        into_listing(record, &limits).map(|listing| work(line, listing))
+                        into_listing(record, &bytes, &limits).map(|listing| work(line, listing))
                     }))
                     .unwrap_or_else(|_| {
                         Err(InputError::Record("internal error while screening this record (please report it)".into()))
                     });
-                    (line, at, outcome)
+                    (line, last_line, outcome)
                 })
                 .collect();
-            for (line, at, result) in results {
+            // Fails only once the reader has stopped, when no batch is left.
+            let _ = spent.send(bytes);
+            for (line, last_line, result) in results {
                 stats.records += 1;
                 match result {
                     Ok(value) => sink.record(line, value)?,
                     Err(e) => {
                         stats.invalid += 1;
-                        sink.invalid(line, &at, &e)?;
+                        sink.invalid(line, &rempart_input::location(line, last_line), &e)?;
                     }
                 }
             }

@@ -24,33 +24,44 @@ mod lines;
 
 pub use crate::csv::{listing_from_csv, CsvError, CsvOptions, CsvReader};
 pub use crate::jsonl::JsonlReader;
-pub use crate::lines::{Line, LineReader};
+pub use crate::lines::{Line, LineRead, LineReader};
 
 use rempart_core::{InputError, Listing};
 
 /// One record read from a stream, with the physical lines it spans.
+/// `J` holds a JSON record's bytes, or where they are in a buffer the
+/// reader shares with other records ([`JsonlReader::next_record_into`]).
 #[derive(Debug)]
-pub struct RawRecord {
+pub struct RawRecord<J = Vec<u8>> {
     /// First line of the record (1-based).
     pub first_line: u64,
     /// Last line of the record (equal to `first_line` for one-line records).
     pub last_line: u64,
-    pub content: Content,
+    pub content: Content<J>,
 }
 
 /// What a record holds.
 #[derive(Debug)]
-pub enum Content {
+pub enum Content<J = Vec<u8>> {
     /// The bytes of one JSON object, to parse with
     /// [`Listing::from_json_with`] (done by the caller, in parallel).
-    Json(Vec<u8>),
+    Json(J),
     /// A listing already built (CSV rows), or why the record is invalid.
     Parsed(Box<Result<Listing, InputError>>),
 }
 
-impl RawRecord {
-    fn invalid(first_line: u64, last_line: u64, error: InputError) -> RawRecord {
+impl<J> RawRecord<J> {
+    fn invalid(first_line: u64, last_line: u64, error: InputError) -> RawRecord<J> {
         RawRecord { first_line, last_line, content: Content::Parsed(Box::new(Err(error))) }
+    }
+
+    /// The same record with its JSON bytes (if any) held another way.
+    pub fn map_json<K>(self, f: impl FnOnce(J) -> K) -> RawRecord<K> {
+        let content = match self.content {
+            Content::Json(json) => Content::Json(f(json)),
+            Content::Parsed(parsed) => Content::Parsed(parsed),
+        };
+        RawRecord { first_line: self.first_line, last_line: self.last_line, content }
     }
 
     /// `line N` or `lines N–M`, as error reports name the record.

@@ -18,6 +18,19 @@ pub struct Line {
     pub over_cap: bool,
 }
 
+/// What [`LineReader::next_line_into`] read: a [`Line`] whose bytes went
+/// to the caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineRead {
+    /// 1-based line number.
+    pub number: u64,
+    /// The line's full length in bytes (without the `\n`), even when it
+    /// was not kept.
+    pub length: u64,
+    /// The line was longer than the cap: its bytes were read and dropped.
+    pub over_cap: bool,
+}
+
 /// Reads lines from a buffered stream, each kept up to a cap.
 pub struct LineReader<R> {
     inner: R,
@@ -44,6 +57,19 @@ impl<R: BufRead> LineReader<R> {
     /// end of the stream. A last line without `\n` is still a line.
     pub fn next_line(&mut self, cap: usize) -> io::Result<Option<Line>> {
         let mut bytes = Vec::new();
+        Ok(self.next_line_into(cap, &mut bytes)?.map(|read| Line {
+            number: read.number,
+            bytes,
+            length: read.length,
+            over_cap: read.over_cap,
+        }))
+    }
+
+    /// [`next_line`](Self::next_line), appending the line's bytes to `out`
+    /// (nothing when it is over the cap): a reader that batches lines
+    /// keeps them in one buffer, not one allocation per line.
+    pub fn next_line_into(&mut self, cap: usize, out: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
+        let start = out.len();
         let mut length: u64 = 0;
         let mut over_cap = false;
         let mut saw_any = false;
@@ -63,11 +89,11 @@ impl<R: BufRead> LineReader<R> {
             };
             length += chunk.len() as u64;
             if !over_cap {
-                if bytes.len() + chunk.len() > cap {
+                if out.len() - start + chunk.len() > cap {
                     over_cap = true;
-                    bytes = Vec::new();
+                    out.truncate(start);
                 } else {
-                    bytes.extend_from_slice(chunk);
+                    out.extend_from_slice(chunk);
                 }
             }
             self.inner.consume(consumed);
@@ -80,7 +106,7 @@ impl<R: BufRead> LineReader<R> {
             return Ok(None);
         }
         self.line += 1;
-        Ok(Some(Line { number: self.line, bytes, length, over_cap }))
+        Ok(Some(LineRead { number: self.line, length, over_cap }))
     }
 }
 
