@@ -23,7 +23,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<u8> {
     let colour = io::stdout().is_terminal();
-    super::screen_and_write(args.common, "explain", |listing, screened| {
+    super::screen_and_write(args.common, "explain", |_, listing, screened| {
         let mut text = render(listing, &screened.decision, colour);
         // The semantic comparison, fired or not: a reviewer tuning a
         // threshold needs the near misses too.

@@ -187,7 +187,7 @@ pub fn screen_and_write(
     label: &str,
     // Bytes, not a `String`: they only go to the output, and a renderer
     // that serialises JSON has them already.
-    render: impl Fn(&Listing, &rempart_semantic::Screened) -> Vec<u8> + Sync,
+    render: impl Fn(&Gate, &Listing, &rempart_semantic::Screened) -> Vec<u8> + Sync,
 ) -> Result<u8> {
     let gate = load_gate(&args.pack)?;
     let signals = load_signals(&args.signals, &gate)?;
@@ -223,7 +223,7 @@ pub fn screen_and_write(
                 _ => None,
             };
             let keep = !(only_flagged && decision.verdict == Action::Allow);
-            (keep.then(|| render(&listing, &screened)), removal)
+            (keep.then(|| render(&gate, &listing, &screened)), removal)
         },
         |(text, removal)| {
             if let Some(text) = text {

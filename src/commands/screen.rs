@@ -23,12 +23,12 @@ pub struct Args {
 const DECISION_LINE_BYTES: usize = 256;
 
 pub fn run(args: Args) -> Result<u8> {
-    super::screen_and_write(args.common, "screen", |_, screened| {
+    super::screen_and_write(args.common, "screen", |gate, _, screened| {
         // Written into a buffer sized for a typical decision, so that the
         // line and its newline take one allocation, not two or three.
         let mut line = Vec::with_capacity(DECISION_LINE_BYTES);
         // Serialising a Decision cannot fail: plain strings and numbers.
-        if serde_json::to_writer(&mut line, &screened.decision).is_err() {
+        if gate.write_json(&screened.decision, &mut line).is_err() {
             line.clear();
         }
         line.push(b'\n');

@@ -33,8 +33,8 @@ pub mod policy;
 mod scratch;
 
 pub use decision::{
-    Action, Condition, Decision, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch, SignalError,
-    DECISION_SCHEMA_VERSION, ENGINE_VERSION,
+    Action, Condition, Decision, DecisionWriter, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch,
+    SignalError, DECISION_SCHEMA_VERSION, ENGINE_VERSION,
 };
 pub use gate::{ExternalSignals, Gate, SetsFound};
 pub use listing::{InputError, Limits, Listing};

@@ -58,8 +58,10 @@ impl<R: BufRead> JsonlReader<R> {
             }
             let line_bytes = &buffer[start..];
             let lead = if line.number == 1 && line_bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-            let kept =
-                line_bytes[lead..].iter().rposition(|b| !matches!(b, b'\r' | b' ' | b'\t')).map_or(lead, |p| lead + p + 1);
+            let kept = line_bytes[lead..]
+                .iter()
+                .rposition(|b| !matches!(b, b'\r' | b' ' | b'\t'))
+                .map_or(lead, |p| lead + p + 1);
             if line_bytes[lead..kept].iter().all(u8::is_ascii_whitespace) {
                 buffer.truncate(start);
                 continue;
