@@ -12,8 +12,9 @@ use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
 use crate::normalize::{fold_words, is_folded_name, Folded};
 use crate::policy::expr::{Aggregate, FieldFilter};
-use crate::policy::info::{find_all as find_infos, AcceptedNames, Found as InfoFound};
+use crate::policy::info::{find_one as find_info, AcceptedNames, Found as InfoFound};
 use crate::policy::rule_index::{Candidates, RuleIndex};
+use crate::policy::InfoItem;
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 use crate::scratch;
 
@@ -173,8 +174,14 @@ struct Signals<'a> {
     /// Per quantity kind, its range in `quantities` (sorted by kind).
     kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
     quantities: Vec<(usize, Quantity)>,
-    /// Per `[info]` item of the pack, where the listing carries it.
-    infos: Vec<Option<InfoFound<'a>>>,
+    /// Per `[info]` item of the pack, where the listing carries it:
+    /// looked up when a rule first reads it. Rules read few items of most
+    /// listings (`trader_offer` alone when the seller is not a trader), and
+    /// looking up every item of every listing was 2 % of the screening
+    /// instructions (BENCHMARKS.md, issue 14, eleventh step).
+    infos: Box<[std::cell::OnceCell<Option<InfoFound<'a>>>]>,
+    /// What the lookup reads.
+    info_source: (&'a [InfoItem], &'a AcceptedNames, &'a Listing),
     /// Each bidirectional control in any field, as evidence.
     bidi: Vec<Evidence>,
 }
@@ -388,7 +395,7 @@ impl Gate {
             }
         }
         let missing =
-            rule.requires.iter().filter(|&&i| s.infos[i].is_none()).map(|&i| self.pack.infos[i].name.clone()).collect();
+            rule.requires.iter().filter(|&&i| s.info(i).is_none()).map(|&i| self.pack.infos[i].name.clone()).collect();
         RuleMatch {
             policy: policy.id.clone(),
             rule: rule.id.clone(),
@@ -407,7 +414,7 @@ impl Gate {
         }
     }
 
-    fn signals<'a>(&self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
+    fn signals<'a>(&'a self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
         let mut push = |name: FieldName<'a>, text: &'a str, filter, (quantity_text, heights)| {
             fields.push(Field { name, text: text.into(), filter, quantity_text, heights });
@@ -501,12 +508,9 @@ impl Gate {
             }
             range.1 = i as u32 + 1;
         }
-        let infos = if self.pack.infos.is_empty() {
-            Vec::new()
-        } else {
-            find_infos(&self.pack.infos, &self.info_names, listing)
-        };
-        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, bidi }
+        let info_source = (self.pack.infos.as_slice(), &*self.info_names, listing);
+        let infos = std::iter::repeat_with(std::cell::OnceCell::new).take(self.pack.infos.len()).collect();
+        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, info_source, bidi }
     }
 }
 
@@ -717,7 +721,7 @@ impl Reader<'_, '_> {
                 None => false,
             },
             Predicate::Info(id) => {
-                let present = s.infos[*id].is_some();
+                let present = s.info(*id).is_some();
                 if present {
                     if let Some(out) = out {
                         out.push(Ref::Info(*id));
@@ -863,7 +867,13 @@ fn retain_from(list: &mut HitList, from: usize, mut keep: impl FnMut(usize) -> b
     list.truncate(kept);
 }
 
-impl Signals<'_> {
+impl<'a> Signals<'a> {
+    /// Where the listing carries `[info]` item `id` of the pack.
+    fn info(&self, id: usize) -> Option<&InfoFound<'a>> {
+        let (items, names, listing) = self.info_source;
+        self.infos.get(id)?.get_or_init(|| find_info(items, names, id, listing)).as_ref()
+    }
+
     fn may_hold(&self, trigger: &Trigger, external: &ExternalSignals) -> bool {
         trigger.sets.iter().any(|&set| self.set_fields[set] != 0)
             || trigger.kinds.iter().any(|&kind| !self.of_kind(kind).is_empty())
@@ -902,7 +912,7 @@ impl Signals<'_> {
                 })
             }
             Ref::External(n, e) => external.fired.get(n).and_then(|(_, ev)| ev.get(e)).cloned(),
-            Ref::Info(id) => self.infos[id].as_ref().map(|found| Evidence {
+            Ref::Info(id) => self.info(id).map(|found| Evidence {
                 field: found.field.to_string(),
                 start: 0,
                 end: found.text.len(),

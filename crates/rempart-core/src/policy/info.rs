@@ -139,30 +139,23 @@ impl AcceptedNames {
     }
 }
 
-/// Where the listing carries each of `items` ([`InfoItem::find`] of each),
-/// with `names` prepared from the same items.
-pub(crate) fn find_all<'a>(items: &[InfoItem], names: &AcceptedNames, listing: &'a Listing) -> Vec<Option<Found<'a>>> {
-    let mut found: Vec<Option<Found<'a>>> = vec![None; items.len()];
-    // In the listing's order, so that an item is found under the first
-    // attribute it accepts.
+/// Where the listing carries item `i` of `items` ([`InfoItem::find`]),
+/// with `names` prepared from the same items: under the first attribute,
+/// in the listing's order, that accepts it, else at one of its paths.
+pub(crate) fn find_one<'a>(
+    items: &[InfoItem],
+    names: &AcceptedNames,
+    i: usize,
+    listing: &'a Listing,
+) -> Option<Found<'a>> {
+    let item = items.get(i)?;
     for (key, value) in &listing.attributes {
-        let Some(accepting) = names.0.get(attribute_key(key).as_ref()) else {
-            continue;
-        };
-        for &i in accepting {
-            if let (Some(slot @ None), Some(item)) = (found.get_mut(i), items.get(i)) {
-                if item.accepts(value) {
-                    *slot = Some(Found::attribute(key, value));
-                }
-            }
+        let accepting = names.0.get(attribute_key(key).as_ref()).is_some_and(|accepting| accepting.contains(&i));
+        if accepting && item.accepts(value) {
+            return Some(Found::attribute(key, value));
         }
     }
-    for (item, slot) in items.iter().zip(&mut found) {
-        if slot.is_none() {
-            *slot = item.find_at_paths(listing);
-        }
-    }
-    found
+    item.find_at_paths(listing)
 }
 
 /// An attribute name compared loosely: `Manufacturer Name`,
@@ -381,7 +374,9 @@ mod tests {
             }
             let expected: Vec<Option<Found>> = items.iter().map(|i| i.find(&listing)).collect();
             found += expected.iter().flatten().count();
-            assert_eq!(find_all(&items, &names, &listing), expected, "{:?}", listing.attributes);
+            let prepared: Vec<Option<Found>> =
+                (0..items.len()).map(|i| find_one(&items, &names, i, &listing)).collect();
+            assert_eq!(prepared, expected, "{:?}", listing.attributes);
         }
         assert!(found > 2_000, "{found} items found");
     }
