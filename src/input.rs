@@ -88,7 +88,7 @@ pub fn parse_threads(value: &str) -> Result<usize, String> {
 /// Records read together. A JSON record is a range of `bytes`: one
 /// buffer for the batch, handed back to the reader and reused. A buffer
 /// per record, allocated by the reader thread and freed by the thread that
-/// parsed it, cost 3 % of the screening time (BENCHMARKS.md, issue 14,
+/// parsed it, cost about 4 % of the screening time (BENCHMARKS.md, issue 14,
 /// eleventh step).
 struct Batch {
     bytes: Vec<u8>,

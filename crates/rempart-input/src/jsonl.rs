@@ -47,8 +47,8 @@ impl<R: BufRead> JsonlReader<R> {
         // cap applies to the record itself.
         let keep = self.record_cap.saturating_add(64);
         loop {
-            let start = buffer.len();
             let Some(line) = self.lines.next_line_into(keep, buffer)? else { return Ok(None) };
+            let start = line.bytes.start;
             if line.over_cap {
                 let error = InputError::Record(format!(
                     "record is {} bytes, over the {}-byte cap (the line was skipped, not read into memory)",

@@ -24,7 +24,7 @@ mod lines;
 
 pub use crate::csv::{listing_from_csv, CsvError, CsvOptions, CsvReader};
 pub use crate::jsonl::JsonlReader;
-pub use crate::lines::{Line, LineRead, LineReader};
+pub use crate::lines::{Line, LineReader};
 
 use rempart_core::{InputError, Listing};
 

@@ -3,27 +3,16 @@
 //! not its length.
 
 use std::io::{self, BufRead};
+use std::ops::Range;
 
-/// One physical line, without its `\n`.
+/// One physical line, without its `\n`. `B` holds its bytes, or where
+/// they are in the caller's buffer ([`LineReader::next_line_into`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Line {
+pub struct Line<B = Vec<u8>> {
     /// 1-based line number.
     pub number: u64,
     /// The line's bytes; empty when `over_cap`.
-    pub bytes: Vec<u8>,
-    /// The line's full length in bytes (without the `\n`), even when it
-    /// was not kept.
-    pub length: u64,
-    /// The line was longer than the cap: its bytes were read and dropped.
-    pub over_cap: bool,
-}
-
-/// What [`LineReader::next_line_into`] read: a [`Line`] whose bytes went
-/// to the caller's buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LineRead {
-    /// 1-based line number.
-    pub number: u64,
+    pub bytes: B,
     /// The line's full length in bytes (without the `\n`), even when it
     /// was not kept.
     pub length: u64,
@@ -57,18 +46,19 @@ impl<R: BufRead> LineReader<R> {
     /// end of the stream. A last line without `\n` is still a line.
     pub fn next_line(&mut self, cap: usize) -> io::Result<Option<Line>> {
         let mut bytes = Vec::new();
-        Ok(self.next_line_into(cap, &mut bytes)?.map(|read| Line {
-            number: read.number,
+        Ok(self.next_line_into(cap, &mut bytes)?.map(|line| Line {
+            number: line.number,
             bytes,
-            length: read.length,
-            over_cap: read.over_cap,
+            length: line.length,
+            over_cap: line.over_cap,
         }))
     }
 
     /// [`next_line`](Self::next_line), appending the line's bytes to `out`
-    /// (nothing when it is over the cap): a reader that batches lines
-    /// keeps them in one buffer, not one allocation per line.
-    pub fn next_line_into(&mut self, cap: usize, out: &mut Vec<u8>) -> io::Result<Option<LineRead>> {
+    /// (nothing when it is over the cap) and giving their range in it: a
+    /// reader that batches lines keeps them in one buffer, not one
+    /// allocation per line.
+    pub fn next_line_into(&mut self, cap: usize, out: &mut Vec<u8>) -> io::Result<Option<Line<Range<usize>>>> {
         let start = out.len();
         let mut length: u64 = 0;
         let mut over_cap = false;
@@ -106,7 +96,7 @@ impl<R: BufRead> LineReader<R> {
             return Ok(None);
         }
         self.line += 1;
-        Ok(Some(LineRead { number: self.line, length, over_cap }))
+        Ok(Some(Line { number: self.line, bytes: start..out.len(), length, over_cap }))
     }
 }
 
