@@ -521,14 +521,15 @@ impl Matcher {
         padded.clear();
         padded.push(' ');
         padded.push_str(text);
-        self.scan(&padded, 0..padded.len(), None, folded, terms, &mut exceptions);
+        self.scan(Reading::whole(&padded), folded, reference, terms, &mut exceptions);
         for variant in leet_variants(text) {
             padded.truncate(1);
             padded.push_str(&variant);
             // The reference reads the whole reading.
             let window =
                 if reference { 0..padded.len() } else { self.around_decoded(text.as_bytes(), variant.as_bytes()) };
-            self.scan(&padded, window, Some(text), folded, terms, &mut exceptions);
+            let reading = Reading { padded: &padded, window, original: Some(text) };
+            self.scan(reading, folded, reference, terms, &mut exceptions);
         }
         // Words joined by an invisible character are also read apart: all
         // at once, then (when there are several) one at a time.
@@ -538,7 +539,7 @@ impl Matcher {
             padded.truncate(1);
             padded.push_str(split.as_str());
             let (mut split_terms, mut split_exceptions) = (Vec::new(), Vec::new());
-            self.scan(&padded, 0..padded.len(), None, &split, &mut split_terms, &mut split_exceptions);
+            self.scan(Reading::whole(&padded), &split, reference, &mut split_terms, &mut split_exceptions);
             let back = |h: Hit| Hit { start: to_canonical[h.start] as usize, end: to_canonical[h.end] as usize, ..h };
             terms.extend(split_terms.into_iter().map(back));
             exceptions.extend(split_exceptions.into_iter().map(back));
@@ -580,24 +581,21 @@ impl Matcher {
         (first + 1).saturating_sub(reach)..(last + 1 + reach).min(padded_len)
     }
 
-    /// Scans `padded[window]`, `padded` being a space followed by the
-    /// canonical text or one of its leet readings. `original` is the
-    /// canonical text when `padded` holds a leet reading: a match there
-    /// must use a decoded character.
+    /// Scans `reading`. The `reference` path searches with the NFA alone.
     fn scan(
         &self,
-        padded: &str,
-        window: std::ops::Range<usize>,
-        original: Option<&str>,
+        reading: Reading<'_>,
         folded: &Folded,
+        reference: bool,
         terms: &mut Vec<Hit>,
         exceptions: &mut Vec<Hit>,
     ) {
+        let Reading { padded, window, original } = reading;
         let bytes = &padded.as_bytes()[1..];
         let Some(haystack) = padded.as_bytes().get(window.clone()) else {
             return;
         };
-        self.automaton.each_match(haystack, |pattern, match_start, match_end| {
+        let on_match = |pattern: usize, match_start: usize, match_end: usize| {
             // Back to offsets in the unpadded text; a leading-space
             // spelling starts one byte later than its match.
             let (match_start, match_end) = (match_start + window.start, match_end + window.start);
@@ -624,7 +622,29 @@ impl Matcher {
                     Role::Exception => exceptions.push(hit),
                 }
             }
-        });
+        };
+        if reference {
+            self.automaton.each_match_on_nfa(haystack, on_match);
+        } else {
+            self.automaton.each_match(haystack, on_match);
+        }
+    }
+}
+
+/// What [`Matcher::scan`] reads: `padded[window]`, `padded` being a space
+/// followed by the canonical text or one of its leet readings. `original`
+/// is the canonical text when `padded` holds a leet reading: a match there
+/// must use a decoded character.
+struct Reading<'a> {
+    padded: &'a str,
+    window: std::ops::Range<usize>,
+    original: Option<&'a str>,
+}
+
+impl<'a> Reading<'a> {
+    /// All of `padded`, which holds the canonical text.
+    fn whole(padded: &'a str) -> Reading<'a> {
+        Reading { padded, window: 0..padded.len(), original: None }
     }
 }
 
@@ -656,6 +676,77 @@ fn accept(text: &[u8], start: usize, end: usize, usage: &PatternUse) -> Option<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded pack's matcher, compiled once for the tests below.
+    fn embedded() -> &'static Matcher {
+        static PACK: std::sync::OnceLock<crate::policy::Pack> = std::sync::OnceLock::new();
+        &PACK.get_or_init(|| crate::policy::Pack::embedded().expect("the embedded pack compiles")).matcher
+    }
+
+    /// Every match of the automaton in `haystack`, searched through its
+    /// table and on the NFA alone.
+    fn both_searches(m: &Matcher, haystack: &str) -> [Vec<(usize, usize, usize)>; 2] {
+        let (mut table, mut nfa) = (Vec::new(), Vec::new());
+        m.automaton.each_match(haystack.as_bytes(), |p, s, e| table.push((p, s, e)));
+        m.automaton.each_match_on_nfa(haystack.as_bytes(), |p, s, e| nfa.push((p, s, e)));
+        [table, nfa]
+    }
+
+    /// The embedded pack's automaton searched through its table finds
+    /// what it finds on the NFA alone, in the same order, in the canonical
+    /// text (and leet readings) of every field of every example listing:
+    /// policy text, evasions in seven languages, sellers' words.
+    #[test]
+    fn the_packs_table_finds_what_its_nfa_finds_in_the_examples() {
+        let m = embedded();
+        let examples = [
+            include_str!("../../../examples/listings.jsonl"),
+            include_str!("../../../examples/labelled.jsonl"),
+            include_str!("../../../examples/probe_multilingual.jsonl"),
+            include_str!("../../../examples/sellers_words.jsonl"),
+        ];
+        let mut matches = 0;
+        for line in examples.iter().flat_map(|file| file.lines()) {
+            let listing = crate::Listing::from_json(line.as_bytes()).expect("an example listing parses");
+            let fields = [Some(&listing.title), listing.description.as_ref(), listing.category.as_ref()];
+            for text in fields.into_iter().flatten().chain(listing.attributes.iter().map(|(_, v)| v)) {
+                let canonical = Folded::new(text).as_str().to_owned();
+                for reading in std::iter::once(canonical.clone()).chain(leet_variants(&canonical)) {
+                    let [table, nfa] = both_searches(m, &format!(" {reading}"));
+                    assert_eq!(table, nfa, "in {reading:?}");
+                    matches += table.len();
+                }
+            }
+        }
+        assert!(matches > 1000, "only {matches} matches: the examples were not searched");
+    }
+
+    proptest::proptest! {
+        /// The same on text made of the pack's own words (so that
+        /// searches go deep into the automaton, out of its table and back)
+        /// mixed with words it does not know.
+        #[test]
+        fn the_packs_table_finds_what_its_nfa_finds_in_its_own_words(
+            picks in proptest::collection::vec((0usize..1 << 20, 0usize..4, "[a-z0-9]{1,6}"), 1..40),
+        ) {
+            let m = embedded();
+            let words: Vec<&str> = m.patterns.iter().flat_map(|p| p.split(' ')).filter(|w| !w.is_empty()).collect();
+            let mut haystack = String::new();
+            for (pick, cut, junk) in picks {
+                let word = words[pick % words.len()];
+                // Whole words, words cut short, and words the pack lacks.
+                let word = match cut {
+                    0 => &junk,
+                    1 => word.get(..word.len() / 2).unwrap_or(word),
+                    _ => word,
+                };
+                haystack.push(' ');
+                haystack.push_str(word);
+            }
+            let [table, nfa] = both_searches(m, &haystack);
+            proptest::prop_assert_eq!(table, nfa);
+        }
+    }
 
     fn matcher(terms: &[&str], exceptions: &[&str]) -> Matcher {
         let mut b = MatcherBuilder::default();
