@@ -36,7 +36,6 @@ const NO_ROW: u16 = u16::MAX;
 
 /// Rows for the NFA's states nearest the start, as many whole depths as
 /// fit a byte budget.
-#[derive(Clone, Debug)]
 pub(crate) struct ShallowDfa {
     /// The class of each byte: the bytes no spelling uses share class 0,
     /// every byte a spelling uses has a class of its own.
@@ -62,7 +61,8 @@ impl ShallowDfa {
     /// Rows for the states of `nfa`, built from `patterns`, depth by depth
     /// from the unanchored start state, while the table fits `budget`
     /// bytes and entries can number its rows and the states after them.
-    /// `None` when not even the start state's row fits.
+    /// `None` when not even the start state's row fits, or when the states
+    /// one byte from it are more than entries can number.
     pub(crate) fn new<A: Automaton>(nfa: &A, patterns: &[String], budget: usize) -> Option<ShallowDfa> {
         let start = nfa.start_state(Anchored::No).ok()?;
         let (classes, representatives) = byte_classes(patterns);
