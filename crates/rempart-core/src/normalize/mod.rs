@@ -518,6 +518,20 @@ impl<const MAP: bool> Builder<MAP> {
     /// offset `from`, lower-cased.
     fn emit_ascii_run(&mut self, run: &[u8], from: u32) {
         if let Some((s, e)) = self.pending_space.take() {
+            if s + 1 == from && e == from && !self.text.is_empty() {
+                // Product text's usual case, once per word: one original
+                // space right before the run. The space and the run are
+                // written, and mapped as one copied stretch, together
+                // (the map is the same as from two pushes, which merge).
+                self.end_word();
+                self.text.push(b' ');
+                self.text.extend(run.iter().map(|&c| c | 0x20));
+                if MAP {
+                    self.map.push_copied(s, run.len() as u32 + 1);
+                }
+                self.word_len = run.len() as u32;
+                return;
+            }
             self.emit_space(s, e);
         }
         self.mark_soft();
@@ -542,17 +556,26 @@ impl<const MAP: bool> Builder<MAP> {
     /// Ends the current word with a space.
     #[inline]
     fn emit_space(&mut self, s: u32, e: u32) {
-        self.soft_pending = false;
         if self.text.is_empty() {
+            self.soft_pending = false;
             return;
         }
-        self.singles_in_row = if self.word_len == 1 { self.singles_in_row + 1 } else { 0 };
-        self.spaced |= self.singles_in_row >= 3;
-        self.word_len = 0;
+        self.end_word();
         self.text.push(b' ');
         if MAP {
             self.map.push_spanning(s, e, 1);
         }
+    }
+
+    /// Counts the word just ended (one-letter words in a row reveal
+    /// spaced letters) before a space is written; no soft boundary is
+    /// pending across a space.
+    #[inline]
+    fn end_word(&mut self) {
+        self.soft_pending = false;
+        self.singles_in_row = if self.word_len == 1 { self.singles_in_row + 1 } else { 0 };
+        self.spaced |= self.singles_in_row >= 3;
+        self.word_len = 0;
     }
 
     /// A separator ends the word: the space is written before the next
@@ -881,6 +904,40 @@ mod tests {
             let words = !name.is_empty()
                 && name.split('_').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
             proptest::prop_assert_eq!(is_folded_name(&name), words, "{:?}", name);
+        }
+
+        /// On plain ASCII product text (words of two letters or digits or
+        /// more, no letter three times in a row, separated by runs of
+        /// spaces and punctuation), the fold is what a brute-force reading
+        /// says: the words lower-cased, joined by single spaces; each byte
+        /// of a word mapped to its own byte, each space to the first
+        /// separator of its run.
+        #[test]
+        fn plain_ascii_text_folds_as_its_words_read_one_by_one(
+            parts in proptest::collection::vec(("( |[ ,.;:/()-]{1,3})", "[a-zA-Z0-9]{2,8}"), 1..12),
+            lead in "[ ,.]{0,2}",
+        ) {
+            let mut original = lead.clone();
+            let (mut expected, mut spans) = (String::new(), Vec::new());
+            for (i, (separators, word)) in parts.iter().enumerate() {
+                if i > 0 {
+                    original.push_str(separators);
+                    expected.push(' ');
+                    let first = original.len() - separators.len();
+                    spans.push((first, first + 1));
+                }
+                for (k, c) in word.chars().enumerate() {
+                    spans.push((original.len() + k, original.len() + k + 1));
+                    expected.push(c.to_ascii_lowercase());
+                }
+                original.push_str(word);
+            }
+            proptest::prop_assume!(!has_triple_letter(expected.as_bytes()));
+            let folded = Folded::new(&original);
+            proptest::prop_assert_eq!(folded.as_str(), expected.as_str(), "{:?}", original);
+            for (k, &span) in spans.iter().enumerate() {
+                proptest::prop_assert_eq!(folded.original_span(k, k + 1), span, "byte {} of {:?}", k, original);
+            }
         }
     }
 
