@@ -79,11 +79,6 @@ impl TermAutomaton {
     /// Standard (overlapping) semantics; no prefilter, which only our
     /// loop would have to consult. The first kind that builds.
     pub(crate) fn build(patterns: &[String]) -> Result<TermAutomaton, BuildError> {
-        TermAutomaton::build_with(patterns, SHALLOW_TABLE_BYTES)
-    }
-
-    /// [`TermAutomaton::build`] with a table of at most `table_bytes`.
-    fn build_with(patterns: &[String], table_bytes: usize) -> Result<TermAutomaton, BuildError> {
         let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
@@ -95,9 +90,11 @@ impl TermAutomaton {
                 noncontiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(patterns)?,
             ),
         };
-        Ok(TermAutomaton::with_table(nfa, patterns, table_bytes))
+        Ok(TermAutomaton::with_table(nfa, patterns, SHALLOW_TABLE_BYTES))
     }
 
+    /// `nfa`, built from `patterns`, with a [`ShallowDfa`] of at most
+    /// `table_bytes`.
     fn with_table(nfa: Nfa, patterns: &[String], table_bytes: usize) -> TermAutomaton {
         let shallow = match &nfa {
             Nfa::Contiguous(nfa) => ShallowDfa::new(nfa, patterns, table_bytes),

@@ -517,28 +517,28 @@ impl<const MAP: bool> Builder<MAP> {
     /// Copies a run of ASCII letters and digits starting at original
     /// offset `from`, lower-cased.
     fn emit_ascii_run(&mut self, run: &[u8], from: u32) {
-        if let Some((s, e)) = self.pending_space.take() {
-            if s + 1 == from && e == from && !self.text.is_empty() {
+        let mapped_from = match self.pending_space.take() {
+            Some((s, e)) if s + 1 == from && e == from && !self.text.is_empty() => {
                 // Product text's usual case, once per word: one original
-                // space right before the run. The space and the run are
-                // written, and mapped as one copied stretch, together
-                // (the map is the same as from two pushes, which merge).
+                // space right before the run. The space is mapped with
+                // the run as one copied stretch (the map two pushes would
+                // make, merged).
                 self.end_word();
                 self.text.push(b' ');
-                self.text.extend(run.iter().map(|&c| c | 0x20));
-                if MAP {
-                    self.map.push_copied(s, run.len() as u32 + 1);
-                }
-                self.word_len = run.len() as u32;
-                return;
+                s
             }
-            self.emit_space(s, e);
-        }
-        self.mark_soft();
+            pending => {
+                if let Some((s, e)) = pending {
+                    self.emit_space(s, e);
+                }
+                self.mark_soft();
+                from
+            }
+        };
         // Digits already have bit 0x20 set, so it lower-cases the run.
         self.text.extend(run.iter().map(|&c| c | 0x20));
         if MAP {
-            self.map.push_copied(from, run.len() as u32);
+            self.map.push_copied(mapped_from, from + run.len() as u32 - mapped_from);
         }
         self.word_len += run.len() as u32;
     }
