@@ -121,11 +121,20 @@ struct Field<'a> {
     name: FieldName<'a>,
     text: Cow<'a, str>,
     filter: FieldFilter,
-    /// The text quantities are read from when it is not the field's own
-    /// (a bare attribute number with the key's unit).
-    quantity_text: Option<String>,
-    /// Whether its lengths are heights.
-    heights: HeightContext,
+}
+
+impl Field<'_> {
+    /// The text quantities are read from when it is not the field's own (a
+    /// bare attribute number with the key's unit), and whether its lengths
+    /// are heights.
+    fn quantity_reading(&self, lex: &Lexicon) -> (Option<String>, HeightContext) {
+        match (&self.name, self.filter) {
+            (FieldName::Attribute(key), _) => attribute_text(key, &self.text, lex),
+            (_, FieldFilter::Title) => (None, HeightContext::Always),
+            (_, FieldFilter::Description) => (None, HeightContext::AfterHeightWord),
+            _ => (None, HeightContext::Never),
+        }
+    }
 }
 
 /// A field's name as evidence gives it. An attribute's is written out
@@ -171,9 +180,14 @@ struct Signals<'a> {
     /// The same, counting only hits that are not `uncertain`; present only
     /// when some hit is.
     certain_set_fields: Option<Vec<u8>>,
-    /// Per quantity kind, its range in `quantities` (sorted by kind).
-    kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
-    quantities: Vec<(usize, Quantity)>,
+    /// The fields' quantities, read when a rule first asks for one. Rules
+    /// read quantities beside a term (`sex_doll & max(height) < 140 cm`),
+    /// which few listings hold, and reading every field of every listing
+    /// was a tenth of the screening instructions (BENCHMARKS.md, issue 14,
+    /// thirteenth step).
+    quantities: std::cell::OnceCell<Quantities>,
+    /// What quantities are read with.
+    lexicon: &'a Lexicon,
     /// Per `[info]` item of the pack, where the listing carries it:
     /// looked up when a rule first reads it. Rules read few items of most
     /// listings (`trader_offer` alone when the seller is not a trader), and
@@ -184,6 +198,39 @@ struct Signals<'a> {
     info_source: (&'a [InfoItem], &'a AcceptedNames, &'a Listing),
     /// Each bidirectional control in any field, as evidence.
     bidi: Vec<Evidence>,
+}
+
+/// The quantities of a listing's fields, grouped by kind.
+struct Quantities {
+    /// Each with the index of its field, sorted by kind.
+    found: Vec<(usize, Quantity)>,
+    /// Per quantity kind, its range in `found`.
+    kind_ranges: [(u32, u32); QuantityKind::ALL.len()],
+}
+
+impl Quantities {
+    fn read(fields: &[Field], lex: &Lexicon) -> Quantities {
+        let mut found = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            let (quantity_text, heights) = field.quantity_reading(lex);
+            let (text, synthetic) = match &quantity_text {
+                Some(text) => (text.as_str(), true),
+                None => (&*field.text, false),
+            };
+            found.extend(extract(text, heights, lex).into_iter().map(|q| (i, map_quantity(q, synthetic, &field.text))));
+        }
+        // Grouped by kind so a comparison looks only at its own kind.
+        found.sort_by_key(|(_, q)| q.kind);
+        let mut kind_ranges = [(0u32, 0u32); QuantityKind::ALL.len()];
+        for (i, (_, q)) in found.iter().enumerate() {
+            let range = &mut kind_ranges[q.kind as usize];
+            if range.0 == range.1 {
+                *range = (i as u32, i as u32);
+            }
+            range.1 = i as u32 + 1;
+        }
+        Quantities { found, kind_ranges }
+    }
 }
 
 /// A piece of evidence before it is turned into strings.
@@ -363,9 +410,12 @@ impl Gate {
     /// The rules whose trigger the signals satisfy, and those without one,
     /// in pack order: the only rules that may hold.
     fn candidate_rules(&self, signals: &Signals, external: &ExternalSignals) -> Candidates {
+        // Quantities are read for this only when some rule needs one of a
+        // kind to hold and has no term that it needs as well.
+        let kinds = self.rules.has_kind_triggers().then_some(QuantityKind::ALL);
         self.rules.candidates(
             signals.hits.iter().map(|found| found.hit.set),
-            QuantityKind::ALL.into_iter().filter(|&kind| !signals.of_kind(kind).is_empty()),
+            kinds.into_iter().flatten().filter(|&kind| !signals.of_kind(kind).is_empty()),
             !external.fired.is_empty(),
         )
     }
@@ -416,28 +466,21 @@ impl Gate {
 
     fn signals<'a>(&'a self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
         let mut fields = Vec::with_capacity(3 + listing.attributes.len());
-        let mut push = |name: FieldName<'a>, text: &'a str, filter, (quantity_text, heights)| {
-            fields.push(Field { name, text: text.into(), filter, quantity_text, heights });
+        let mut push = |name: FieldName<'a>, text: &'a str, filter| {
+            fields.push(Field { name, text: text.into(), filter });
         };
-        push(FieldName::Listing("title"), &listing.title, FieldFilter::Title, (None, HeightContext::Always));
+        push(FieldName::Listing("title"), &listing.title, FieldFilter::Title);
         if let Some(d) = &listing.description {
-            push(
-                FieldName::Listing("description"),
-                d,
-                FieldFilter::Description,
-                (None, HeightContext::AfterHeightWord),
-            );
+            push(FieldName::Listing("description"), d, FieldFilter::Description);
         }
         if let Some(c) = &listing.category {
-            push(FieldName::Listing("category"), c, FieldFilter::Category, (None, HeightContext::Never));
+            push(FieldName::Listing("category"), c, FieldFilter::Category);
         }
         for (key, value) in &listing.attributes {
-            let reading = attribute_text(key, value, &self.pack.lexicon);
-            push(FieldName::Attribute(key), value, FieldFilter::Attributes, reading);
+            push(FieldName::Attribute(key), value, FieldFilter::Attributes);
         }
         let declared = listing.language.as_deref().and_then(Language::from_code);
         let mut hits = Vec::new();
-        let mut quantities = Vec::new();
         let mut bidi = Vec::new();
         let mut folded = scratch::take(&FOLD_BUFFERS);
         let mut words = WordIndex::default();
@@ -479,12 +522,6 @@ impl Gate {
                     hits.push(Found { field: i, hit, start, end, words, uncertain });
                 }
             }
-            let (text, synthetic) = match &field.quantity_text {
-                Some(text) => (text.as_str(), true),
-                None => (&*field.text, false),
-            };
-            let found = extract(text, field.heights, &self.pack.lexicon);
-            quantities.extend(found.into_iter().map(|q| (i, map_quantity(q, synthetic, &field.text))));
         }
         scratch::put_back(&FOLD_BUFFERS, folded);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
@@ -498,19 +535,16 @@ impl Gate {
             }
             mask
         });
-        // Grouped by kind so a comparison looks only at its own kind.
-        quantities.sort_by_key(|(_, q)| q.kind);
-        let mut kind_ranges = [(0u32, 0u32); QuantityKind::ALL.len()];
-        for (i, (_, q)) in quantities.iter().enumerate() {
-            let range = &mut kind_ranges[q.kind as usize];
-            if range.0 == range.1 {
-                *range = (i as u32, i as u32);
-            }
-            range.1 = i as u32 + 1;
-        }
         let info_source = (self.pack.infos.as_slice(), &*self.info_names, listing);
         let infos = std::iter::repeat_with(std::cell::OnceCell::new).take(self.pack.infos.len()).collect();
-        Signals { fields, hits, set_fields, certain_set_fields, kind_ranges, quantities, infos, info_source, bidi }
+        let quantities = std::cell::OnceCell::new();
+        if path == TextPath::Reference {
+            // The reference reads them up front, as before they were read
+            // on demand.
+            let _ = quantities.set(Quantities::read(&fields, &self.pack.lexicon));
+        }
+        let lexicon = &self.pack.lexicon;
+        Signals { fields, hits, set_fields, certain_set_fields, quantities, lexicon, infos, info_source, bidi }
     }
 }
 
@@ -582,7 +616,7 @@ impl Source {
     fn of(r: Ref, s: &Signals) -> Source {
         match r {
             Ref::Hit(i) => Source::Set(s.hits[i].hit.set),
-            Ref::Quantity(i) => Source::Kind(s.quantities[i].1.kind),
+            Ref::Quantity(i) => Source::Kind(s.quantity(i).kind),
             Ref::External(n, _) => Source::External(n),
             Ref::Info(i) => Source::Info(i),
         }
@@ -738,7 +772,7 @@ impl Reader<'_, '_> {
                 any
             }
             Predicate::Compare { kind, aggregate, op, value } => {
-                let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantities[i].1.value));
+                let mut candidates = s.of_kind(*kind).map(|i| (i, s.quantity(i).value));
                 let chosen: HitList = match aggregate {
                     Aggregate::Any => candidates.filter(|(_, v)| op.holds(*v, *value)).map(|(i, _)| i).collect(),
                     Aggregate::Max | Aggregate::Min => {
@@ -880,9 +914,18 @@ impl<'a> Signals<'a> {
             || (trigger.external && !external.fired.is_empty())
     }
 
+    fn quantities(&self) -> &Quantities {
+        self.quantities.get_or_init(|| Quantities::read(&self.fields, self.lexicon))
+    }
+
+    /// The indices of the quantities of `kind`.
     fn of_kind(&self, kind: QuantityKind) -> std::ops::Range<usize> {
-        let (start, end) = self.kind_ranges[kind as usize];
+        let (start, end) = self.quantities().kind_ranges[kind as usize];
         start as usize..end as usize
+    }
+
+    fn quantity(&self, i: usize) -> &Quantity {
+        &self.quantities().found[i].1
     }
 
     fn evidence(&self, r: Ref, pack: &Pack, external: &ExternalSignals) -> Option<Evidence> {
@@ -900,7 +943,7 @@ impl<'a> Signals<'a> {
                 })
             }
             Ref::Quantity(i) => {
-                let (f, q) = &self.quantities[i];
+                let (f, q) = &self.quantities().found[i];
                 let field = &self.fields[*f];
                 Some(Evidence {
                     field: field.name.to_string(),
@@ -1071,7 +1114,7 @@ mod tests {
             let all: Vec<Ref> = (0..signals.hits.len())
                 .map(Ref::Hit)
                 .chain((0..MAX_EVIDENCE_PER_SIGNAL + 4).map(|e| Ref::External(0, e)))
-                .chain((0..signals.quantities.len()).map(Ref::Quantity))
+                .chain((0..signals.quantities().found.len()).map(Ref::Quantity))
                 .chain([Ref::External(1, 0), Ref::Info(0)])
                 .collect();
             // Each ref twice, the repeats interleaved at varying distances.
@@ -1120,6 +1163,29 @@ mod tests {
             }
         }
         assert!(held > 500, "the check exercised {held} holding rules");
+    }
+
+    /// The default pack's rules read quantities beside a term, so a
+    /// listing's quantities are read only when its terms lead to such a
+    /// rule; the decisions are the reference's, which reads them up front.
+    #[test]
+    fn quantities_are_read_only_when_a_rule_asks() {
+        let (gate, listings) = default_gate_with_its_cases();
+        let none = ExternalSignals::default();
+        let (mut read, mut unread) = (0, 0);
+        for listing in &listings {
+            let signals = gate.signals(listing, TextPath::Fast);
+            let decision = serde_json::to_string(&gate.decide(listing, &none, &signals)).expect("json");
+            let reference = serde_json::to_string(&gate.screen_reference(listing, &none)).expect("json");
+            assert_eq!(decision, reference, "{}", listing.id);
+            match signals.quantities.get() {
+                Some(_) => read += 1,
+                None => unread += 1,
+            }
+        }
+        // A rule whose trigger names a quantity kind would have every
+        // listing's quantities read.
+        assert!(read > 0 && unread > read, "quantities read for {read} listings, not for {unread}");
     }
 
     /// The rule index visits exactly the rules whose trigger may hold, and

@@ -161,7 +161,7 @@ impl Listing {
         // instructions per listing went to per-string checks). A record
         // that is not UTF-8 is read as bytes, so its error names the
         // place as before.
-        match std::str::from_utf8(bytes) {
+        match simdutf8::basic::from_utf8(bytes) {
             Ok(text) => Listing::deserialize_from(serde_json::Deserializer::from_str(text), limits),
             Err(_) => Listing::deserialize_from(serde_json::Deserializer::from_slice(bytes), limits),
         }

@@ -201,8 +201,13 @@ impl Predicate {
                 Some(Trigger { kinds: vec![*kind], ..Trigger::default() })
             }
             Predicate::Not(_) => None,
-            // Any conjunct's trigger is necessary; the smallest is cheapest.
-            Predicate::All(items) => items.iter().filter_map(Predicate::trigger).min_by_key(Trigger::size),
+            // Any conjunct's trigger is necessary; the smallest is cheapest,
+            // and one without a quantity kind cheaper still: a kind in a
+            // trigger has the quantities of every listing read (the gate
+            // reads them on demand).
+            Predicate::All(items) => {
+                items.iter().filter_map(Predicate::trigger).min_by_key(|t| (!t.kinds.is_empty(), t.size()))
+            }
             Predicate::Any(items) => items.iter().try_fold(Trigger::default(), |mut all, item| {
                 let t = item.trigger()?;
                 all.sets.extend(t.sets);
@@ -1424,10 +1429,19 @@ mod tests {
     use crate::{Action, Gate, Listing};
 
     fn pack(body: &str) -> Result<Pack, PackError> {
+        pack_with(("", ""), body)
+    }
+
+    /// [`pack`] beside one more file (none when its path is empty).
+    fn pack_with((path, contents): (&str, &str), body: &str) -> Result<Pack, PackError> {
         let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
                     dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n\
                     [terms.a]\nen = [\"alpha\"]\n[terms.b]\nen = [\"beta\"]\n";
-        Pack::from_sources(vec![("p.toml".into(), format!("{head}{body}"))])
+        let mut files = vec![("p.toml".into(), format!("{head}{body}"))];
+        if !path.is_empty() {
+            files.push((path.into(), contents.into()));
+        }
+        Pack::from_sources(files)
     }
 
     /// A `[semantic]` table is checked like the rest: its signal declared,
@@ -1467,6 +1481,31 @@ mod tests {
             let e = policy("review", &bad).expect_err(says).to_string();
             assert!(e.contains(says), "{says}: {e}");
         }
+    }
+
+    /// A rule's trigger is a term set it needs rather than a quantity kind
+    /// (a kind in a trigger has every listing's quantities read), the
+    /// fewest first; a rule that needs a quantity alone is still found
+    /// through it.
+    #[test]
+    fn triggers_prefer_terms_to_quantities() {
+        // The units are the shipped pack's.
+        let units = include_str!("../../../../policies/common/quantities.toml");
+        let p = pack_with(
+            ("common/quantities.toml", units),
+            "[[rule]]\nid = \"beside\"\naction = \"block\"\nwhen = \"(a | b) & max(height) < 140 cm\"\n\
+             [[rule]]\nid = \"alone\"\naction = \"review\"\nwhen = \"max(height) < 10 cm\"\n",
+        )
+        .expect("compiles");
+        let shapes: Vec<_> =
+            p.policies[0].rules.iter().map(|r| r.trigger.as_ref().map(|t| (t.sets.len(), t.kinds.len()))).collect();
+        assert_eq!(shapes, [Some((2, 0)), Some((0, 1))]);
+        let gate = Gate::new(p);
+        let verdict = |title: &str| gate.screen(&Listing::new("1", title)).verdict;
+        assert_eq!(verdict("alpha 100 cm"), Action::Block);
+        assert_eq!(verdict("alpha 150 cm"), Action::Allow);
+        assert_eq!(verdict("ruler 5 cm"), Action::Review);
+        assert_eq!(verdict("ruler 50 cm"), Action::Allow);
     }
 
     #[test]

@@ -86,6 +86,12 @@ impl RuleIndex {
         self.untriggered[word] |= 1 << (number % 64);
     }
 
+    /// Whether some rule's trigger names a quantity kind: only then do
+    /// the candidates depend on the kinds a listing holds.
+    pub(crate) fn has_kind_triggers(&self) -> bool {
+        self.by_kind.iter().any(|rules| !rules.is_empty())
+    }
+
     /// The rules that may hold given the term sets found (repeats allowed),
     /// the quantity kinds found and whether any external signal fired: each
     /// rule without a trigger, and each rule whose trigger names one of
