@@ -22,6 +22,10 @@ thread_local! {
     /// Each screening thread's fold buffers, reused field after field
     /// ([`Folded::refold`], [`crate::scratch`]).
     static FOLD_BUFFERS: std::cell::Cell<Folded> = std::cell::Cell::default();
+    /// The hits of one field, and the word index of one field's canonical
+    /// text, reused the same way.
+    static FIELD_HITS: std::cell::Cell<Vec<Hit>> = std::cell::Cell::default();
+    static WORD_SPACES: std::cell::Cell<Vec<u32>> = std::cell::Cell::default();
 }
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -172,7 +176,7 @@ struct Found {
 
 /// What the pipeline found in one listing, before policies are applied.
 struct Signals<'a> {
-    fields: Vec<Field<'a>>,
+    fields: Fields<'a>,
     hits: Vec<Found>,
     /// Per term set, a bit per field kind it was found in: rules whose
     /// sets did not fire are rejected without looking at the hits.
@@ -193,7 +197,7 @@ struct Signals<'a> {
     /// listings (`trader_offer` alone when the seller is not a trader), and
     /// looking up every item of every listing was 2 % of the screening
     /// instructions (BENCHMARKS.md, issue 14, eleventh step).
-    infos: Box<[std::cell::OnceCell<Option<InfoFound<'a>>>]>,
+    infos: smallvec::SmallVec<[std::cell::OnceCell<Option<InfoFound<'a>>>; 16]>,
     /// What the lookup reads.
     info_source: (&'a [InfoItem], &'a AcceptedNames, &'a Listing),
     /// Each bidirectional control in any field, as evidence.
@@ -232,6 +236,10 @@ impl Quantities {
         Quantities { found, kind_ranges }
     }
 }
+
+/// A listing's text fields, on the stack for most listings (title,
+/// description, category and a few attributes).
+type Fields<'a> = smallvec::SmallVec<[Field<'a>; 8]>;
 
 /// A piece of evidence before it is turned into strings.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -465,7 +473,7 @@ impl Gate {
     }
 
     fn signals<'a>(&'a self, listing: &'a Listing, path: TextPath) -> Signals<'a> {
-        let mut fields = Vec::with_capacity(3 + listing.attributes.len());
+        let mut fields = Fields::new();
         let mut push = |name: FieldName<'a>, text: &'a str, filter| {
             fields.push(Field { name, text: text.into(), filter });
         };
@@ -483,8 +491,8 @@ impl Gate {
         let mut hits = Vec::new();
         let mut bidi = Vec::new();
         let mut folded = scratch::take(&FOLD_BUFFERS);
-        let mut words = WordIndex::default();
-        let mut field_hits = Vec::new();
+        let mut words = WordIndex { spaces: scratch::take(&WORD_SPACES) };
+        let mut field_hits = scratch::take(&FIELD_HITS);
         for (i, field) in fields.iter().enumerate() {
             // The offset map is built for every field: a lean fold with the
             // map rebuilt for fields with a hit was measured and lost, as
@@ -524,6 +532,8 @@ impl Gate {
             }
         }
         scratch::put_back(&FOLD_BUFFERS, folded);
+        scratch::put_back(&FIELD_HITS, field_hits);
+        scratch::put_back(&WORD_SPACES, words.spaces);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
         for found in &hits {
             set_fields[found.hit.set] |= field_bit(fields[found.field].filter);

@@ -41,9 +41,10 @@ pub struct Language(u8);
 impl Language {
     /// The language of an ISO 639-1 key of [`LANGUAGE_KEYS`] (`any` included).
     pub fn from_code(code: &str) -> Option<Language> {
-        let code = code.trim().to_ascii_lowercase();
-        let code = code.split(['-', '_']).next().unwrap_or_default();
-        LANGUAGE_KEYS.iter().position(|k| *k == code).map(|i| Language(i as u8))
+        // Compared without a lower-cased copy: every listing that declares
+        // its language is read through here.
+        let code = code.trim().split(['-', '_']).next().unwrap_or_default();
+        LANGUAGE_KEYS.iter().position(|k| k.eq_ignore_ascii_case(code)).map(|i| Language(i as u8))
     }
 
     pub fn code(self) -> &'static str {
