@@ -767,38 +767,28 @@ fn next_is_letter(original: &str, i: usize) -> bool {
 /// offset map serves all of them.
 pub fn leet_variants(canonical: &str) -> Vec<String> {
     let bytes = canonical.as_bytes();
-    let is_leet = |b: u8| leet_letter(b, b'i').is_some();
-    if !has_leet_candidate(bytes) {
-        return Vec::new();
-    }
-    // Allocated only once a word really needs decoding: most words with
-    // digits are sizes and model numbers.
+    // Allocated only once a run really needs decoding: most runs of digits
+    // are sizes and model numbers. The runs are found by a scan that skips
+    // clean words eight bytes at a time, and only their own words are
+    // read: reading every word of a field with one candidate run was 2.5 %
+    // of the screening instructions (BENCHMARKS.md, issue 14, thirteenth
+    // step).
     let mut decode: Option<Vec<bool>> = None;
-    let mut word_start = 0;
-    for word in canonical.split(' ') {
-        let w = word.as_bytes();
-        if w.len() >= 2 && w.iter().any(|&b| is_leet(b)) && w.iter().any(u8::is_ascii_alphabetic) {
-            let mut marks = vec![false; w.len()];
-            mark_leet(w, &mut marks);
-            if marks.iter().any(|&m| m) {
-                let all = decode.get_or_insert_with(|| vec![false; bytes.len()]);
-                all[word_start..word_start + w.len()].copy_from_slice(&marks);
-            }
+    for (start, end) in leet_runs(bytes) {
+        if decoded_run(bytes, start, end, decode.as_deref()) {
+            let all = decode.get_or_insert_with(|| vec![false; bytes.len()]);
+            all[start..end].iter_mut().for_each(|d| *d = true);
         }
-        word_start += w.len() + 1;
     }
     let Some(decode) = decode else {
         return Vec::new();
     };
-    let mut any_one = false;
     let variant = |one: u8| -> String {
         let out: Vec<u8> =
             bytes.iter().zip(&decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b }).collect();
         String::from_utf8(out).unwrap_or_default()
     };
-    for (b, d) in bytes.iter().zip(&decode) {
-        any_one |= *d && *b == b'1';
-    }
+    let any_one = bytes.iter().zip(&decode).any(|(&b, &d)| d && b == b'1');
     let mut variants = vec![variant(b'i')];
     if any_one {
         variants.push(variant(b'l'));
@@ -806,14 +796,22 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
     variants
 }
 
-/// A byte-level pre-scan: a run of leet characters with a letter on both
-/// sides, or leading a word and followed by three letters.
-fn has_leet_candidate(bytes: &[u8]) -> bool {
-    leet_runs(bytes).any(|(start, end)| {
-        let before = if start == 0 { b' ' } else { bytes[start - 1] };
-        let letters_after = bytes[end..].iter().take(3).take_while(|b| b.is_ascii_alphabetic()).count();
-        (before.is_ascii_alphabetic() && letters_after > 0) || (before == b' ' && letters_after == 3)
-    })
+/// Whether the run of leet characters at `start..end` of a canonical
+/// text is decoded, given what was decoded before it (`None`: nothing):
+/// inside a word (a letter on both sides), leading a word and followed by
+/// three letters or more, or ending a word after letters when the word
+/// already has a decoded character ("l0l1"). A trailing symbol after a
+/// word ("lol!") is punctuation.
+fn decoded_run(bytes: &[u8], start: usize, end: usize, decoded: Option<&[bool]>) -> bool {
+    // Words are separated by single spaces, which are not leet characters.
+    let word_start = bytes[..start].iter().rposition(|&b| b == b' ').map_or(0, |p| p + 1);
+    let letter_before = start > word_start && bytes[start - 1].is_ascii_alphabetic();
+    let letters_after = bytes[end..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let word_ends = bytes.get(end).is_none_or(|&b| b == b' ');
+    let inside = letter_before && letters_after > 0;
+    let leading = start == word_start && letters_after >= 3;
+    let trailing = word_ends && letter_before && decoded.is_some_and(|d| d[word_start..start].contains(&true));
+    inside || leading || trailing
 }
 
 /// The maximal runs of leet characters in `bytes`, as `(start, end)`.
@@ -860,24 +858,6 @@ const fn leet_letter(b: u8, one: u8) -> Option<u8> {
     })
 }
 
-/// Marks which bytes of one word are leet characters to decode.
-fn mark_leet(word: &[u8], decode: &mut [bool]) {
-    for (run_start, i) in leet_runs(word) {
-        let letter_before = run_start > 0 && word[run_start - 1].is_ascii_alphabetic();
-        let letter_after = i < word.len() && word[i].is_ascii_alphabetic();
-        let letters_after = word[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
-        let inside = letter_before && letter_after;
-        let leading = run_start == 0 && letters_after >= 3;
-        // A trailing symbol after a long word ("lol!") is punctuation, but
-        // a trailing digit after letters that already had a decoded
-        // character ("l0l1") belongs to the same obfuscation.
-        let trailing = i == word.len() && letter_before && decode[..run_start].iter().any(|&d| d);
-        if inside || leading || trailing {
-            decode[run_start..i].iter_mut().for_each(|d| *d = true);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -886,7 +866,58 @@ mod tests {
         Folded::new(s).as_str().to_string()
     }
 
+    /// [`leet_variants`] as it was before issue 14's thirteenth step: a
+    /// pre-scan of the runs, then every word of the text read and its
+    /// runs marked word by word. The oracle of the run-by-run reading.
+    fn leet_variants_word_by_word(canonical: &str) -> Vec<String> {
+        let bytes = canonical.as_bytes();
+        let may_decode = leet_runs(bytes).any(|(start, end)| {
+            let before = if start == 0 { b' ' } else { bytes[start - 1] };
+            let letters_after = bytes[end..].iter().take(3).take_while(|b| b.is_ascii_alphabetic()).count();
+            (before.is_ascii_alphabetic() && letters_after > 0) || (before == b' ' && letters_after == 3)
+        });
+        if !may_decode {
+            return Vec::new();
+        }
+        let mut decode = vec![false; bytes.len()];
+        let mut word_start = 0;
+        for w in canonical.split(' ').map(str::as_bytes) {
+            for (run_start, i) in leet_runs(w) {
+                let marks = &mut decode[word_start..word_start + w.len()];
+                let letter_before = run_start > 0 && w[run_start - 1].is_ascii_alphabetic();
+                let letters_after = w[i..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+                let inside = letter_before && letters_after > 0;
+                let leading = run_start == 0 && letters_after >= 3;
+                let trailing = i == w.len() && letter_before && marks[..run_start].contains(&true);
+                if inside || leading || trailing {
+                    marks[run_start..i].iter_mut().for_each(|d| *d = true);
+                }
+            }
+            word_start += w.len() + 1;
+        }
+        if !decode.contains(&true) {
+            return Vec::new();
+        }
+        let variant = |one: u8| -> String {
+            let out = bytes.iter().zip(&decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b });
+            String::from_utf8(out.collect()).unwrap_or_default()
+        };
+        let mut variants = vec![variant(b'i')];
+        if bytes.iter().zip(&decode).any(|(&b, &d)| d && b == b'1') {
+            variants.push(variant(b'l'));
+        }
+        variants
+    }
+
     proptest::proptest! {
+        /// Reading the leet runs one by one decodes what reading every word
+        /// did, on text dense in digits, leet symbols, short words and
+        /// repeated spaces.
+        #[test]
+        fn leet_runs_read_one_by_one_decode_as_words_did(text in "[adlox0134579@$!| é]{0,24}") {
+            proptest::prop_assert_eq!(leet_variants(&text), leet_variants_word_by_word(&text), "{:?}", text);
+        }
+
         /// A name [`is_folded_name`] accepts has its `_`-separated parts as
         /// its folded words, which is what lets callers borrow them.
         #[test]
