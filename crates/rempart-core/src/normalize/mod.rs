@@ -816,7 +816,8 @@ fn decoded_run(bytes: &[u8], start: usize, end: usize, decoded: Option<&[bool]>)
 
 /// The maximal runs of leet characters in `bytes`, as `(start, end)`.
 fn leet_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    // Every field is pre-scanned byte by byte: a table beats the match.
+    // Every byte the skip stops at, and every byte of a run, is tested: a
+    // table beats the match.
     const IS_LEET: [bool; 256] = {
         let mut table = [false; 256];
         let mut b = 0;
