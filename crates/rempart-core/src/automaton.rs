@@ -77,8 +77,10 @@ enum Nfa {
 
 impl TermAutomaton {
     /// Standard (overlapping) semantics; no prefilter, which only our
-    /// loop would have to consult. The first kind that builds.
-    pub(crate) fn build(patterns: &[String]) -> Result<TermAutomaton, BuildError> {
+    /// loop would have to consult. The first kind that builds. The
+    /// patterns marked in `quiet` (missing marks are `false`) may go
+    /// unreported by [`TermAutomaton::each_match`].
+    pub(crate) fn build(patterns: &[String], quiet: &[bool]) -> Result<TermAutomaton, BuildError> {
         let nfa = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
@@ -90,15 +92,15 @@ impl TermAutomaton {
                 noncontiguous::NFA::builder().match_kind(MatchKind::Standard).prefilter(false).build(patterns)?,
             ),
         };
-        Ok(TermAutomaton::with_table(nfa, patterns, SHALLOW_TABLE_BYTES))
+        Ok(TermAutomaton::with_table(nfa, patterns, quiet, SHALLOW_TABLE_BYTES))
     }
 
     /// `nfa`, built from `patterns`, with a [`ShallowDfa`] of at most
-    /// `table_bytes`.
-    fn with_table(nfa: Nfa, patterns: &[String], table_bytes: usize) -> TermAutomaton {
+    /// `table_bytes` that leaves out the `quiet` patterns where it can.
+    fn with_table(nfa: Nfa, patterns: &[String], quiet: &[bool], table_bytes: usize) -> TermAutomaton {
         let shallow = match &nfa {
-            Nfa::Contiguous(nfa) => ShallowDfa::new(nfa, patterns, table_bytes),
-            Nfa::Sparse(nfa) => ShallowDfa::new(nfa, patterns, table_bytes),
+            Nfa::Contiguous(nfa) => ShallowDfa::new(nfa, patterns, quiet, table_bytes),
+            Nfa::Sparse(nfa) => ShallowDfa::new(nfa, patterns, quiet, table_bytes),
         };
         TermAutomaton { nfa, shallow }
     }
@@ -112,8 +114,10 @@ impl TermAutomaton {
     }
 
     /// Calls `found(pattern, start, end)` for every occurrence of every
-    /// pattern in `haystack`, overlapping ones included, in the order
-    /// described in the module documentation.
+    /// pattern in `haystack` that is not quiet, overlapping ones included,
+    /// in the order described in the module documentation, with some
+    /// occurrences of quiet patterns among them (those of a state that
+    /// also ends a pattern that is not).
     #[inline]
     pub(crate) fn each_match(&self, haystack: &[u8], found: impl FnMut(usize, usize, usize)) {
         match (&self.nfa, &self.shallow) {
@@ -175,8 +179,8 @@ mod tests {
         let builders: [&dyn Fn() -> Nfa; 2] = [&contiguous, &sparse];
         for nfa in builders {
             kinds.push(TermAutomaton { nfa: nfa(), shallow: None });
-            kinds.push(TermAutomaton::with_table(nfa(), patterns, table_bytes));
-            kinds.push(TermAutomaton::with_table(nfa(), patterns, SHALLOW_TABLE_BYTES));
+            kinds.push(TermAutomaton::with_table(nfa(), patterns, &[], table_bytes));
+            kinds.push(TermAutomaton::with_table(nfa(), patterns, &[], SHALLOW_TABLE_BYTES));
         }
         kinds
     }
@@ -194,7 +198,7 @@ mod tests {
             table_bytes in 0usize..400,
         ) {
             let expected = theirs(&patterns, &haystack);
-            let built = TermAutomaton::build(&patterns).expect("builds");
+            let built = TermAutomaton::build(&patterns, &[]).expect("builds");
             prop_assert!(matches!(built.nfa, Nfa::Contiguous(_)) && built.shallow.is_some());
             prop_assert_eq!(ours(&built, &haystack), expected.clone());
             for automaton in every_kind(&patterns, table_bytes) {
@@ -209,10 +213,10 @@ mod tests {
         let patterns: Vec<String> = [" ab", " ba", "ab"].map(String::from).to_vec();
         let row = 4 * size_of::<u16>();
         let rows = |budget| {
-            let Nfa::Contiguous(nfa) = TermAutomaton::build(&patterns).expect("builds").nfa else {
+            let Nfa::Contiguous(nfa) = TermAutomaton::build(&patterns, &[]).expect("builds").nfa else {
                 panic!("a contiguous NFA");
             };
-            ShallowDfa::new(&nfa, &patterns, budget).map(|t| t.rows())
+            ShallowDfa::new(&nfa, &patterns, &[], budget).map(|t| t.rows())
         };
         assert_eq!(rows(row - 1), None, "not even the start state's row");
         // Depth 0: the start; 1: ` `, `a`; 2: ` a`, ` b`, `ab`; 3: ` ab`, ` ba`.
@@ -238,7 +242,7 @@ mod tests {
                 }
             }
         }
-        let automaton = TermAutomaton::build(&patterns).expect("builds");
+        let automaton = TermAutomaton::build(&patterns, &[]).expect("builds");
         assert_eq!(automaton.shallow.as_ref().map(ShallowDfa::rows), Some(31));
         let text = "the 3 dogs ran 2 miles; zzz 0a1b2c3d";
         assert_eq!(ours(&automaton, text), theirs(&patterns, text));
@@ -249,11 +253,26 @@ mod tests {
         let patterns: Vec<String> =
             [" doll", " sex doll", " sexdoll", "doll", " mini", " tpe"].map(String::from).to_vec();
         let text = " tpe mini sex doll 100cm sexdoll";
-        let found = ours(&TermAutomaton::build(&patterns).expect("builds"), text);
+        let found = ours(&TermAutomaton::build(&patterns, &[]).expect("builds"), text);
         assert_eq!(found, theirs(&patterns, text));
         let spans: Vec<&str> = found.iter().map(|&(_, s, e)| &text[s..e]).collect();
         // At one end, the longest spelling first (the state lists its own
         // match before those of its failure chain).
         assert_eq!(spans, [" tpe", " mini", " sex doll", " doll", "doll", " sexdoll", "doll"]);
+    }
+
+    /// A state whose patterns are all quiet gets no match flag in the
+    /// table: its patterns go unreported there, every other pattern is
+    /// reported as on the NFA.
+    #[test]
+    fn quiet_patterns_are_left_out_of_the_table() {
+        let patterns = [" s".to_string(), " sun".to_string()];
+        let automaton = TermAutomaton::build(&patterns, &[true, false]).expect("builds");
+        let haystack = b" sea sun s";
+        let (mut table, mut nfa) = (Vec::new(), Vec::new());
+        automaton.each_match(haystack, |p, s, e| table.push((p, s, e)));
+        automaton.each_match_on_nfa(haystack, |p, s, e| nfa.push((p, s, e)));
+        assert_eq!(nfa, [(0, 0, 2), (0, 4, 6), (1, 4, 8), (0, 8, 10)]);
+        assert_eq!(table, [(1, 4, 8)]);
     }
 }

@@ -25,7 +25,7 @@ use std::collections::hash_map::{Entry, HashMap};
 /// An entry leads to a state without a row; its index is that state's in
 /// `deep_states`.
 const DEEP: u16 = 1 << 15;
-/// An entry leads to a row whose state is a match state.
+/// An entry leads to a row whose state ends a pattern that is not quiet.
 const MATCH: u16 = 1 << 14;
 /// The index an entry holds beside its flags: a row number or a place in
 /// `deep_states`. Two-byte entries keep the table at half the size of
@@ -63,7 +63,11 @@ impl ShallowDfa {
     /// bytes and entries can number its rows and the states after them.
     /// `None` when not even the start state's row fits, or when the states
     /// one byte from it are more than entries can number.
-    pub(crate) fn new<A: Automaton>(nfa: &A, patterns: &[String], budget: usize) -> Option<ShallowDfa> {
+    ///
+    /// A state whose patterns are all `quiet` (missing marks are `false`)
+    /// gets no [`MATCH`] flag: a search through the table does not report
+    /// those patterns where it steps to that state's row.
+    pub(crate) fn new<A: Automaton>(nfa: &A, patterns: &[String], quiet: &[bool], budget: usize) -> Option<ShallowDfa> {
         let start = nfa.start_state(Anchored::No).ok()?;
         let (classes, representatives) = byte_classes(patterns);
         let stride = representatives.len().next_power_of_two();
@@ -120,7 +124,7 @@ impl ShallowDfa {
             for (class, &byte) in representatives.iter().enumerate() {
                 let next = nfa.next_state(Anchored::No, state, byte);
                 table[row * stride + class] = match row_numbers.get(&next) {
-                    Some(&next_row) => next_row as u16 | if nfa.is_match(next) { MATCH } else { 0 },
+                    Some(&next_row) => next_row as u16 | if reported(nfa, next, quiet) { MATCH } else { 0 },
                     None => {
                         let index = *deep_numbers.entry(next).or_insert_with(|| {
                             deep_states.push(next);
@@ -198,6 +202,13 @@ impl ShallowDfa {
             }
         }
     }
+}
+
+/// Whether `state` ends a pattern that is not quiet.
+fn reported<A: Automaton>(nfa: &A, state: StateID, quiet: &[bool]) -> bool {
+    nfa.is_match(state)
+        && (0..nfa.match_len(state))
+            .any(|i| !quiet.get(nfa.match_pattern(state, i).as_usize()).copied().unwrap_or(false))
 }
 
 /// Reports the matches of `state`, reached at `end`.

@@ -152,6 +152,11 @@ impl Folded {
         (self.map.span(start).0 as usize, self.map.span(end - 1).1 as usize)
     }
 
+    /// Whether a letter run was collapsed anywhere in the text.
+    pub fn has_collapsed(&self) -> bool {
+        !self.collapsed.is_empty()
+    }
+
     /// Whether `start..end` covers a collapsed letter run.
     pub fn touches_collapsed(&self, start: usize, end: usize) -> bool {
         self.collapsed.iter().any(|&(s, e)| (s as usize) < end && start < e as usize)
