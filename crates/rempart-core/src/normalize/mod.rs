@@ -785,17 +785,20 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
             all[start..end].iter_mut().for_each(|d| *d = true);
         }
     }
-    let Some(decode) = decode else {
-        return Vec::new();
-    };
+    decode.map_or_else(Vec::new, |decode| readings_decoded(bytes, &decode))
+}
+
+/// The readings of `bytes` with the bytes marked in `decode` read as
+/// letters: `1` as `i`, and in a second reading as `l` when a `1` is
+/// decoded.
+fn readings_decoded(bytes: &[u8], decode: &[bool]) -> Vec<String> {
     let variant = |one: u8| -> String {
         let out: Vec<u8> =
-            bytes.iter().zip(&decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b }).collect();
+            bytes.iter().zip(decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b }).collect();
         String::from_utf8(out).unwrap_or_default()
     };
-    let any_one = bytes.iter().zip(&decode).any(|(&b, &d)| d && b == b'1');
     let mut variants = vec![variant(b'i')];
-    if any_one {
+    if bytes.iter().zip(decode).any(|(&b, &d)| d && b == b'1') {
         variants.push(variant(b'l'));
     }
     variants
@@ -904,15 +907,7 @@ mod tests {
         if !decode.contains(&true) {
             return Vec::new();
         }
-        let variant = |one: u8| -> String {
-            let out = bytes.iter().zip(&decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b });
-            String::from_utf8(out.collect()).unwrap_or_default()
-        };
-        let mut variants = vec![variant(b'i')];
-        if bytes.iter().zip(&decode).any(|(&b, &d)| d && b == b'1') {
-            variants.push(variant(b'l'));
-        }
-        variants
+        readings_decoded(bytes, &decode)
     }
 
     proptest::proptest! {

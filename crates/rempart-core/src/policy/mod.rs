@@ -1429,18 +1429,16 @@ mod tests {
     use crate::{Action, Gate, Listing};
 
     fn pack(body: &str) -> Result<Pack, PackError> {
-        pack_with(("", ""), body)
+        pack_with(&[], body)
     }
 
-    /// [`pack`] beside one more file (none when its path is empty).
-    fn pack_with((path, contents): (&str, &str), body: &str) -> Result<Pack, PackError> {
+    /// [`pack`] beside more files, as `(path, contents)`.
+    fn pack_with(more: &[(&str, &str)], body: &str) -> Result<Pack, PackError> {
         let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"EU\"]\n\
                     dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n\
                     [terms.a]\nen = [\"alpha\"]\n[terms.b]\nen = [\"beta\"]\n";
         let mut files = vec![("p.toml".into(), format!("{head}{body}"))];
-        if !path.is_empty() {
-            files.push((path.into(), contents.into()));
-        }
+        files.extend(more.iter().map(|&(path, contents)| (path.into(), contents.into())));
         Pack::from_sources(files)
     }
 
@@ -1492,7 +1490,7 @@ mod tests {
         // The units are the shipped pack's.
         let units = include_str!("../../../../policies/common/quantities.toml");
         let p = pack_with(
-            ("common/quantities.toml", units),
+            &[("common/quantities.toml", units)],
             "[[rule]]\nid = \"beside\"\naction = \"block\"\nwhen = \"(a | b) & max(height) < 140 cm\"\n\
              [[rule]]\nid = \"alone\"\naction = \"review\"\nwhen = \"max(height) < 10 cm\"\n",
         )
