@@ -476,9 +476,10 @@ impl<const MAP: bool> Builder<MAP> {
     }
 
     /// Pushes the run of ASCII letters and digits that starts at `i`, the
-    /// bulk of product text, and returns where it ends. The run is copied
-    /// in one go unless a letter in it may collapse (rare), which the
-    /// per-byte path handles.
+    /// bulk of product text, with the words that follow it one separator
+    /// apart ([`Builder::count_words_after`]), and returns where they end.
+    /// They are copied in one go unless a letter in the run may collapse
+    /// (rare), which the per-byte path handles.
     fn push_word_run(&mut self, bytes: &[u8], i: usize) -> usize {
         let (run_len, triple) = if self.two_scans {
             // The reference's two scans: the length, then tripled letters.
@@ -492,8 +493,15 @@ impl<const MAP: bool> Builder<MAP> {
         let continues_run = self.pending_space.is_none()
             && self.text.last().is_some_and(|&l| l.is_ascii_alphabetic() && l == run[0].to_ascii_lowercase());
         if !self.collapse_runs || (!continues_run && !triple) {
-            self.emit_ascii_run(run, i as u32);
-            return run_end;
+            let mapped_from = self.open_ascii_run(i as u32);
+            self.word_len += run_len as u32;
+            // The reference pushes one run at a time.
+            let end = if self.two_scans { run_end } else { self.count_words_after(bytes, run_end) };
+            self.copy_ascii_words(&bytes[i..end]);
+            if MAP {
+                self.map.push_copied(mapped_from, end as u32 - mapped_from);
+            }
+            return end;
         }
         // The whole run byte by byte: resuming the fast path's scan at
         // every byte would make a long repeated letter quadratic.
@@ -504,6 +512,47 @@ impl<const MAP: bool> Builder<MAP> {
             }
         }
         run_end
+    }
+
+    /// Counts the words that follow a word just pushed, ending at `at`,
+    /// each after one separator (`bolt cutter 24-inch`): most of product
+    /// text. Returns where they end: before the first separator that is
+    /// not one byte followed by a word, or before a word with a tripled
+    /// letter (left to the byte-by-byte path). The caller copies them
+    /// with the word before them, in one go and mapped as one copied
+    /// stretch: the text and map word after word would give, separators
+    /// turned to spaces, without returning to the main loop for each
+    /// separator and each word (BENCHMARKS.md, issue 14, fourteenth step).
+    fn count_words_after(&mut self, bytes: &[u8], at: usize) -> usize {
+        let mut end = at;
+        while let (Some(&separator), Some(&next)) = (bytes.get(end), bytes.get(end + 1)) {
+            if BYTE_CLASS[usize::from(separator)] != ByteClass::Separator
+                || BYTE_CLASS[usize::from(next)] != ByteClass::Word
+            {
+                break;
+            }
+            let (len, triple) = word_run(&bytes[end + 1..]);
+            if triple {
+                break;
+            }
+            self.end_word();
+            self.word_len = len as u32;
+            end += 1 + len;
+        }
+        end
+    }
+
+    /// Appends ASCII words and the separators between them, lower-cased,
+    /// separators turned to spaces: copied, then changed in place, a loop
+    /// the compiler turns into vector instructions.
+    fn copy_ascii_words(&mut self, words: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(words);
+        for c in &mut self.text[start..] {
+            // Digits already have bit 0x20 set.
+            let lower = *c | 0x20;
+            *c = if lower.wrapping_sub(b'a') < 26 || c.wrapping_sub(b'0') < 10 { lower } else { b' ' };
+        }
     }
 
     #[inline]
@@ -519,10 +568,11 @@ impl<const MAP: bool> Builder<MAP> {
         self.word_len += 1;
     }
 
-    /// Copies a run of ASCII letters and digits starting at original
-    /// offset `from`, lower-cased.
-    fn emit_ascii_run(&mut self, run: &[u8], from: u32) {
-        let mapped_from = match self.pending_space.take() {
+    /// Starts a run of ASCII letters and digits at original offset
+    /// `from`: writes the space pending before it, if any. Returns where
+    /// the run's map starts in the original.
+    fn open_ascii_run(&mut self, from: u32) -> u32 {
+        match self.pending_space.take() {
             Some((s, e)) if s + 1 == from && e == from && !self.text.is_empty() => {
                 // Product text's usual case, once per word: one original
                 // space right before the run. The space is mapped with
@@ -539,13 +589,7 @@ impl<const MAP: bool> Builder<MAP> {
                 self.mark_soft();
                 from
             }
-        };
-        // Digits already have bit 0x20 set, so it lower-cases the run.
-        self.text.extend(run.iter().map(|&c| c | 0x20));
-        if MAP {
-            self.map.push_copied(mapped_from, from + run.len() as u32 - mapped_from);
         }
-        self.word_len += run.len() as u32;
     }
 
     /// Records a soft boundary before the word byte about to be emitted,
@@ -936,6 +980,15 @@ mod tests {
             let words = !name.is_empty()
                 && name.split('_').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
             proptest::prop_assert_eq!(is_folded_name(&name), words, "{:?}", name);
+        }
+
+        /// The fast fold (words after single separators copied in one go,
+        /// one scan of each run) folds as the reference does, a run at a
+        /// time with two scans: text, map, collapsed runs and all, on text
+        /// dense in tripled letters, single separators and symbols.
+        #[test]
+        fn the_fast_fold_folds_as_the_reference(text in "([aAbB1 ,.@-]|xxx|XxX| a b c|é){0,30}") {
+            proptest::prop_assert_eq!(Folded::new(&text), Folded::new_reference(&text), "{:?}", text);
         }
 
         /// On plain ASCII product text (words of two letters or digits or
