@@ -167,9 +167,9 @@ fn attribute_key(name: &str) -> Cow<'_, str> {
         return Cow::Borrowed(name);
     }
     // Most of the others are ASCII (`Brand`, `Color`): folded in one
-    // string, where folding word by word made a string per word and a
-    // list of them, 630 instructions per listing (BENCHMARKS.md, issue
-    // 14, fourteenth step).
+    // string. Folding word by word made a string per word and a list of
+    // them; one string saves about 200 of the 630 instructions per
+    // listing this lookup took (BENCHMARKS.md, issue 14, fourteenth step).
     if name.is_ascii() {
         return Cow::Owned(fold_ascii_name(name));
     }
