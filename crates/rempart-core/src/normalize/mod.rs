@@ -313,6 +313,12 @@ fn is_spelled_unit(bytes: &[u8], (s, e): (usize, usize)) -> bool {
 /// and homoglyphs folded, separators dropped, no offset map.
 pub fn fold_word(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
+    fold_word_into(word, &mut out);
+    out
+}
+
+/// [`fold_word`], appended to `out`.
+fn fold_word_into(word: &str, out: &mut String) {
     for ch in word.chars() {
         if ch.is_ascii() {
             if ch.is_ascii_alphanumeric() {
@@ -322,13 +328,31 @@ pub fn fold_word(word: &str) -> String {
             out.push_str(f.as_str());
         }
     }
-    out
 }
 
 /// The words of an attribute name or value (runs of alphanumeric
 /// characters), each folded by [`fold_word`].
 pub fn fold_words(text: &str) -> impl DoubleEndedIterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold_word)
+    words_of(text).map(fold_word)
+}
+
+/// [`fold_words`] joined by `separator`, written into one string: an
+/// attribute name or value folded for every listing that carries it made a
+/// string per word and a list of them (BENCHMARKS.md, issue 14,
+/// fourteenth step).
+pub fn fold_words_joined(text: &str, separator: char) -> String {
+    let mut joined = String::with_capacity(text.len());
+    for word in words_of(text) {
+        if !joined.is_empty() {
+            joined.push(separator);
+        }
+        fold_word_into(word, &mut joined);
+    }
+    joined
+}
+
+fn words_of(text: &str) -> impl DoubleEndedIterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
 }
 
 /// Whether `name` is lower-case ASCII words joined by single underscores:

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::lexicon::FastMap;
 use crate::listing::Listing;
-use crate::normalize::{fold_words, is_folded_name};
+use crate::normalize::{fold_words_joined, is_folded_name};
 
 /// A compiled `[info.NAME]` item.
 #[derive(Clone, Debug)]
@@ -166,37 +166,17 @@ fn attribute_key(name: &str) -> Cow<'_, str> {
     if is_folded_name(name) {
         return Cow::Borrowed(name);
     }
-    // Most of the others are ASCII (`Brand`, `Color`): folded in one
-    // string. Folding word by word made a string per word and a list of
-    // them; one string saves about 200 of the 630 instructions per
-    // listing this lookup took (BENCHMARKS.md, issue 14, fourteenth step).
-    if name.is_ascii() {
-        return Cow::Owned(fold_ascii_name(name));
-    }
     Cow::Owned(fold_attribute_name(name))
-}
-
-/// [`fold_attribute_name`] of an ASCII name: an ASCII word folds to
-/// itself lower-cased.
-fn fold_ascii_name(name: &str) -> String {
-    let mut key = String::with_capacity(name.len());
-    for word in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
-        if !key.is_empty() {
-            key.push('_');
-        }
-        key.extend(word.chars().map(|c| c.to_ascii_lowercase()));
-    }
-    key
 }
 
 /// [`attribute_key`] of any name: its words folded, joined by `_`.
 fn fold_attribute_name(name: &str) -> String {
-    fold_words(name).collect::<Vec<_>>().join("_")
+    fold_words_joined(name, '_')
 }
 
 /// A value compared loosely: case, accents and separators aside.
 fn fold_value(value: &str) -> String {
-    fold_words(value).collect::<Vec<_>>().join(" ")
+    fold_words_joined(value, ' ')
 }
 
 /// A JSON path of the listing, resolved when the pack is compiled: which
@@ -350,10 +330,11 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// An ASCII name folds in one string as any name folds word by word.
+        /// A name folds in one string as its words fold one by one.
         #[test]
         fn ascii_names_fold_as_every_name_does(name in "[ -~]{0,16}") {
-            proptest::prop_assert_eq!(fold_ascii_name(&name), fold_attribute_name(&name));
+            let word_by_word = crate::normalize::fold_words(&name).collect::<Vec<_>>().join("_");
+            proptest::prop_assert_eq!(fold_attribute_name(&name), word_by_word);
         }
     }
 
