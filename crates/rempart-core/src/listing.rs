@@ -220,11 +220,16 @@ fn decode_error(e: &serde_json::Error) -> InputError {
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(p) => text[..p].to_string(),
-        None => text,
+    without_position(e.to_string())
+}
+
+/// An error message without the ` at line L column C` serde_json ends it
+/// with (the record's line is reported by the caller).
+fn without_position(mut text: String) -> String {
+    if let Some(p) = text.rfind(" at line ") {
+        text.truncate(p);
     }
+    text
 }
 
 fn check_len(field: impl fmt::Display, value: &str, cap: usize) -> Result<(), InputError> {
@@ -257,12 +262,7 @@ struct ListingVisitor<'a> {
 }
 
 fn field_err<E: de::Error>(field: &str, e: impl fmt::Display) -> E {
-    let text = e.to_string();
-    let text = match text.rfind(" at line ") {
-        Some(p) => text[..p].to_string(),
-        None => text,
-    };
-    E::custom(format!("field {field}: {text}"))
+    E::custom(format!("field {field}: {}", without_position(e.to_string())))
 }
 
 /// A string field that also accepts an integer (catalogue ids often are),
