@@ -263,6 +263,15 @@ fn needs_numeric(pattern: &str) -> bool {
     regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| needs(&hir))
 }
 
+/// Bytes every match of `pattern` starts with (the longest prefix its
+/// prefix literals share, `regex_syntax`'s literal extraction), if any.
+fn match_prefix(pattern: &str) -> Option<Vec<u8>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    prefixes.longest_common_prefix().filter(|prefix| !prefix.is_empty()).map(<[u8]>::to_vec)
+}
+
 /// At most how many bytes of a match of `pattern` lie outside characters
 /// `char::is_numeric` accepts; `None` when unbounded (`[a-z]+`) or when
 /// the pattern does not parse. `[0-9]+ ?mg` gives 3: however long the
@@ -323,6 +332,9 @@ struct RegexSubset {
     set: regex_automata::meta::Regex,
     /// Index in `Matcher::regexes` of each pattern of `set`.
     indices: Vec<usize>,
+    /// For a set of one pattern, bytes every match of it starts with,
+    /// when there are some.
+    prefix: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl RegexSubset {
@@ -342,7 +354,11 @@ impl RegexSubset {
             .syntax(syntax::Config::new().utf8(true))
             .build_many(&patterns)
             .ok()?;
-        Some(RegexSubset { set, indices })
+        let prefix = match patterns.as_slice() {
+            [pattern] => match_prefix(pattern).map(|bytes| memchr::memmem::Finder::new(&bytes).into_owned()),
+            _ => None,
+        };
+        Some(RegexSubset { set, indices, prefix })
     }
 
     /// Adds to `present` the index in `Matcher::regexes` of each pattern
@@ -355,7 +371,15 @@ impl RegexSubset {
             // One pattern is present where it matches: a search that stops
             // at the first match and skips ahead by its literal prefilter,
             // where the overlapping one reads every byte of the text.
-            if spans.into_iter().any(|(start, end)| self.set.is_match(Input::new(text).span(start..end))) {
+            // The set's own search finds the prefix as fast, but the call
+            // around it cost more than the search in the one pattern
+            // searched in every field (BENCHMARKS.md, issue 14, fifteenth
+            // step): most fields do not hold the prefix.
+            let may_match = |start: usize, end: usize| {
+                self.prefix.as_ref().is_none_or(|prefix| prefix.find(&text.as_bytes()[start..end]).is_some())
+            };
+            let is_match = |start, end| self.set.is_match(Input::new(text).span(start..end));
+            if spans.into_iter().any(|(start, end)| may_match(start, end) && is_match(start, end)) {
                 present.push(self.indices[0]);
             }
             return;
@@ -891,6 +915,15 @@ mod tests {
                 text.char_indices().filter(|(_, c)| c.is_numeric()).map(|(at, c)| (at, at + c.len_utf8())).collect();
             proptest::prop_assert_eq!(numeric_chars(&text).collect::<Vec<_>>(), numerics);
         }
+    }
+
+    #[test]
+    fn match_prefixes_are_what_every_match_starts_with() {
+        assert_eq!(match_prefix(r"\bmcg ?(h|hr|hour)\b").as_deref(), Some(&b"mcg"[..]));
+        assert_eq!(match_prefix(r"\b(box|bottle) of [0-9]+").as_deref(), Some(&b"bo"[..]));
+        assert_eq!(match_prefix(r"(?:^|[a-z] )([1-9][0-9]?) thc"), None);
+        assert_eq!(match_prefix(r"(mg)?x"), None);
+        assert_eq!(match_prefix("("), None);
     }
 
     #[test]
