@@ -263,13 +263,22 @@ fn needs_numeric(pattern: &str) -> bool {
     regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| needs(&hir))
 }
 
-/// Bytes every match of `pattern` starts with (the longest prefix its
-/// prefix literals share, `regex_syntax`'s literal extraction), if any.
-fn match_prefix(pattern: &str) -> Option<Vec<u8>> {
+/// Bytes every match of `pattern` holds, if `regex_syntax`'s literal
+/// extraction finds some: every match starts with one of its prefix
+/// literals and ends with one of its suffix literals, so it holds the
+/// start the literals of either kind share (the longer of the two).
+fn required_bytes(pattern: &str) -> Option<Vec<u8>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    prefixes.longest_common_prefix().filter(|prefix| !prefix.is_empty()).map(<[u8]>::to_vec)
+    [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|kind| {
+            // A class of letters (`[a-z]`) is 26 literals, over the default limit.
+            let literals = Extractor::new().kind(kind).limit_class(32).extract(&hir);
+            literals.longest_common_prefix().map(<[u8]>::to_vec)
+        })
+        .max_by_key(Vec::len)
+        .filter(|bytes| !bytes.is_empty())
 }
 
 /// At most how many bytes of a match of `pattern` lie outside characters
@@ -332,9 +341,27 @@ struct RegexSubset {
     set: regex_automata::meta::Regex,
     /// Index in `Matcher::regexes` of each pattern of `set`.
     indices: Vec<usize>,
-    /// For a set of one pattern, bytes every match of it starts with,
-    /// when there are some.
-    prefix: Option<memchr::memmem::Finder<'static>>,
+    /// For a set of one pattern, bytes every match of it holds, when
+    /// there are some ([`required_bytes`]).
+    required: Option<Required>,
+}
+
+/// Bytes every match of a regular expression holds ([`required_bytes`]),
+/// looked for before the expression is searched. The search would find
+/// them as fast with its own literal prefilter, but the call around it
+/// costs more than the search on most fields, which do not hold them
+/// (BENCHMARKS.md, issue 14, fifteenth step).
+struct Required(memchr::memmem::Finder<'static>);
+
+impl Required {
+    fn of(pattern: &str) -> Option<Required> {
+        required_bytes(pattern).map(|bytes| Required(memchr::memmem::Finder::new(&bytes).into_owned()))
+    }
+
+    /// Whether `haystack` may hold a match: always, without required bytes.
+    fn may_match(required: &Option<Required>, haystack: &[u8]) -> bool {
+        required.as_ref().is_none_or(|Required(bytes)| bytes.find(haystack).is_some())
+    }
 }
 
 impl RegexSubset {
@@ -354,11 +381,11 @@ impl RegexSubset {
             .syntax(syntax::Config::new().utf8(true))
             .build_many(&patterns)
             .ok()?;
-        let prefix = match patterns.as_slice() {
-            [pattern] => match_prefix(pattern).map(|bytes| memchr::memmem::Finder::new(&bytes).into_owned()),
+        let required = match patterns.as_slice() {
+            [pattern] => Required::of(pattern),
             _ => None,
         };
-        Some(RegexSubset { set, indices, prefix })
+        Some(RegexSubset { set, indices, required })
     }
 
     /// Adds to `present` the index in `Matcher::regexes` of each pattern
@@ -371,13 +398,9 @@ impl RegexSubset {
             // One pattern is present where it matches: a search that stops
             // at the first match and skips ahead by its literal prefilter,
             // where the overlapping one reads every byte of the text.
-            // The set's own search finds the prefix as fast, but the call
-            // around it cost more than the search in the one pattern
-            // searched in every field (BENCHMARKS.md, issue 14, fifteenth
-            // step): most fields do not hold the prefix.
-            let may_match = |start: usize, end: usize| {
-                self.prefix.as_ref().is_none_or(|prefix| prefix.find(&text.as_bytes()[start..end]).is_some())
-            };
+            // A match lies within its span, required bytes and all.
+            let may_match =
+                |start: usize, end: usize| Required::may_match(&self.required, &text.as_bytes()[start..end]);
             let is_match = |start, end| self.set.is_match(Input::new(text).span(start..end));
             if spans.into_iter().any(|(start, end)| may_match(start, end) && is_match(start, end)) {
                 present.push(self.indices[0]);
@@ -441,9 +464,10 @@ struct ReachGroups {
     reach: usize,
     /// Those whose every match holds a numeric character but may run far
     /// from it (`thc ([0-9]+)( [a-z]{3,})`): taken as present in any text
-    /// holding one, so that their own search finds their matches (or
-    /// none). Searched as a set, they would cost a scan of the whole text.
-    numeric_text: Vec<usize>,
+    /// holding one and the bytes they require, so that their own search
+    /// finds their matches (or none). Searched as a set, they would cost
+    /// a scan of the whole text.
+    numeric_text: Vec<(usize, Option<Required>)>,
 }
 
 impl ReachGroups {
@@ -456,7 +480,7 @@ impl ReachGroups {
             let pattern = regex.as_str();
             match (needs_numeric(pattern), non_numeric_reach(pattern)) {
                 (false, _) => everywhere.push(i),
-                (true, None) => numeric_text.push(i),
+                (true, None) => numeric_text.push((i, Required::of(pattern))),
                 (true, Some(pattern_reach)) => {
                     around_numerics.push(i);
                     reach = reach.max(pattern_reach);
@@ -488,7 +512,9 @@ impl ReachGroups {
             if let Some(around_numerics) = &self.around_numerics {
                 around_numerics.add_present(text, windows, present);
             }
-            present.extend_from_slice(&self.numeric_text);
+            let holding =
+                self.numeric_text.iter().filter(|(_, required)| Required::may_match(required, text.as_bytes()));
+            present.extend(holding.map(|&(i, _)| i));
         }
         present.sort_unstable();
     }
@@ -918,12 +944,15 @@ mod tests {
     }
 
     #[test]
-    fn match_prefixes_are_what_every_match_starts_with() {
-        assert_eq!(match_prefix(r"\bmcg ?(h|hr|hour)\b").as_deref(), Some(&b"mcg"[..]));
-        assert_eq!(match_prefix(r"\b(box|bottle) of [0-9]+").as_deref(), Some(&b"bo"[..]));
-        assert_eq!(match_prefix(r"(?:^|[a-z] )([1-9][0-9]?) thc"), None);
-        assert_eq!(match_prefix(r"(mg)?x"), None);
-        assert_eq!(match_prefix("("), None);
+    fn required_bytes_are_in_every_match() {
+        let required = |pattern| required_bytes(pattern).map(|b| String::from_utf8(b).expect("UTF-8"));
+        assert_eq!(required(r"\bmcg ?(h|hr|hour)\b").as_deref(), Some("mcg"));
+        assert_eq!(required(r"\b(box|bottle) of [0-9]+").as_deref(), Some("bo"));
+        assert_eq!(required(r"(?:^|[a-z] )([1-9][0-9]?) thc(?:$| [a-z])").as_deref(), Some(" thc"));
+        assert_eq!(required(r"\bthc (?:content |level )?([1-9][0-9]?)(?:$| [a-z]{3,})").as_deref(), Some("thc "));
+        assert_eq!(required(r"[0-9]+ ?(mg|ml)"), None);
+        assert_eq!(required(r"(mg)?x|y"), None);
+        assert_eq!(required("("), None);
     }
 
     #[test]
@@ -981,7 +1010,7 @@ mod tests {
             m.regexes_present(&text, false, &mut present);
             assert!(whole.iter().all(|i| present.contains(i)), "{text:?}: {present:?} misses some of {whole:?}");
             let extra = present.iter().filter(|i| !whole.contains(i));
-            assert!(extra.copied().all(|i| groups.numeric_text.contains(&i)), "{text:?}: {present:?}");
+            assert!(extra.copied().all(|i| groups.numeric_text.iter().any(|&(n, _)| n == i)), "{text:?}: {present:?}");
             assert_eq!(m.find(&Folded::new(&text)), m.find_reference(&Folded::new(&text)), "{text:?}");
         }
     }
