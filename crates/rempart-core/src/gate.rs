@@ -22,10 +22,8 @@ thread_local! {
     /// Each screening thread's fold buffers, reused field after field
     /// ([`Folded::refold`], [`crate::scratch`]).
     static FOLD_BUFFERS: std::cell::Cell<Folded> = std::cell::Cell::default();
-    /// The hits of one field, and the word index of one field's canonical
-    /// text, reused the same way.
+    /// The hits of one field, reused the same way.
     static FIELD_HITS: std::cell::Cell<Vec<Hit>> = std::cell::Cell::default();
-    static WORD_SPACES: std::cell::Cell<Vec<u32>> = std::cell::Cell::default();
 }
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -491,7 +489,6 @@ impl Gate {
         let mut hits = Vec::new();
         let mut bidi = Vec::new();
         let mut folded = scratch::take(&FOLD_BUFFERS);
-        let mut words = WordIndex { spaces: scratch::take(&WORD_SPACES) };
         let mut field_hits = scratch::take(&FIELD_HITS);
         for (i, field) in fields.iter().enumerate() {
             // The offset map is built for every field: a lean fold with the
@@ -506,7 +503,7 @@ impl Gate {
             bidi.extend(folded.bidi_controls().map(|(s, e)| bidi_evidence(field, s, e)));
             if !field_hits.is_empty() {
                 hits.reserve(field_hits.len());
-                words.index(folded.as_str());
+                let first = hits.len();
                 let mut language = FieldLanguage::default();
                 // A short title says little about its language; the
                 // description beside it says more.
@@ -526,14 +523,13 @@ impl Gate {
                         hit.language = None;
                     }
                     let (start, end) = folded.original_span(hit.start, hit.end);
-                    let words = (words.of(hit.start), words.of(hit.end - 1));
-                    hits.push(Found { field: i, hit, start, end, words, uncertain });
+                    hits.push(Found { field: i, hit, start, end, words: (0, 0), uncertain });
                 }
+                number_words(folded.as_str().as_bytes(), &mut hits[first..]);
             }
         }
         scratch::put_back(&FOLD_BUFFERS, folded);
         scratch::put_back(&FIELD_HITS, field_hits);
-        scratch::put_back(&WORD_SPACES, words.spaces);
         let mut set_fields = vec![0u8; self.pack.sets.len()];
         for found in &hits {
             set_fields[found.hit.set] |= field_bit(fields[found.field].filter);
@@ -558,30 +554,28 @@ impl Gate {
     }
 }
 
-/// Word positions of one field's canonical text: the index of the word a
-/// byte lies in is the number of spaces before it.
-#[derive(Default)]
-struct WordIndex {
-    spaces: Vec<u32>,
-}
-
-impl WordIndex {
-    /// Indexes `canonical` in place of the previous field's text, in the
-    /// same vector.
-    fn index(&mut self, canonical: &str) {
-        self.spaces.clear();
-        // Sized once: collecting from a filter grows the vector by doubling,
-        // a reallocation and copy every few words. Canonical words are
-        // separated by one space, so at most every other byte is one.
-        self.spaces.reserve(canonical.len() / 2 + 1);
-        // Found by `memchr`'s vector search: a test of every byte was 3.8 %
-        // of the screening time in the wall-clock profile, as most fields
-        // hold a hit and are indexed (BENCHMARKS.md, issue 14, eleventh step).
-        self.spaces.extend(memchr::memchr_iter(b' ', canonical.as_bytes()).map(|i| i as u32));
-    }
-
-    fn of(&self, byte: usize) -> u32 {
-        self.spaces.partition_point(|&p| (p as usize) < byte) as u32
+/// Sets the first and last word of each hit of `found` (all of one
+/// field): the index of the word a byte of the canonical text lies in is
+/// the number of spaces before it.
+///
+/// The spaces are counted between the hits' ends, taken in order, and
+/// only up to the last: a count the compiler turns into vector compares
+/// of 16 or 32 bytes at a time. Finding every space of the field first
+/// (`memchr` a space at a time, for a binary search after) cost a call
+/// per word, 1,185 instructions per listing (BENCHMARKS.md, issue 14,
+/// fifteenth step); a count from the field's start for each hit would be
+/// quadratic in a long description full of hits.
+fn number_words(canonical: &[u8], found: &mut [Found]) {
+    // Each hit's first and last byte, with where its word number goes.
+    let mut ends: smallvec::SmallVec<[(usize, usize); 16]> =
+        found.iter().enumerate().flat_map(|(i, f)| [(f.hit.start, 2 * i), (f.hit.end - 1, 2 * i + 1)]).collect();
+    ends.sort_unstable();
+    let (mut counted_to, mut spaces) = (0, 0u32);
+    for (byte, slot) in ends {
+        spaces += canonical[counted_to..byte].iter().filter(|&&b| b == b' ').count() as u32;
+        counted_to = byte;
+        let words = &mut found[slot / 2].words;
+        *if slot % 2 == 0 { &mut words.0 } else { &mut words.1 } = spaces;
     }
 }
 
@@ -1045,6 +1039,32 @@ fn map_quantity(mut q: Quantity, synthetic: bool, original: &str) -> Quantity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Each hit's words are the spaces before its first and last byte,
+        /// counted from the field's start, whatever the hits' order,
+        /// overlaps and repeats.
+        #[test]
+        fn hits_are_numbered_by_the_spaces_before_them(
+            text in "[ab ]{1,60}",
+            spans in proptest::collection::vec((0usize..60, 1usize..8), 0..12),
+        ) {
+            let mut found: Vec<Found> = spans
+                .iter()
+                .map(|&(start, len)| {
+                    let start = start % text.len();
+                    let end = (start + len).min(text.len());
+                    let hit = Hit { set: 0, start, end, language: None };
+                    Found { field: 0, hit, start, end, words: (u32::MAX, u32::MAX), uncertain: false }
+                })
+                .collect();
+            number_words(text.as_bytes(), &mut found);
+            let spaces_before = |byte: usize| text.as_bytes()[..byte].iter().filter(|&&b| b == b' ').count() as u32;
+            for f in &found {
+                proptest::prop_assert_eq!(f.words, (spaces_before(f.hit.start), spaces_before(f.hit.end - 1)));
+            }
+        }
+    }
 
     /// The default pack's gate, with its test cases' listings and the
     /// shipped example listings.
