@@ -180,7 +180,10 @@ pub fn receive(tx: &mut Tx<'_>, a: NewAppeal) -> Result<Appeal, StoreError> {
         Err(e) => return Err(e),
     };
     let closes = add_months(decided_ms, a.appeal_months);
-    if now > closes {
+    // The period is half-open: at `closes` it has ended. A period of zero
+    // months is over at once, however close the appeal follows the
+    // decision (with `>`, one in the same millisecond was let in).
+    if now >= closes {
         return Err(StoreError::Invalid(format!(
             "the appeal period of {id} ended on {} ({} months after the decision)",
             time::rfc3339(closes),
