@@ -566,16 +566,18 @@ impl Gate {
 /// fifteenth step); a count from the field's start for each hit would be
 /// quadratic in a long description full of hits.
 fn number_words(canonical: &[u8], found: &mut [Found]) {
-    // Each hit's first and last byte, with where its word number goes.
-    let mut ends: smallvec::SmallVec<[(usize, usize); 16]> =
-        found.iter().enumerate().flat_map(|(i, f)| [(f.hit.start, 2 * i), (f.hit.end - 1, 2 * i + 1)]).collect();
+    // Each hit's first and last byte: (byte, hit, whether it is the last).
+    let mut ends: smallvec::SmallVec<[(usize, usize, bool); 16]> =
+        found.iter().enumerate().flat_map(|(i, f)| [(f.hit.start, i, false), (f.hit.end - 1, i, true)]).collect();
     ends.sort_unstable();
     let (mut counted_to, mut spaces) = (0, 0u32);
-    for (byte, slot) in ends {
+    for (byte, i, last) in ends {
         spaces += canonical[counted_to..byte].iter().filter(|&&b| b == b' ').count() as u32;
         counted_to = byte;
-        let words = &mut found[slot / 2].words;
-        *if slot % 2 == 0 { &mut words.0 } else { &mut words.1 } = spaces;
+        match last {
+            false => found[i].words.0 = spaces,
+            true => found[i].words.1 = spaces,
+        }
     }
 }
 

@@ -259,8 +259,14 @@ fn needs_numeric(pattern: &str) -> bool {
             HirKind::Alternation(branches) => branches.iter().all(needs),
         }
     }
-    // Parsed as `Regex::new` parses it (default flags).
-    regex_syntax::ParserBuilder::new().build().parse(pattern).is_ok_and(|hir| needs(&hir))
+    syntax_tree(pattern).is_some_and(|hir| needs(&hir))
+}
+
+/// `pattern`'s syntax tree, parsed as `Regex::new` parses it (default
+/// flags), for the analyses that group the patterns; `None` if it does
+/// not parse.
+fn syntax_tree(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new().build().parse(pattern).ok()
 }
 
 /// Bytes every match of `pattern` holds, if `regex_syntax`'s literal
@@ -269,7 +275,7 @@ fn needs_numeric(pattern: &str) -> bool {
 /// start the literals of either kind share (the longer of the two).
 fn required_bytes(pattern: &str) -> Option<Vec<u8>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let hir = syntax_tree(pattern)?;
     [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
         .filter_map(|kind| {
@@ -317,7 +323,7 @@ fn non_numeric_reach(pattern: &str) -> Option<usize> {
             }
         }
     }
-    regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| reach(&hir))
+    syntax_tree(pattern).and_then(|hir| reach(&hir))
 }
 
 /// Byte spans of the characters of `text` that `char::is_numeric` accepts.
