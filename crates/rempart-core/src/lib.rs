@@ -31,6 +31,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod policy;
 mod scratch;
+mod word_boundary;
 
 pub use decision::{
     Action, Condition, Decision, DecisionWriter, Downgrade, DowngradeReason, DsaGround, Evidence, RuleMatch,

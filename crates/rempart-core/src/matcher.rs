@@ -23,6 +23,7 @@ use crate::extract::{ceil_char_boundary, floor_char_boundary};
 use crate::language::Languages;
 use crate::normalize::{ends_word_at, leet_variants, Folded};
 use crate::scratch;
+use crate::word_boundary;
 
 thread_local! {
     /// Each screening thread's padded copy of the text being scanned
@@ -344,12 +345,26 @@ fn numeric_chars(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 
 /// Some of the matcher's regular expressions as a set of their own.
 struct RegexSubset {
-    set: regex_automata::meta::Regex,
-    /// Index in `Matcher::regexes` of each pattern of `set`.
+    /// The patterns with their word boundaries read as ASCII ones
+    /// ([`word_boundary`]): the set searched first, which the lazy DFA
+    /// decides on any text.
+    ascii: regex_automata::meta::Regex,
+    /// The patterns as written, when some hold a Unicode word boundary:
+    /// searched where the two readings may differ.
+    exact: Option<ExactSet>,
+    /// Index in `Matcher::regexes` of each pattern of the sets.
     indices: Vec<usize>,
     /// For a set of one pattern, bytes every match of it holds, when
     /// there are some ([`required_bytes`]).
     required: Option<Required>,
+}
+
+/// A [`RegexSubset`]'s patterns as written.
+struct ExactSet {
+    set: regex_automata::meta::Regex,
+    /// Every pattern's ASCII reading matches wherever it does
+    /// ([`word_boundary::ascii_reading_widens`]).
+    ascii_widens: bool,
 }
 
 /// Bytes every match of a regular expression holds ([`required_bytes`]),
@@ -382,16 +397,41 @@ impl RegexSubset {
             .utf8_empty(true)
             .which_captures(WhichCaptures::None);
         let patterns: Vec<&str> = indices.iter().map(|&i| regexes[i].0.as_str()).collect();
-        let set = meta::Builder::new()
-            .configure(config)
-            .syntax(syntax::Config::new().utf8(true))
-            .build_many(&patterns)
-            .ok()?;
+        // Parsed as `meta::Builder::build_many` parses them, so that the
+        // set as written is the one it would build.
+        let trees = syntax::parse_many_with(&patterns, &syntax::Config::new().utf8(true)).ok()?;
+        let build = |trees: &[regex_syntax::hir::Hir]| {
+            meta::Builder::new().configure(config.clone()).build_many_from_hir(trees).ok()
+        };
+        let ascii_trees: Vec<_> = trees.iter().map(word_boundary::with_ascii_boundaries).collect();
+        let exact = match trees.iter().any(word_boundary::has_unicode_boundary) {
+            true => Some(ExactSet {
+                set: build(&trees)?,
+                ascii_widens: trees.iter().all(word_boundary::ascii_reading_widens),
+            }),
+            false => None,
+        };
         let required = match patterns.as_slice() {
             [pattern] => Required::of(pattern),
             _ => None,
         };
-        Some(RegexSubset { set, indices, required })
+        Some(RegexSubset { ascii: build(&ascii_trees)?, exact, indices, required })
+    }
+
+    /// The set whose answer for `text[start..end]` is that of the
+    /// patterns as written, or `None` when they cannot match there.
+    fn set_for(&self, text: &str, start: usize, end: usize) -> Option<&regex_automata::meta::Regex> {
+        let Some(exact) = &self.exact else {
+            return Some(&self.ascii);
+        };
+        if word_boundary::reads_the_same(text, start, end) {
+            return Some(&self.ascii);
+        }
+        let input = regex_automata::Input::new(text).span(start..end);
+        if exact.ascii_widens && !self.ascii.is_match(input) {
+            return None;
+        }
+        Some(&exact.set)
     }
 
     /// Adds to `present` the index in `Matcher::regexes` of each pattern
@@ -399,7 +439,7 @@ impl RegexSubset {
     /// whole text).
     fn add_present(&self, text: &str, spans: impl IntoIterator<Item = (usize, usize)>, present: &mut Vec<usize>) {
         use regex_automata::{Input, PatternSet};
-        let patterns = self.set.pattern_len();
+        let patterns = self.ascii.pattern_len();
         if patterns == 1 {
             // One pattern is present where it matches: a search that stops
             // at the first match and skips ahead by its literal prefilter,
@@ -407,7 +447,9 @@ impl RegexSubset {
             // A match lies within its span, required bytes and all.
             let may_match =
                 |start: usize, end: usize| Required::may_match(&self.required, &text.as_bytes()[start..end]);
-            let is_match = |start, end| self.set.is_match(Input::new(text).span(start..end));
+            let is_match = |start, end| {
+                self.set_for(text, start, end).is_some_and(|set| set.is_match(Input::new(text).span(start..end)))
+            };
             if spans.into_iter().any(|(start, end)| may_match(start, end) && is_match(start, end)) {
                 present.push(self.indices[0]);
             }
@@ -420,7 +462,9 @@ impl RegexSubset {
             _ => PatternSet::new(patterns),
         };
         for (start, end) in spans {
-            self.set.which_overlapping_matches(&Input::new(text).span(start..end), &mut found);
+            if let Some(set) = self.set_for(text, start, end) {
+                set.which_overlapping_matches(&Input::new(text).span(start..end), &mut found);
+            }
             if found.len() == patterns {
                 break;
             }
@@ -973,10 +1017,12 @@ mod tests {
 
     /// Searched in windows around the numbers, the sets find what one set
     /// finds on the whole text (and the unbounded pattern is kept): matches spanning several numbers, at the
-    /// ends of the text, next to non-ASCII letters and numerals.
+    /// ends of the text, next to non-ASCII letters and numerals. With a
+    /// pattern whose ASCII reading may miss a match of its own (`.\b`
+    /// after `é`), and without one: the sets read word boundaries as
+    /// ASCII ones where that gives the same answer ([`word_boundary`]).
     #[test]
     fn windows_around_numbers_find_what_the_whole_text_holds() {
-        let mut b = MatcherBuilder::default();
         let patterns = [
             r"\b[0-9]+ ?(mg|ml)\b",
             r"\b1 2 ?x? ?28\b",
@@ -986,15 +1032,24 @@ mod tests {
             r"\bportee (de |jusqu a )?\d",
             r"\bmcg ?(h|hr)\b",
         ];
+        let widening = windows_find_what_the_whole_text_holds(&patterns);
+        assert!(widening.exact.as_ref().is_some_and(|exact| exact.ascii_widens));
+        let narrowing = windows_find_what_the_whole_text_holds(&[&patterns[..], &[r"[0-9] .\b"]].concat());
+        assert!(narrowing.exact.as_ref().is_some_and(|exact| !exact.ascii_widens));
+    }
+
+    /// Returns the matcher's set of the patterns searched around numbers.
+    fn windows_find_what_the_whole_text_holds(patterns: &[&str]) -> RegexSubset {
+        let mut b = MatcherBuilder::default();
         for pattern in patterns {
             b.pattern(0, Regex::new(pattern).expect("pattern"));
         }
-        let m = b.build().expect("matcher");
+        let mut m = b.build().expect("matcher");
         let groups = m.reach_groups.as_ref().expect("groups");
         assert_eq!((groups.reach, groups.numeric_text.len()), (16, 1));
         let words = [
             "5", "mg", "1", "2", "x", "28", "0", "thc", "level", "40", "strong", "crate", "of", "120", "shells",
-            "portee", "de", "٣", "é", "mcg", "h", "a", "%", "percent", "ml", "jusqu",
+            "portee", "de", "٣", "é", "mcg", "h", "a", "%", "percent", "ml", "jusqu", "д", "ωω", "×",
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..20_000 {
@@ -1019,6 +1074,7 @@ mod tests {
             assert!(extra.copied().all(|i| groups.numeric_text.iter().any(|&(n, _)| n == i)), "{text:?}: {present:?}");
             assert_eq!(m.find(&Folded::new(&text)), m.find_reference(&Folded::new(&text)), "{text:?}");
         }
+        m.reach_groups.take().and_then(|groups| groups.around_numerics).expect("a set around numbers")
     }
 
     /// A leet reading is read only around its decoded bytes; its hits are
