@@ -7,6 +7,10 @@
   corpus.py catalogue N OUT_FILE  the same as a marketplace catalogue dump: each listing
                                   has a seller (50,000 sellers, a few large ones) and a
                                   destination (ship_to), for `rempart sweep`
+  corpus.py cyrillic N OUT_FILE   bench N with the Latin letters of every text written in
+                                  Cyrillic, digits kept: a stand-in for a catalogue in a
+                                  language folding cannot bring to ASCII (Bulgarian), whose
+                                  numbers sit among non-ASCII word characters
 
 The data lives in ../shared/data (see its README); nothing here is copied
 into the repository. Only the standard library is used.
@@ -83,6 +87,27 @@ def bench(n, out_file):
             f.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
+# One Cyrillic letter per Latin one, letter by letter (not a real
+# transliteration: only the script matters to the benchmark).
+CYRILLIC = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                         "абцдефгхийклмнопярстувшжызАБЦДЕФГХИЙКЛМНОПЯРСТУВШЖЫЗ")
+
+
+def cyrillic(n, out_file):
+    bench(n, out_file)
+    with open(out_file, encoding="utf-8") as f:
+        items = [json.loads(line) for line in f]
+    with open(out_file, "w", encoding="utf-8") as f:
+        for item in items:
+            for field in ("title", "description", "category"):
+                if isinstance(item.get(field), str):
+                    item[field] = item[field].translate(CYRILLIC)
+            if isinstance(item.get("attributes"), dict):
+                item["attributes"] = {k: v.translate(CYRILLIC) if isinstance(v, str) else v
+                                      for k, v in item["attributes"].items()}
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
 def catalogue(n, out_file, sellers=50_000):
     """bench() with sellers and destinations, deterministic (no random state)."""
     pool = [item for rel in SOURCES for item in listings(rel)]
@@ -110,5 +135,7 @@ if __name__ == "__main__":
         bench(int(sys.argv[2]), sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "catalogue":
         catalogue(int(sys.argv[2]), sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "cyrillic":
+        cyrillic(int(sys.argv[2]), sys.argv[3])
     else:
         sys.exit(__doc__)

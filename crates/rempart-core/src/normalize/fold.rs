@@ -54,6 +54,17 @@ impl Fold {
         Fold::Text { len: len as u8, buf }
     }
 
+    /// The folded bytes, without checking them as UTF-8 again as
+    /// [`Fold::as_str`] does: the fold's per-character path, where that
+    /// check cost more than the rest of a character's work.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Fold::Text { len, buf } => &buf[..*len as usize],
+            _ => &[],
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             // The buffer is filled from whole `char`s only.
@@ -95,6 +106,29 @@ pub(crate) fn fold_ascii(b: u8) -> Fold {
 pub(crate) fn bmp_table() -> &'static [Fold] {
     static TABLE: OnceLock<Vec<Fold>> = OnceLock::new();
     TABLE.get_or_init(|| (0x80u32..=0xFFFF).map(|cp| char::from_u32(cp).map_or(Fold::Sep, compute)).collect())
+}
+
+/// For each code point of two bytes of UTF-8 (U+0080 to U+07FF), the
+/// ASCII lower-case letter or digit it folds to alone, else 0: the bulk
+/// of Cyrillic, Greek and accented Latin words, which the fold copies
+/// through this table a letter at a time.
+pub(crate) fn two_byte_letters() -> &'static [u8; 0x780] {
+    static TABLE: OnceLock<[u8; 0x780]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let bmp = bmp_table();
+        std::array::from_fn(|i| match bmp[i].as_bytes() {
+            &[b] if b.is_ascii_lowercase() || b.is_ascii_digit() => b,
+            _ => 0,
+        })
+    })
+}
+
+/// The code point of the two bytes of UTF-8 `lead`, `trail`, as an index
+/// into [`two_byte_letters`]; `None` unless `lead` starts a two-byte
+/// sequence (`trail` is taken to continue it, as in a `&str`).
+#[inline]
+pub(crate) fn two_byte_index(lead: u8, trail: u8) -> Option<usize> {
+    (0xC2..=0xDF).contains(&lead).then(|| ((usize::from(lead & 0x1F) << 6) | usize::from(trail & 0x3F)) - 0x80)
 }
 
 fn is_combining(cp: u32) -> bool {

@@ -494,6 +494,9 @@ impl<const MAP: bool> Builder<MAP> {
                     let len = ch.len_utf8();
                     self.push(fold_char_in(table, ch), i, i + len, &original[i..i + len]);
                     i += len;
+                    if !self.two_scans {
+                        i = self.push_two_byte_letters(bytes, i);
+                    }
                 }
             }
         }
@@ -536,6 +539,39 @@ impl<const MAP: bool> Builder<MAP> {
             }
         }
         run_end
+    }
+
+    /// Pushes the letters from `i` on that are two bytes of UTF-8 folding
+    /// to one ASCII letter or digit ([`fold::two_byte_letters`]), right
+    /// after a character pushed, and returns where they end. Between them
+    /// nothing is pending (no space, no soft boundary), so each is one
+    /// byte of text and one of map, as [`Builder::push`] would write it,
+    /// without its per-character steps: a Cyrillic or Greek word folded
+    /// through those cost about 150 instructions a letter (BENCHMARKS.md,
+    /// issue 14, sixteenth step). A letter that repeats the one before
+    /// may be a tripled letter's, collapsed by `push`: it ends the run.
+    fn push_two_byte_letters(&mut self, bytes: &[u8], i: usize) -> usize {
+        if self.pending_space.is_some() || self.soft_pending {
+            return i;
+        }
+        let letters = fold::two_byte_letters();
+        let mut at = i;
+        while let (Some(&lead), Some(&trail)) = (bytes.get(at), bytes.get(at + 1)) {
+            let Some(index) = fold::two_byte_index(lead, trail) else {
+                break;
+            };
+            let letter = letters[index];
+            if letter == 0 || self.text.last() == Some(&letter) {
+                break;
+            }
+            self.text.push(letter);
+            if MAP {
+                self.map.push_spanning(at as u32, at as u32 + 2, 1);
+            }
+            self.word_len += 1;
+            at += 2;
+        }
+        at
     }
 
     /// Counts the words that follow a word just pushed, ending at `at`,
@@ -711,15 +747,13 @@ impl<const MAP: bool> Builder<MAP> {
                 self.pending_space = Some((to, to));
             }
             Fold::Text { .. } => {
-                let s = fold.as_str();
-                if self.collapse_runs
-                    && s.len() == 1
-                    && s.as_bytes()[0].is_ascii_alphabetic()
-                    && self.collapse_run(s.as_bytes()[0], to)
-                {
-                    return;
+                let bytes = fold.as_bytes();
+                if let [letter] = *bytes {
+                    if self.collapse_runs && letter.is_ascii_alphabetic() && self.collapse_run(letter, to) {
+                        return;
+                    }
                 }
-                self.emit_word_bytes(s.as_bytes(), from, to);
+                self.emit_word_bytes(bytes, from, to);
             }
         }
     }
@@ -757,7 +791,12 @@ impl<const MAP: bool> Builder<MAP> {
             self.emit_space(s, e);
         }
         self.mark_soft();
-        self.text.extend_from_slice(out);
+        // One byte, the usual fold of a character, without the call
+        // `extend_from_slice` makes for a slice of unknown length.
+        match *out {
+            [byte] => self.text.push(byte),
+            _ => self.text.extend_from_slice(out),
+        }
         if MAP {
             self.map.push_spanning(from, to, out.len() as u32);
         }
@@ -1039,6 +1078,18 @@ mod tests {
         /// dense in tripled letters, single separators and symbols.
         #[test]
         fn the_fast_fold_folds_as_the_reference(text in "([aAbB1 ,.@-]|xxx|XxX| a b c|é){0,30}") {
+            proptest::prop_assert_eq!(Folded::new(&text), Folded::new_reference(&text), "{:?}", text);
+        }
+
+        /// Words of letters two bytes long in UTF-8 (Cyrillic, Greek,
+        /// accented Latin), copied a letter at a time after the first, fold
+        /// as the reference folds them a character at a time: with tripled
+        /// and doubled letters, letters folding to two (`ß`, `æ`) or to
+        /// none, combining and invisible characters, two-byte separators.
+        #[test]
+        fn two_byte_letters_fold_as_the_reference(
+            text in "([aAd1 ,@]|д|Д|дд|ддд|жДж|é|É|ééé|α|Ω|ß|æ|٣|ǆ|\u{301}|\u{200B}|\u{AD}|\u{A0}|×|µ){0,30}",
+        ) {
             proptest::prop_assert_eq!(Folded::new(&text), Folded::new_reference(&text), "{:?}", text);
         }
 

@@ -10,16 +10,23 @@
 //!
 //! * *copied*: byte `k` stands for the one original byte at
 //!   `from + (k - at)`;
+//! * *two-byte*: byte `k` stands for the two original bytes at
+//!   `from + 2 (k - at)`: a word of Cyrillic, Greek or accented Latin
+//!   letters, each two bytes of UTF-8 folded to one ASCII letter, which
+//!   took a segment per letter as spanning ones (BENCHMARKS.md, issue 14,
+//!   sixteenth step);
 //! * *spanning*: every byte stands for the whole `from..to` (a folded
 //!   character, `ß` → `ss`; an inserted space, `from == to`).
 //!
-//! The form is canonical (a byte with a one-byte span is always copied;
-//! neighbours merge whenever they can), so two maps are equal exactly when
-//! they give every byte the same span, and derived `PartialEq` means what
-//! it says.
+//! The form is canonical (a byte with a one-byte span is always copied,
+//! one with a two-byte span always two-byte; neighbours merge whenever
+//! they can), so two maps are equal exactly when they give every byte the
+//! same span, and derived `PartialEq` means what it says.
 
 /// `Segment::to` of a copied segment.
 const COPIED: u32 = u32::MAX;
+/// `Segment::to` of a two-byte segment.
+const TWO_BYTE: u32 = u32::MAX - 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Segment {
@@ -27,17 +34,22 @@ struct Segment {
     at: u32,
     len: u32,
     from: u32,
-    /// End of the span of each byte, or [`COPIED`].
+    /// End of the span of each byte, or [`COPIED`] or [`TWO_BYTE`].
     to: u32,
 }
 
 impl Segment {
     fn span_of(&self, k: u32) -> (u32, u32) {
-        if self.to == COPIED {
-            let start = self.from + (k - self.at);
-            (start, start + 1)
-        } else {
-            (self.from, self.to)
+        match self.to {
+            COPIED => {
+                let start = self.from + (k - self.at);
+                (start, start + 1)
+            }
+            TWO_BYTE => {
+                let start = self.from + 2 * (k - self.at);
+                (start, start + 2)
+            }
+            to => (self.from, to),
         }
     }
 }
@@ -83,12 +95,30 @@ impl OffsetMap {
             }
             return;
         }
+        if to == from + 2 {
+            for _ in 0..n {
+                self.push_two_byte(from);
+            }
+            return;
+        }
         match self.segments.last_mut() {
             Some(last) if last.to == to && last.from == from => {
                 last.len += n;
                 self.len += n;
             }
             _ => self.push_segment(from, to, n),
+        }
+    }
+
+    /// One byte standing for the original bytes `from..from + 2`.
+    #[inline]
+    fn push_two_byte(&mut self, from: u32) {
+        match self.segments.last_mut() {
+            Some(last) if last.to == TWO_BYTE && last.from + 2 * last.len == from => {
+                last.len += 1;
+                self.len += 1;
+            }
+            _ => self.push_segment(from, TWO_BYTE, 1),
         }
     }
 
@@ -158,6 +188,8 @@ mod tests {
     enum Op {
         Copied(u32, u32),
         Spanning(u32, u32, u32),
+        /// `n` two-byte letters in a row, pushed one at a time.
+        Letters(u32, u32),
         Pop,
         SetLastEnd(u32),
     }
@@ -166,6 +198,7 @@ mod tests {
         prop_oneof![
             (0u32..40, 0u32..6).prop_map(|(f, n)| Op::Copied(f, n)),
             (0u32..40, 0u32..4, 0u32..4).prop_map(|(f, w, n)| Op::Spanning(f, f + w, n)),
+            (0u32..40, 0u32..5).prop_map(|(f, n)| Op::Letters(f, n)),
             Just(Op::Pop),
             (0u32..50).prop_map(Op::SetLastEnd),
         ]
@@ -188,6 +221,12 @@ mod tests {
                     Op::Spanning(from, to, n) => {
                         map.push_spanning(from, to, n);
                         oracle.extend(std::iter::repeat_n((from, to), n as usize));
+                    }
+                    Op::Letters(from, n) => {
+                        for at in (from..from + 2 * n).step_by(2) {
+                            map.push_spanning(at, at + 2, 1);
+                            oracle.push((at, at + 2));
+                        }
                     }
                     Op::Pop => {
                         map.pop();
