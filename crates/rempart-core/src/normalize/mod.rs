@@ -565,12 +565,13 @@ impl<const MAP: bool> Builder<MAP> {
                 break;
             }
             self.text.push(letter);
-            if MAP {
-                self.map.push_spanning(at as u32, at as u32 + 2, 1);
-            }
-            self.word_len += 1;
             at += 2;
         }
+        let letters = (at - i) as u32 / 2;
+        if MAP && letters > 0 {
+            self.map.push_two_byte_run(i as u32, letters);
+        }
+        self.word_len += letters;
         at
     }
 

@@ -113,12 +113,18 @@ impl OffsetMap {
     /// One byte standing for the original bytes `from..from + 2`.
     #[inline]
     fn push_two_byte(&mut self, from: u32) {
+        self.push_two_byte_run(from, 1);
+    }
+
+    /// `n` bytes standing for two original bytes each, from `from` on.
+    #[inline]
+    pub(crate) fn push_two_byte_run(&mut self, from: u32, n: u32) {
         match self.segments.last_mut() {
             Some(last) if last.to == TWO_BYTE && last.from + 2 * last.len == from => {
-                last.len += 1;
-                self.len += 1;
+                last.len += n;
+                self.len += n;
             }
-            _ => self.push_segment(from, TWO_BYTE, 1),
+            _ => self.push_segment(from, TWO_BYTE, n),
         }
     }
 
@@ -223,10 +229,13 @@ mod tests {
                         oracle.extend(std::iter::repeat_n((from, to), n as usize));
                     }
                     Op::Letters(from, n) => {
-                        for at in (from..from + 2 * n).step_by(2) {
+                        // Half of them one at a time, the rest as a run.
+                        let (single, run) = (n / 2, n - n / 2);
+                        for at in (from..from + 2 * single).step_by(2) {
                             map.push_spanning(at, at + 2, 1);
-                            oracle.push((at, at + 2));
                         }
+                        map.push_two_byte_run(from + 2 * single, run);
+                        oracle.extend((from..from + 2 * n).step_by(2).map(|at| (at, at + 2)));
                     }
                     Op::Pop => {
                         map.pop();
