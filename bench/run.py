@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Screening benchmark: rempart vs a raw `grep -oiF -f <all policy terms>` scan.
 
-  python3 bench/run.py [N] [--pack DIR]... [--no-build]   (default N = 1,000,000 listings)
+  python3 bench/run.py [N] [--pack DIR]... [--no-build] [--cyrillic]   (default N = 1,000,000 listings)
 
-Builds bench/out/listings_N.jsonl from the shared corpora (bench/corpus.py),
+Builds bench/out/listings_N.jsonl from the shared corpora (bench/corpus.py;
+with --cyrillic, bench/out/cyrillic_N.jsonl: the same listings in Cyrillic
+letters, a stand-in for a Bulgarian catalogue),
 builds rempart in release mode (unless --no-build), then in the same run times,
 for each pack (the embedded one by default; every --pack DIR otherwise, so two
 packs can be compared on the same binary and the same machine load):
@@ -88,23 +90,25 @@ def measure_pack(pack, big, small, n, size, cores):
 
 def main():
     args = sys.argv[1:]
-    packs, build, n = [], True, 1_000_000
+    packs, build, n, corpus = [], True, 1_000_000, ("bench", "listings")
     while args:
         arg = args.pop(0)
         if arg == "--pack":
             packs.append(args.pop(0))
         elif arg == "--no-build":
             build = False
+        elif arg == "--cyrillic":
+            corpus = ("cyrillic", "cyrillic")
         else:
             n = int(arg)
     if build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    big, small = ensure_file(n), ensure_file(max(n // 10, 1))
+    big, small = ensure_file(n, *corpus), ensure_file(max(n // 10, 1), *corpus)
     size = os.path.getsize(big) / 1e6
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]
     print(f"machine: {platform.processor() or platform.machine()}, {cores} cores, {platform.system()} {platform.release()}; load average {load:.1f}")
-    print(f"input: {n:,} listings, {size:.1f} MB")
+    print(f"input: {n:,} listings, {size:.1f} MB ({os.path.basename(big)})")
     for pack in packs or [None]:
         print("\n".join(measure_pack(pack, big, small, n, size, cores)))
 
