@@ -490,13 +490,17 @@ impl<const MAP: bool> Builder<MAP> {
                 }
                 ByteClass::NonAscii => {
                     // `original` is a &str, so a char starts here.
+                    if !self.two_scans {
+                        let end = self.push_two_byte_letters(bytes, i);
+                        if end > i {
+                            i = end;
+                            continue;
+                        }
+                    }
                     let ch = original[i..].chars().next().unwrap_or('\u{FFFD}');
                     let len = ch.len_utf8();
                     self.push(fold_char_in(table, ch), i, i + len, &original[i..i + len]);
                     i += len;
-                    if !self.two_scans {
-                        i = self.push_two_byte_letters(bytes, i);
-                    }
                 }
             }
         }
@@ -542,19 +546,28 @@ impl<const MAP: bool> Builder<MAP> {
     }
 
     /// Pushes the letters from `i` on that are two bytes of UTF-8 folding
-    /// to one ASCII letter or digit ([`fold::two_byte_letters`]), right
-    /// after a character pushed, and returns where they end. Between them
-    /// nothing is pending (no space, no soft boundary), so each is one
+    /// to one ASCII letter or digit ([`fold::two_byte_letters`]) and
+    /// returns where they end (`i` if there is none). The space or soft
+    /// boundary pending before the first is written as
+    /// [`Builder::emit_word_bytes`] writes it; then each letter is one
     /// byte of text and one of map, as [`Builder::push`] would write it,
     /// without its per-character steps: a Cyrillic or Greek word folded
     /// through those cost about 150 instructions a letter (BENCHMARKS.md,
     /// issue 14, sixteenth step). A letter that repeats the one before
-    /// may be a tripled letter's, collapsed by `push`: it ends the run.
+    /// may be a tripled letter's, collapsed by `push`: it ends the run
+    /// (unless a space comes between, where `push` collapses nothing).
     fn push_two_byte_letters(&mut self, bytes: &[u8], i: usize) -> usize {
-        if self.pending_space.is_some() || self.soft_pending {
-            return i;
-        }
         let letters = fold::two_byte_letters();
+        let first =
+            bytes.get(i + 1).and_then(|&trail| fold::two_byte_index(bytes[i], trail)).map(|index| letters[index]);
+        match first {
+            Some(letter) if letter != 0 && (self.pending_space.is_some() || self.text.last() != Some(&letter)) => {}
+            _ => return i,
+        }
+        if let Some((s, e)) = self.pending_space.take() {
+            self.emit_space(s, e);
+        }
+        self.mark_soft();
         let mut at = i;
         while let (Some(&lead), Some(&trail)) = (bytes.get(at), bytes.get(at + 1)) {
             let Some(index) = fold::two_byte_index(lead, trail) else {
