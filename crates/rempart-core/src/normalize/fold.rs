@@ -111,7 +111,7 @@ pub(crate) fn bmp_table() -> &'static [Fold] {
 /// For each code point of two bytes of UTF-8 (U+0080 to U+07FF), the
 /// ASCII lower-case letter or digit it folds to alone, else 0: the bulk
 /// of Cyrillic, Greek and accented Latin words, which the fold copies
-/// through this table a letter at a time.
+/// through this table a letter at a time ([`two_byte_letter`]).
 pub(crate) fn two_byte_letters() -> &'static [u8; 0x780] {
     static TABLE: OnceLock<[u8; 0x780]> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -123,12 +123,18 @@ pub(crate) fn two_byte_letters() -> &'static [u8; 0x780] {
     })
 }
 
-/// The code point of the two bytes of UTF-8 `lead`, `trail`, as an index
-/// into [`two_byte_letters`]; `None` unless `lead` starts a two-byte
-/// sequence (`trail` is taken to continue it, as in a `&str`).
+/// The ASCII letter or digit that the character at byte `at` of UTF-8
+/// text `bytes` folds to alone, if it is two bytes long and folds so
+/// (`letters` is [`two_byte_letters`], fetched once by the caller's loop).
 #[inline]
-pub(crate) fn two_byte_index(lead: u8, trail: u8) -> Option<usize> {
-    (0xC2..=0xDF).contains(&lead).then(|| ((usize::from(lead & 0x1F) << 6) | usize::from(trail & 0x3F)) - 0x80)
+pub(crate) fn two_byte_letter(letters: &[u8; 0x780], bytes: &[u8], at: usize) -> Option<u8> {
+    let (lead, trail) = (*bytes.get(at)?, *bytes.get(at + 1)?);
+    if !(0xC2..=0xDF).contains(&lead) {
+        return None;
+    }
+    // A two-byte lead in UTF-8 text is followed by its continuation byte.
+    let code_point = (usize::from(lead & 0x1F) << 6) | usize::from(trail & 0x3F);
+    Some(letters[code_point - 0x80]).filter(|&letter| letter != 0)
 }
 
 fn is_combining(cp: u32) -> bool {

@@ -558,10 +558,8 @@ impl<const MAP: bool> Builder<MAP> {
     /// (unless a space comes between, where `push` collapses nothing).
     fn push_two_byte_letters(&mut self, bytes: &[u8], i: usize) -> usize {
         let letters = fold::two_byte_letters();
-        let first =
-            bytes.get(i + 1).and_then(|&trail| fold::two_byte_index(bytes[i], trail)).map(|index| letters[index]);
-        match first {
-            Some(letter) if letter != 0 && (self.pending_space.is_some() || self.text.last() != Some(&letter)) => {}
+        match fold::two_byte_letter(letters, bytes, i) {
+            Some(letter) if self.pending_space.is_some() || self.text.last() != Some(&letter) => {}
             _ => return i,
         }
         if let Some((s, e)) = self.pending_space.take() {
@@ -569,12 +567,8 @@ impl<const MAP: bool> Builder<MAP> {
         }
         self.mark_soft();
         let mut at = i;
-        while let (Some(&lead), Some(&trail)) = (bytes.get(at), bytes.get(at + 1)) {
-            let Some(index) = fold::two_byte_index(lead, trail) else {
-                break;
-            };
-            let letter = letters[index];
-            if letter == 0 || self.text.last() == Some(&letter) {
+        while let Some(letter) = fold::two_byte_letter(letters, bytes, at) {
+            if self.text.last() == Some(&letter) {
                 break;
             }
             self.text.push(letter);
