@@ -149,15 +149,21 @@ fn lint_fails_on_findings_unless_told_to_warn_only() {
     let dir = tempfile::tempdir().expect("temp dir");
     let head = "[policy]\nid = \"p\"\ntitle = \"t\"\nlegal_basis = \"b\"\nscope = [\"FR\"]\n\
                 dsa_category = \"STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS\"\n";
-    // An unused set, a rule no test fires and a failing test: three findings.
-    let body = "[terms.a]\nen = [\"alpha\"]\n[terms.unused]\nen = [\"beta\"]\n\
+    // An unused set, a rule no test fires, a failing test and a pattern
+    // whose word boundary has no letter of its own beside it: four findings.
+    let body = "[terms.a]\nen = [\"alpha\"]\npatterns = ['[0-9]+ ?\\b']\n[terms.unused]\nen = [\"beta\"]\n\
                 [[rule]]\nid = \"r\"\naction = \"block\"\nwhen = \"a\"\n\
                 [[test]]\ntitle = \"gamma\"\nexpect = \"block\"\n";
     std::fs::write(dir.path().join("p.toml"), format!("{head}{body}")).expect("write");
     let out = rempart().args(["policy", "lint"]).arg(dir.path()).output().expect("runs");
     assert_eq!(out.status.code(), Some(4));
     let text = String::from_utf8_lossy(&out.stdout);
-    for finding in ["`unused` is not used", "`r` is fired by none", "fails: expected block, got allow"] {
+    for finding in [
+        "`unused` is not used",
+        "`r` is fired by none",
+        "fails: expected block, got allow",
+        "pattern \"[0-9]+ ?\\\\b\" has a word boundary with no letter or digit of its own",
+    ] {
         assert!(text.contains(finding), "{finding} in {text}");
     }
     rempart().args(["policy", "lint", "--warn-only"]).arg(dir.path()).assert().success();

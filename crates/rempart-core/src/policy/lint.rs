@@ -1,6 +1,7 @@
 //! Checks a compliance officer runs before deploying a pack: its own test
 //! cases, and findings that do not stop it from compiling but make it
-//! weaker (unused sets, rules no test exercises, terms listed twice).
+//! weaker (unused sets, rules no test exercises, terms listed twice) or
+//! slower (patterns off the fast search).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -10,6 +11,7 @@ use crate::decision::Action;
 use crate::gate::Gate;
 use crate::matcher::TermSpec;
 use crate::policy::{PackIssue, TestCase};
+use crate::word_boundary;
 
 /// The outcome of one `[[test]]` case.
 #[derive(Clone, Debug, Serialize)]
@@ -123,6 +125,29 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
                     &mut issues,
                     &set.file,
                     format!("term set `{}`: {term:?} is also an exception, so it can never match", set.name),
+                );
+            }
+        }
+    }
+
+    // Patterns whose word boundaries the search cannot read as ASCII ones
+    // where the text holds a non-ASCII word character (`word_boundary`):
+    // they match as written, but their whole set is then searched by the
+    // regex crate's slowest engine, thousands of instructions a byte.
+    for set in &pack.sets {
+        for pattern in &set.patterns {
+            let Ok(tree) = regex_syntax::parse(pattern) else { continue };
+            if word_boundary::has_unicode_boundary(&tree) && !word_boundary::ascii_reading_widens(&tree) {
+                warn(
+                    &mut issues,
+                    &set.file,
+                    format!(
+                        "term set `{}`: pattern {pattern:?} has a word boundary with no letter or digit of its own \
+                         beside it (`\\b` next to a part that may be empty, a space or a non-ASCII character), which \
+                         takes the pack's patterns off their fast search in text with non-ASCII letters (Japanese, \
+                         Korean, mojibake); put a letter or digit of the pattern next to each `\\b`",
+                        set.name
+                    ),
                 );
             }
         }
