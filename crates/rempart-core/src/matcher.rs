@@ -266,7 +266,7 @@ fn needs_numeric(pattern: &str) -> bool {
 /// `pattern`'s syntax tree, parsed as `Regex::new` parses it (default
 /// flags), for the analyses that group the patterns; `None` if it does
 /// not parse.
-fn syntax_tree(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+pub(crate) fn syntax_tree(pattern: &str) -> Option<regex_syntax::hir::Hir> {
     regex_syntax::ParserBuilder::new().build().parse(pattern).ok()
 }
 

@@ -89,8 +89,8 @@ pub(crate) fn ascii_reading_widens(hir: &Hir) -> bool {
         HirKind::Alternation(branches) => branches.iter().all(ascii_reading_widens),
         HirKind::Concat(parts) => parts.iter().enumerate().all(|(i, part)| match part.kind() {
             HirKind::Look(look) if needs_a_side(*look) => {
-                sequence_edge(parts[i + 1..].iter(), Edge::First) == SIDE_OF_ASCII_WORD
-                    || sequence_edge(parts[..i].iter().rev(), Edge::Last) == SIDE_OF_ASCII_WORD
+                sequence_edge(parts[i + 1..].iter(), Edge::First) == SequenceEdge::AsciiWord
+                    || sequence_edge(parts[..i].iter().rev(), Edge::Last) == SequenceEdge::AsciiWord
             }
             _ => ascii_reading_widens(part),
         }),
@@ -119,25 +119,30 @@ fn never_empty(hir: &Hir) -> bool {
     hir.properties().minimum_len().is_some_and(|len| len > 0)
 }
 
-/// What [`sequence_edge`] says of a sequence whose every match is
-/// non-empty and has an ASCII word character at the edge.
-const SIDE_OF_ASCII_WORD: (bool, bool) = (true, true);
+/// What the matches of a sequence hold at one edge ([`sequence_edge`]).
+#[derive(PartialEq)]
+enum SequenceEdge {
+    /// Every match is non-empty, with an ASCII word character there.
+    AsciiWord,
+    /// So is every non-empty match, but a match may be empty.
+    AsciiWordOrEmpty,
+    /// Some match has another character there.
+    Other,
+}
 
-/// For the parts of a sequence taken from one edge inward: whether every
-/// non-empty match of the sequence has an ASCII word character at that
-/// edge, and whether the sequence is never empty. The edge of a match is
-/// that of the first part that matched something: any part up to one
-/// that is never empty.
-fn sequence_edge<'a>(parts_from_edge: impl Iterator<Item = &'a Hir>, edge: Edge) -> (bool, bool) {
+/// What the matches of a sequence hold at one edge, its parts taken from
+/// that edge inward. The edge of a match is that of the first part that
+/// matched something: any part up to one that is never empty.
+fn sequence_edge<'a>(parts_from_edge: impl Iterator<Item = &'a Hir>, edge: Edge) -> SequenceEdge {
     for part in parts_from_edge {
         if !non_empty_edges_are_ascii_word(part, edge) {
-            return (false, false);
+            return SequenceEdge::Other;
         }
         if never_empty(part) {
-            return (true, true);
+            return SequenceEdge::AsciiWord;
         }
     }
-    (true, false)
+    SequenceEdge::AsciiWordOrEmpty
 }
 
 /// Whether every non-empty match of `hir` has an ASCII word character
@@ -164,10 +169,13 @@ fn non_empty_edges_are_ascii_word(hir: &Hir, edge: Edge) -> bool {
         HirKind::Repetition(repetition) => non_empty_edges_are_ascii_word(&repetition.sub, edge),
         HirKind::Capture(capture) => non_empty_edges_are_ascii_word(&capture.sub, edge),
         HirKind::Alternation(branches) => branches.iter().all(|b| non_empty_edges_are_ascii_word(b, edge)),
-        HirKind::Concat(parts) => match edge {
-            Edge::First => sequence_edge(parts.iter(), edge).0,
-            Edge::Last => sequence_edge(parts.iter().rev(), edge).0,
-        },
+        HirKind::Concat(parts) => {
+            let from_edge = match edge {
+                Edge::First => sequence_edge(parts.iter(), edge),
+                Edge::Last => sequence_edge(parts.iter().rev(), edge),
+            };
+            from_edge != SequenceEdge::Other
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::decision::Action;
 use crate::gate::Gate;
-use crate::matcher::TermSpec;
+use crate::matcher::{syntax_tree, TermSpec};
 use crate::policy::{PackIssue, TestCase};
 use crate::word_boundary;
 
@@ -136,8 +136,7 @@ pub fn lint(gate: &Gate, outcomes: &[TestOutcome]) -> Vec<PackIssue> {
     // regex crate's slowest engine, thousands of instructions a byte.
     for set in &pack.sets {
         for pattern in &set.patterns {
-            let Ok(tree) = regex_syntax::parse(pattern) else { continue };
-            if word_boundary::has_unicode_boundary(&tree) && !word_boundary::ascii_reading_widens(&tree) {
+            if syntax_tree(pattern).is_some_and(|tree| !word_boundary::ascii_reading_widens(&tree)) {
                 warn(
                     &mut issues,
                     &set.file,
