@@ -25,16 +25,21 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 
-# stage name -> regex over callgrind function names (inclusive counts summed)
+# stage name -> regex over callgrind function names (inclusive counts summed);
+# a tuple of them: the first that names a function of the binary. A
+# function the compiler inlined is counted through its callees.
 STAGES = [
-    ("screen (whole gate)", r"^rempart_core::gate::Gate::screen_traced$"),
+    ("screen (whole gate)",
+     (r"^rempart_core::gate::Gate::screen_(with|traced)$", r"^rempart_core::gate::Gate::(signals|decide)$")),
     ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build|build_with)$"),
     ("  match: automaton + whole-word checks", r"^rempart_core::matcher::Matcher::scan$"),
     ("  match: regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
     ("  match: leet readings", r"^rempart_core::normalize::leet_variants$"),
     ("  quantities (extract)", r"^rempart_core::extract::extract$"),
     ("  language detection (whatlang)", r"^whatlang::core::detect::detect_with_options$"),
-    ("JSON parse (Listing::from_json_with)", r"^rempart_core::listing::Listing::from_json_with$"),
+    ("JSON parse (Listing::from_json_with)",
+     (r"^rempart_core::listing::Listing::from_json_with$",
+      r"^(rempart_core::listing::Listing::deserialize_from|simdutf8::implementation::x86::avx2::validate_utf8_basic)$")),
     # The writer calls serialize for the decisions it does not write itself:
     # the first of these names a binary has is the stage, never both.
     ("JSON write (DecisionWriter::write)",

@@ -260,7 +260,7 @@ pub struct Resume {
 pub fn process<T: Send>(
     args: &InputArgs,
     label: &str,
-    work: impl Fn(Listing) -> T + Sync,
+    work: impl Fn(&Listing) -> T + Sync,
     sink: impl FnMut(T) -> Result<()>,
 ) -> Result<Stats> {
     process_with(args, label, Resume::default(), |_, listing| work(listing), &mut FnSink(sink))
@@ -272,7 +272,7 @@ pub fn process_with<T: Send>(
     args: &InputArgs,
     label: &str,
     resume: Resume,
-    work: impl Fn(u64, Listing) -> T + Sync,
+    work: impl Fn(u64, &Listing) -> T + Sync,
     sink: &mut impl Sink<T>,
 ) -> Result<Stats> {
     if let Some(n) = args.threads {
@@ -313,7 +313,12 @@ pub fn process_with<T: Send>(
                     // The pipeline is written not to panic; if it ever does
                     // on some input, that record is reported and the rest go on.
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        into_listing(record, &bytes, &limits).map(|listing| work(line, listing))
+                        into_listing(record, &bytes, &limits).map(|listing| {
+                            let done = work(line, &listing);
+                            // Its strings are the next record's.
+                            listing.recycle();
+                            done
+                        })
                     }))
                     .unwrap_or_else(|_| {
                         Err(InputError::Record("internal error while screening this record (please report it)".into()))

@@ -98,10 +98,10 @@ pub fn run(args: Args) -> Result<u8> {
         &args.input,
         "eval",
         |listing| -> Result<Evaluated, (String, InputError)> {
-            let expected = expectation(&listing).map_err(|e| (listing.id.clone(), e))?;
-            let lexical = gate.screen(&listing);
+            let expected = expectation(listing).map_err(|e| (listing.id.clone(), e))?;
+            let lexical = gate.screen(listing);
             let Some(stage) = &semantic else { return Ok((lexical, None, expected, Vec::new())) };
-            let screened = stage.screen(&gate, &listing, &rempart_core::ExternalSignals::default());
+            let screened = stage.screen(&gate, listing, &rempart_core::ExternalSignals::default());
             let seen = screened
                 .nearest
                 .iter()

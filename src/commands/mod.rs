@@ -208,8 +208,8 @@ pub fn screen_and_write(
         &args.input,
         label,
         |listing| {
-            let computed = signals.as_ref().map(|s| s.compute(&listing));
-            let screened = screen_one(&gate, semantic.as_ref(), &listing, computed.as_ref().map(|c| &c.external));
+            let computed = signals.as_ref().map(|s| s.compute(listing));
+            let screened = screen_one(&gate, semantic.as_ref(), listing, computed.as_ref().map(|c| &c.external));
             let decision = &screened.decision;
             let removal = match (computed, &removed_file, decision.verdict) {
                 (Some(computed), Some(_), Action::Block) => {
@@ -218,12 +218,12 @@ pub fn screen_and_write(
                         .first()
                         .map(|m| format!("rempart {}/{} ({})", m.policy, m.rule, decision.policy_version))
                         .unwrap_or_default();
-                    Some(rempart_signals::Removal::of(&listing, &decided_by, computed.image_hashes))
+                    Some(rempart_signals::Removal::of(listing, &decided_by, computed.image_hashes))
                 }
                 _ => None,
             };
             let keep = !(only_flagged && decision.verdict == Action::Allow);
-            (keep.then(|| render(&gate, &listing, &screened)), removal)
+            (keep.then(|| render(&gate, listing, &screened)), removal)
         },
         |(text, removal)| {
             if let Some(text) = text {

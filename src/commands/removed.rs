@@ -55,7 +55,7 @@ pub fn run(command: Command) -> Result<u8> {
     let stats = crate::input::process(
         &args.input,
         "removed add",
-        |listing| rempart_signals::Removal::of(&listing, &args.decided_by, signals.removal_hashes(&listing)),
+        |listing| rempart_signals::Removal::of(listing, &args.decided_by, signals.removal_hashes(listing)),
         |removal| {
             let line = serde_json::json!({
                 "id": removal.entry.listing_id, "decided_by": removal.entry.decided_by, "images": removal.images,

@@ -152,10 +152,9 @@ pub fn run(args: Args) -> Result<u8> {
         "sweep",
         resume,
         |line, listing| {
-            let computed = signals.as_ref().map(|s| s.compute(&listing));
-            let screened =
-                super::screen_one(&gate, semantic.as_ref(), &listing, computed.as_ref().map(|c| &c.external));
-            Screened::new(line, &listing, &screened.decision)
+            let computed = signals.as_ref().map(|s| s.compute(listing));
+            let screened = super::screen_one(&gate, semantic.as_ref(), listing, computed.as_ref().map(|c| &c.external));
+            Screened::new(line, listing, &screened.decision)
         },
         &mut sink,
     )?;

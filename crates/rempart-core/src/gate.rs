@@ -24,6 +24,25 @@ thread_local! {
     static FOLD_BUFFERS: std::cell::Cell<Folded> = std::cell::Cell::default();
     /// The hits of one field, reused the same way.
     static FIELD_HITS: std::cell::Cell<Vec<Hit>> = std::cell::Cell::default();
+    /// A listing's hits and per-set fields, reused listing after listing
+    /// ([`Signals::recycle`]).
+    static SIGNAL_BUFFERS: std::cell::Cell<SignalBuffers> = std::cell::Cell::default();
+}
+
+/// The buffers of [`Signals`] that every listing with a hit would
+/// allocate: two allocations and a reallocation a listing, about 500
+/// instructions with their frees (BENCHMARKS.md, issue 14, seventeenth
+/// step).
+#[derive(Default)]
+struct SignalBuffers {
+    hits: Vec<Found>,
+    set_fields: Vec<u8>,
+}
+
+impl scratch::HeapBytes for SignalBuffers {
+    fn heap_bytes(&self) -> usize {
+        self.hits.heap_bytes() + self.set_fields.heap_bytes()
+    }
 }
 
 /// Signals the text pipeline itself fires, usable in `when` expressions
@@ -320,7 +339,10 @@ impl Gate {
 
     /// Screens one listing with signals computed elsewhere.
     pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
-        self.screen_traced(listing, external).0
+        let signals = self.signals(listing, TextPath::Fast);
+        let decision = self.decide(listing, external, &signals);
+        signals.recycle();
+        decision
     }
 
     /// Screens one listing and also says which term sets were found in it,
@@ -328,9 +350,11 @@ impl Gate {
     /// (the semantic cascade) uses to pick the listings worth more work,
     /// without matching the text a second time.
     pub fn screen_traced(&self, listing: &Listing, external: &ExternalSignals) -> (Decision, SetsFound) {
-        let signals = self.signals(listing, TextPath::Fast);
+        let mut signals = self.signals(listing, TextPath::Fast);
         let decision = self.decide(listing, external, &signals);
-        (decision, SetsFound(signals.set_fields))
+        let sets = SetsFound(std::mem::take(&mut signals.set_fields));
+        signals.recycle();
+        (decision, sets)
     }
 
     /// Screens one listing through the reference text path: every field
@@ -486,7 +510,8 @@ impl Gate {
             push(FieldName::Attribute(key), value, FieldFilter::Attributes);
         }
         let declared = listing.language.as_deref().and_then(Language::from_code);
-        let mut hits = Vec::new();
+        let SignalBuffers { mut hits, mut set_fields } = scratch::take(&SIGNAL_BUFFERS);
+        hits.clear();
         let mut bidi = Vec::new();
         let mut folded = scratch::take(&FOLD_BUFFERS);
         let mut field_hits = scratch::take(&FIELD_HITS);
@@ -530,7 +555,8 @@ impl Gate {
         }
         scratch::put_back(&FOLD_BUFFERS, folded);
         scratch::put_back(&FIELD_HITS, field_hits);
-        let mut set_fields = vec![0u8; self.pack.sets.len()];
+        set_fields.clear();
+        set_fields.resize(self.pack.sets.len(), 0);
         for found in &hits {
             set_fields[found.hit.set] |= field_bit(fields[found.field].filter);
         }
@@ -908,6 +934,11 @@ fn retain_from(list: &mut HitList, from: usize, mut keep: impl FnMut(usize) -> b
 }
 
 impl<'a> Signals<'a> {
+    /// Gives the buffers back to this thread for its next listing.
+    fn recycle(self) {
+        scratch::put_back(&SIGNAL_BUFFERS, SignalBuffers { hits: self.hits, set_fields: self.set_fields });
+    }
+
     /// Where the listing carries `[info]` item `id` of the pack.
     fn info(&self, id: usize) -> Option<&InfoFound<'a>> {
         let (items, names, listing) = self.info_source;

@@ -22,6 +22,8 @@ use serde::de::{self, Deserializer, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::scratch::{self, SpareStrings};
+
 /// Size caps that keep one absurd record from costing the batch.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -161,20 +163,41 @@ impl Listing {
         // instructions per listing went to per-string checks). A record
         // that is not UTF-8 is read as bytes, so its error names the
         // place as before.
-        match simdutf8::basic::from_utf8(bytes) {
-            Ok(text) => Listing::deserialize_from(serde_json::Deserializer::from_str(text), limits),
-            Err(_) => Listing::deserialize_from(serde_json::Deserializer::from_slice(bytes), limits),
-        }
+        scratch::with_spare_strings(|spare| match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Listing::deserialize_from(serde_json::Deserializer::from_str(text), limits, spare),
+            Err(_) => Listing::deserialize_from(serde_json::Deserializer::from_slice(bytes), limits, spare),
+        })
     }
 
     fn deserialize_from<'de, R: serde_json::de::Read<'de>>(
         mut de: serde_json::Deserializer<R>,
         limits: &Limits,
+        spare: &mut SpareStrings,
     ) -> Result<Listing, InputError> {
-        let listing = de.deserialize_map(ListingVisitor { limits }).map_err(|e| decode_error(&e))?;
+        let listing = de.deserialize_map(ListingVisitor { limits, spare }).map_err(|e| decode_error(&e))?;
         de.end()
             .map_err(|e| InputError::Record(format!("trailing characters after the object: {}", strip_position(&e))))?;
         Ok(listing)
+    }
+
+    /// Gives this listing's strings to the next record this thread reads
+    /// ([`Listing::from_json_with`]), which copies its own into them
+    /// rather than allocating its own: a reader that is done with each
+    /// listing before the next saves five or six allocations and frees a
+    /// record (BENCHMARKS.md, issue 14, seventeenth step). A listing never
+    /// given back costs nothing more than before.
+    pub fn recycle(self) {
+        let Listing { id, title, description, category, mut attributes, language, .. } = self;
+        scratch::with_spare_strings(|spare| {
+            // The one read first given back last, so that the next
+            // record's id, title and description, in the order most
+            // records give them, get this one's and need not grow.
+            let fields = [language, category, description];
+            let given = 2 * attributes.len() + fields.iter().flatten().count() + 2;
+            let texts = attributes.drain(..).rev().flat_map(|(name, value)| [value, name]);
+            spare.keep(texts.chain(fields.into_iter().flatten()).chain([title, id]), given);
+            spare.keep_attributes(attributes);
+        });
     }
 
     /// Checks caps and codes on a listing built in code or from CSV.
@@ -259,6 +282,7 @@ fn check_country(field: impl fmt::Display, code: &str) -> Result<(), InputError>
 
 struct ListingVisitor<'a> {
     limits: &'a Limits,
+    spare: &'a mut SpareStrings,
 }
 
 fn field_err<E: de::Error>(field: &str, e: impl fmt::Display) -> E {
@@ -268,37 +292,39 @@ fn field_err<E: de::Error>(field: &str, e: impl fmt::Display) -> E {
 /// A string field that also accepts an integer (catalogue ids often are),
 /// kept as its digits. Other numbers are refused: their text would come
 /// back rewritten through floating point.
-struct IdValue(String);
+struct IdValue<'s>(&'s mut SpareStrings);
 
-impl<'de> Deserialize<'de> for IdValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<IdValue, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = IdValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an integer")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<IdValue, E> {
-                Ok(IdValue(s.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<IdValue, E> {
-                Ok(IdValue(s))
-            }
-            // Integers reach here exactly as written (JSON has no leading
-            // zeros, and serde_json reads them without rounding).
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<IdValue, E> {
-                Ok(IdValue(n.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<IdValue, E> {
-                Ok(IdValue(n.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<IdValue, E> {
-                Err(E::custom(
-                    "a numeric id must be an integer written in digits, of at most 64 bits; give other ids as strings (their digits would be rewritten)",
-                ))
-            }
-        }
-        d.deserialize_any(IdVisitor)
+impl<'de> de::DeserializeSeed<'de> for IdValue<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for IdValue<'_> {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an integer")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<String, E> {
+        Ok(self.0.text(s))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<String, E> {
+        Ok(s)
+    }
+    // Integers reach here exactly as written (JSON has no leading
+    // zeros, and serde_json reads them without rounding).
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<String, E> {
+        Ok(n.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<String, E> {
+        Ok(n.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<String, E> {
+        Err(E::custom(
+            "a numeric id must be an integer written in digits, of at most 64 bits; give other ids as strings (their digits would be rewritten)",
+        ))
     }
 }
 
@@ -361,41 +387,175 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
+        let mut object = StrictObject { field: self.field, entries: Map::new() };
         read_object(map, self.field, &mut object)?;
-        Ok(Value::Object(object))
+        Ok(Value::Object(object.entries))
     }
 }
 
 /// Where [`read_object`] puts an object's entries, telling it which names
 /// it already holds.
-trait Entries {
+trait Entries<'de> {
     fn holds(&self, name: &str) -> bool;
-    fn put(&mut self, name: String, value: Value);
+    /// Reads the value of the entry named `name` from `map`, and keeps both.
+    fn read<A: MapAccess<'de>>(&mut self, name: Cow<'de, str>, map: &mut A) -> Result<(), A::Error>;
 }
 
-impl Entries for Map<String, Value> {
+/// An object of the record field `field` as a JSON value.
+struct StrictObject<'a> {
+    field: &'a str,
+    entries: Map<String, Value>,
+}
+
+impl<'de> Entries<'de> for StrictObject<'_> {
     fn holds(&self, name: &str) -> bool {
-        self.contains_key(name)
+        self.entries.contains_key(name)
     }
-    fn put(&mut self, name: String, value: Value) {
-        self.insert(name, value);
+    fn read<A: MapAccess<'de>>(&mut self, name: Cow<'de, str>, map: &mut A) -> Result<(), A::Error> {
+        let value = map.next_value_seed(Strict { field: self.field })?;
+        self.entries.insert(name.into_owned(), value);
+        Ok(())
     }
 }
 
-/// Reads an object of the record field `field` into `entries`, values by
-/// [`Strict`]: a name given twice is refused at its second occurrence.
-fn read_object<'de, A: MapAccess<'de>>(mut map: A, field: &str, entries: &mut impl Entries) -> Result<(), A::Error> {
-    while let Some(name) = map.next_key::<String>()? {
+/// Reads an object of the record field `field` into `entries`: a name
+/// given twice is refused at its second occurrence.
+fn read_object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    field: &str,
+    entries: &mut impl Entries<'de>,
+) -> Result<(), A::Error> {
+    while let Some(FieldKey(name)) = map.next_key::<FieldKey<'de>>()? {
         if entries.holds(&name) {
             return Err(A::Error::custom(format!(
                 "field {field}: duplicate key `{name}` (given twice, so the record is ambiguous)"
             )));
         }
-        let value = map.next_value_seed(Strict { field })?;
-        entries.put(name, value);
+        entries.read(name, &mut map)?;
     }
     Ok(())
+}
+
+/// A value of a record field that is read as text: a string is copied
+/// into a spare string ([`SpareStrings`]); any other value is read by
+/// [`Strict`] (so that a name repeated inside it is refused as anywhere
+/// else), then given to [`TextValue::other`].
+trait TextValue<'de>: Sized {
+    type Value;
+    /// The record field the value belongs to, for [`Strict`]'s errors.
+    fn field(&self) -> &'static str;
+    fn text(self, text: &str) -> Result<Self::Value, String>;
+    fn other(self, value: Value) -> Result<Self::Value, String>;
+    /// An object, read by [`Strict`] unless the field reads its own.
+    fn object<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let value = self.strict().visit_map(map)?;
+        self.other(value).map_err(A::Error::custom)
+    }
+    fn strict(&self) -> Strict<'static> {
+        Strict { field: self.field() }
+    }
+}
+
+/// Reads a value as `T` says ([`TextValue`]).
+struct ReadAs<T>(T);
+
+impl<'de, T: TextValue<'de>> de::DeserializeSeed<'de> for ReadAs<T> {
+    type Value = T::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<T> ReadAs<T> {
+    /// The value `read` reads by [`Strict`], given to [`TextValue::other`].
+    fn by_strict<'de, E: de::Error>(self, read: impl FnOnce(Strict<'static>) -> Result<Value, E>) -> Result<T::Value, E>
+    where
+        T: TextValue<'de>,
+    {
+        let value = read(self.0.strict())?;
+        self.0.other(value).map_err(E::custom)
+    }
+}
+
+impl<'de, T: TextValue<'de>> Visitor<'de> for ReadAs<T> {
+    type Value = T::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_i64(n))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_u64(n))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_f64(n))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<T::Value, E> {
+        self.0.text(s).map_err(E::custom)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_unit())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T::Value, E> {
+        self.by_strict(|strict| strict.visit_none())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<T::Value, A::Error> {
+        self.by_strict(|strict| strict.visit_seq(seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T::Value, A::Error> {
+        self.0.object(map)
+    }
+}
+
+/// `title`, `description`, `category` or `language`: a string, or null.
+struct StringField<'s> {
+    field: &'static str,
+    spare: &'s mut SpareStrings,
+}
+
+impl<'de> TextValue<'de> for StringField<'_> {
+    type Value = Option<String>;
+
+    fn field(&self) -> &'static str {
+        self.field
+    }
+
+    fn text(self, text: &str) -> Result<Option<String>, String> {
+        Ok(Some(self.spare.text(text)))
+    }
+    fn other(self, value: Value) -> Result<Option<String>, String> {
+        expect_string(self.field, value)
+    }
+}
+
+/// The value of an attribute, as text ([`attribute_text`]); `None` for
+/// null.
+struct AttributeValue<'s> {
+    spare: &'s mut SpareStrings,
+}
+
+impl<'de> TextValue<'de> for AttributeValue<'_> {
+    type Value = Option<String>;
+
+    fn field(&self) -> &'static str {
+        "attributes"
+    }
+
+    fn text(self, text: &str) -> Result<Option<String>, String> {
+        Ok(Some(self.spare.text(text)))
+    }
+    fn other(self, value: Value) -> Result<Option<String>, String> {
+        Ok(attribute_text(value))
+    }
 }
 
 /// The `attributes` object, read straight into (name, text) pairs.
@@ -404,11 +564,13 @@ fn read_object<'de, A: MapAccess<'de>>(mut map: A, field: &str, entries: &mut im
 /// name, an index table) and a `Value` per attribute, taken apart at
 /// once. Read here, its entries go through the loop every object of a
 /// record goes through ([`read_object`]: a name given twice is an error at
-/// its second occurrence, values read by [`Strict`]), then the entry cap
-/// is checked, with the same messages; a value that is not an object is
-/// read by [`Strict`] and named in the same error.
+/// its second occurrence, values read by [`Strict`] unless they are
+/// strings), then the entry cap is checked, with the same messages; a
+/// value that is not an object is read by [`Strict`] and named in the
+/// same error.
 struct Attributes<'a> {
     limits: &'a Limits,
+    spare: &'a mut SpareStrings,
 }
 
 /// Up to this many names, a repeated one is found by comparing it with
@@ -416,101 +578,71 @@ struct Attributes<'a> {
 /// hold thousands).
 const FEW_ATTRIBUTES: usize = 16;
 
-impl<'de> de::DeserializeSeed<'de> for Attributes<'_> {
+impl<'de> TextValue<'de> for Attributes<'_> {
     type Value = Vec<(String, String)>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
+    fn field(&self) -> &'static str {
+        "attributes"
     }
-}
 
-impl Attributes<'_> {
-    /// What a non-object value of `attributes` gives: nothing for null,
-    /// else the error naming what it is.
-    fn not_an_object<E: de::Error>(v: Result<Value, E>) -> Result<Vec<(String, String)>, E> {
-        match v? {
+    fn text(self, text: &str) -> Result<Self::Value, String> {
+        self.other(Value::String(text.to_owned()))
+    }
+    /// Nothing for null, else the error naming what the value is.
+    fn other(self, value: Value) -> Result<Self::Value, String> {
+        match value {
             Value::Null => Ok(Vec::new()),
-            other => Err(E::custom(format!("field attributes: expected an object, found {}", kind_of(&other)))),
+            other => Err(format!("field attributes: expected an object, found {}", kind_of(&other))),
         }
     }
-}
-
-const ATTRIBUTES: Strict<'static> = Strict { field: "attributes" };
-
-impl<'de> Visitor<'de> for Attributes<'_> {
-    type Value = Vec<(String, String)>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_bool(b))
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_i64(n))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_u64(n))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_f64(n))
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_str(s))
-    }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_string(s))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_unit())
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Self::not_an_object(ATTRIBUTES.visit_none())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Self::not_an_object(ATTRIBUTES.visit_seq(seq))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let mut pairs = AttributePairs::default();
-        read_object(map, ATTRIBUTES.field, &mut pairs)?;
-        if pairs.entries.len() > self.limits.attributes {
+    fn object<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let mut pairs =
+            AttributePairs { texts: self.spare.attributes(), nulls: Vec::new(), many: None, spare: self.spare };
+        read_object(map, "attributes", &mut pairs)?;
+        let entries = pairs.texts.len() + pairs.nulls.len();
+        if entries > self.limits.attributes {
             return Err(A::Error::custom(format!(
-                "field attributes: {} entries, over the cap of {}",
-                pairs.entries.len(),
+                "field attributes: {entries} entries, over the cap of {}",
                 self.limits.attributes
             )));
         }
-        Ok(pairs.entries.into_iter().filter_map(|(name, text)| Some((name, text?))).collect())
+        Ok(pairs.texts)
     }
 }
 
-/// Attributes as read: each name with its text (null values count as
-/// entries, for the cap, and are dropped after).
-#[derive(Default)]
-struct AttributePairs {
-    entries: Vec<(String, Option<String>)>,
-    /// The names, once there are [`FEW_ATTRIBUTES`] of them.
+/// Attributes as read: each name with its text, and the names of those
+/// whose value is null (entries, for the cap and for names given twice,
+/// dropped after).
+struct AttributePairs<'s> {
+    texts: Vec<(String, String)>,
+    nulls: Vec<String>,
+    /// Every name, once there are [`FEW_ATTRIBUTES`] of them.
     many: Option<std::collections::HashSet<String>>,
+    spare: &'s mut SpareStrings,
 }
 
-impl Entries for AttributePairs {
+impl<'de> Entries<'de> for AttributePairs<'_> {
     fn holds(&self, name: &str) -> bool {
         match &self.many {
             Some(names) => names.contains(name),
-            None => self.entries.iter().any(|(held, _)| held == name),
+            None => self.texts.iter().any(|(held, _)| held == name) || self.nulls.iter().any(|held| held == name),
         }
     }
-    fn put(&mut self, name: String, value: Value) {
+    fn read<A: MapAccess<'de>>(&mut self, name: Cow<'de, str>, map: &mut A) -> Result<(), A::Error> {
+        let name = self.spare.text(&name);
+        let text = map.next_value_seed(ReadAs(AttributeValue { spare: self.spare }))?;
         if let Some(names) = &mut self.many {
             names.insert(name.clone());
         }
-        self.entries.push((name, attribute_text(value)));
-        if self.many.is_none() && self.entries.len() == FEW_ATTRIBUTES {
-            self.many = Some(self.entries.iter().map(|(held, _)| held.clone()).collect());
+        match text {
+            Some(text) => self.texts.push((name, text)),
+            None => self.nulls.push(name),
         }
+        if self.many.is_none() && self.texts.len() + self.nulls.len() == FEW_ATTRIBUTES {
+            let names = self.texts.iter().map(|(name, _)| name).chain(&self.nulls);
+            self.many = Some(names.cloned().collect());
+        }
+        Ok(())
     }
 }
 
@@ -592,6 +724,7 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Listing, A::Error> {
+        let spare = self.spare;
         let mut listing = Listing::default();
         let mut seen = [false; KNOWN_FIELDS.len()];
         while let Some(FieldKey(key)) = map.next_key::<FieldKey<'de>>()? {
@@ -605,34 +738,25 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
                     "field {key}: duplicate key (the record gives `{key}` twice, so it is ambiguous)"
                 )));
             }
-            if key == "id" {
-                listing.id = map.next_value::<IdValue>().map_err(|e| field_err("id", e))?.0;
-                continue;
-            }
-            if key == "attributes" {
-                listing.attributes = map.next_value_seed(Attributes { limits: self.limits })?;
-                continue;
-            }
-            let v = map.next_value_seed(Strict { field: &key })?;
             match key.as_ref() {
+                "id" => listing.id = map.next_value_seed(IdValue(spare)).map_err(|e| field_err("id", e))?,
+                "attributes" => {
+                    listing.attributes = map.next_value_seed(ReadAs(Attributes { limits: self.limits, spare }))?;
+                }
                 "title" => {
-                    listing.title = expect_string("title", v).map_err(A::Error::custom)?.unwrap_or_default();
+                    listing.title =
+                        map.next_value_seed(ReadAs(StringField { field: "title", spare }))?.unwrap_or_default();
                 }
-                "description" | "category" | "language" => {
-                    let s = expect_string(&key, v).map_err(A::Error::custom)?;
-                    match key.as_ref() {
-                        "description" => listing.description = s,
-                        "category" => listing.category = s,
-                        _ => listing.language = s,
-                    }
+                "description" => {
+                    listing.description = map.next_value_seed(ReadAs(StringField { field: "description", spare }))?
                 }
-                "price" => listing.price = typed("price", v)?,
-                "images" => listing.images = typed::<Option<Vec<ImageRef>>, _>("images", v)?.unwrap_or_default(),
-                "seller" => listing.seller = typed("seller", v)?,
-                "ship_to" => listing.ship_to = parse_ship_to(v).map_err(A::Error::custom)?,
-                _ => {
-                    listing.extra.insert(key.into_owned(), v);
+                "category" => {
+                    listing.category = map.next_value_seed(ReadAs(StringField { field: "category", spare }))?
                 }
+                "language" => {
+                    listing.language = map.next_value_seed(ReadAs(StringField { field: "language", spare }))?
+                }
+                _ => listing.read_other(key, &mut map)?,
             }
         }
         let (has_id, has_title) = (seen[0], seen[1]);
@@ -644,6 +768,23 @@ impl<'de> Visitor<'de> for ListingVisitor<'_> {
         }
         listing.validate(self.limits).map_err(|e| A::Error::custom(e.to_string()))?;
         Ok(listing)
+    }
+}
+
+impl Listing {
+    /// Reads the value of record field `key`, one that is not text.
+    fn read_other<'de, A: MapAccess<'de>>(&mut self, key: Cow<'de, str>, map: &mut A) -> Result<(), A::Error> {
+        let v = map.next_value_seed(Strict { field: &key })?;
+        match key.as_ref() {
+            "price" => self.price = typed("price", v)?,
+            "images" => self.images = typed::<Option<Vec<ImageRef>>, _>("images", v)?.unwrap_or_default(),
+            "seller" => self.seller = typed("seller", v)?,
+            "ship_to" => self.ship_to = parse_ship_to(v).map_err(A::Error::custom)?,
+            _ => {
+                self.extra.insert(key.into_owned(), v);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -779,6 +920,89 @@ mod tests {
             }
         }
         assert!(ok > 1_000 && errors > 500, "{ok} read, {errors} rejected");
+    }
+
+    /// Records read into the strings of listings given back before
+    /// ([`Listing::recycle`]) read as they do on a thread that has none:
+    /// the same listing, or the same error, whatever came before (longer
+    /// or shorter strings, more or fewer attributes, a record rejected
+    /// halfway through).
+    #[test]
+    fn recycled_strings_read_as_fresh_ones() {
+        const TEXTS: [&str; 12] = [
+            r#""""#,
+            r#""x""#,
+            r#""Poupée 100 cm""#,
+            r#""caf\u00e9 \"quoted\"""#,
+            r#""a much longer description, long enough to need its string grown, a much longer description""#,
+            "null",
+            "7",
+            "2.5",
+            "true",
+            r#"["a",1,null]"#,
+            r#"{"k":"v"}"#,
+            r#"{"k":1,"k":2}"#,
+        ];
+        struct Draw(u64);
+        impl Draw {
+            fn below(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0 as usize % n
+            }
+            /// Mostly a string (the first five texts), now and then anything.
+            fn text(&mut self) -> &'static str {
+                let n = if self.below(8) == 0 { TEXTS.len() } else { 5 };
+                TEXTS[self.below(n)]
+            }
+        }
+        let mut draw = Draw(0x2545_f491_4f6c_dd1d);
+        let mut records = Vec::new();
+        for _ in 0..2_000 {
+            let mut fields = vec![match draw.below(4) {
+                0 => r#""id":12"#.to_string(),
+                1 => r#""id":"L-\u0031""#.to_string(),
+                _ => format!(r#""id":"L-{}""#, draw.below(100_000)),
+            }];
+            fields.push(format!(r#""title":{}"#, if draw.below(8) == 0 { draw.text() } else { r#""Mug""# }));
+            for name in ["description", "category", "language"] {
+                if draw.below(4) != 0 {
+                    fields.push(format!(r#""{name}":{}"#, draw.text()));
+                }
+            }
+            // Names distinct but now and then.
+            let attributes: Vec<String> = (0..draw.below(20))
+                .map(|i| format!(r#""a{}":{}"#, if draw.below(40) == 0 { 0 } else { i }, draw.text()))
+                .collect();
+            if !attributes.is_empty() {
+                fields.push(format!(r#""attributes":{{{}}}"#, attributes.join(",")));
+            }
+            if draw.below(10) == 0 {
+                fields.push(r#""ship_to":["fr"],"extra":{"kept":true}"#.to_string());
+            }
+            // Fields in any order, the title usually after the id.
+            if draw.below(5) == 0 {
+                fields.reverse();
+            }
+            records.push(format!("{{{}}}", fields.join(",")));
+        }
+        let read = |record: &String| Listing::from_json(record.as_bytes());
+        let fresh: Vec<_> = std::thread::scope(|scope| {
+            records.iter().map(|record| scope.spawn(|| read(record)).join().expect("reads")).collect()
+        });
+        let (mut valid, mut recycled) = (0, 0);
+        for (record, expected) in records.iter().zip(fresh) {
+            let got = read(record);
+            assert_eq!(got, expected, "{record}");
+            if let Ok(listing) = got {
+                valid += 1;
+                recycled += 2 + listing.attributes.len();
+                listing.recycle();
+            }
+        }
+        assert!(valid > 300 && valid < 1_900, "{valid} of 2,000 records valid");
+        assert!(recycled > 3_000, "{recycled} strings given back");
     }
 
     #[test]

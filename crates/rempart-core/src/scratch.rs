@@ -7,7 +7,7 @@
 //! a caller further up the stack has it, so re-entry is safe, just not
 //! faster), [`put_back`] refills it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::thread::LocalKey;
 
 /// Above this many heap bytes a buffer is dropped rather than kept: one
@@ -48,5 +48,81 @@ impl HeapBytes for Option<regex_automata::PatternSet> {
 pub(crate) fn put_back<T: HeapBytes>(slot: &'static LocalKey<Cell<T>>, buffer: T) {
     if buffer.heap_bytes() <= KEPT_BYTES {
         slot.set(buffer);
+    }
+}
+
+thread_local! {
+    /// The strings of the listings this thread gave back
+    /// ([`crate::Listing::recycle`]).
+    static SPARE_STRINGS: RefCell<SpareStrings> = RefCell::default();
+}
+
+/// Runs `f` with this thread's spare strings, or with none if a caller
+/// further up the stack has them. Borrowed in place rather than taken
+/// and put back as the other buffers are: moving the pool out and back
+/// and summing its strings' sizes each time cost about a third of the
+/// allocations it saves (BENCHMARKS.md, issue 14, seventeenth step).
+pub(crate) fn with_spare_strings<R>(f: impl FnOnce(&mut SpareStrings) -> R) -> R {
+    SPARE_STRINGS.with(|spare| match spare.try_borrow_mut() {
+        Ok(mut spare) => f(&mut spare),
+        Err(_) => f(&mut SpareStrings::default()),
+    })
+}
+
+/// Strings, and an attribute list, to copy a record's text into rather
+/// than allocate: a string given back by the listing before is most
+/// often the right size already.
+#[derive(Default)]
+pub(crate) struct SpareStrings {
+    strings: Vec<String>,
+    /// The strings' heap bytes.
+    held: usize,
+    attributes: Vec<(String, String)>,
+}
+
+/// More strings than a typical listing holds (title, description and a
+/// dozen attributes); a listing with hundreds of attributes gives back
+/// only this many.
+const SPARE_STRINGS_KEPT: usize = 64;
+
+impl SpareStrings {
+    /// `text` in a string of its own, a spare one if there is one.
+    pub(crate) fn text(&mut self, text: &str) -> String {
+        match self.strings.pop() {
+            Some(mut spare) => {
+                self.held -= spare.capacity();
+                spare.clear();
+                spare.push_str(text);
+                spare
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Keeps the `given` strings of `strings`, the last one to be handed
+    /// out first; past the room, the first ones are dropped, and past
+    /// [`KEPT_BYTES`] all of them.
+    pub(crate) fn keep(&mut self, strings: impl Iterator<Item = String>, given: usize) {
+        let dropped = (self.strings.len() + given).saturating_sub(SPARE_STRINGS_KEPT);
+        for string in strings.skip(dropped) {
+            self.held += string.capacity();
+            self.strings.push(string);
+        }
+        if self.held > KEPT_BYTES {
+            *self = SpareStrings { attributes: std::mem::take(&mut self.attributes), ..SpareStrings::default() };
+        }
+    }
+
+    /// An empty attribute list, the one given back if there is one.
+    pub(crate) fn attributes(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.attributes)
+    }
+
+    /// Keeps `attributes` (emptied) unless the one kept is larger.
+    pub(crate) fn keep_attributes(&mut self, mut attributes: Vec<(String, String)>) {
+        attributes.clear();
+        if attributes.capacity() > self.attributes.capacity() && attributes.heap_bytes() <= KEPT_BYTES {
+            self.attributes = attributes;
+        }
     }
 }
