@@ -1,7 +1,10 @@
 //! Fuzzes the whole per-record path: raw bytes → listing parse → screen.
 //! Invariants: no panic, every evidence span is the original text of the
-//! field it names (title, description or attribute value), and the fast
-//! text path decides exactly as the reference path (issue 14).
+//! field it names (title, description or attribute value), the fast
+//! text path decides exactly as the reference path (issue 14), and a
+//! record read into the strings of listings given back before
+//! (`Listing::recycle`, as `rempart screen` gives them back) reads the
+//! same.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -17,6 +20,8 @@ fn gate() -> &'static Gate {
 fuzz_target!(|data: &[u8]| {
     // As a JSON record: evidence in any text field points into that field.
     if let Ok(listing) = Listing::from_json(data) {
+        listing.clone().recycle();
+        assert_eq!(Listing::from_json(data).as_ref(), Ok(&listing), "read again into its own strings");
         let decision = gate().screen(&listing);
         // Issue 14: the fast text path decides as the reference path.
         let reference = gate().screen_reference(&listing, &ExternalSignals::default());
@@ -36,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        // The next input is read into this one's strings.
+        listing.recycle();
     }
     // As raw title text.
     if let Ok(text) = std::str::from_utf8(data) {

@@ -920,39 +920,47 @@ pub fn leet_variants(canonical: &str) -> Vec<String> {
     // read: reading every word of a field with one candidate run was 2.5 %
     // of the screening instructions (BENCHMARKS.md, issue 14, thirteenth
     // step).
-    let mut decode: Option<Vec<bool>> = None;
+    let mut decoded: smallvec::SmallVec<[(usize, usize); 4]> = smallvec::SmallVec::new();
     for (start, end) in leet_runs(bytes) {
-        if decoded_run(bytes, start, end, decode.as_deref()) {
-            let all = decode.get_or_insert_with(|| vec![false; bytes.len()]);
-            all[start..end].iter_mut().for_each(|d| *d = true);
+        if decoded_run(bytes, start, end, &decoded) {
+            decoded.push((start, end));
         }
     }
-    decode.map_or_else(Vec::new, |decode| readings_decoded(bytes, &decode))
+    if decoded.is_empty() {
+        return Vec::new();
+    }
+    readings_decoded(bytes, &decoded)
 }
 
-/// The readings of `bytes` with the bytes marked in `decode` read as
-/// letters: `1` as `i`, and in a second reading as `l` when a `1` is
-/// decoded.
-fn readings_decoded(bytes: &[u8], decode: &[bool]) -> Vec<String> {
+/// The readings of `bytes` with the runs `decoded` read as letters: `1`
+/// as `i`, and in a second reading as `l` when a `1` is decoded. Each is
+/// a copy of the text with only those runs rewritten: mapping every byte
+/// of the field through a per-byte mask cost about 300 instructions a
+/// listing (BENCHMARKS.md, issue 14, seventeenth step).
+fn readings_decoded(bytes: &[u8], decoded: &[(usize, usize)]) -> Vec<String> {
     let variant = |one: u8| -> String {
-        let out: Vec<u8> =
-            bytes.iter().zip(decode).map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b }).collect();
+        let mut out = bytes.to_vec();
+        for &(start, end) in decoded {
+            for b in &mut out[start..end] {
+                *b = leet_letter(*b, one).unwrap_or(*b);
+            }
+        }
         String::from_utf8(out).unwrap_or_default()
     };
     let mut variants = vec![variant(b'i')];
-    if bytes.iter().zip(decode).any(|(&b, &d)| d && b == b'1') {
+    if decoded.iter().any(|&(start, end)| bytes[start..end].contains(&b'1')) {
         variants.push(variant(b'l'));
     }
     variants
 }
 
 /// Whether the run of leet characters at `start..end` of a canonical
-/// text is decoded, given what was decoded before it (`None`: nothing):
+/// text is decoded, given the runs decoded before it, in order:
 /// inside a word (a letter on both sides), leading a word and followed by
 /// three letters or more, or ending a word after letters when the word
 /// already has a decoded character ("l0l1"). A trailing symbol after a
 /// word ("lol!") is punctuation.
-fn decoded_run(bytes: &[u8], start: usize, end: usize, decoded: Option<&[bool]>) -> bool {
+fn decoded_run(bytes: &[u8], start: usize, end: usize, decoded: &[(usize, usize)]) -> bool {
     // Words are separated by single spaces, which are not leet characters.
     let word_start = bytes[..start].iter().rposition(|&b| b == b' ').map_or(0, |p| p + 1);
     let letter_before = start > word_start && bytes[start - 1].is_ascii_alphabetic();
@@ -960,7 +968,8 @@ fn decoded_run(bytes: &[u8], start: usize, end: usize, decoded: Option<&[bool]>)
     let word_ends = bytes.get(end).is_none_or(|&b| b == b' ');
     let inside = letter_before && letters_after > 0;
     let leading = start == word_start && letters_after >= 3;
-    let trailing = word_ends && letter_before && decoded.is_some_and(|d| d[word_start..start].contains(&true));
+    // Runs end before `start`: one ending past the word's start is in it.
+    let trailing = word_ends && letter_before && decoded.iter().any(|&(_, run_end)| run_end > word_start);
     inside || leading || trailing
 }
 
@@ -1049,7 +1058,21 @@ mod tests {
         if !decode.contains(&true) {
             return Vec::new();
         }
-        readings_decoded(bytes, &decode)
+        // Every byte through the mask, as the readings were made before
+        // issue 14's seventeenth step.
+        let variant = |one: u8| -> String {
+            let out: Vec<u8> = bytes
+                .iter()
+                .zip(&decode)
+                .map(|(&b, &d)| if d { leet_letter(b, one).unwrap_or(b) } else { b })
+                .collect();
+            String::from_utf8(out).unwrap_or_default()
+        };
+        let mut variants = vec![variant(b'i')];
+        if bytes.iter().zip(&decode).any(|(&b, &d)| d && b == b'1') {
+            variants.push(variant(b'l'));
+        }
+        variants
     }
 
     proptest::proptest! {
