@@ -288,43 +288,177 @@ fn required_bytes(pattern: &str) -> Option<Vec<u8>> {
         .filter(|bytes| !bytes.is_empty())
 }
 
-/// At most how many bytes of a match of `pattern` lie outside characters
-/// `char::is_numeric` accepts; `None` when unbounded (`[a-z]+`) or when
-/// the pattern does not parse. `[0-9]+ ?mg` gives 3: however long the
-/// number, the rest of a match is a space and two letters.
-fn non_numeric_reach(pattern: &str) -> Option<usize> {
-    use regex_syntax::hir::{Class, Hir, HirKind};
-    fn reach(hir: &Hir) -> Option<usize> {
-        match hir.kind() {
-            HirKind::Empty | HirKind::Look(_) => Some(0),
-            HirKind::Literal(literal) => Some(match std::str::from_utf8(&literal.0) {
-                Ok(text) => text.chars().filter(|c| !c.is_numeric()).map(char::len_utf8).sum(),
-                Err(_) => literal.0.iter().filter(|b| !b.is_ascii_digit()).count(),
-            }),
-            HirKind::Class(Class::Unicode(class)) => {
-                let numeric = class.ranges().iter().all(|r| (r.start()..=r.end()).all(char::is_numeric));
-                if numeric {
-                    Some(0)
-                } else {
-                    class.maximum_len()
-                }
-            }
-            HirKind::Class(Class::Bytes(class)) => {
-                let numeric = class.ranges().iter().all(|r| r.start().is_ascii_digit() && r.end().is_ascii_digit());
-                Some(usize::from(!numeric))
-            }
-            HirKind::Repetition(repetition) => match reach(&repetition.sub)? {
-                0 => Some(0),
-                each => usize::try_from(repetition.max?).ok()?.checked_mul(each),
-            },
-            HirKind::Capture(capture) => reach(&capture.sub),
-            HirKind::Concat(parts) => parts.iter().try_fold(0usize, |sum, part| sum.checked_add(reach(part)?)),
-            HirKind::Alternation(branches) => {
-                branches.iter().try_fold(0usize, |most, branch| Some(most.max(reach(branch)?)))
-            }
+/// How far a match of a pattern that needs a numeric character reaches
+/// beside its numeric characters, in bytes of other characters: the
+/// window around each numeric character of a text that holds every match
+/// through it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Reach {
+    /// Before the first numeric character.
+    before: usize,
+    /// After the last, widened so that `before + after` spans the widest
+    /// gap between two numeric characters in a row: their windows meet,
+    /// and are merged into one ([`numeric_windows`]).
+    after: usize,
+}
+
+impl Reach {
+    fn max(self, other: Reach) -> Reach {
+        Reach { before: self.before.max(other.before), after: self.after.max(other.after) }
+    }
+}
+
+/// What a part of a pattern matches, in bytes outside characters
+/// `char::is_numeric` accepts ("other bytes"), at most, over its matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stretch {
+    /// Other bytes in a match.
+    total: usize,
+    /// Other bytes in a match that holds no numeric character; `None`:
+    /// every match holds one.
+    bare: Option<usize>,
+    /// Over the matches that hold one: other bytes before the first, after
+    /// the last and between two in a row. `None`: no match holds one.
+    numeric: Option<Edges>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Edges {
+    before: usize,
+    after: usize,
+    gap: usize,
+}
+
+impl Edges {
+    fn max(self, other: Edges) -> Edges {
+        Edges {
+            before: self.before.max(other.before),
+            after: self.after.max(other.after),
+            gap: self.gap.max(other.gap),
         }
     }
-    syntax_tree(pattern).and_then(|hir| reach(&hir))
+}
+
+impl Stretch {
+    const EMPTY: Stretch = Stretch { total: 0, bare: Some(0), numeric: None };
+
+    /// One character (or byte) of a class: numeric, other (of up to
+    /// `other` bytes), or either.
+    fn one_of(numeric: bool, other: Option<usize>) -> Stretch {
+        Stretch {
+            total: other.unwrap_or(0),
+            bare: other,
+            numeric: numeric.then_some(Edges { before: 0, after: 0, gap: 0 }),
+        }
+    }
+
+    /// A match of `self` followed by one of `next`.
+    fn then(self, next: Stretch) -> Option<Stretch> {
+        let options = [
+            // Numbers only in `self`, or only in `next`, or in both.
+            self.numeric.zip(next.bare).map(|(e, bare)| Some(Edges { after: e.after.checked_add(bare)?, ..e })),
+            next.numeric.zip(self.bare).map(|(e, bare)| Some(Edges { before: bare.checked_add(e.before)?, ..e })),
+            self.numeric.zip(next.numeric).map(|(a, b)| {
+                Some(Edges {
+                    before: a.before,
+                    after: b.after,
+                    gap: a.gap.max(b.gap).max(a.after.checked_add(b.before)?),
+                })
+            }),
+        ];
+        let mut numeric = None;
+        for option in options.into_iter().flatten() {
+            let edges = option?;
+            numeric = Some(numeric.map_or(edges, |n: Edges| n.max(edges)));
+        }
+        let bare = match (self.bare, next.bare) {
+            (Some(a), Some(b)) => Some(a.checked_add(b)?),
+            _ => None,
+        };
+        Some(Stretch { total: self.total.checked_add(next.total)?, bare, numeric })
+    }
+
+    /// A match of `self` or one of `other`.
+    fn or(self, other: Stretch) -> Stretch {
+        let numeric = match (self.numeric, other.numeric) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let bare = match (self.bare, other.bare) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        Stretch { total: self.total.max(other.total), bare, numeric }
+    }
+}
+
+/// Above this many copies, a bounded repetition's stretch is not
+/// worked out copy by copy; it counts as unbounded.
+const REPETITIONS_WORKED_OUT: u32 = 64;
+
+/// How far a match of `pattern` reaches beside its numeric characters;
+/// `None` when a match may hold no numeric character, when its other
+/// bytes are unbounded (`[a-z]+`), or when the pattern does not parse.
+/// `[0-9]+ ?mg` gives nothing before and 3 after: however long the
+/// number, the rest of a match is a space and two letters.
+fn reach_around_numerics(pattern: &str) -> Option<Reach> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn stretch(hir: &Hir) -> Option<Stretch> {
+        Some(match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => Stretch::EMPTY,
+            HirKind::Literal(literal) => match std::str::from_utf8(&literal.0) {
+                Ok(text) => text.chars().try_fold(Stretch::EMPTY, |sofar, c| {
+                    sofar.then(Stretch::one_of(c.is_numeric(), (!c.is_numeric()).then(|| c.len_utf8())))
+                })?,
+                Err(_) => literal.0.iter().try_fold(Stretch::EMPTY, |sofar, b| {
+                    sofar.then(Stretch::one_of(b.is_ascii_digit(), (!b.is_ascii_digit()).then_some(1)))
+                })?,
+            },
+            HirKind::Class(Class::Unicode(class)) => {
+                let ranges = class.ranges();
+                let numeric = ranges.iter().any(|r| (r.start()..=r.end()).any(char::is_numeric));
+                let all_numeric = ranges.iter().all(|r| (r.start()..=r.end()).all(char::is_numeric));
+                Stretch::one_of(numeric, if all_numeric { None } else { class.maximum_len() })
+            }
+            HirKind::Class(Class::Bytes(class)) => {
+                let ranges = class.ranges();
+                let numeric = ranges.iter().any(|r| (r.start()..=r.end()).any(|b| b.is_ascii_digit()));
+                let all_numeric = ranges.iter().all(|r| r.start().is_ascii_digit() && r.end().is_ascii_digit());
+                Stretch::one_of(numeric, (!all_numeric).then_some(1))
+            }
+            HirKind::Repetition(repetition) => {
+                let sub = stretch(&repetition.sub)?;
+                let most = repetition.max.filter(|&max| max <= REPETITIONS_WORKED_OUT);
+                match most {
+                    // Copies of a part without other bytes are numbers back to back.
+                    _ if sub.total == 0 => Stretch { bare: sub.bare.or((repetition.min == 0).then_some(0)), ..sub },
+                    None => return None,
+                    Some(most) => {
+                        let (mut copies, mut all) = (Stretch::EMPTY, None);
+                        for count in 0..=most {
+                            if count >= repetition.min {
+                                all = Some(all.map_or(copies, |all: Stretch| all.or(copies)));
+                            }
+                            copies = copies.then(sub)?;
+                        }
+                        all?
+                    }
+                }
+            }
+            HirKind::Capture(capture) => stretch(&capture.sub)?,
+            HirKind::Concat(parts) => {
+                parts.iter().try_fold(Stretch::EMPTY, |sofar, part| sofar.then(stretch(part)?))?
+            }
+            HirKind::Alternation(branches) => {
+                let mut branches = branches.iter().map(stretch);
+                let first = branches.next()??;
+                branches.try_fold(first, |all, branch| Some(all.or(branch?)))?
+            }
+        })
+    }
+    let whole = stretch(&syntax_tree(pattern)?)?;
+    let edges = whole.numeric.filter(|_| whole.bare.is_none())?;
+    Some(Reach { before: edges.before, after: edges.after.max(edges.gap.saturating_sub(edges.before)) })
 }
 
 /// Byte spans of the characters of `text` that `char::is_numeric` accepts.
@@ -479,15 +613,16 @@ impl RegexSubset {
     }
 }
 
-/// The windows of `text` within `reach` bytes of a numeric character,
-/// widened to character boundaries and merged where they meet, so that a
-/// match through several numbers (`1 2 x 28`) lies in one of them.
-fn numeric_windows(text: &str, reach: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+/// The windows of `text` from `reach.before` bytes before a numeric
+/// character to `reach.after` bytes after it, widened to character
+/// boundaries and merged where they meet, so that a match through several
+/// numbers (`1 2 x 28`) lies in one of them.
+fn numeric_windows(text: &str, reach: Reach) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut around = numeric_chars(text)
         .map(move |(start, end)| {
             (
-                floor_char_boundary(text, start.saturating_sub(reach)),
-                ceil_char_boundary(text, end.saturating_add(reach)),
+                floor_char_boundary(text, start.saturating_sub(reach.before)),
+                ceil_char_boundary(text, end.saturating_add(reach.after)),
             )
         })
         .peekable();
@@ -505,13 +640,13 @@ fn numeric_windows(text: &str, reach: usize) -> impl Iterator<Item = (usize, usi
 struct ReachGroups {
     /// Those that need no numeric character, searched in every text.
     everywhere: Option<RegexSubset>,
-    /// Those whose every match holds a numeric character and at most
-    /// `reach` other bytes: searched only within `reach` bytes of the
-    /// numeric characters of a text, where each of their matches lies
-    /// whole. Most patterns read numbers (`[0-9]+ ?mg`), and most of a
-    /// description is far from any number.
+    /// Those whose every match holds a numeric character and a bounded
+    /// number of other bytes before, after and between them: searched only
+    /// within `reach` of the numeric characters of a text, where each of
+    /// their matches lies whole. Most patterns read numbers (`[0-9]+ ?mg`),
+    /// and most of a description is far from any number.
     around_numerics: Option<RegexSubset>,
-    reach: usize,
+    reach: Reach,
     /// Those whose every match holds a numeric character but may run far
     /// from it (`thc ([0-9]+)( [a-z]{3,})`): taken as present in any text
     /// holding one and the bytes they require, so that their own search
@@ -524,11 +659,12 @@ impl ReachGroups {
     /// `None` if a set fails to compile (the reference set serves then).
     fn new(regexes: &[(Regex, SetId)]) -> Option<ReachGroups> {
         let (mut everywhere, mut around_numerics, mut numeric_text) = (Vec::new(), Vec::new(), Vec::new());
-        // One window size for the set: the widest its patterns need.
-        let mut reach = 0;
+        // One window for the set: the widest its patterns need, on each
+        // side (a unit after the number, a word such as `portee` before it).
+        let mut reach = Reach::default();
         for (i, (regex, _)) in regexes.iter().enumerate() {
             let pattern = regex.as_str();
-            match (needs_numeric(pattern), non_numeric_reach(pattern)) {
+            match (needs_numeric(pattern), reach_around_numerics(pattern)) {
                 (false, _) => everywhere.push(i),
                 (true, None) => numeric_text.push((i, Required::of(pattern))),
                 (true, Some(pattern_reach)) => {
@@ -1007,12 +1143,23 @@ mod tests {
 
     #[test]
     fn reach_counts_the_bytes_beside_the_numbers() {
-        assert_eq!(non_numeric_reach(r"\b[0-9]+ ?(mg|mcg|ug) ?ml\b"), Some(7));
-        assert_eq!(non_numeric_reach(r"\b(1 8|1 4|1 2) ?oz\b"), Some(4));
-        assert_eq!(non_numeric_reach(r"\bportee (de |jusqu a )?\d"), Some(15));
-        assert_eq!(non_numeric_reach(r"x\d{2,4}é"), Some(3));
-        assert_eq!(non_numeric_reach(r"\bthc ([1-9][0-9]?)(?:$| [a-z]{3,})"), None);
-        assert_eq!(non_numeric_reach("("), None);
+        let reach = |before, after| Some(Reach { before, after });
+        assert_eq!(reach_around_numerics(r"\b[0-9]+ ?(mg|mcg|ug) ?ml\b"), reach(0, 7));
+        // The gap between two numbers (a space) is within before + after.
+        assert_eq!(reach_around_numerics(r"\b(1 8|1 4|1 2) ?oz\b"), reach(0, 3));
+        assert_eq!(reach_around_numerics(r"\bportee (de |jusqu a )?\d"), reach(15, 0));
+        assert_eq!(reach_around_numerics(r"x\d{2,4}é"), reach(1, 2));
+        // Widened after so that windows either side of the gap meet.
+        assert_eq!(reach_around_numerics(r"[0-9]x{5}[0-9]"), reach(0, 5));
+        assert_eq!(reach_around_numerics(r"ab[0-9]x{5}[0-9]"), reach(2, 3));
+        // A number may come first or last in an alternation's branches.
+        assert_eq!(reach_around_numerics(r"(?:ab[0-9]|[0-9]cde)"), reach(2, 3));
+        // A repetition counts its copies: three numbers with words between.
+        assert_eq!(reach_around_numerics(r"(?:[0-9] ab ){1,3}"), reach(0, 4));
+        assert_eq!(reach_around_numerics(r"(?:[0-9]+ )+mg"), None);
+        assert_eq!(reach_around_numerics(r"\bthc ([1-9][0-9]?)(?:$| [a-z]{3,})"), None);
+        assert_eq!(reach_around_numerics(r"(?:ab)?mg"), None);
+        assert_eq!(reach_around_numerics("("), None);
     }
 
     /// Searched in windows around the numbers, the sets find what one set
@@ -1032,25 +1179,39 @@ mod tests {
             r"\bportee (de |jusqu a )?\d",
             r"\bmcg ?(h|hr)\b",
         ];
-        let widening = windows_find_what_the_whole_text_holds(&patterns);
+        let words = [
+            "5", "mg", "1", "2", "x", "28", "0", "thc", "level", "40", "strong", "crate", "of", "120", "shells",
+            "portee", "de", "٣", "é", "mcg", "h", "a", "%", "percent", "ml", "jusqu", "д", "ωω", "×",
+        ];
+        let reach = (Reach { before: 15, after: 12 }, 1);
+        let widening = windows_find_what_the_whole_text_holds(&patterns, &words, reach);
         assert!(widening.exact.as_ref().is_some_and(|exact| exact.ascii_widens));
-        let narrowing = windows_find_what_the_whole_text_holds(&[&patterns[..], &[r"[0-9] .\b"]].concat());
+        let narrowing =
+            windows_find_what_the_whole_text_holds(&[&patterns[..], &[r"[0-9] .\b"]].concat(), &words, reach);
         assert!(narrowing.exact.as_ref().is_some_and(|exact| !exact.ascii_widens));
     }
 
-    /// Returns the matcher's set of the patterns searched around numbers.
-    fn windows_find_what_the_whole_text_holds(patterns: &[&str]) -> RegexSubset {
+    /// Windows reach less after the numbers than before them, yet a match
+    /// with a wide gap between two numbers lies in one: the two windows
+    /// meet.
+    #[test]
+    fn windows_meet_across_the_widest_gap() {
+        let patterns = [r"\b[0-9] x x x [0-9]\b", r"\ba [0-9]\b"];
+        let words = ["1", "2", "a", "x", "x x x", "x x x 3"];
+        windows_find_what_the_whole_text_holds(&patterns, &words, (Reach { before: 2, after: 7 }, 0));
+    }
+
+    /// Returns the matcher's set of the patterns searched around numbers,
+    /// after checking the windows' `reach` and the number of patterns
+    /// taken as present wherever a number is.
+    fn windows_find_what_the_whole_text_holds(patterns: &[&str], words: &[&str], reach: (Reach, usize)) -> RegexSubset {
         let mut b = MatcherBuilder::default();
         for pattern in patterns {
             b.pattern(0, Regex::new(pattern).expect("pattern"));
         }
         let mut m = b.build().expect("matcher");
         let groups = m.reach_groups.as_ref().expect("groups");
-        assert_eq!((groups.reach, groups.numeric_text.len()), (16, 1));
-        let words = [
-            "5", "mg", "1", "2", "x", "28", "0", "thc", "level", "40", "strong", "crate", "of", "120", "shells",
-            "portee", "de", "٣", "é", "mcg", "h", "a", "%", "percent", "ml", "jusqu", "д", "ωω", "×",
-        ];
+        assert_eq!((groups.reach, groups.numeric_text.len()), reach);
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..20_000 {
             let mut text = String::new();
