@@ -312,8 +312,6 @@ impl Reach {
 /// `char::is_numeric` accepts ("other bytes"), at most, over its matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stretch {
-    /// Other bytes in a match.
-    total: usize,
     /// Other bytes in a match that holds no numeric character; `None`:
     /// every match holds one.
     bare: Option<usize>,
@@ -339,17 +337,26 @@ impl Edges {
     }
 }
 
+/// The larger of two maxima, either of which may be missing.
+fn larger<T>(a: Option<T>, b: Option<T>, max: impl FnOnce(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(max(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl Stretch {
-    const EMPTY: Stretch = Stretch { total: 0, bare: Some(0), numeric: None };
+    const EMPTY: Stretch = Stretch { bare: Some(0), numeric: None };
 
     /// One character (or byte) of a class: numeric, other (of up to
     /// `other` bytes), or either.
     fn one_of(numeric: bool, other: Option<usize>) -> Stretch {
-        Stretch {
-            total: other.unwrap_or(0),
-            bare: other,
-            numeric: numeric.then_some(Edges { before: 0, after: 0, gap: 0 }),
-        }
+        Stretch { bare: other, numeric: numeric.then_some(Edges { before: 0, after: 0, gap: 0 }) }
+    }
+
+    /// Whether a match may hold a byte of another character.
+    fn has_other_bytes(&self) -> bool {
+        self.bare.is_some_and(|bare| bare > 0) || self.numeric.is_some_and(|e| e.before + e.after + e.gap > 0)
     }
 
     /// A match of `self` followed by one of `next`.
@@ -368,27 +375,21 @@ impl Stretch {
         ];
         let mut numeric = None;
         for option in options.into_iter().flatten() {
-            let edges = option?;
-            numeric = Some(numeric.map_or(edges, |n: Edges| n.max(edges)));
+            numeric = larger(numeric, Some(option?), Edges::max);
         }
         let bare = match (self.bare, next.bare) {
             (Some(a), Some(b)) => Some(a.checked_add(b)?),
             _ => None,
         };
-        Some(Stretch { total: self.total.checked_add(next.total)?, bare, numeric })
+        Some(Stretch { bare, numeric })
     }
 
     /// A match of `self` or one of `other`.
     fn or(self, other: Stretch) -> Stretch {
-        let numeric = match (self.numeric, other.numeric) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        let bare = match (self.bare, other.bare) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        Stretch { total: self.total.max(other.total), bare, numeric }
+        Stretch {
+            bare: larger(self.bare, other.bare, usize::max),
+            numeric: larger(self.numeric, other.numeric, Edges::max),
+        }
     }
 }
 
@@ -431,13 +432,15 @@ fn reach_around_numerics(pattern: &str) -> Option<Reach> {
                 let most = repetition.max.filter(|&max| max <= REPETITIONS_WORKED_OUT);
                 match most {
                     // Copies of a part without other bytes are numbers back to back.
-                    _ if sub.total == 0 => Stretch { bare: sub.bare.or((repetition.min == 0).then_some(0)), ..sub },
+                    _ if !sub.has_other_bytes() => {
+                        Stretch { bare: sub.bare.or((repetition.min == 0).then_some(0)), ..sub }
+                    }
                     None => return None,
                     Some(most) => {
                         let (mut copies, mut all) = (Stretch::EMPTY, None);
                         for count in 0..=most {
                             if count >= repetition.min {
-                                all = Some(all.map_or(copies, |all: Stretch| all.or(copies)));
+                                all = larger(all, Some(copies), Stretch::or);
                             }
                             copies = copies.then(sub)?;
                         }
