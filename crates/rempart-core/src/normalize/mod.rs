@@ -423,6 +423,10 @@ struct Builder<const MAP: bool> {
     word_len: u32,
     singles_in_row: u32,
     spaced: bool,
+    /// Whether a letter appears three times in a row somewhere in the
+    /// text being pushed: when not (nearly every field), word runs are
+    /// measured without looking for one ([`word_run`]).
+    triples: bool,
 }
 
 impl<const MAP: bool> Builder<MAP> {
@@ -454,11 +458,13 @@ impl<const MAP: bool> Builder<MAP> {
             word_len: 0,
             singles_in_row: 0,
             spaced: false,
+            triples: true,
         }
     }
 
     fn push_all(&mut self, original: &str) {
         let bytes = original.as_bytes();
+        self.triples = has_triple_letter_anywhere(bytes);
         let table = bmp_table();
         let mut i = 0;
         while i < bytes.len() {
@@ -517,7 +523,7 @@ impl<const MAP: bool> Builder<MAP> {
             let len = bytes[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).count();
             (len, has_triple_letter(&bytes[i..i + len]))
         } else {
-            word_run(&bytes[i..])
+            word_run(&bytes[i..], self.triples)
         };
         let run_end = i + run_len;
         let run = &bytes[i..run_end];
@@ -599,7 +605,7 @@ impl<const MAP: bool> Builder<MAP> {
             {
                 break;
             }
-            let (len, triple) = word_run(&bytes[end + 1..]);
+            let (len, triple) = word_run(&bytes[end + 1..], self.triples);
             if triple {
                 break;
             }
@@ -868,9 +874,15 @@ const BYTE_CLASS: [ByteClass; 256] = {
 
 /// The length of the run of ASCII letters and digits `bytes` starts
 /// with, and whether a letter appears three times in a row in it
-/// (case-insensitively, as [`has_triple_letter`]).
+/// (case-insensitively, as [`has_triple_letter`]). With `triples` false
+/// (the text holds none: [`has_triple_letter_anywhere`]) only the length
+/// is measured.
 #[inline]
-fn word_run(bytes: &[u8]) -> (usize, bool) {
+fn word_run(bytes: &[u8], triples: bool) -> (usize, bool) {
+    if !triples {
+        let len = bytes.iter().position(|&c| BYTE_CLASS[c as usize] != ByteClass::Word).unwrap_or(bytes.len());
+        return (len, false);
+    }
     // The scan only notes two equal bytes in a row (`| 0x20` lower-cases a
     // letter and leaves a digit as it is), which is cheap; the exact test
     // runs on the few runs that have one.
@@ -885,6 +897,32 @@ fn word_run(bytes: &[u8]) -> (usize, bool) {
         previous = key;
     }
     (len, double && has_triple_letter(&bytes[..len]))
+}
+
+/// [`has_triple_letter`] of a whole text, in blocks the compiler turns
+/// into vector compares. Looking for two equal bytes in a row inside
+/// each word run, as the runs were measured, cost about 950 instructions
+/// per listing (BENCHMARKS.md, issue 14, nineteenth step); three letters
+/// in a row lie inside one run, so one look at the text answers for all.
+fn has_triple_letter_anywhere(text: &[u8]) -> bool {
+    const BLOCK: usize = 32;
+    // `&` rather than `&&`: no branch per byte, which lets the compiler
+    // test a whole block at once.
+    let triple_at = |((&a, &b), &c): ((&u8, &u8), &u8)| {
+        let lower = a | 0x20;
+        (lower.wrapping_sub(b'a') < 26) & (lower == b | 0x20) & (lower == c | 0x20)
+    };
+    let mut start = 0;
+    // Blocks of a size known at compile time, each with the two bytes after it.
+    while let Some(block) = text[start..].first_chunk::<{ BLOCK + 2 }>() {
+        let triples = block[..BLOCK].iter().zip(&block[1..BLOCK + 1]).zip(&block[2..]);
+        if triples.fold(false, |found, bytes| found | triple_at(bytes)) {
+            return true;
+        }
+        start += BLOCK;
+    }
+    let rest = &text[start..];
+    rest.iter().zip(rest.get(1..).unwrap_or_default()).zip(rest.get(2..).unwrap_or_default()).any(triple_at)
 }
 
 /// Whether a letter appears three times in a row (case-insensitively).
@@ -1082,6 +1120,14 @@ mod tests {
         #[test]
         fn leet_runs_read_one_by_one_decode_as_words_did(text in "[adlox0134579@$!| é]{0,24}") {
             proptest::prop_assert_eq!(leet_variants(&text), leet_variants_word_by_word(&text), "{:?}", text);
+        }
+
+        /// Three letters in a row lie inside one run of letters and digits,
+        /// so the look at the whole text answers for each run.
+        #[test]
+        fn a_text_holds_a_tripled_letter_where_one_of_its_runs_does(text in "([aAbB1 ,é]|xxx|XxX|Ää){0,80}") {
+            let in_a_run = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|run| has_triple_letter(run.as_bytes()));
+            proptest::prop_assert_eq!(has_triple_letter_anywhere(text.as_bytes()), in_a_run, "{:?}", text);
         }
 
         /// A name [`is_folded_name`] accepts has its `_`-separated parts as
@@ -1289,7 +1335,25 @@ mod tests {
         {
             let bytes = text.as_bytes();
             let len = bytes.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
-            assert_eq!(word_run(bytes), (len, has_triple_letter(&bytes[..len])), "{text:?}");
+            assert_eq!(word_run(bytes, true), (len, has_triple_letter(&bytes[..len])), "{text:?}");
+            assert_eq!(word_run(bytes, false).0, len, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_tripled_letter_is_found_at_every_offset() {
+        // Blocks and the tail: each offset before, across and after the
+        // edges of the blocks the whole-text look reads.
+        for len in 0..100usize {
+            let plain: Vec<u8> = (0..len).map(|i| if i % 2 == 0 { b'a' } else { b'B' }).collect();
+            assert!(!has_triple_letter_anywhere(&plain), "{len}");
+            for at in 0..len.saturating_sub(2) {
+                let mut text = plain.clone();
+                text[at..at + 3].copy_from_slice(b"qQq");
+                assert!(has_triple_letter_anywhere(&text), "{len} {at}");
+                text[at + 1] = b'1';
+                assert!(!has_triple_letter_anywhere(&text), "{len} {at}");
+            }
         }
     }
 
