@@ -339,10 +339,7 @@ impl Gate {
 
     /// Screens one listing with signals computed elsewhere.
     pub fn screen_with(&self, listing: &Listing, external: &ExternalSignals) -> Decision {
-        let signals = self.signals(listing, TextPath::Fast);
-        let decision = self.decide(listing, external, &signals);
-        signals.recycle();
-        decision
+        self.screen_and_read(listing, external, |_| ()).0
     }
 
     /// Screens one listing and also says which term sets were found in it,
@@ -350,11 +347,22 @@ impl Gate {
     /// (the semantic cascade) uses to pick the listings worth more work,
     /// without matching the text a second time.
     pub fn screen_traced(&self, listing: &Listing, external: &ExternalSignals) -> (Decision, SetsFound) {
-        let mut signals = self.signals(listing, TextPath::Fast);
+        self.screen_and_read(listing, external, |signals| SetsFound(signals.set_fields.clone()))
+    }
+
+    /// Screens one listing on the fast text path and reads `what` from its
+    /// signals before their buffers go back for the next listing.
+    fn screen_and_read<T>(
+        &self,
+        listing: &Listing,
+        external: &ExternalSignals,
+        what: impl FnOnce(&Signals) -> T,
+    ) -> (Decision, T) {
+        let signals = self.signals(listing, TextPath::Fast);
         let decision = self.decide(listing, external, &signals);
-        let sets = SetsFound(std::mem::take(&mut signals.set_fields));
+        let read = what(&signals);
         signals.recycle();
-        (decision, sets)
+        (decision, read)
     }
 
     /// Screens one listing through the reference text path: every field

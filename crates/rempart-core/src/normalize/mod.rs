@@ -902,7 +902,7 @@ fn word_run(bytes: &[u8], triples: bool) -> (usize, bool) {
 /// [`has_triple_letter`] of a whole text, in blocks the compiler turns
 /// into vector compares. Looking for two equal bytes in a row inside
 /// each word run, as the runs were measured, cost about 950 instructions
-/// per listing (BENCHMARKS.md, issue 14, nineteenth step); three letters
+/// per listing (BENCHMARKS.md, issue 14, eighteenth step); three letters
 /// in a row lie inside one run, so one look at the text answers for all.
 fn has_triple_letter_anywhere(text: &[u8]) -> bool {
     const BLOCK: usize = 32;
