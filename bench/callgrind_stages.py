@@ -31,7 +31,8 @@ OUT = os.path.join(ROOT, "bench", "out")
 STAGES = [
     ("screen (whole gate)",
      (r"^rempart_core::gate::Gate::screen_(with|traced)$", r"^rempart_core::gate::Gate::(signals|decide)$")),
-    ("  fold (canonical text + offset map)", r"^rempart_core::normalize::Folded::(new|build|build_with)$"),
+    ("  fold (canonical text + offset map)",
+     (r"^rempart_core::normalize::Folded::fold_in_place$", r"^rempart_core::normalize::Folded::(new|build|build_with)$")),
     ("  match: automaton + whole-word checks", r"^rempart_core::matcher::Matcher::scan$"),
     ("  match: regular expressions", r"as regex_automata::meta::strategy::Strategy>::which_overlapping_matches$"),
     ("  match: leet readings", r"^rempart_core::normalize::leet_variants$"),

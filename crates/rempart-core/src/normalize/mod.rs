@@ -89,24 +89,28 @@ impl Folded {
     /// allocator's, in the profile; BENCHMARKS.md, issue 14, sixth step).
     /// The result is the same as [`Folded::new`]'s, whatever was here.
     pub fn refold(&mut self, original: &str) {
-        let buffers = std::mem::take(self);
-        *self = Folded::build_with(Builder::reusing(buffers, original.len()), original);
+        self.fold_in_place(original, false);
     }
 
     fn build(original: &str, two_scans: bool) -> Folded {
-        let mut builder = Builder::<true>::with_capacity(original.len());
-        builder.two_scans = two_scans;
-        Folded::build_with(builder, original)
+        let mut folded = Folded::default();
+        folded.fold_in_place(original, two_scans);
+        folded
     }
 
-    fn build_with(mut builder: Builder<true>, original: &str) -> Folded {
+    /// Folds `original` into this value's buffers, where the builder
+    /// writes: moving a `Folded` (136 bytes) in and out of a builder, a
+    /// few `memcpy` calls per field, cost about 200 instructions per
+    /// listing (BENCHMARKS.md, issue 14, eighteenth step).
+    fn fold_in_place(&mut self, original: &str, two_scans: bool) {
+        let mut builder = Builder::<true>::writing_into(self, original.len());
+        builder.two_scans = two_scans;
         builder.push_all(original);
         let spaced = builder.saw_spaced_letters();
-        let mut folded = builder.finish();
+        builder.finish();
         if spaced {
-            folded.join_spaced_letters(original);
+            self.join_spaced_letters(original);
         }
-        folded
     }
 
     /// [`Folded::new`]'s canonical text, collapsed runs and bidirectional
@@ -117,12 +121,14 @@ impl Folded {
     /// boundary to split at; both rare), the map is built anyway.
     /// [`Folded::original_span`] needs [`Folded::is_mapped`].
     pub fn lean(original: &str) -> Folded {
-        let mut builder = Builder::<false>::with_capacity(original.len());
+        let mut folded = Folded::default();
+        let mut builder = Builder::<false>::writing_into(&mut folded, original.len());
         builder.push_all(original);
-        if builder.saw_spaced_letters() || !builder.soft.is_empty() {
+        if builder.saw_spaced_letters() || !builder.out.soft.is_empty() {
             return Folded::new(original);
         }
-        builder.finish()
+        builder.finish();
+        folded
     }
 
     /// Whether this text carries its map back to the original (always,
@@ -135,10 +141,12 @@ impl Folded {
     /// without the evasion repairs, which only make sense on seller text
     /// (a term written `xxx` means three letters).
     pub fn term(term: &str) -> String {
-        let mut builder = Builder::<false>::with_capacity(term.len());
+        let mut folded = Folded::default();
+        let mut builder = Builder::<false>::writing_into(&mut folded, term.len());
         builder.collapse_runs = false;
         builder.push_all(term);
-        builder.finish().text
+        builder.finish();
+        folded.text
     }
 
     /// The canonical text: lower-case words separated by single spaces.
@@ -403,14 +411,13 @@ impl crate::scratch::HeapBytes for Folded {
     }
 }
 
-/// Builds a [`Folded`]; with `MAP` false it records no offset map
-/// (the text and every other field are the same either way).
-struct Builder<const MAP: bool> {
+/// Builds a [`Folded`] in place; with `MAP` false it records no offset
+/// map (the text and every other field are the same either way).
+struct Builder<'a, const MAP: bool> {
+    /// Where the map, collapsed runs, soft boundaries and bidirectional
+    /// controls are written, and the text once [`Builder::finish`]ed.
+    out: &'a mut Folded,
     text: Vec<u8>,
-    map: OffsetMap,
-    collapsed: Vec<(u32, u32)>,
-    soft: Vec<u32>,
-    bidi: Vec<(u32, u32)>,
     /// An ignorable character was removed inside the word being built.
     soft_pending: bool,
     /// A separator was seen since the last word character.
@@ -429,28 +436,21 @@ struct Builder<const MAP: bool> {
     triples: bool,
 }
 
-impl<const MAP: bool> Builder<MAP> {
-    fn with_capacity(n: usize) -> Builder<MAP> {
-        Builder::reusing(Folded::default(), n)
-    }
-
-    /// A builder writing into `buffers`' vectors, emptied, with room for
-    /// `n` bytes of text.
-    fn reusing(buffers: Folded, n: usize) -> Builder<MAP> {
-        let Folded { text, mut map, mut collapsed, mut soft, mut bidi, mapped: _ } = buffers;
-        let mut text = text.into_bytes();
+impl<'a, const MAP: bool> Builder<'a, MAP> {
+    /// A builder writing into `out`'s vectors, emptied, with room for `n`
+    /// bytes of text.
+    fn writing_into(out: &'a mut Folded, n: usize) -> Builder<'a, MAP> {
+        let mut text = std::mem::take(&mut out.text).into_bytes();
         text.clear();
         text.reserve(n);
-        map.clear();
-        collapsed.clear();
-        soft.clear();
-        bidi.clear();
+        out.map.clear();
+        out.collapsed.clear();
+        out.soft.clear();
+        out.bidi.clear();
+        out.mapped = MAP;
         Builder {
+            out,
             text,
-            map,
-            collapsed,
-            soft,
-            bidi,
             soft_pending: false,
             pending_space: None,
             collapse_runs: true,
@@ -536,7 +536,7 @@ impl<const MAP: bool> Builder<MAP> {
             let end = if self.two_scans { run_end } else { self.count_words_after(bytes, run_end) };
             self.copy_ascii_words(bytes, i, end);
             if MAP {
-                self.map.push_copied(mapped_from, end as u32 - mapped_from);
+                self.out.map.push_copied(mapped_from, end as u32 - mapped_from);
             }
             return end;
         }
@@ -582,7 +582,7 @@ impl<const MAP: bool> Builder<MAP> {
         }
         let letters = (at - i) as u32 / 2;
         if MAP && letters > 0 {
-            self.map.push_two_byte_run(i as u32, letters);
+            self.out.map.push_two_byte_run(i as u32, letters);
         }
         self.word_len += letters;
         at
@@ -651,7 +651,7 @@ impl<const MAP: bool> Builder<MAP> {
         self.mark_soft();
         self.text.push(b);
         if MAP {
-            self.map.push_spanning(from, to, 1);
+            self.out.map.push_spanning(from, to, 1);
         }
         self.word_len += 1;
     }
@@ -686,7 +686,7 @@ impl<const MAP: bool> Builder<MAP> {
     fn mark_soft(&mut self) {
         if self.soft_pending {
             self.soft_pending = false;
-            self.soft.push(self.text.len() as u32);
+            self.out.soft.push(self.text.len() as u32);
         }
     }
 
@@ -700,7 +700,7 @@ impl<const MAP: bool> Builder<MAP> {
         self.end_word();
         self.text.push(b' ');
         if MAP {
-            self.map.push_spanning(s, e, 1);
+            self.out.map.push_spanning(s, e, 1);
         }
     }
 
@@ -746,12 +746,12 @@ impl<const MAP: bool> Builder<MAP> {
                 let ignorable = source.chars().next().filter(|&c| props::is_default_ignorable(c));
                 if self.pending_space.is_none() && !self.text.is_empty() {
                     if MAP {
-                        self.map.set_last_end(to);
+                        self.out.map.set_last_end(to);
                     }
                     self.soft_pending |= ignorable.is_some();
                 }
                 if ignorable.is_some_and(props::is_bidi_control) {
-                    self.bidi.push((from, to));
+                    self.out.bidi.push((from, to));
                 }
             }
             Fold::Sep => self.push_separator(from, to),
@@ -780,10 +780,10 @@ impl<const MAP: bool> Builder<MAP> {
         if self.pending_space.is_some() || len == 0 || self.text[len - 1] != letter {
             return false;
         }
-        if self.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
+        if self.out.collapsed.last().is_some_and(|&(s, _)| s as usize == len - 1) {
             // Fourth letter and beyond: the run's first letter stands for it.
             if MAP {
-                self.map.set_last_end(to);
+                self.out.map.set_last_end(to);
             }
             return true;
         }
@@ -791,10 +791,10 @@ impl<const MAP: bool> Builder<MAP> {
             // Third letter: drop the second; the first now stands for the run.
             self.text.pop();
             if MAP {
-                self.map.pop();
-                self.map.set_last_end(to);
+                self.out.map.pop();
+                self.out.map.set_last_end(to);
             }
-            self.collapsed.push((len as u32 - 2, len as u32 - 1));
+            self.out.collapsed.push((len as u32 - 2, len as u32 - 1));
             return true;
         }
         false
@@ -812,21 +812,14 @@ impl<const MAP: bool> Builder<MAP> {
             _ => self.text.extend_from_slice(out),
         }
         if MAP {
-            self.map.push_spanning(from, to, out.len() as u32);
+            self.out.map.push_spanning(from, to, out.len() as u32);
         }
         self.word_len += out.len() as u32;
     }
 
-    fn finish(self) -> Folded {
-        Folded {
-            // Built from whole folded chars and ASCII, so always valid.
-            text: String::from_utf8(self.text).unwrap_or_default(),
-            map: self.map,
-            collapsed: self.collapsed,
-            soft: self.soft,
-            bidi: self.bidi,
-            mapped: MAP,
-        }
+    fn finish(self) {
+        // Built from whole folded chars and ASCII, so always valid.
+        self.out.text = String::from_utf8(self.text).unwrap_or_default();
     }
 }
 
