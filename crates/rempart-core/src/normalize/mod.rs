@@ -867,29 +867,13 @@ const BYTE_CLASS: [ByteClass; 256] = {
 
 /// The length of the run of ASCII letters and digits `bytes` starts
 /// with, and whether a letter appears three times in a row in it
-/// (case-insensitively, as [`has_triple_letter`]). With `triples` false
-/// (the text holds none: [`has_triple_letter_anywhere`]) only the length
-/// is measured.
+/// (case-insensitively, as [`has_triple_letter`]), looked for only when
+/// `triples` says the text holds one ([`has_triple_letter_anywhere`]):
+/// nearly no field does.
 #[inline]
 fn word_run(bytes: &[u8], triples: bool) -> (usize, bool) {
-    if !triples {
-        let len = bytes.iter().position(|&c| BYTE_CLASS[c as usize] != ByteClass::Word).unwrap_or(bytes.len());
-        return (len, false);
-    }
-    // The scan only notes two equal bytes in a row (`| 0x20` lower-cases a
-    // letter and leaves a digit as it is), which is cheap; the exact test
-    // runs on the few runs that have one.
-    let (mut len, mut previous, mut double) = (0, 0u8, false);
-    for &c in bytes {
-        if BYTE_CLASS[c as usize] != ByteClass::Word {
-            break;
-        }
-        len += 1;
-        let key = c | 0x20;
-        double |= key == previous;
-        previous = key;
-    }
-    (len, double && has_triple_letter(&bytes[..len]))
+    let len = bytes.iter().position(|&c| BYTE_CLASS[c as usize] != ByteClass::Word).unwrap_or(bytes.len());
+    (len, triples && has_triple_letter(&bytes[..len]))
 }
 
 /// [`has_triple_letter`] of a whole text, in blocks the compiler turns
