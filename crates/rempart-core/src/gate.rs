@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::decision::{Action, Decision, DecisionWriter, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
-use crate::language::{FieldLanguage, Language, Verdict};
+use crate::language::{declared_settles, Language};
 use crate::lexicon::{Lexicon, WordList};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
@@ -17,6 +17,8 @@ use crate::policy::rule_index::{Candidates, RuleIndex};
 use crate::policy::InfoItem;
 use crate::policy::{territory, HitSource, Pack, PackError, Policy, Predicate, Rule, Trigger};
 use crate::scratch;
+
+mod languages;
 
 thread_local! {
     /// Each screening thread's fold buffers, reused field after field
@@ -95,7 +97,7 @@ impl ExternalSignals {
 
 /// The term sets found in a listing (index = position in `Pack::sets`),
 /// from [`Gate::screen_traced`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SetsFound(Vec<u8>);
 
 impl SetsFound {
@@ -352,17 +354,20 @@ impl Gate {
 
     /// Screens one listing on the fast text path and reads `what` from its
     /// signals before their buffers go back for the next listing.
-    fn screen_and_read<T>(
+    fn screen_and_read<T: PartialEq>(
         &self,
         listing: &Listing,
         external: &ExternalSignals,
-        what: impl FnOnce(&Signals) -> T,
+        what: impl Fn(&Signals) -> T,
     ) -> (Decision, T) {
-        let signals = self.signals(listing, TextPath::Fast);
-        let decision = self.decide(listing, external, &signals);
-        let read = what(&signals);
+        let mut signals = self.signals(listing, TextPath::Fast);
+        let read = if signals.languages_pending() {
+            self.read_whatever_the_language(listing, external, &mut signals, &what)
+        } else {
+            (self.decide(listing, external, &signals), what(&signals))
+        };
         signals.recycle();
-        (decision, read)
+        read
     }
 
     /// Screens one listing through the reference text path: every field
@@ -378,6 +383,7 @@ impl Gate {
     }
 
     fn decide(&self, listing: &Listing, external: &ExternalSignals, signals: &Signals) -> Decision {
+        debug_assert!(!signals.languages_pending(), "false friends judged before the rules read them");
         // Text signals travel with the external ones (copied only when
         // one fired, which is rare).
         let with_text;
@@ -537,26 +543,15 @@ impl Gate {
             if !field_hits.is_empty() {
                 hits.reserve(field_hits.len());
                 let first = hits.len();
-                let mut language = FieldLanguage::default();
-                // A short title says little about its language; the
-                // description beside it says more.
-                // Built only for a false friend, the one hit that needs it.
-                let detect_on = std::cell::LazyCell::new(|| match (field.filter, &listing.description) {
-                    (FieldFilter::Title, Some(d)) => Cow::Owned(format!("{} {}", field.text, d)),
-                    _ => field.text.clone(),
-                });
                 for mut hit in field_hits.iter().copied() {
-                    let mut uncertain = false;
-                    if let Some(bound) = hit.language {
-                        match language.judge(&detect_on, declared, bound) {
-                            Verdict::Valid => {}
-                            Verdict::Foreign => continue,
-                            Verdict::Unsure => uncertain = true,
-                        }
+                    // A false friend of the declared language is valid; the
+                    // others keep their languages until the field's is
+                    // known (`languages.rs`).
+                    if hit.language.is_some_and(|bound| declared_settles(declared, bound)) {
                         hit.language = None;
                     }
                     let (start, end) = folded.original_span(hit.start, hit.end);
-                    hits.push(Found { field: i, hit, start, end, words: (0, 0), uncertain });
+                    hits.push(Found { field: i, hit, start, end, words: (0, 0), uncertain: false });
                 }
                 number_words(folded.as_str().as_bytes(), &mut hits[first..]);
             }
@@ -565,16 +560,6 @@ impl Gate {
         scratch::put_back(&FIELD_HITS, field_hits);
         set_fields.clear();
         set_fields.resize(self.pack.sets.len(), 0);
-        for found in &hits {
-            set_fields[found.hit.set] |= field_bit(fields[found.field].filter);
-        }
-        let certain_set_fields = hits.iter().any(|f| f.uncertain).then(|| {
-            let mut mask = vec![0u8; self.pack.sets.len()];
-            for found in hits.iter().filter(|f| !f.uncertain) {
-                mask[found.hit.set] |= field_bit(fields[found.field].filter);
-            }
-            mask
-        });
         let info_source = (self.pack.infos.as_slice(), &*self.info_names, listing);
         let infos = std::iter::repeat_with(std::cell::OnceCell::new).take(self.pack.infos.len()).collect();
         let quantities = std::cell::OnceCell::new();
@@ -584,7 +569,22 @@ impl Gate {
             let _ = quantities.set(Quantities::read(&fields, &self.pack.lexicon));
         }
         let lexicon = &self.pack.lexicon;
-        Signals { fields, hits, set_fields, certain_set_fields, quantities, lexicon, infos, info_source, bidi }
+        let certain_set_fields = None;
+        let mut signals =
+            Signals { fields, hits, set_fields, certain_set_fields, quantities, lexicon, infos, info_source, bidi };
+        match (signals.languages_pending(), path) {
+            (false, _) => signals.count_sets(),
+            // The reference detects as before: every field with a false
+            // friend the declared language does not settle.
+            (true, TextPath::Reference) => {
+                let raw = signals.hits.clone();
+                signals.settle_by_detection(&raw);
+            }
+            // The fast path settles them once it knows whether the
+            // decision depends on them (`Gate::read_whatever_the_language`).
+            (true, TextPath::Fast) => {}
+        }
+        signals
     }
 }
 
@@ -1109,6 +1109,17 @@ mod tests {
         }
     }
 
+    /// The fast path's signals with every false friend judged by detection,
+    /// as the rules read them.
+    fn judged_signals<'a>(gate: &'a Gate, listing: &'a Listing) -> Signals<'a> {
+        let mut signals = gate.signals(listing, TextPath::Fast);
+        if signals.languages_pending() {
+            let raw = signals.hits.clone();
+            signals.settle_by_detection(&raw);
+        }
+        signals
+    }
+
     /// The default pack's gate, with its test cases' listings and the
     /// shipped example listings.
     fn default_gate_with_its_cases() -> (Gate, Vec<Listing>) {
@@ -1183,7 +1194,7 @@ mod tests {
         let (gate, listings) = default_gate_with_its_cases();
         let mut capped = 0;
         for listing in &listings {
-            let signals = gate.signals(listing, TextPath::Fast);
+            let signals = judged_signals(&gate, listing);
             let all: Vec<Ref> = (0..signals.hits.len())
                 .map(Ref::Hit)
                 .chain((0..MAX_EVIDENCE_PER_SIGNAL + 4).map(|e| Ref::External(0, e)))
@@ -1221,7 +1232,7 @@ mod tests {
         let mut held = 0;
         for external in [ExternalSignals::default(), all_fired] {
             for listing in &listings {
-                let signals = gate.signals(listing, TextPath::Fast);
+                let signals = judged_signals(&gate, listing);
                 for rule in gate.pack.policies.iter().flat_map(|p| &p.rules) {
                     let holds = [Mode::Normal, Mode::CertainOnly, Mode::Relaxed].into_iter().any(|mode| {
                         let reader = Reader { s: &signals, external: &external, pack: &gate.pack, mode };
@@ -1247,7 +1258,7 @@ mod tests {
         let none = ExternalSignals::default();
         let (mut read, mut unread) = (0, 0);
         for listing in &listings {
-            let signals = gate.signals(listing, TextPath::Fast);
+            let signals = judged_signals(&gate, listing);
             let decision = serde_json::to_string(&gate.decide(listing, &none, &signals)).expect("json");
             let reference = serde_json::to_string(&gate.screen_reference(listing, &none)).expect("json");
             assert_eq!(decision, reference, "{}", listing.id);
@@ -1280,7 +1291,7 @@ mod tests {
         for (gate, external) in [(&gate, ExternalSignals::default()), (&gate, one_fired.clone()), (&tripled, one_fired)]
         {
             for listing in &listings {
-                let signals = gate.signals(listing, TextPath::Fast);
+                let signals = judged_signals(&gate, listing);
                 let mut expected = Vec::new();
                 for (p, policy) in gate.pack.policies.iter().enumerate() {
                     for (r, rule) in policy.rules.iter().enumerate() {

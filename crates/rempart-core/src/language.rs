@@ -5,8 +5,11 @@
 //! in one language and an ordinary word in others (Dutch `pop` is a doll,
 //! English `pop` is a music genre). A term set marks such spellings, and
 //! the gate counts them only in text of their language. Detection runs
-//! only on fields where such a spelling was found, so its cost (about
-//! 0.15 ms per title) is paid by a handful of listings, not by all.
+//! only on fields where such a spelling was found, and on the screening
+//! path only when the decision depends on the language (the gate first
+//! decides under every outcome detection could have, `gate/languages.rs`),
+//! so its cost (60 to 100 µs a call, nearly whatever the text's length) is paid by a
+//! handful of listings, not by all.
 //!
 //! The detector is `whatlang` (pure Rust, trigram profiles, no I/O),
 //! restricted to the EU official languages it knows (all but Irish and
@@ -70,6 +73,16 @@ impl Languages {
         set.insert(language);
         set
     }
+
+    /// Every language of the set, by key order.
+    pub fn iter(self) -> impl Iterator<Item = Language> {
+        (0..64u8).filter(move |&i| self.0 & (1 << i) != 0).map(Language)
+    }
+
+    /// The languages of either set.
+    pub fn union(self, other: Languages) -> Languages {
+        Languages(self.0 | other.0)
+    }
 }
 
 impl fmt::Display for Language {
@@ -97,29 +110,55 @@ pub enum Verdict {
 /// right (22% of names reach it); below it, about half.
 const CONFIDENT: f64 = 0.5;
 
-/// The language of one field, detected at most once, on demand.
-#[derive(Debug, Default)]
-pub struct FieldLanguage {
-    detected: Option<Option<(Language, f64)>>,
+/// What detection tells of a field's language, as far as false friends
+/// go: a language it is confident of, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detected {
+    Confident(Language),
+    /// No language, or one below the confidence a false friend needs.
+    Unsure,
 }
 
-impl FieldLanguage {
-    /// Whether a spelling bound to the languages `bound` counts in `text`,
-    /// given the language the listing declares (if any).
-    pub fn judge(&mut self, text: &str, declared: Option<Language>, bound: Languages) -> Verdict {
-        if declared.is_some_and(|d| bound.contains(d)) {
-            return Verdict::Valid;
-        }
-        let detected = *self.detected.get_or_insert_with(|| detect(text));
-        match detected {
+impl Detected {
+    /// Detects the language of `text` ([`detect`]).
+    pub fn of(text: &str) -> Detected {
+        match detect(text) {
             // Only a confident detection makes a false friend count: below
             // the threshold whatlang is right on about half of short names,
             // and a false friend must never block on a guess.
-            Some((lang, confidence)) if bound.contains(lang) && confidence >= CONFIDENT => Verdict::Valid,
-            _ if declared.is_some() => Verdict::Foreign,
-            Some((_, confidence)) if confidence >= CONFIDENT => Verdict::Foreign,
-            _ => Verdict::Unsure,
+            Some((language, confidence)) if confidence >= CONFIDENT => Detected::Confident(language),
+            _ => Detected::Unsure,
         }
+    }
+
+    /// Every way detection can judge spellings bound to languages within
+    /// `bound`, each once: confident of each language of `bound`, of one
+    /// outside it (every such language judges alike), or unsure.
+    pub fn every_outcome(bound: Languages) -> impl Iterator<Item = Detected> {
+        let outside = (0..LANGUAGE_KEYS.len() as u8).map(Language).find(|&l| !bound.contains(l));
+        bound.iter().chain(outside).map(Detected::Confident).chain([Detected::Unsure])
+    }
+}
+
+/// Whether the declared language makes a spelling bound to `bound` valid
+/// without detection.
+pub fn declared_settles(declared: Option<Language>, bound: Languages) -> bool {
+    declared.is_some_and(|d| bound.contains(d))
+}
+
+/// What a field's language says of a spelling bound to the languages
+/// `bound`, given the language the listing declares (if any) and what
+/// detection says of the field, asked only when the declared language
+/// does not settle it.
+pub fn verdict(declared: Option<Language>, bound: Languages, detected: impl FnOnce() -> Detected) -> Verdict {
+    if declared_settles(declared, bound) {
+        return Verdict::Valid;
+    }
+    match detected() {
+        Detected::Confident(language) if bound.contains(language) => Verdict::Valid,
+        _ if declared.is_some() => Verdict::Foreign,
+        Detected::Confident(_) => Verdict::Foreign,
+        Detected::Unsure => Verdict::Unsure,
     }
 }
 
@@ -185,24 +224,52 @@ mod tests {
         assert!(EU_LANGUAGES.iter().all(|c| Language::from_code(c).is_some()));
     }
 
+    fn judged(text: &str, declared: Option<Language>, bound: Languages) -> Verdict {
+        verdict(declared, bound, || Detected::of(text))
+    }
+
     #[test]
     fn declared_language_decides_first() {
-        let mut field = FieldLanguage::default();
         let nl = Language::from_code("nl");
-        assert_eq!(field.judge("pop", nl, lang("nl")), Verdict::Valid);
+        assert_eq!(verdict(nl, lang("nl"), || panic!("no detection needed")), Verdict::Valid);
     }
 
     #[test]
     fn a_confident_other_language_drops_the_spelling() {
         let text = "Vintage pop art poster of a woman, printed on heavy matte paper, ready to frame";
-        let mut field = FieldLanguage::default();
-        assert_eq!(field.judge(text, None, lang("nl")), Verdict::Foreign);
+        assert_eq!(judged(text, None, lang("nl")), Verdict::Foreign);
         let dutch = "Een mooie pop met lange haren en een roze jurk, geschikt voor kinderen vanaf drie jaar";
-        assert_eq!(FieldLanguage::default().judge(dutch, None, lang("nl")), Verdict::Valid);
+        assert_eq!(judged(dutch, None, lang("nl")), Verdict::Valid);
     }
 
     #[test]
     fn two_words_are_unsure() {
-        assert_eq!(FieldLanguage::default().judge("pop 90", None, lang("nl")), Verdict::Unsure);
+        assert_eq!(judged("pop 90", None, lang("nl")), Verdict::Unsure);
+        // A declared language other than the spelling's makes it foreign
+        // when detection cannot tell.
+        assert_eq!(judged("pop 90", Language::from_code("en"), lang("nl")), Verdict::Foreign);
+    }
+
+    /// The outcomes tried for a set of languages give every verdict any
+    /// detection can give, for every bound within the set: checked against
+    /// every language detection could be confident of, and none.
+    #[test]
+    fn every_outcome_covers_every_verdict() {
+        let (nl, cs) = (lang("nl"), lang("cs"));
+        let bounds = [nl, cs, nl.union(cs)];
+        let union = bounds.iter().fold(Languages::default(), |u, &b| u.union(b));
+        let tried: Vec<Detected> = Detected::every_outcome(union).collect();
+        assert_eq!(tried.len(), 4, "nl, cs, one outside, unsure: {tried:?}");
+        let every_detection =
+            (0..LANGUAGE_KEYS.len() as u8).map(|i| Detected::Confident(Language(i))).chain([Detected::Unsure]);
+        for declared in [None, Language::from_code("en"), Language::from_code("nl")] {
+            for detection in every_detection.clone() {
+                let verdicts = |d: Detected| bounds.map(|b| verdict(declared, b, || d));
+                assert!(
+                    tried.iter().any(|&t| verdicts(t) == verdicts(detection)),
+                    "{detection:?} with {declared:?} judges as no outcome tried"
+                );
+            }
+        }
     }
 }
