@@ -1291,7 +1291,7 @@ mod tests {
         for (gate, external) in [(&gate, ExternalSignals::default()), (&gate, one_fired.clone()), (&tripled, one_fired)]
         {
             for listing in &listings {
-                let signals = judged_signals(&gate, listing);
+                let signals = judged_signals(gate, listing);
                 let mut expected = Vec::new();
                 for (p, policy) in gate.pack.policies.iter().enumerate() {
                     for (r, rule) in policy.rules.iter().enumerate() {
