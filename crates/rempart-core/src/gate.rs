@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::decision::{Action, Decision, DecisionWriter, Downgrade, DowngradeReason, Evidence, RuleMatch, SignalError};
 use crate::extract::{extract, HeightContext, Quantity, QuantityKind};
-use crate::language::{declared_settles, Language};
+use crate::language::declared_settles;
 use crate::lexicon::{Lexicon, WordList};
 use crate::listing::Listing;
 use crate::matcher::{Hit, SetId};
@@ -523,7 +523,7 @@ impl Gate {
         for (key, value) in &listing.attributes {
             push(FieldName::Attribute(key), value, FieldFilter::Attributes);
         }
-        let declared = listing.language.as_deref().and_then(Language::from_code);
+        let declared = languages::declared(listing);
         let SignalBuffers { mut hits, mut set_fields } = scratch::take(&SIGNAL_BUFFERS);
         hits.clear();
         let mut bidi = Vec::new();

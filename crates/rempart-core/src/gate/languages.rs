@@ -48,9 +48,7 @@ impl Gate {
         let combinations = outcomes.iter().try_fold(1usize, |n, o| n.checked_mul(o.len())).unwrap_or(usize::MAX);
         let declared = declared(listing);
         if combinations <= MOST_OUTCOMES {
-            let mut agreed: Option<(Decision, T)> = None;
-            let mut all_agree = true;
-            for combination in 0..combinations {
+            let mut read_under = |combination: usize| {
                 signals.settle(&raw, declared, |field| {
                     // The combination's digit for this field, in mixed radix.
                     let mut rest = combination;
@@ -62,18 +60,12 @@ impl Gate {
                     }
                     Detected::Unsure
                 });
-                let read = (self.decide(listing, external, signals), what(signals));
-                match &agreed {
-                    None => agreed = Some(read),
-                    Some(first) if *first == read => {}
-                    Some(_) => {
-                        all_agree = false;
-                        break;
-                    }
-                }
-            }
-            if let (true, Some(read)) = (all_agree, agreed) {
-                return read;
+                (self.decide(listing, external, signals), what(signals))
+            };
+            let first = read_under(0);
+            // Stops at the first outcome that reads differently.
+            if (1..combinations).all(|combination| read_under(combination) == first) {
+                return first;
             }
         }
         signals.settle_by_detection(&raw);
@@ -158,7 +150,8 @@ fn fields_to_judge(hits: &[Found]) -> Vec<(usize, Languages)> {
     fields
 }
 
-fn declared(listing: &Listing) -> Option<Language> {
+/// The language `listing` declares, if it is one a pack may key terms by.
+pub(super) fn declared(listing: &Listing) -> Option<Language> {
     listing.language.as_deref().and_then(Language::from_code)
 }
 
